@@ -1,0 +1,173 @@
+"""The one place that opens the database, for the pipeline (owner) and for every reader.
+
+DuckDB allows one process per file (a second one, even read-only, fails with "Conflicting lock").
+The pipeline owns the file and serves it over DuckDB's Quack protocol; readers attach as clients.
+When no pipeline is running, readers open the file read-only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from customer_health.config import Settings
+from customer_health.errors import UserError
+from customer_health.sqlfiles import apply_schema
+
+REMOTE_ALIAS = "pipeline"
+
+
+def _extension_path(package: str, name: str) -> str:
+    module = importlib.import_module(package)
+    found = sorted(Path(module.__file__).parent.glob(f"extensions/*/{name}.duckdb_extension"))
+    if not found:
+        raise UserError(f"the {package} wheel holds no {name} extension: reinstall with `make test`")
+    return str(found[-1])
+
+
+def load_quack(con: duckdb.DuckDBPyConnection) -> None:
+    """Load the signed quack (and httpfs, which it needs) extensions shipped in their wheels."""
+    con.execute(f"LOAD '{_extension_path('duckdb_extension_httpfs', 'httpfs')}'")
+    con.execute(f"LOAD '{_extension_path('duckdb_extension_quack', 'quack')}'")
+
+
+def token_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".token")
+
+
+def endpoint_path(db_path: Path) -> Path:
+    """Written by a serving pipeline: where it listens and its pid; removed when it stops."""
+    return db_path.with_name(db_path.name + ".quack.json")
+
+
+def resolve_token(settings: Settings) -> str:
+    """The configured token, else the one stored next to the database (created 0600 on first use)."""
+    if settings.quack.token:
+        return settings.quack.token
+    path = token_path(settings.db_path)
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(token)
+    return token
+
+
+def open_owner(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """Open the database read-write as its single owner and bring the schema up to date."""
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(settings.db_path))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise UserError(
+                f"{settings.db_path} is already owned by another process (is a pipeline running?)"
+            ) from None
+        raise UserError(f"cannot open {settings.db_path}: {exc}") from None
+    con.execute("set timezone = 'UTC'")
+    apply_schema(con)
+    return con
+
+
+@dataclass
+class QuackServer:
+    """A Quack endpoint served by the owning process; stop() releases the port and the endpoint file."""
+
+    con: duckdb.DuckDBPyConnection
+    uri: str
+    endpoint_file: Path
+
+    def stop(self) -> None:
+        with contextlib.suppress(duckdb.Error):
+            self.con.execute("call quack_stop(?)", [self.uri])
+        with contextlib.suppress(FileNotFoundError):
+            self.endpoint_file.unlink()
+
+
+def serve(owner: duckdb.DuckDBPyConnection, settings: Settings) -> QuackServer:
+    """Serve the owner's database over Quack on its own cursor; other cursors keep writing."""
+    server_con = owner.cursor()
+    load_quack(server_con)
+    uri = f"quack:{settings.quack.host}:{settings.quack.port}"
+    try:
+        server_con.execute("call quack_serve(?, token => ?)", [uri, resolve_token(settings)])
+    except duckdb.Error as exc:
+        raise UserError(f"cannot serve the database on {uri}: {exc}") from None
+    endpoint = endpoint_path(settings.db_path)
+    endpoint.write_text(json.dumps({"uri": uri, "pid": os.getpid()}), encoding="utf-8")
+    return QuackServer(server_con, uri, endpoint)
+
+
+def _pipeline_uri(settings: Settings) -> str | None:
+    """The URI of a live pipeline serving this database, if one is running."""
+    endpoint = endpoint_path(settings.db_path)
+    try:
+        info = json.loads(endpoint.read_text(encoding="utf-8"))
+        os.kill(int(info["pid"]), 0)
+    except (FileNotFoundError, ValueError, KeyError, ProcessLookupError, PermissionError):
+        return None
+    host, port = info["uri"].removeprefix("quack:").rsplit(":", 1)
+    with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=1):
+        return str(info["uri"])
+    return None
+
+
+def open_reader(settings: Settings, uri: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection on which the project's tables and views answer by their plain names.
+
+    Through Quack when a pipeline serves the database (or ``uri`` is given), else the file read-only.
+    The token is never part of an error message.
+    """
+    uri = uri or _pipeline_uri(settings)
+    if uri is None:
+        if not settings.db_path.exists():
+            raise UserError(f"no database at {settings.db_path}: run `customer-health ingest` or `load` first")
+        try:
+            con = duckdb.connect(str(settings.db_path), read_only=True)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise UserError(
+                    f"{settings.db_path} is locked by another process that does not serve it over Quack"
+                ) from None
+            raise UserError(f"cannot open {settings.db_path}: {exc}") from None
+        con.execute("set timezone = 'UTC'")
+        return con
+    con = duckdb.connect()
+    con.execute("set timezone = 'UTC'")
+    load_quack(con)
+    token = resolve_token(settings) if settings.quack.token or token_path(settings.db_path).exists() else ""
+    try:
+        con.execute("create temporary secret pipeline_token (type quack, token ?)", [token])
+    except duckdb.Error:
+        con.execute(f"create temporary secret pipeline_token (type quack, token '{_sql_quote(token)}')")
+    try:
+        con.execute(f"attach '{_sql_quote(uri)}' as {REMOTE_ALIAS}")
+        con.execute(f"use {REMOTE_ALIAS}")
+    except duckdb.Error as exc:
+        message = str(exc).replace(token, "***") if token else str(exc)
+        raise UserError(f"cannot attach to the pipeline at {uri}: {message}") from None
+    return con
+
+
+def _sql_quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+@contextlib.contextmanager
+def reader(settings: Settings, uri: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = open_reader(settings, uri)
+    try:
+        yield con
+    finally:
+        con.close()

@@ -1,0 +1,1 @@
+"""Ingest: Kafka consumer, file backfill and the shared landing path into DuckDB."""

@@ -1,0 +1,1 @@
+select nextval('ingest_batch_ids');
