@@ -10,20 +10,23 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import math
 import os
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pandas as pd
 
 from customer_health.config import Settings
 from customer_health.errors import UserError
-from customer_health.sqlfiles import apply_schema
-
-REMOTE_ALIAS = "pipeline"
+from customer_health.sqlfiles import apply_schema, statement
 
 
 def _extension_path(package: str, name: str) -> str:
@@ -123,10 +126,71 @@ def _pipeline_uri(settings: Settings) -> str | None:
     return None
 
 
-def open_reader(settings: Settings, uri: str | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection on which the project's tables and views answer by their plain names.
+@dataclass
+class Reader:
+    """Runs the project's named read statements (sql/statements/...) wherever the data is.
 
-    Through Quack when a pipeline serves the database (or ``uri`` is given), else the file read-only.
+    Over Quack each statement runs whole on the server through ``quack_query`` (a client-side plan
+    over a Quack attachment supports one remote scan per query only). quack_query takes no bound
+    parameters in 1.5.5, so values are rendered as typed SQL literals by ``sql_literal``; on a local
+    file they are bound as parameters.
+    """
+
+    con: duckdb.DuckDBPyConnection
+    uri: str | None  # None: the file, read-only
+
+    @property
+    def mode(self) -> str:
+        return "file" if self.uri is None else "quack"
+
+    def execute(self, name: str, params: Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        sql = statement(name)
+        used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+        if self.uri is None:
+            return self.con.execute(sql, used) if used else self.con.execute(sql)
+        for key in sorted(used, key=len, reverse=True):
+            sql = sql.replace(f"${key}", sql_literal(used[key]))
+        return self.con.execute("select * from quack_query(?, ?)", [self.uri, sql.strip().rstrip(";")])
+
+    def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.execute(name, params).fetchall()
+
+    def one(self, name: str, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        return self.execute(name, params).fetchone()
+
+    def df(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        return self.execute(name, params).df()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def sql_literal(value: Any) -> str:
+    """A value as a typed DuckDB literal (strings quoted with doubled single quotes)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"cannot render {value!r} as SQL")
+        return repr(value) if not isinstance(value, Decimal) else str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return f"timestamp '{value.isoformat(sep=' ')}'"
+    if isinstance(value, date):
+        return f"date '{value.isoformat()}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
+    raise TypeError(f"cannot render a {type(value).__name__} as SQL")
+
+
+def open_reader(settings: Settings, uri: str | None = None) -> Reader:
+    """A reader of this database: through Quack when a pipeline serves it, else the file read-only.
+
     The token is never part of an error message.
     """
     uri = uri or _pipeline_uri(settings)
@@ -142,32 +206,24 @@ def open_reader(settings: Settings, uri: str | None = None) -> duckdb.DuckDBPyCo
                 ) from None
             raise UserError(f"cannot open {settings.db_path}: {exc}") from None
         con.execute("set timezone = 'UTC'")
-        return con
+        return Reader(con, None)
     con = duckdb.connect()
     con.execute("set timezone = 'UTC'")
     load_quack(con)
     token = resolve_token(settings) if settings.quack.token or token_path(settings.db_path).exists() else ""
+    con.execute("create temporary secret pipeline_token (type quack, token ?)", [token])
     try:
-        con.execute("create temporary secret pipeline_token (type quack, token ?)", [token])
-    except duckdb.Error:
-        con.execute(f"create temporary secret pipeline_token (type quack, token '{_sql_quote(token)}')")
-    try:
-        con.execute(f"attach '{_sql_quote(uri)}' as {REMOTE_ALIAS}")
-        con.execute(f"use {REMOTE_ALIAS}")
+        con.execute("select * from quack_query(?, 'select 1')", [uri]).fetchall()
     except duckdb.Error as exc:
         message = str(exc).replace(token, "***") if token else str(exc)
-        raise UserError(f"cannot attach to the pipeline at {uri}: {message}") from None
-    return con
-
-
-def _sql_quote(text: str) -> str:
-    return text.replace("'", "''")
+        raise UserError(f"cannot reach the pipeline at {uri}: {message.splitlines()[0]}") from None
+    return Reader(con, uri)
 
 
 @contextlib.contextmanager
-def reader(settings: Settings, uri: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = open_reader(settings, uri)
+def reader(settings: Settings, uri: str | None = None) -> Iterator[Reader]:
+    r = open_reader(settings, uri)
     try:
-        yield con
+        yield r
     finally:
-        con.close()
+        r.close()

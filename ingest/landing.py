@@ -175,9 +175,20 @@ class Lander:
             log.warning("batch %d: %d of %d messages dead-lettered", batch_id, dead, messages)
         return BatchResult(batch_id, messages, landed, duplicates, dead, quarantined, now)
 
-    def stored_offsets(self) -> dict[tuple[str, int], int]:
-        rows = sqlfiles.run(self.con, "ingest/stored_offsets", {"group_id": self.group_id}).fetchall()
+    def stored_offsets_from_cursor(self) -> dict[tuple[str, int], int]:
+        """Landed offsets per (topic, partition), read on a cursor of its own (safe beside a landing)."""
+        with self.con.cursor() as cur:
+            rows = sqlfiles.run(cur, "ingest/stored_offsets", {"group_id": self.group_id}).fetchall()
         return {(topic, int(partition)): int(offset) for topic, partition, offset in rows}
+
+    def record_lag(self, rows: list[tuple[str, int, int, int, int]], observed_at: datetime) -> None:
+        """Store the latest lag per partition: (topic, partition, end_offset, next_offset, lag)."""
+        with self.con.cursor() as cur:
+            for topic, partition, end, done, lag in rows:
+                sqlfiles.run(cur, "ingest/record_lag", {
+                    "topic": topic, "partition": partition, "end_offset": end, "next_offset": done,
+                    "lag": lag, "now": observed_at,
+                })
 
 
 def _utc_now() -> datetime:

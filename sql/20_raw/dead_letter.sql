@@ -1,7 +1,8 @@
 -- Every message that could not be landed, with its raw bytes and a readable reason. Nothing is dropped.
 create sequence if not exists dead_letter_ids start 1;
 create table if not exists dead_letter (
-    dead_letter_id   bigint primary key default nextval('dead_letter_ids'),
+    dead_letter_id   bigint primary key,  -- from sequence dead_letter_ids (a column default on a
+                                      -- sequence makes the table unreadable over Quack 1.5.5)
     dead_lettered_at timestamp not null,
     batch_id         bigint not null,
     event_type       varchar,

@@ -1,5 +1,5 @@
 -- Every message of the batch with at least one problem, with its raw bytes and all its reasons.
-insert into dead_letter (dead_lettered_at, batch_id, event_type, topic, "partition", "offset", source_file,
+insert into dead_letter (dead_letter_id, dead_lettered_at, batch_id, event_type, topic, "partition", "offset", source_file,
     source_line, message_key, raw, reason_code, reason)
 with problems as (
     select ordinal, problems from checked_tickets
@@ -13,7 +13,7 @@ with problems as (
     where event_type is null or (event_type not in ('tickets', 'payments', 'visits', 'customers')
         and envelope_problem is null)
 )
-select $now, $batch_id, d.event_type, d.topic, d."partition", d."offset", d.source_file, d.source_line,
+select nextval('dead_letter_ids'), $now, $batch_id, d.event_type, d.topic, d."partition", d."offset", d.source_file, d.source_line,
     d.message_key, d.raw, p.problems[1].code,
     array_to_string(list_transform(p.problems, x -> x.message), '; ')
 from problems p

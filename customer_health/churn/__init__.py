@@ -1,0 +1,1 @@
+"""Churn models for non-contractual customers ("buy till you die"): see :mod:`customer_health.churn.bgnbd`."""

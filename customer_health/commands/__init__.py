@@ -1,0 +1,1 @@
+"""Subcommands of `customer-health`, one module per area."""

@@ -1,0 +1,113 @@
+"""Subcommands of the pipeline: ingest, load, broker, status."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from pathlib import Path
+
+from customer_health.cli import print_json, settings_from_args
+from customer_health.db import open_owner, reader
+from customer_health.errors import UserError
+from customer_health.status import pipeline_status
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("ingest", parents=[common], help="run the pipeline: Kafka -> DuckDB, served over Quack")
+    p.add_argument("--no-serve", action="store_true", help="do not serve the database over Quack")
+    p.set_defaults(handler=cmd_ingest)
+
+    p = sub.add_parser("load", parents=[common], help="backfill JSONL, CSV or Parquet files")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--type", choices=["tickets", "payments", "visits", "customers"],
+                   help="event type of every file (default: from each file name)")
+    p.add_argument("--json", action="store_true", help="print totals as JSON")
+    p.set_defaults(handler=cmd_load)
+
+    p = sub.add_parser("broker", parents=[common], help="run the embedded Kafka-protocol broker (Tansu)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9092)
+    p.set_defaults(handler=cmd_broker)
+
+    p = sub.add_parser("status", parents=[common], help="landed events, dead letters, lag, last batch")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(handler=cmd_status)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.service import run_pipeline
+
+    settings = settings_from_args(args)
+    if args.no_serve:
+        settings = settings.with_overrides(quack__enabled=False)
+    run_pipeline(settings)
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from ingest.files import load_files, terminal_progress
+    from ingest.service import build_lander, default_extensions
+
+    settings = settings_from_args(args)
+    con = open_owner(settings)
+    try:
+        lander = build_lander(con, settings, default_extensions(con, settings))
+        totals = load_files(lander, args.files, args.type, progress=terminal_progress)
+    finally:
+        con.close()
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    document = {"rows": totals.rows, "landed": totals.landed, "duplicates": totals.duplicates,
+                "dead_lettered": totals.dead_lettered}
+    if args.json:
+        print_json(document)
+    else:
+        print(f"{totals.rows:,} rows: {totals.landed:,} landed, {totals.duplicates:,} duplicates, "
+              f"{totals.dead_lettered:,} dead-lettered")
+    return 0
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    from ingest.broker import ensure_topics, start_broker
+
+    settings = settings_from_args(args)
+    broker = start_broker(args.host, args.port)
+    settings = settings.with_overrides(kafka__bootstrap_servers=broker.bootstrap_servers)
+    stop = threading.Event()
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    try:
+        ensure_topics(settings.kafka)
+        print(f"broker listening on {broker.bootstrap_servers} (memory storage); Ctrl-C to stop", flush=True)
+        while not stop.wait(0.5):
+            if broker.process.poll() is not None:
+                raise UserError(f"the broker exited with code {broker.process.returncode}")
+    finally:
+        broker.stop()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    with reader(settings) as con:
+        status = pipeline_status(con, settings)
+    if args.json:
+        print_json(status)
+        return 0
+    landed = status["landed"]
+    print("landed:       " + ", ".join(f"{k} {v:,}" for k, v in landed.items()))
+    dl = status["dead_letter"]
+    reasons = ", ".join(f"{k} {v:,}" for k, v in dl["by_reason"].items()) or "none"
+    print(f"dead letters: {dl['total']:,} ({reasons})")
+    lag = status["lag"]
+    print(f"lag ({lag['source']}): {lag['total']:,} messages")
+    for partition, n in lag["partitions"].items():
+        print(f"  {partition}: {n:,}")
+    print(f"last batch:   {status['last_batch_at'] or 'never'}")
+    return 0

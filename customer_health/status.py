@@ -1,0 +1,69 @@
+"""`customer-health status`: what has landed, what was dead-lettered, lag and the last batch."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+
+from customer_health.config import Settings
+from customer_health.db import Reader
+
+
+def pipeline_status(db: Reader, settings: Settings) -> dict[str, Any]:
+    """The status document (see the README for its JSON shape)."""
+    tickets, payments, visits, customers = db.one("status/landed_counts")
+    by_reason = dict(db.rows("status/dead_letter_by_reason"))
+    (last_batch,) = db.one("status/last_batch")
+    return {
+        "landed": {"tickets": tickets, "payments": payments, "visits": visits, "customers": customers},
+        "dead_letter": {"total": sum(by_reason.values()), "by_reason": by_reason},
+        "lag": consumer_lag(db, settings),
+        "last_batch_at": last_batch.isoformat() + "Z" if last_batch else None,
+    }
+
+
+def consumer_lag(db: Reader, settings: Settings) -> dict[str, Any]:
+    """Lag per partition ("topic[partition]": messages) from the broker's end offsets now if reachable,
+    else the pipeline's last recorded figures. On Tansu end offsets are approximate."""
+    landed = {
+        (t, int(p)): int(o)
+        for t, p, o in db.rows("status/landed_offsets", {"group_id": settings.kafka.group_id})
+    }
+    live = _end_offsets(settings)
+    if live is not None:
+        partitions = {
+            f"{tp.topic}[{tp.partition}]": max(0, end - landed.get((tp.topic, tp.partition), 0))
+            for tp, end in sorted(live.items())
+        }
+        return {"source": "broker", "partitions": partitions, "total": sum(partitions.values())}
+    rows = db.rows("status/recorded_lag")
+    partitions = {f"{t}[{p}]": int(lag) for t, p, _end, _next, lag, _at in rows}
+    observed = max((r[5] for r in rows), default=None)
+    return {
+        "source": "recorded", "partitions": partitions, "total": sum(partitions.values()),
+        "observed_at": observed.isoformat() + "Z" if observed else None,
+    }
+
+
+def _end_offsets(settings: Settings) -> dict[TopicPartition, int] | None:
+    kafka = settings.kafka
+    try:
+        consumer = KafkaConsumer(**kafka.client_options(), client_id="customer-health-status",
+                                 api_version_auto_timeout_ms=3000)
+    except KafkaError:
+        return None
+    try:
+        tps = [
+            TopicPartition(topic, p)
+            for topic in kafka.topics.by_type().values()
+            for p in (consumer.partitions_for_topic(topic) or ())
+        ]
+        return {tp: int(o) for tp, o in consumer.end_offsets(tps).items()} if tps else {}
+    except KafkaError:
+        return None
+    finally:
+        with contextlib.suppress(Exception):
+            consumer.close()

@@ -1,0 +1,239 @@
+"""The pipeline's Kafka side: poll, hand micro-batches to the landing thread, commit after landing.
+
+Delivery: every message is landed exactly once in DuckDB. The next offset per partition is written in
+the same DuckDB transaction as the batch; on (re)assignment the consumer seeks to those offsets, so a
+kill -9 between the DuckDB commit and the Kafka commit neither loses nor repeats anything. Kafka's
+committed offsets follow DuckDB's and serve monitoring (consumer-group lag) only.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from customer_health.config import Settings
+from ingest.landing import BatchResult, Lander, RawBatch
+
+log = logging.getLogger(__name__)
+
+_LAG_INTERVAL_S = 5.0
+
+
+@dataclass
+class PipelineStats:
+    batches: int = 0
+    messages: int = 0
+    landed: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    last_batch_at: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, result: BatchResult) -> None:
+        self.batches += 1
+        self.messages += result.messages
+        self.landed += result.landed
+        self.duplicates += result.duplicates
+        self.dead_lettered += result.dead_lettered
+        self.last_batch_at = result.committed_at
+
+
+class _LandingThread(threading.Thread):
+    """Lands batches in order on the owner connection; the poll thread commits what it reports."""
+
+    def __init__(self, lander: Lander, stats: PipelineStats, on_landed: Callable[[BatchResult], None]):
+        super().__init__(name="landing", daemon=True)
+        self.lander = lander
+        self.stats = stats
+        self.on_landed = on_landed
+        # Two batches in flight at most: backpressure on the poll loop, bounded memory.
+        self.inbox: queue.Queue[tuple[RawBatch, dict[TopicPartition, int]] | None] = queue.Queue(maxsize=2)
+        self.landed_offsets: queue.Queue[dict[TopicPartition, int]] = queue.Queue()
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        while True:
+            item = self.inbox.get()
+            try:
+                if item is None:
+                    return
+                batch, offsets = item
+                if self.failure is None:
+                    result = self.lander.land(batch, "kafka")
+                    self.stats.add(result)
+                    self.landed_offsets.put(offsets)
+                    self.on_landed(result)
+            except BaseException as exc:  # surfaced to the poll thread, which stops the pipeline
+                self.failure = exc
+            finally:
+                self.inbox.task_done()
+
+
+class Pipeline:
+    """Consume the configured topics into DuckDB until ``stop`` is set."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        lander: Lander,
+        stop: threading.Event,
+        on_landed: Callable[[BatchResult], None] = lambda result: None,
+        on_tick: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.settings = settings
+        self.lander = lander
+        self.stop = stop
+        self.on_tick = on_tick
+        self.stats = PipelineStats()
+        self.type_by_topic = {topic: etype for etype, topic in settings.kafka.topics.by_type().items()}
+        self._landing = _LandingThread(lander, self.stats, on_landed)
+        self._consumer: KafkaConsumer | None = None
+        self._last_lag_at = 0.0
+
+    def run(self) -> PipelineStats:
+        """Consume until stopped; the open batch is landed and committed before returning."""
+        kafka = self.settings.kafka
+        pipeline = self.settings.pipeline
+        self._landing.start()
+        consumer = KafkaConsumer(
+            **kafka.client_options(),
+            group_id=kafka.group_id,
+            client_id="customer-health-pipeline",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=pipeline.batch_max_events,
+            session_timeout_ms=kafka.session_timeout_ms,
+            heartbeat_interval_ms=kafka.heartbeat_interval_ms,
+            max_poll_interval_ms=kafka.max_poll_interval_ms,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            reconnect_backoff_max_ms=5000,
+        )
+        self._consumer = consumer
+        consumer.subscribe(list(self.type_by_topic), listener=_SeekToLanded(self))
+        pending = RawBatch()
+        pending_offsets: dict[TopicPartition, int] = {}
+        opened_at = 0.0
+        max_wait_s = pipeline.batch_max_wait_ms / 1000
+        try:
+            while not self.stop.is_set():
+                self._check_landing()
+                self._commit_landed()
+                room = pipeline.batch_max_events - len(pending)
+                wait_s = max_wait_s if not pending else max(0.0, opened_at + max_wait_s - time.monotonic())
+                try:
+                    polled = consumer.poll(timeout_ms=int(wait_s * 1000), max_records=room)
+                except KafkaError as exc:
+                    log.warning("Kafka poll failed (%s); retrying", exc)
+                    self.stop.wait(1.0)
+                    continue
+                for tp, records in polled.items():
+                    event_type = self.type_by_topic[tp.topic]
+                    for r in records:
+                        if not pending:
+                            opened_at = time.monotonic()
+                        pending.add_kafka(event_type, tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp)
+                        pending_offsets[tp] = r.offset + 1
+                if pending and (
+                    len(pending) >= pipeline.batch_max_events or time.monotonic() - opened_at >= max_wait_s
+                ):
+                    self._hand_over(pending, pending_offsets)
+                    pending, pending_offsets = RawBatch(), {}
+                self._record_lag()
+                self.on_tick()
+            if pending:
+                self._hand_over(pending, pending_offsets)
+            self._drain()
+        finally:
+            self._landing.inbox.put(None)
+            self._landing.join()
+            self._commit_landed()
+            consumer.close(autocommit=False)
+        self._check_landing()
+        return self.stats
+
+    def _hand_over(self, batch: RawBatch, offsets: dict[TopicPartition, int]) -> None:
+        self._landing.inbox.put((batch, dict(offsets)))
+
+    def _drain(self) -> None:
+        """Wait until every handed-over batch is landed, then commit it to Kafka."""
+        self._landing.inbox.join()
+        self._check_landing()
+        self._commit_landed()
+
+    def _check_landing(self) -> None:
+        if self._landing.failure is not None:
+            raise self._landing.failure
+
+    def _commit_landed(self) -> None:
+        merged: dict[TopicPartition, int] = {}
+        while True:
+            try:
+                merged.update(self._landing.landed_offsets.get_nowait())
+            except queue.Empty:
+                break
+        if not merged or self._consumer is None:
+            return
+        try:
+            self._consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in merged.items()})
+        except KafkaError as exc:
+            # DuckDB holds the landed offsets; Kafka's copy catches up on the next commit.
+            log.warning("Kafka offset commit failed (%s); DuckDB keeps the landed offsets", exc)
+
+    def _record_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._last_lag_at < _LAG_INTERVAL_S or self._consumer is None:
+            return
+        self._last_lag_at = now
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return
+        try:
+            ends = self._consumer.end_offsets(assigned)
+        except KafkaError as exc:
+            log.warning("cannot read end offsets for lag (%s)", exc)
+            return
+        landed = self.lander.stored_offsets_from_cursor()
+        rows = []
+        for tp in assigned:
+            end = int(ends.get(tp, 0))
+            done = landed.get((tp.topic, tp.partition), 0)
+            rows.append((tp.topic, tp.partition, end, done, max(0, end - done)))
+        self.lander.record_lag(rows, datetime.now(UTC).replace(tzinfo=None))
+
+
+class _SeekToLanded(ConsumerRebalanceListener):
+    """On assignment, resume each partition at the next offset landed in DuckDB.
+
+    Runs on kafka-python's IO thread: it must not call blocking consumer APIs (commit, end_offsets).
+    A landed offset beyond the log (topic recreated, e.g. an in-memory broker restarted) is reset by
+    the consumer's auto_offset_reset=earliest.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if revoked:  # land what was handed over; DuckDB records its offsets
+            self.pipeline._landing.inbox.join()
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer = self.pipeline._consumer
+        if consumer is None or not assigned:
+            return
+        stored = self.pipeline.lander.stored_offsets_from_cursor()
+        for tp in assigned:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is not None:
+                consumer.seek(tp, offset)
+        log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)))

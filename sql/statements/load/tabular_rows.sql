@@ -1,0 +1,23 @@
+-- Rows of a CSV or Parquet file as contract JSON messages, one per row, numbered from 1.
+-- CSV is untyped text: a contract number or boolean field becomes a JSON number/boolean when its text
+-- parses as one, else it stays a string (and the contract check names the bad value). Empty cells are
+-- omitted. Timestamps typed by Parquet are written as RFC 3339 in UTC.
+with numbered as (
+    select row_number() over () as source_line, columns(*)::varchar
+    from query_table($relation)
+), cells as (
+    unpivot numbered on columns(* exclude source_line) into name field value text
+)
+select source_line,
+    encode(json_group_object(field,
+        case
+            when list_contains($number_fields, field) and try_cast(text as double) is not null
+                then text::double::json
+            when list_contains($boolean_fields, field) and lower(text) in ('true', 'false')
+                then (lower(text) = 'true')::json
+            else to_json(regexp_replace(text,
+                '^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(\.\d+)?)([+-]\d{2})$', '\1T\2\4:00'))
+        end)::varchar) as raw
+from cells
+group by source_line
+order by source_line;

@@ -1,0 +1,1 @@
+select max(committed_at) from ingest_batches;

@@ -1,0 +1,185 @@
+"""The pipeline against a real broker and a real DuckDB file: nothing lost, nothing landed twice."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+
+import duckdb
+import pytest
+
+from customer_health.db import reader
+from customer_health.errors import UserError
+from tests.conftest import REPO, Env, stop_process, wait_until
+from tests.factories import BAD_MESSAGES, FACTORIES, encode
+
+
+def produce(env: Env, messages: list[tuple[str, bytes, bytes]]) -> None:
+    """(event type, key, value) in order, flushed."""
+    producer = env.producer()
+    for event_type, key, value in messages:
+        producer.send(env.topics[event_type], key=key, value=value)
+    producer.flush(30)
+    producer.close()
+
+
+def good_messages(n_per_type: int, prefix: str = "e") -> list[tuple[str, bytes, bytes]]:
+    out = []
+    for i in range(n_per_type):
+        for event_type, make in FACTORIES.items():
+            cid = f"c{i % 37}"
+            out.append((event_type, cid.encode(), encode(make(f"{prefix}-{event_type}-{i}", cid))))
+    return out
+
+
+def landed_total(env: Env) -> int:
+    result = env.cli("status", "--json")
+    if result.returncode != 0:
+        return 0
+    status = json.loads(result.stdout)
+    return sum(status["landed"].values()) + status["dead_letter"]["total"]
+
+
+def count_rows(env: Env, sql: str) -> int:
+    """An ad-hoc count through the product's reader: over Quack while a pipeline runs, else the file."""
+    with reader(env.settings()) as db:
+        if db.uri:
+            return db.con.execute("select * from quack_query(?, ?)", [db.uri, sql]).fetchone()[0]
+        return db.con.execute(sql).fetchone()[0]
+
+
+def test_every_produced_message_is_landed_or_dead_lettered_exactly(env: Env) -> None:
+    env.create_topics()
+    good = good_messages(250)
+    bad = [(t, b"k", raw) for t, raw, _ in BAD_MESSAGES]
+    produce(env, good[:500] + bad + good[500:])
+    proc = env.start_pipeline()
+    try:
+        wait_until(lambda: landed_total(env) >= len(good) + len(bad), message="all messages landed")
+    finally:
+        assert stop_process(proc) == 0, env.pipeline_log()
+    status = env.status()
+    assert status["landed"] == {t: 250 for t in FACTORIES}
+    assert status["dead_letter"]["total"] == len(bad)
+    expected_reasons: dict[str, int] = {}
+    for _, _, code in BAD_MESSAGES:
+        expected_reasons[code] = expected_reasons.get(code, 0) + 1
+    assert status["dead_letter"]["by_reason"] == expected_reasons
+    with duckdb.connect(str(env.db_path), read_only=True) as con:
+        rows = con.execute(
+            'select topic, "partition", "offset", raw, reason from dead_letter order by dead_letter_id'
+        ).fetchall()
+    assert {bytes(r[3]) for r in rows} == {raw for _, raw, _ in BAD_MESSAGES}
+    assert all(r[0] and r[1] is not None and r[2] is not None and r[4] for r in rows)
+
+
+def test_duplicates_and_replays_land_once(env: Env) -> None:
+    env.create_topics()
+    messages = good_messages(50)
+    produce(env, messages + messages[:80])  # the same event ids again
+    proc = env.start_pipeline()
+    try:
+        wait_until(lambda: landed_total(env) == 200, message="events landed")
+        wait_until(lambda: env.status()["landed"]["visits"] == 50, message="visits landed")
+    finally:
+        assert stop_process(proc) == 0, env.pipeline_log()
+    assert count_rows(env, "select sum(messages) from ingest_batches") == 280
+    assert count_rows(env, "select sum(duplicates) from ingest_batches") == 80
+    # A replay from offset 0 under a new consumer group: every event is a duplicate.
+    config = env.config_path.read_text().replace(f'group_id = "g-{env.suffix}"', f'group_id = "r-{env.suffix}"')
+    env.config_path.write_text(config)
+    proc = env.start_pipeline()
+    try:
+        wait_until(lambda: poll_count(env, "select sum(messages) from ingest_batches") >= 560,
+                   message="replay consumed")
+    finally:
+        assert stop_process(proc) == 0
+    assert env.status()["landed"] == {t: 50 for t in FACTORIES}
+    assert count_rows(env, "select count(*) from dead_letter") == 0
+
+
+def test_restart_after_kill_9_resumes_without_loss_or_duplicates(env: Env) -> None:
+    env.create_topics()
+    total = 4000
+    produce(env, good_messages(total // 4))
+    proc = env.start_pipeline()
+    try:
+        wait_until(lambda: env.db_path.exists() and 0 < _landed_so_far(env), interval=0.05,
+                   message="first batches landed")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    midway = _landed_so_far(env)
+    assert midway < total, "kill came too late to test a mid-stream restart"
+    produce(env, good_messages(250, prefix="late"))
+    proc = env.start_pipeline()
+    try:
+        wait_until(lambda: _landed_so_far(env) >= total + 1000, message="all events after restart")
+    finally:
+        assert stop_process(proc) == 0, env.pipeline_log()
+    assert count_rows(env, "select sum(duplicates) from ingest_batches") == 0
+    assert count_rows(env, "select sum(messages) from ingest_batches") == total + 1000
+    assert _landed_so_far(env) == total + 1000
+
+
+def poll_count(env: Env, sql: str) -> int:
+    """count_rows, or -1 while the database is not readable yet (being created, or the pipeline is
+    between opening the file and serving it)."""
+    try:
+        return count_rows(env, sql)
+    except (UserError, duckdb.Error):
+        return -1
+
+
+def _landed_so_far(env: Env) -> int:
+    return max(0, poll_count(env, "select coalesce(sum(landed), 0) from ingest_batches"))
+
+
+def test_sigterm_lands_the_open_batch_and_exits_0(env: Env) -> None:
+    env.create_topics()
+    produce(env, good_messages(100))
+    proc = env.start_pipeline()
+    wait_until(lambda: _landed_so_far(env) > 0, message="landing started")
+    assert stop_process(proc, signal.SIGTERM) == 0, env.pipeline_log()
+    landed = count_rows(env, "select sum(landed) from ingest_batches")
+    offsets = count_rows(env, "select sum(next_offset) from consumer_offsets")
+    assert landed == offsets  # every landed message is covered by the stored offsets, no more
+
+
+def test_reader_sees_live_data_over_quack_and_a_client_without_token_is_refused(env: Env) -> None:
+    env.create_topics()
+    proc = env.start_pipeline()
+    try:
+        wait_until(lambda: (env.tmp / "health.duckdb.quack.json").exists(), message="Quack endpoint")
+        produce(env, good_messages(20))
+        wait_until(lambda: env.status()["landed"]["tickets"] == 20, message="first wave via Quack")
+        produce(env, good_messages(20, prefix="second"))
+        wait_until(lambda: env.status()["landed"]["tickets"] == 40, message="second wave via Quack")
+        endpoint = json.loads((env.tmp / "health.duckdb.quack.json").read_text())
+        token_file = env.tmp / "health.duckdb.token"
+        assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+        token = token_file.read_text().strip()
+        script = textwrap.dedent(f"""
+            import duckdb
+            from customer_health.db import load_quack
+            con = duckdb.connect()
+            load_quack(con)
+            con.execute("create secret (type quack, token 'not-the-token')")
+            con.execute("attach '{endpoint['uri']}' as remote")
+            print(con.execute("select count(*) from remote.tickets").fetchone())
+        """)
+        refused = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,
+                                 timeout=60)
+        assert refused.returncode != 0
+        assert "(40,)" not in refused.stdout
+        assert token not in refused.stderr
+        # While the pipeline owns the file, a direct open fails: readers must go through Quack.
+        with pytest.raises(duckdb.IOException):
+            duckdb.connect(str(env.db_path), read_only=True)
+    finally:
+        assert stop_process(proc) == 0, env.pipeline_log()
+    assert not (env.tmp / "health.duckdb.quack.json").exists()
+    assert env.status()["landed"]["tickets"] == 40  # read-only file access once the pipeline is gone
