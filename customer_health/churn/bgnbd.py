@@ -11,7 +11,7 @@ A customer is summarised over a calibration window by
 Times are measured from the customer's first purchase, in weeks in this project (any unit works as long
 as all times use the same one; ``alpha`` then has units of that time).
 
-The per-customer likelihood is eq. 6 of the paper:
+The per-customer likelihood L(r, alpha, a, b | x, t_x, T) of the paper (B = beta function, G = gamma):
 
     L = B(a, b+x)/B(a, b) * G(r+x)/G(r) * alpha^r / (alpha+T)^(r+x)
         + [x > 0] * B(a+1, b+x-1)/B(a, b) * G(r+x)/G(r) * alpha^r / (alpha+t_x)^(r+x)
@@ -216,7 +216,7 @@ def _log_odds_dropped(
 
 
 def _log_likelihood_terms(p: tuple[float, float, float, float], c: _Customers) -> FloatArray:
-    """Per-customer log-likelihood (eq. 6)."""
+    """Per-customer log-likelihood (see the module docstring)."""
     r, alpha, a, b = p
     k = c.levels
     per_level = gammaln(r + k) - gammaln(r) + betaln(a, b + k) - betaln(a, b)
@@ -257,7 +257,7 @@ def log_likelihood(
     *,
     weights: npt.ArrayLike | None = None,
 ) -> float:
-    """Total BG/NBD log-likelihood (eq. 6 of the paper, summed over customers, optionally weighted).
+    """Total BG/NBD log-likelihood (the paper's L(r, alpha, a, b | x, t_x, T), summed, optionally weighted).
 
     Inputs are validated as in :func:`fit`. The result is finite for any valid parameters and data.
     """
@@ -448,10 +448,12 @@ def fit(
 def p_alive(
     params: BgNbdParams, frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike
 ) -> FloatArray:
-    """P(customer still alive at T | x, t_x, T) (eq. 13 of the paper / Fader-Hardie-Lee note 2008).
+    """P(customer still alive at T | x, t_x, T) (Fader, Hardie & Lee, "Computing P(alive) using the BG/NBD
+    model"): ``1 / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))``.
 
-    Vectorised with numpy broadcasting; returns values in (0, 1], exactly 1 where frequency is 0 (in the
-    BG/NBD model a customer can only drop out right after a repeat transaction).
+    Vectorised with numpy broadcasting; returns values in [0, 1] (0 only by underflow for extreme customers),
+    exactly 1 where frequency is 0 (in the BG/NBD model a customer can only drop out right after a repeat
+    transaction).
     """
     p = _check_params(params)
     x, tx, t_age = _broadcast_columns(frequency, recency, T)
@@ -535,7 +537,8 @@ def expected_transactions(
     if not np.all(np.isfinite(horizon)) or np.any(horizon < 0):
         raise ValueError("t (the forecast horizon) must be finite and >= 0")
     d = _log_odds_dropped(p, x, tx, t_age)
-    return expit(-d) * _expected_if_alive(p, x, t_age, horizon)
+    # The clip only removes rounding noise (~1e-16) at tiny horizons.
+    return np.maximum(expit(-d) * _expected_if_alive(p, x, t_age, horizon), 0.0)
 
 
 def expected_transactions_new_customer(params: BgNbdParams, t: npt.ArrayLike) -> FloatArray:
@@ -548,7 +551,7 @@ def expected_transactions_new_customer(params: BgNbdParams, t: npt.ArrayLike) ->
     if not np.all(np.isfinite(horizon)) or np.any(horizon < 0):
         raise ValueError("t (the horizon) must be finite and >= 0")
     zeros = np.zeros_like(horizon)
-    return _expected_if_alive(p, zeros, zeros, horizon)
+    return np.maximum(_expected_if_alive(p, zeros, zeros, horizon), 0.0)
 
 
 # --------------------------------------------------------------------------------------------------
