@@ -78,20 +78,19 @@ def _jsonl_chunks(path: Path, chunk_rows: int) -> Iterator[list[tuple[int, bytes
 def _tabular_chunks(
     con: duckdb.DuckDBPyConnection, path: Path, fmt: str, chunk_rows: int
 ) -> Iterator[list[tuple[int, bytes]]]:
-    reader = "read_csv" if fmt == "csv" else "read_parquet"
-    options = ", all_varchar = true, header = true" if fmt == "csv" else ""
     with con.cursor() as cur:
         try:
-            cur.execute(f"create or replace temp view load_source as select * from {reader}(?{options})",
-                        [str(path)])
+            source = (cur.read_csv(str(path), all_varchar=True, header=True) if fmt == "csv"
+                      else cur.read_parquet(str(path)))
+            source.create_view("load_source", replace=True)
             result = sqlfiles.run(cur, "load/tabular_rows", {
-                "relation": "load_source", "number_fields": NUMBER_FIELDS, "boolean_fields": BOOLEAN_FIELDS,
+                "number_fields": NUMBER_FIELDS, "boolean_fields": BOOLEAN_FIELDS,
             })
             while True:
                 rows = result.fetchmany(chunk_rows)
                 if not rows:
                     return
-                yield [(int(line), raw.encode("utf-8")) for line, raw in rows]
+                yield [(int(line), bytes(raw)) for line, raw in rows]
         except duckdb.Error as exc:
             raise UserError(f"{path}: cannot read as {fmt.upper()}: {str(exc).splitlines()[0]}") from None
 

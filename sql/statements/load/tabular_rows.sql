@@ -4,7 +4,7 @@
 -- omitted. Timestamps typed by Parquet are written as RFC 3339 in UTC.
 with numbered as (
     select row_number() over () as source_line, columns(*)::varchar
-    from query_table($relation)
+    from load_source  -- the file, as a view created by the loader
 ), cells as (
     unpivot numbered on columns(* exclude source_line) into name field value text
 )
@@ -12,7 +12,7 @@ select source_line,
     encode(json_group_object(field,
         case
             when list_contains($number_fields, field) and try_cast(text as double) is not null
-                then text::double::json
+                then case when regexp_full_match(trim(text), '-?\d+') then trim(text)::bigint::json else text::double::json end
             when list_contains($boolean_fields, field) and lower(text) in ('true', 'false')
                 then (lower(text) = 'true')::json
             else to_json(regexp_replace(text,

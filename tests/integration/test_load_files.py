@@ -1,0 +1,75 @@
+"""`customer-health load`: JSONL, CSV and Parquet through the same contract; bad lines keep file and line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import Env
+from tests.factories import customer, encode, ticket, visit
+
+
+def read(env: Env, sql: str) -> list[tuple]:
+    with duckdb.connect(str(env.db_path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_jsonl_csv_and_parquet_land_and_bad_rows_keep_file_and_line(env: Env, tmp_path: Path) -> None:
+    jsonl = tmp_path / "tickets.jsonl"
+    jsonl.write_bytes(b"\n".join([encode(ticket("t1")), b"{broken", b"", encode(ticket("t2", handling_minutes=-5)),
+                                  encode(ticket("t3", channel="pigeon")), encode(ticket("t4"))]) + b"\n")
+    csv = tmp_path / "2026-11_payments.csv"
+    csv.write_text(
+        "event_id,customer_id,occurred_at,invoice_id,kind,status,amount,currency,due_at\n"
+        "p1,c1,2026-11-01T09:00:00+01:00,i1,charge,succeeded,12.50,EUR,\n"
+        "p2,c1,2026-11-01T09:00:00Z,i2,charge,failed,abc,EUR,2026-11-15T00:00:00Z\n"
+        "p3,,2026-11-01T09:00:00Z,i3,refund,succeeded,5,USD,\n"
+    )
+    parquet = tmp_path / "web_visits.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            "copy (select * from (values ('v1', 'c1', timestamptz '2026-11-01 09:00:00+00', 's1', 'web', 30.5, 3),"
+            " ('v2', 'c2', timestamptz '2026-11-01 10:00:00+00', 's2', 'fax', 1.0, null)) "
+            "t(event_id, customer_id, occurred_at, session_id, channel, duration_seconds, pages)) to ?",
+            [str(parquet)],
+        )
+    result = env.cli("load", str(jsonl), str(csv), str(parquet), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"rows": 10, "landed": 4, "duplicates": 0, "dead_lettered": 6}
+    assert read(env, "select event_id from tickets order by 1") == [("t1",), ("t4",)]
+    assert read(env, "select event_id, amount::varchar, occurred_at::varchar from payments") == \
+        [("p1", "12.5000", "2026-11-01 08:00:00")]
+    assert read(env, "select event_id, pages from visits") == [("v1", 3)]
+    dead = read(env, "select source_file, source_line, reason_code from dead_letter order by dead_letter_id")
+    assert dead == [
+        (str(jsonl), 2, "invalid_json"), (str(jsonl), 4, "out_of_range"), (str(jsonl), 5, "invalid_value"),
+        (str(csv), 2, "wrong_type"), (str(csv), 3, "missing_field"), (str(parquet), 2, "invalid_value"),
+    ]
+    again = env.cli("load", str(jsonl), "--json")
+    assert json.loads(again.stdout)["duplicates"] == 2
+    assert read(env, "select count(*) from tickets") == [(2,)]
+
+
+def test_type_comes_from_the_name_or_the_option(env: Env, tmp_path: Path) -> None:
+    mystery = tmp_path / "export.jsonl"
+    mystery.write_bytes(encode(customer("k1")) + b"\n")
+    refused = env.cli("load", str(mystery))
+    assert refused.returncode == 1
+    assert "cannot tell the event type" in refused.stderr and "Traceback" not in refused.stderr
+    assert env.cli("load", str(mystery), "--type", "customers").returncode == 0
+    assert read(env, "select customer_id from customers") == [("c1",)]
+
+
+def test_unreadable_input_is_one_clear_line(env: Env, tmp_path: Path) -> None:
+    missing = env.cli("load", str(tmp_path / "visits.jsonl"))
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "no such file" in missing.stderr
+    bad_parquet = tmp_path / "visits.parquet"
+    bad_parquet.write_bytes(b"not parquet")
+    result = env.cli("load", str(bad_parquet))
+    assert result.returncode == 1 and "cannot read as PARQUET" in result.stderr
+    assert "Traceback" not in result.stderr
+    wrong = tmp_path / "visits.xlsx"
+    wrong.write_bytes(encode(visit("v")))
+    assert "unsupported file type" in env.cli("load", str(wrong)).stderr

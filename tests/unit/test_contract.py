@@ -1,0 +1,108 @@
+"""The event contract and the landing transaction, on a real DuckDB file (no broker needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from customer_health.config import Settings
+from customer_health.db import open_owner
+from ingest.landing import Lander, RawBatch
+from tests.factories import BAD_MESSAGES, customer, encode, payment, ticket, visit
+
+
+@pytest.fixture
+def lander(tmp_path: Path) -> Lander:
+    con = open_owner(Settings(db_path=tmp_path / "h.duckdb"))
+    yield Lander(con, group_id="g", max_message_bytes=4096)
+    con.close()
+
+
+def batch(*messages: tuple[str, bytes], start_offset: int = 0) -> RawBatch:
+    b = RawBatch()
+    for i, (event_type, raw) in enumerate(messages):
+        b.add_kafka(event_type, event_type, 0, start_offset + i, b"k", raw, 1_700_000_000_000)
+    return b
+
+
+def test_valid_events_land_typed_with_times_in_utc(lander: Lander) -> None:
+    result = lander.land(batch(
+        ("tickets", encode(ticket("t1", occurred_at="2026-03-29T01:30:00+01:00", sentiment=-0.5,
+                                  compensation_requested="20.00", compensation_granted=5))),
+        ("payments", encode(payment("p1", amount="19.99", due_at="2026-04-01T00:00:00-05:00"))),
+        ("visits", encode(visit("v1", occurred_at="2026-03-29T02:30:00Z"))),
+        ("customers", encode(customer("k1", household_id="h1", cancelled_at="2026-05-01T12:00:00+02:00"))),
+    ), "kafka")
+    assert (result.landed, result.dead_lettered, result.duplicates) == (4, 0, 0)
+    con = lander.con
+    row = con.execute("select occurred_at::varchar, sentiment, compensation_granted::varchar from tickets").fetchone()
+    assert row == ("2026-03-29 00:30:00", -0.5, "5.00")
+    assert con.execute("select amount::varchar, due_at::varchar from payments").fetchone() == \
+        ("19.9900", "2026-04-01 05:00:00")
+    assert con.execute("select household_id, cancelled_at::varchar from customers").fetchone() == \
+        ("h1", "2026-05-01 10:00:00")
+
+
+def test_unknown_fields_are_kept_not_fatal(lander: Lander) -> None:
+    lander.land(batch(("visits", encode(visit("v1", referrer="newsletter"))),
+                      ("visits", encode(visit("v2")))), "kafka")
+    extras = dict(lander.con.execute("select event_id, extra from visits").fetchall())
+    assert json.loads(extras["v1"])["referrer"] == "newsletter"
+    assert extras["v2"] is None
+
+
+@pytest.mark.parametrize(("event_type", "raw", "code"), BAD_MESSAGES, ids=[c for _, _, c in BAD_MESSAGES])
+def test_each_kind_of_bad_message_is_dead_lettered_with_its_reason(
+    lander: Lander, event_type: str, raw: bytes, code: str
+) -> None:
+    result = lander.land(batch((event_type, raw), ("visits", encode(visit("fine")))), "kafka")
+    assert (result.landed, result.dead_lettered) == (1, 1)
+    row = lander.con.execute('select reason_code, reason, raw, topic, "offset" from dead_letter').fetchone()
+    assert row[0] == code
+    assert len(row[1]) > 10
+    assert bytes(row[2]) == raw
+    assert (row[3], row[4]) == (event_type, 0)
+
+
+def test_a_message_with_several_problems_lists_them_all(lander: Lander) -> None:
+    lander.land(batch(("tickets", encode(ticket("t", action="shouted", handling_minutes=-1, escalated=1)))), "k")
+    reason = lander.con.execute("select reason from dead_letter").fetchone()[0]
+    assert "action must be one of" in reason and "handling_minutes must be >= 0" in reason
+    assert "escalated must be true or false" in reason
+
+
+def test_duplicate_event_ids_land_once_within_and_across_batches(lander: Lander) -> None:
+    first = lander.land(batch(("tickets", encode(ticket("t1"))), ("tickets", encode(ticket("t1")))), "kafka")
+    second = lander.land(batch(("tickets", encode(ticket("t1", handling_minutes=99))), start_offset=2), "kafka")
+    assert (first.landed, first.duplicates, second.landed, second.duplicates) == (1, 1, 0, 1)
+    assert lander.con.execute("select handling_minutes from tickets").fetchall() == [(12.5,)]
+
+
+def test_profile_upserts_keep_the_latest_and_ignore_late_older_events(lander: Lander) -> None:
+    lander.land(batch(("customers", encode(customer("a", plan="premium", occurred_at="2026-02-01T00:00:00Z")))), "k")
+    lander.land(batch(("customers", encode(customer("b", plan="basic", occurred_at="2026-01-01T00:00:00Z")))), "k")
+    assert lander.con.execute("select plan from customers").fetchall() == [("premium",)]
+    assert lander.con.execute("select count(*) from customer_events").fetchone() == (2,)
+
+
+def test_offsets_are_recorded_in_the_batch_transaction_and_never_move_back(lander: Lander) -> None:
+    lander.land(batch(("visits", encode(visit("a"))), ("visits", encode(visit("b"))), start_offset=10), "kafka")
+    lander.land(batch(("visits", encode(visit("c"))), start_offset=3), "kafka")
+    assert lander.stored_offsets_from_cursor() == {("visits", 0): 12}
+
+
+def test_a_failing_batch_lands_nothing(lander: Lander) -> None:
+    def broken_hook(con: duckdb.DuckDBPyConnection, ctx: object) -> None:
+        raise RuntimeError("hook failed")
+
+    lander.after_land.append(broken_hook)
+    with pytest.raises(RuntimeError):
+        lander.land(batch(("visits", encode(visit("a"))), ("visits", b"{bad")), "kafka")
+    counts = lander.con.execute(
+        "select (select count(*) from visits), (select count(*) from dead_letter), "
+        "(select count(*) from consumer_offsets), (select count(*) from ingest_batches)"
+    ).fetchone()
+    assert counts == (0, 0, 0, 0)
