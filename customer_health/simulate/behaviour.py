@@ -25,32 +25,12 @@ Payload = dict[str, Any]
 Step = tuple[float, str, Payload]
 
 # Relative activity per local hour of day (max 1.0): quiet nights, busy evenings.
+# fmt: off
 DIURNAL = (
-    0.05,
-    0.03,
-    0.02,
-    0.02,
-    0.03,
-    0.08,
-    0.2,
-    0.4,
-    0.6,
-    0.7,
-    0.75,
-    0.8,
-    0.8,
-    0.75,
-    0.7,
-    0.7,
-    0.75,
-    0.85,
-    0.95,
-    1.0,
-    0.9,
-    0.6,
-    0.3,
-    0.12,
+    0.05, 0.03, 0.02, 0.02, 0.03, 0.08, 0.2, 0.4, 0.6, 0.7, 0.75, 0.8,
+    0.8, 0.75, 0.7, 0.7, 0.75, 0.85, 0.95, 1.0, 0.9, 0.6, 0.3, 0.12,
 )
+# fmt: on
 _SHARE = tuple(w / sum(DIURNAL) for w in DIURNAL)  # share of a day's activity in each hour
 _CUM = tuple(accumulate(_SHARE))  # activity done by the end of each hour, as a fraction of the day
 
@@ -108,22 +88,8 @@ def local_clock(activity_days: float) -> float:
 class Actor:
     """A customer placed on one run's clock: absolute times (epoch seconds, UTC) and prices."""
 
-    __slots__ = (
-        "c",
-        "customer_id",
-        "tz",
-        "offset_s",
-        "before",
-        "after",
-        "drift_ts",
-        "fade",
-        "cancel_ts",
-        "signup_ts",
-        "price",
-        "fx",
-        "live_profile",
-        "live_mix",
-    )
+    __slots__ = ("c", "customer_id", "tz", "offset_s", "before", "after", "drift_ts", "fade", "cancel_ts",
+                 "signup_ts", "price", "fx", "live_profile", "live_mix")
 
     def __init__(self, c: Customer, window_start: float, window_seconds: float) -> None:
         self.c = c
@@ -171,14 +137,8 @@ class Actor:
 
 def live_mix(p: Profile) -> Choice:
     """Which kind of activity a live event slot starts, in proportion to the profile's daily rates."""
-    return Choice(
-        {
-            "visit": p.visits_per_day,
-            "ticket": p.tickets_per_day,
-            "purchase": p.purchases_per_day,
-            "charge": 1 / 30,
-        }
-    )
+    rates = {"visit": p.visits_per_day, "ticket": p.tickets_per_day, "purchase": p.purchases_per_day}
+    return Choice({**rates, "charge": 1 / 30})
 
 
 def profile_payload(a: Actor, cancelled_ts: float | None = None) -> Payload:
@@ -274,7 +234,7 @@ class Factory:
                 granted = round(requested * rng.uniform(0.3, 1.0), 2)
                 resolved["compensation_granted"] = granted
                 steps.append((off, "tickets", resolved))
-                steps.append((off + HOUR, "payments", self._payment("CN", "credit", granted, a)))
+                steps.append((off + HOUR, "payments", self._credit(a, granted)))
             else:
                 steps.append((off, "tickets", resolved))
         return steps
@@ -317,43 +277,22 @@ class Factory:
             paid = 0.0
             steps = [(0.0, "payments", charge("succeeded", subscription))]
         if rng.random() < p.chargeback_p:
-            steps.append(
-                (
-                    paid + rng.uniform(10, 40) * DAY,
-                    "payments",
-                    self._payment(None, "chargeback", amount, a, invoice_id),
-                )
-            )
+            chargeback = self._money(a, "chargeback", amount, invoice_id)
+            steps.append((paid + rng.uniform(10, 40) * DAY, "payments", chargeback))
         elif rng.random() < p.refund_p:
-            steps.append(
-                (
-                    paid + rng.uniform(1, 10) * DAY,
-                    "payments",
-                    self._payment(
-                        None, "refund", max(0.01, round(amount * rng.uniform(0.2, 1.0), 2)), a, invoice_id
-                    ),
-                )
-            )
+            refund = self._money(a, "refund", max(0.01, round(amount * rng.uniform(0.2, 1.0), 2)), invoice_id)
+            steps.append((paid + rng.uniform(1, 10) * DAY, "payments", refund))
         if rng.random() < p.credit_p:
-            steps.append(
-                (
-                    paid + rng.uniform(1, 20) * DAY,
-                    "payments",
-                    self._payment("CN", "credit", round(rng.uniform(5, 25) * a.fx, 2), a),
-                )
-            )
+            credit = self._credit(a, rng.uniform(5, 25) * a.fx)
+            steps.append((paid + rng.uniform(1, 20) * DAY, "payments", credit))
         return steps
 
-    def _payment(
-        self, prefix: str | None, kind: str, amount: float, a: Actor, invoice_id: str = ""
-    ) -> Payload:
-        if prefix:
-            self.invoices += 1
-            invoice_id = f"{prefix}-{self.tag}-{self.invoices}"
-        return {
-            "invoice_id": invoice_id,
-            "kind": kind,
-            "status": "succeeded",
-            "amount": amount,
-            "currency": a.c.currency,
-        }
+    def _credit(self, a: Actor, amount: float) -> Payload:
+        """A goodwill or compensation credit note, an invoice of its own."""
+        self.invoices += 1
+        return self._money(a, "credit", max(0.01, round(amount, 2)), f"CN-{self.tag}-{self.invoices}")
+
+    @staticmethod
+    def _money(a: Actor, kind: str, amount: float, invoice_id: str) -> Payload:
+        return {"invoice_id": invoice_id, "kind": kind, "status": "succeeded", "amount": amount,
+                "currency": a.c.currency}

@@ -177,12 +177,7 @@ PLANS: Mapping[str, Choice] = {
     "household": Choice({"basic": 0.4, "standard": 0.5, "premium": 0.1}),
 }
 B2B_SHARE: Mapping[str, float] = {
-    "champion": 0.4,
-    "quiet": 0.3,
-    "how_to": 0.15,
-    "terrorist": 0.3,
-    "fader": 0.2,
-    "bad_payer": 0.3,
+    "champion": 0.4, "quiet": 0.3, "how_to": 0.15, "terrorist": 0.3, "fader": 0.2, "bad_payer": 0.3,
     "household": 0.0,
 }
 CURRENCIES = Choice({"EUR": 0.85, "GBP": 0.06, "USD": 0.05, "CHF": 0.02, "SEK": 0.02})
@@ -190,66 +185,16 @@ EUR_TO: Mapping[str, float] = {"EUR": 1.0, "GBP": 0.86, "USD": 1.08, "CHF": 0.94
 # Fixed UTC offsets in minutes (no DST: a simplification; the contract only needs an explicit offset).
 UTC_OFFSETS: Mapping[int, float] = {60: 0.7, 0: 0.1, 120: 0.1, -300: 0.05, 330: 0.05}
 
-FIRST_NAMES = (
-    "Anna",
-    "Ben",
-    "Clara",
-    "David",
-    "Émilie",
-    "Finn",
-    "Greta",
-    "Hugo",
-    "Ines",
-    "Jonas",
-    "Katarzyna",
-    "Lukas",
-    "Maria",
-    "Noah",
-    "Olga",
-    "Paul",
-    "Renée",
-    "Sofia",
-    "Tomás",
-    "Zoë",
+FIRST_NAMES = tuple(
+    "Anna Ben Clara David Émilie Finn Greta Hugo Ines Jonas Katarzyna Lukas Maria Noah Olga Paul Renée "
+    "Sofia Tomás Zoë".split()
 )
-LAST_NAMES = (
-    "Müller",
-    "Schmidt",
-    "García",
-    "Rossi",
-    "Dubois",
-    "Novak",
-    "Jansen",
-    "Kowalski",
-    "Smith",
-    "Larsen",
-    "Öztürk",
-    "Fischer",
-    "Martin",
-    "Weber",
-    "Silva",
-    "Nowak",
-    "Bauer",
-    "Berg",
-    "Costa",
-    "Lindqvist",
+LAST_NAMES = tuple(
+    "Müller Schmidt García Rossi Dubois Novak Jansen Kowalski Smith Larsen Öztürk Fischer Martin Weber "
+    "Silva Nowak Bauer Berg Costa Lindqvist".split()
 )
-COMPANY_WORDS = (
-    "Alpine",
-    "Blue",
-    "Nordic",
-    "Rapid",
-    "Green",
-    "Bright",
-    "Iron",
-    "Solar",
-    "Urban",
-    "Delta",
-    "Kite",
-    "Harbor",
-    "Maple",
-    "Quantum",
-    "Crest",
-    "Falcon",
+COMPANY_WORDS = tuple(
+    "Alpine Blue Nordic Rapid Green Bright Iron Solar Urban Delta Kite Harbor Maple Quantum Crest "
+    "Falcon".split()
 )
 COMPANY_SUFFIXES = ("GmbH", "AG", "Ltd", "B.V.", "S.A.", "SAS", "AB", "Oy")
