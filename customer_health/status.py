@@ -61,9 +61,9 @@ def _end_offsets(settings: Settings) -> dict[TopicPartition, int] | None:
             for topic in kafka.topics.by_type().values()
             for p in (consumer.partitions_for_topic(topic) or ())
         ]
-        return {tp: int(o) for tp, o in consumer.end_offsets(tps).items()} if tps else {}
+        return {tp: int(o) for tp, o in consumer.end_offsets(tps, timeout_ms=3000).items()} if tps else {}
     except KafkaError:
         return None
     finally:
         with contextlib.suppress(Exception):
-            consumer.close()
+            consumer.close(timeout_ms=2000)

@@ -139,10 +139,13 @@ class Pipeline:
                     continue
                 for tp, records in polled.items():
                     event_type = self.type_by_topic[tp.topic]
+                    topic_id = _topic_id(consumer, tp.topic)
                     for r in records:
                         if not pending:
                             opened_at = time.monotonic()
-                        pending.add_kafka(event_type, tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp)
+                        pending.add_kafka(
+                            event_type, tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp, topic_id
+                        )
                         pending_offsets[tp] = r.offset + 1
                 if pending and (
                     len(pending) >= pipeline.batch_max_events or time.monotonic() - opened_at >= max_wait_s
@@ -158,7 +161,7 @@ class Pipeline:
             self._landing.inbox.put(None)
             self._landing.join()
             self._commit_landed()
-            consumer.close(autocommit=False)
+            consumer.close(autocommit=False, timeout_ms=5000)
         self._check_landing()
         return self.stats
 
@@ -199,7 +202,7 @@ class Pipeline:
         if not assigned:
             return
         try:
-            ends = self._consumer.end_offsets(assigned)
+            ends = self._consumer.end_offsets(assigned, timeout_ms=2000)
         except KafkaError as exc:
             log.warning("cannot read end offsets for lag (%s)", exc)
             return
@@ -210,6 +213,15 @@ class Pipeline:
             done = landed.get((tp.topic, tp.partition), 0)
             rows.append((tp.topic, tp.partition, end, done, max(0, end - done)))
         self.lander.record_lag(rows, datetime.now(UTC).replace(tzinfo=None))
+
+
+def _topic_id(consumer: KafkaConsumer, topic: str) -> str | None:
+    """The broker's topic id from the consumer's cached metadata (local, never blocks).
+
+    kafka-python exposes it only on its cluster metadata object; None where the broker sends no ids.
+    """
+    topic_id = consumer._client.cluster.topic_id(topic)
+    return str(topic_id) if topic_id is not None else None
 
 
 class _SeekToLanded(ConsumerRebalanceListener):
@@ -231,9 +243,19 @@ class _SeekToLanded(ConsumerRebalanceListener):
         consumer = self.pipeline._consumer
         if consumer is None or not assigned:
             return
-        stored = self.pipeline.lander.stored_offsets_from_cursor()
+        stored = self.pipeline.lander.stored_positions()
         for tp in assigned:
-            offset = stored.get((tp.topic, tp.partition))
-            if offset is not None:
+            if (tp.topic, tp.partition) not in stored:
+                continue
+            offset, landed_topic_id = stored[(tp.topic, tp.partition)]
+            current_topic_id = _topic_id(consumer, tp.topic)
+            if landed_topic_id and current_topic_id and landed_topic_id != current_topic_id:
+                log.warning(
+                    "%s[%d] was recreated on the broker (topic id %s, was %s): its offsets start again, "
+                    "resuming from its beginning instead of landed offset %d",
+                    tp.topic, tp.partition, current_topic_id, landed_topic_id, offset,
+                )
+                consumer.seek_to_beginning(tp)
+            else:
                 consumer.seek(tp, offset)
         log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)))

@@ -32,6 +32,7 @@ INCOMING_SCHEMA = pa.schema(
         ("raw", pa.binary()),
         # Kafka record timestamp (producer clock), UTC; null for files.
         ("produced_at", pa.timestamp("ms")),
+        ("topic_id", pa.string()),
     ]
 )
 
@@ -49,13 +50,14 @@ class RawBatch:
     message_key: list[bytes | None] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)
     produced_at_ms: list[int | None] = field(default_factory=list)
+    topic_id: list[str | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.raw)
 
     def add_kafka(
         self, event_type: str, topic: str, partition: int, offset: int, key: bytes | None, value: bytes,
-        timestamp_ms: int | None,
+        timestamp_ms: int | None, topic_id: str | None = None,
     ) -> None:
         self.event_type.append(event_type)
         self.topic.append(topic)
@@ -66,6 +68,7 @@ class RawBatch:
         self.message_key.append(key)
         self.raw.append(value if value is not None else b"")
         self.produced_at_ms.append(timestamp_ms)
+        self.topic_id.append(topic_id)
 
     def to_arrow(self) -> pa.Table:
         n = len(self.raw)
@@ -81,6 +84,7 @@ class RawBatch:
                 pa.array(self.message_key, pa.binary()),
                 pa.array(self.raw, pa.binary()),
                 pa.array(self.produced_at_ms, pa.timestamp("ms")),
+                pa.array(self.topic_id, pa.string()),
             ],
             schema=INCOMING_SCHEMA,
         )
@@ -177,9 +181,13 @@ class Lander:
 
     def stored_offsets_from_cursor(self) -> dict[tuple[str, int], int]:
         """Landed offsets per (topic, partition), read on a cursor of its own (safe beside a landing)."""
+        return {key: offset for key, (offset, _topic_id) in self.stored_positions().items()}
+
+    def stored_positions(self) -> dict[tuple[str, int], tuple[int, str | None]]:
+        """(next offset, topic id) per (topic, partition) for this consumer group."""
         with self.con.cursor() as cur:
             rows = sqlfiles.run(cur, "ingest/stored_offsets", {"group_id": self.group_id}).fetchall()
-        return {(topic, int(partition)): int(offset) for topic, partition, offset in rows}
+        return {(topic, int(partition)): (int(offset), topic_id) for topic, partition, offset, topic_id in rows}
 
     def record_lag(self, rows: list[tuple[str, int, int, int, int]], observed_at: datetime) -> None:
         """Store the latest lag per partition: (topic, partition, end_offset, next_offset, lag)."""
@@ -212,4 +220,5 @@ def batch_from_rows(rows: Sequence[tuple[str | None, str, int, bytes]]) -> pa.Ta
         b.message_key.append(None)
         b.raw.append(raw)
         b.produced_at_ms.append(None)
+        b.topic_id.append(None)
     return b.to_arrow()

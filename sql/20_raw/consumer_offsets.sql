@@ -6,5 +6,8 @@ create table if not exists consumer_offsets (
     "partition" integer not null,
     next_offset bigint not null,
     updated_at  timestamp not null,
+    -- the broker's id of the topic: a different id on restart means the topic was recreated and its
+    -- offsets start again, so the stored offset no longer applies
+    topic_id    varchar,
     primary key (group_id, topic, "partition")
 );
