@@ -90,11 +90,32 @@ class QuackSettings:
 
 
 @dataclass(frozen=True)
+class DashboardSettings:
+    """The Streamlit dashboard (`customer-health dashboard`)."""
+
+    # Loopback by default: the pages show personal and financial data.
+    host: str = "127.0.0.1"
+    port: int = 8501
+    # Seconds between live refreshes of the Live health and Data quality pages (fragments, no page reload).
+    refresh_seconds: float = 5.0
+    # OIDC sign-in with Streamlit's st.login; the provider is configured in the [auth] section of
+    # `auth_secrets_file` (Streamlit's secrets.toml format). When on, recording an intervention needs a
+    # signed-in user, whose identity is stored with it.
+    auth: bool = False
+    # The provider name of an [auth.<name>] section; empty: the [auth] section itself.
+    auth_provider: str = ""
+    auth_secrets_file: Path = Path(".streamlit/secrets.toml")
+    # With sign-in on: whether the pages may be read without signing in (recording still needs sign-in).
+    auth_anonymous_read: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("data/customer_health.duckdb")
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     quack: QuackSettings = field(default_factory=QuackSettings)
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with top-level or dotted-path values replaced (``kafka.bootstrap_servers=...``)."""

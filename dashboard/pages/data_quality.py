@@ -1,0 +1,202 @@
+"""Data quality and pipeline (ops): expectation results over time, failing first with sample bad rows;
+the dead-letter queue with reasons; consumer lag per partition; freshness per topic; batches; alerts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from customer_health.config import Settings
+from dashboard import queries, ui
+
+PERIODS = {"Last hour": "1h", "Last 24 hours": "24h", "Last 7 days": "7d", "Last 30 days": "30d"}
+
+
+def render() -> None:
+    st.title("Data quality & pipeline")
+    settings = ui.settings()
+    with st.container(horizontal=True):
+        period_label = st.selectbox("Period", list(PERIODS), index=1, key="dq_period", width=200)
+        severity = st.selectbox("Alert severity", ["All", "critical", "warning"], key="dq_severity", width=200)
+    live(PERIODS[period_label], None if severity == "All" else severity, settings.dashboard.refresh_seconds)
+    dead_letter_browser()
+
+
+def live(period: str, severity: str | None, refresh_seconds: float) -> None:
+    @st.fragment(run_every=refresh_seconds)
+    def refreshing() -> None:
+        settings = ui.settings()
+        now = ui.utc_now()
+        overview = ui.overview()
+        ui.status_banner(overview)
+        if overview is None:
+            return
+        pipeline_tiles(overview)
+        freshness_and_lag(now, settings)
+        batches(now, period)
+        quality(now, period)
+        alert_list(severity)
+
+    refreshing()
+
+
+@ui.guarded
+def pipeline_tiles(overview: pd.DataFrame) -> None:
+    row = overview.iloc[0]
+    cols = st.columns(5)
+    cols[0].metric("Batches landed", f"{int(row['batches']):,}")
+    cols[1].metric("Messages, last hour", f"{int(row['messages_last_hour']):,}")
+    latency = row["max_latency_ms_last_hour"]
+    cols[2].metric("Worst latency, last hour", "–" if pd.isna(latency) else f"{latency / 1000:,.1f} s")
+    cols[3].metric("Dead letters", f"{int(row['dead_lettered']):,}")
+    cols[4].metric("Quarantined", f"{int(row['quarantined']):,}")
+
+
+@ui.guarded
+def freshness_and_lag(now: datetime, settings: Settings) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Freshness per topic")
+        fresh = ui.read("freshness", now, settings.kafka.topics.by_type(), what="freshness")
+        if not ui.empty(fresh, "Nothing has landed yet."):
+            ui.table(
+                fresh, key="dq_freshness", file_name="freshness",
+                column_config={
+                    "seconds_since_landed": st.column_config.NumberColumn("Since last landed (s)", format="%d"),
+                    "newest_event_age_seconds": st.column_config.NumberColumn("Newest event age (s)", format="%d"),
+                    "events": st.column_config.NumberColumn("Events", format="localized"),
+                },
+            )
+        offsets = ui.read("topic_offsets", settings.kafka.group_id, what="consumer offsets")
+        if offsets is not None and not offsets.empty:
+            st.caption("Landed offsets per topic (this consumer group)")
+            ui.table(offsets, key="dq_offsets", file_name="topic_offsets")
+    with right:
+        st.subheader("Consumer lag per partition")
+        lag = ui.read("consumer_lag", what="consumer lag")
+        if not ui.empty(lag, "No lag recorded yet: the pipeline records it while consuming from Kafka."):
+            lag = lag.assign(partition_name=lag["topic"] + "[" + lag["partition"].astype(str) + "]")
+            fig = px.bar(lag, x="partition_name", y="lag", color="topic",
+                         labels={"partition_name": "partition", "lag": "messages behind"})
+            fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False)
+            st.plotly_chart(fig, key="dq_lag_chart")
+            st.caption(f"Observed at {lag['observed_at'].max():%Y-%m-%d %H:%M:%S} UTC. "
+                       "End offsets on the embedded broker are approximate.")
+            ui.table(lag.drop(columns=["partition_name"]), key="dq_lag", file_name="consumer_lag")
+
+
+@ui.guarded
+def batches(now: datetime, period: str) -> None:
+    st.subheader("Ingest")
+    throughput = ui.read("ingest_throughput", queries.since(now, period), what="ingest throughput")
+    if throughput is not None and not throughput.empty:
+        long = throughput.melt(id_vars="minute", value_vars=["landed", "dead_lettered"],
+                               var_name="outcome", value_name="count")
+        fig = px.bar(long, x="minute", y="count", color="outcome", labels={"count": "messages", "minute": ""},
+                     color_discrete_map={"landed": "#2e7d32", "dead_lettered": "#c62828"})
+        fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+        st.plotly_chart(fig, key="dq_throughput_chart")
+    recent = ui.read("ingest_batches", 200, what="ingest batches")
+    if not ui.empty(recent, "No batch has landed yet."):
+        with st.expander(f"Latest {len(recent)} batches", expanded=False):
+            ui.table(recent, key="dq_batches", file_name="ingest_batches")
+
+
+@ui.guarded
+def quality(now: datetime, period: str) -> None:
+    st.subheader("Expectations")
+    latest = ui.read("quality_latest", what="data-quality results")
+    if latest is None:
+        return
+    over_time = ui.read("quality_over_time", queries.since(now, period), what="data-quality history")
+    if over_time is not None and not over_time.empty:
+        fig = px.line(over_time, x="hour", y="failed", color="suite", line_dash="scope", markers=True,
+                      labels={"failed": "failed expectations", "hour": ""})
+        fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+        st.plotly_chart(fig, key="dq_quality_chart")
+    if not ui.empty(latest, "No table suite has run yet."):
+        failing = latest[~latest["success"]]
+        if failing.empty:
+            st.success(f"All {len(latest)} expectations of the latest table runs pass.")
+        else:
+            st.error(f"{len(failing)} of {len(latest)} expectations fail in the latest table runs.")
+        ui.table(
+            latest.drop(columns=["failing_sample"]), key="dq_quality_latest", file_name="quality_latest",
+            column_config={"success": st.column_config.CheckboxColumn("passes"),
+                           "critical": st.column_config.CheckboxColumn("critical")},
+        )
+        for i, row in enumerate(failing.itertuples(index=False)):
+            sample = sample_rows(row.failing_sample)
+            with st.expander(f"Sample bad rows: {row.suite} · {row.expectation}", expanded=i == 0):
+                if row.error:
+                    st.warning(row.error)
+                if sample.empty:
+                    st.caption("No sample rows stored for this expectation.")
+                else:
+                    ui.table(sample, key=f"dq_sample_{i}", file_name=f"failing_{row.suite}_{i}")
+    failures = ui.read("quality_batch_failures", queries.since(now, period), 200, what="batch expectation failures")
+    if failures is not None and not failures.empty:
+        st.caption("Expectations that failed on landed batches")
+        ui.table(failures.drop(columns=["failing_sample"]), key="dq_batch_failures", file_name="batch_failures")
+    held = ui.read("quarantine_summary", 100, what="quarantined messages")
+    if held is not None and not held.empty:
+        st.caption("Quarantined messages (valid, but failed a critical expectation)")
+        ui.table(held, key="dq_quarantine", file_name="quarantine")
+
+
+def sample_rows(failing_sample: str | None) -> pd.DataFrame:
+    """The stored sample of failing rows (JSON: a list of objects, or an object) as a table."""
+    if not failing_sample:
+        return pd.DataFrame()
+    try:
+        value = json.loads(failing_sample)
+    except ValueError:
+        return pd.DataFrame({"sample": [failing_sample]})
+    if isinstance(value, dict):
+        value = value.get("rows", [value])
+    if not isinstance(value, list):
+        value = [value]
+    return pd.DataFrame([v if isinstance(v, dict) else {"value": v} for v in value])
+
+
+@ui.guarded
+def alert_list(severity: str | None) -> None:
+    st.subheader("Alerts")
+    found = ui.read("alerts", severity, 200, what="alerts")
+    if not ui.empty(found, "No alerts."):
+        ui.table(found, key="dq_alerts", file_name="alerts")
+
+
+@ui.guarded
+def dead_letter_browser() -> None:
+    """Outside the refreshing fragment: browsing (filters, row reading) is not interrupted by refreshes."""
+    st.subheader("Dead-letter queue")
+    reasons = ui.read("dead_letter_reasons", what="dead letters")
+    if ui.empty(reasons, "No dead letters: every message so far passed the contract."):
+        return
+    fig = px.bar(reasons, x="dead_letters", y="reason_code", color="event_type", orientation="h",
+                 labels={"dead_letters": "dead letters", "reason_code": ""})
+    fig.update_layout(height=80 + 28 * reasons["reason_code"].nunique(), margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    st.plotly_chart(fig, key="dq_dead_letter_chart")
+    with st.container(horizontal=True):
+        codes = ["All reasons", *sorted(reasons["reason_code"].unique())]
+        types = ["All types", *sorted(reasons["event_type"].unique())]
+        code = st.selectbox("Reason", codes, key="dq_dl_reason", width=240)
+        kind = st.selectbox("Event type", types, key="dq_dl_type", width=200)
+        st.button("Refresh", key="dq_dl_refresh", icon=":material/refresh:")
+    found = ui.read(
+        "dead_letters", None if code == "All reasons" else code, None if kind == "All types" else kind, 500,
+        what="dead letters",
+    )
+    if not ui.empty(found, "No dead letters match these filters."):
+        st.caption(f"{len(found):,} newest dead letters (at most 500); raw bytes as text, "
+                   "bytes that are not UTF-8 as \\xNN.")
+        ui.table(found, key="dq_dead_letters", file_name="dead_letters",
+                 column_config={"raw_preview": st.column_config.TextColumn("raw", width="large")})
+
+
+render()

@@ -1,0 +1,277 @@
+"""What every page shares: settings, the cached data source, reads with clear empty and error states,
+tables with a CSV download, the pipeline status banner and sign-in.
+
+Caching lives here, in the page layer, with short TTLs because the data is live.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, ParamSpec
+
+import pandas as pd
+import streamlit as st
+
+from customer_health.config import Settings
+from customer_health.errors import UserError
+from dashboard import queries
+from dashboard.queries import DataUnavailable
+from dashboard.source import DataError, DataSource
+
+CUSTOMER_PAGE = "pages/customer.py"
+P = ParamSpec("P")
+LIVE_TTL_S = 1.0  # dedupes identical reads of concurrent sessions; each refresh still sees new batches
+SLOW_TTL_S = 15.0  # portfolio aggregates
+
+
+# --- settings and source ---------------------------------------------------------------------------------
+
+
+def settings() -> Settings:
+    """The customer_health Settings of this dashboard, from its command line (`streamlit run app.py --
+    --config FILE --db PATH`), loaded with customer_health's own `load_settings`."""
+    return _settings_for(tuple(sys.argv[1:]))
+
+
+@st.cache_resource(show_spinner=False)
+def _settings_for(argv: tuple[str, ...]) -> Settings:
+    from customer_health.cli import common_options, settings_from_args
+
+    args, _unknown = common_options().parse_known_args(list(argv))
+    return settings_from_args(args)
+
+
+def source() -> DataSource:
+    s = settings()
+    return _source_for(_source_key(s), s)
+
+
+def _source_key(s: Settings) -> str:
+    return f"{s.db_path.resolve()}|{s.quack.host}:{s.quack.port}"
+
+
+@st.cache_resource(show_spinner=False)
+def _source_for(key: str, _settings: Settings) -> DataSource:
+    return DataSource(_settings)
+
+
+def utc_now() -> datetime:
+    """Now in naive UTC, to the second (so concurrent sessions share cached reads)."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+# --- reads -----------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def _read_live(key: str, query: str, args: tuple[Any, ...]) -> pd.DataFrame:
+    return _run(key, query, args)
+
+
+@st.cache_data(ttl=SLOW_TTL_S, show_spinner=False)
+def _read_slow(key: str, query: str, args: tuple[Any, ...]) -> pd.DataFrame:
+    return _run(key, query, args)
+
+
+def _run(key: str, query: str, args: tuple[Any, ...]) -> pd.DataFrame:
+    fn: Callable[..., pd.DataFrame] = getattr(queries, query)
+    return source().read(lambda db: fn(db, *args))
+
+
+def read(query: str, *args: Any, what: str, slow: bool = False) -> pd.DataFrame | None:
+    """``queries.<query>(reader, *args)``, cached briefly; None after showing why it could not be read.
+
+    ``what`` names the data for the message ("dead letters", "health scores").
+    """
+    key = _source_key(settings())
+    try:
+        return (_read_slow if slow else _read_live)(key, query, args)
+    except DataUnavailable as exc:
+        st.info(f"No {what} yet: {exc}. It appears once the feature that writes it runs in the pipeline.")
+    except UserError as exc:
+        st.warning(f"Cannot read {what}: {exc}")
+    except DataError as exc:
+        st.error(f"Reading {what} failed: {exc}")
+    return None
+
+
+def empty(df: pd.DataFrame | None, message: str) -> bool:
+    """True (after saying ``message``) when there is nothing to show."""
+    if df is None:
+        return True
+    if df.empty:
+        st.info(message)
+        return True
+    return False
+
+
+# --- tables ----------------------------------------------------------------------------------------------
+
+
+def table(
+    df: pd.DataFrame,
+    *,
+    key: str,
+    file_name: str,
+    column_config: dict[str, Any] | None = None,
+    column_order: Sequence[str] | None = None,
+    selectable: bool = False,
+    height: int | None = None,
+) -> list[int]:
+    """Show ``df`` with a CSV download of all its rows; returns the selected row positions."""
+    event = st.dataframe(
+        df,
+        key=key,
+        hide_index=True,
+        width="stretch",
+        column_config=column_config,
+        column_order=column_order,
+        height=height if height is not None else "auto",
+        on_select="rerun" if selectable else "ignore",
+        selection_mode="single-row",
+    )
+    st.download_button(
+        "Download CSV", data=csv_bytes(df), file_name=f"{file_name}.csv", mime="text/csv",
+        key=f"{key}_csv", on_click="ignore", icon=":material/download:",
+    )
+    if selectable and event is not None:
+        return list(event.selection.rows)
+    return []
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False).encode("utf-8")
+
+
+def open_customer(customer_id: str) -> None:
+    """Drill down: switch to the Customer page showing ``customer_id``."""
+    st.switch_page(CUSTOMER_PAGE, query_params={"customer": customer_id})
+
+
+def drill_down(df: pd.DataFrame, selected: list[int], id_column: str = "customer_id") -> None:
+    if selected:
+        open_customer(str(df.iloc[selected[0]][id_column]))
+
+
+# --- status ----------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def _broker_reachable(key: str, bootstrap_servers: str) -> bool:
+    return source().broker_reachable()
+
+
+def status_banner(overview: pd.DataFrame | None) -> None:
+    """Where the figures come from and how fresh they are: live pipeline, file, broker down, empty."""
+    s = settings()
+    info = source().last
+    last_batch = None if overview is None or overview.empty else overview.iloc[0]["last_batch_at"]
+    as_of = f"last batch landed {_ago(last_batch)}" if pd.notna(last_batch) else "no batch has landed yet"
+    if info.mode == "quack":
+        if not _broker_reachable(_source_key(s), s.kafka.bootstrap_servers):
+            st.warning(
+                f"The pipeline is running but the Kafka broker at {s.kafka.bootstrap_servers} is unreachable: "
+                f"no new events arrive until it is back ({as_of}).", icon=":material/cloud_off:"
+            )
+        else:
+            st.caption(f":green[●] Live from the pipeline at {info.uri}; {as_of}.")
+    elif info.mode == "file":
+        st.info(
+            f"No pipeline is running: reading {s.db_path} read-only; {as_of}. "
+            "Start it with `customer-health ingest` for live figures.", icon=":material/pause_circle:"
+        )
+    if overview is not None and not overview.empty and int(overview.iloc[0]["batches"]) == 0:
+        st.info(
+            "The database is empty: no events have landed. Start the pipeline (`customer-health ingest`) "
+            "or backfill files (`customer-health load FILE...`).", icon=":material/inbox:"
+        )
+
+
+def _ago(ts: Any) -> str:
+    seconds = max(0, int((utc_now() - pd.Timestamp(ts).to_pydatetime()).total_seconds()))
+    if seconds < 120:
+        text = f"{seconds} s ago"
+    elif seconds < 7200:
+        text = f"{seconds // 60} min ago"
+    elif seconds < 172800:
+        text = f"{seconds // 3600} h ago"
+    else:
+        text = f"{seconds // 86400} days ago"
+    return f"{text} ({pd.Timestamp(ts):%Y-%m-%d %H:%M:%S} UTC)"
+
+
+def overview() -> pd.DataFrame | None:
+    return read("pipeline_overview", utc_now(), what="the pipeline status")
+
+
+# --- sign-in ---------------------------------------------------------------------------------------------
+
+
+def auth_enabled() -> bool:
+    return settings().dashboard.auth
+
+
+def signed_in() -> bool:
+    return bool(st.user.get("is_logged_in", False))
+
+
+def current_identity() -> str | None:
+    """The signed-in user's identity as stored with what they record (email, else subject, else name)."""
+    if not signed_in():
+        return None
+    for claim in ("email", "sub", "name"):
+        value = st.user.get(claim)
+        if value:
+            return str(value)
+    return None
+
+
+def sign_in_sidebar() -> None:
+    """Sign-in state and the sign-in/out button (only when sign-in is switched on in config)."""
+    if not auth_enabled():
+        return
+    provider = settings().dashboard.auth_provider or None
+    with st.sidebar:
+        if signed_in():
+            st.caption(f"Signed in as {current_identity()}")
+            if st.button("Sign out", key="sign_out"):
+                st.logout()
+        elif st.button("Sign in", key="sign_in", type="primary"):
+            st.login(provider)
+
+
+def may_view() -> bool:
+    """False (after showing the sign-in prompt) when sign-in is on, required to read, and missing."""
+    dash = settings().dashboard
+    if not dash.auth or dash.auth_anonymous_read or signed_in():
+        return True
+    st.title("Customer health")
+    st.info("Sign in to see customer data: this dashboard shows personal and financial information.")
+    if st.button("Sign in", key="sign_in_main", type="primary"):
+        st.login(dash.auth_provider or None)
+    return False
+
+
+# --- sections --------------------------------------------------------------------------------------------
+
+_log = logging.getLogger("dashboard")
+
+
+def guarded(section: Callable[P, None]) -> Callable[P, None]:
+    """A page section that shows a one-line error (token redacted, logged) instead of a traceback,
+    so one failing part does not take the page down."""
+
+    @functools.wraps(section)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            section(*args, **kwargs)
+        except Exception as exc:  # Streamlit's rerun/stop are BaseExceptions and pass through
+            message = source().redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            _log.error("section %s failed: %s: %s", section.__name__, type(exc).__name__, message)
+            st.error(f"This part of the page failed: {message}", icon=":material/error:")
+
+    return run
