@@ -110,12 +110,188 @@ class DashboardSettings:
 
 
 @dataclass(frozen=True)
+class QualitySettings:
+    """Great Expectations suites (expectations/): batch suites on every landed batch, table suites on a schedule."""
+
+    # Validate every landed batch; valid rows failing a critical expectation are quarantined, never landed.
+    batch_suites: bool = True
+    # Table suites run every pipeline.schedule_interval_s on the rows landed in this window (hours),
+    # at most table_max_rows newest rows per table.
+    table_window_hours: float = 24.0
+    table_max_rows: int = 200_000
+    # Event times may run ahead of the pipeline clock by this much (minutes) before they count as future.
+    future_tolerance_minutes: float = 10.0
+    # An event's customer must have a profile within this long after the event landed (minutes).
+    customer_grace_minutes: float = 60.0
+    # Plausible maxima: amounts in currency units, handling time in minutes per ticket event.
+    max_amount: float = 1_000_000.0
+    max_compensation: float = 100_000.0
+    max_handling_minutes: float = 1440.0
+    max_visit_seconds: float = 86_400.0
+    max_pages: int = 10_000
+    # Freshness: the newest event per topic must be younger than this (minutes, by occurred_at).
+    freshness_max_age_minutes: dict[str, float] = field(
+        default_factory=lambda: {"tickets": 1440.0, "payments": 1440.0, "visits": 360.0, "customers": 10080.0}
+    )
+    # Volume: events per topic in the last window must lie within [average / band, average * band] of the
+    # trailing windows before it; not judged while the trailing average is below volume_min_average.
+    volume_window_minutes: float = 60.0
+    volume_trailing_windows: int = 24
+    volume_band: float = 3.0
+    volume_min_average: float = 10.0
+    # Failing rows kept per expectation result (a sample, for people).
+    failing_sample_rows: int = 10
+    # Batch-suite run records older than this are deleted by the schedule (days).
+    batch_runs_retention_days: float = 30.0
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """One alerting path: sources evaluated in the pipeline, sinks = webhook + log + the stored alert list."""
+
+    enabled: bool = True
+    # JSON POST per alert; empty: alerts are only logged and stored. `ingest --alert-webhook URL` overrides.
+    webhook_url: str = ""
+    webhook_headers: dict[str, str] = field(default_factory=dict, repr=False)
+    webhook_timeout_s: float = 5.0
+    webhook_max_attempts: int = 5
+    webhook_backoff_initial_s: float = 1.0
+    webhook_backoff_max_s: float = 60.0
+    webhook_queue_size: int = 1000
+    # Seconds between evaluations of the alert sources in the pipeline.
+    evaluate_interval_s: float = 5.0
+    # A (source, subject) that fired stays quiet this long (minutes) unless its severity rises.
+    cooldown_minutes: float = 60.0
+    cooldown_minutes_by_source: dict[str, float] = field(default_factory=lambda: {"drift": 10080.0})
+    # Circuit breaker, per source: more than flood_threshold alerts within flood_window_minutes are held
+    # back and sent as one summary.
+    flood_threshold: int = 20
+    flood_window_minutes: float = 10.0
+    # Segments from best to worst; moving right is worse. Entering an always_alert segment from outside
+    # this order (a new or returning customer) also alerts.
+    segment_order: tuple[str, ...] = ("champion", "healthy", "at_risk", "unprofitable", "terrorist")
+    always_alert_segments: tuple[str, ...] = ("unprofitable", "terrorist")
+    # Drift alerts when a customer is projected to cross into a bad segment within this many days.
+    drift_horizon_days: float = 30.0
+    # Pipeline health bounds: consumer lag (messages) and minutes without a landed Kafka batch.
+    lag_bound_messages: int = 50_000
+    staleness_minutes: float = 15.0
+    # Catching up: customer alerts wait while the lag exceeds this or the freshest record of the last
+    # batch was produced longer ago than catch_up_latency_s; then they reflect the caught-up state.
+    catch_up_lag_messages: int = 5_000
+    catch_up_latency_s: float = 300.0
+    # Dead-letter spike: the rate over the last window vs the trailing hours before it.
+    dead_letter_window_minutes: float = 5.0
+    dead_letter_trailing_hours: float = 24.0
+    dead_letter_min_messages: int = 100
+    dead_letter_min_rate: float = 0.05
+    dead_letter_spike_factor: float = 3.0
+
+
+@dataclass(frozen=True)
+class HealthWeights:
+    """Weight of each health-score component; the score is their weighted mean (weights need not sum to 1)."""
+
+    engagement: float = 0.25
+    payment_behaviour: float = 0.20
+    support_burden: float = 0.15
+    complaint_behaviour: float = 0.20
+    profitability: float = 0.20
+
+
+@dataclass(frozen=True)
+class ComplaintWeights:
+    """complaint_index_90d = the weighted count of complaint-driven acts in the 90-day window."""
+
+    complaint: float = 1.0
+    compensation_request: float = 1.0
+    legal_threat: float = 3.0
+    escalation: float = 1.0
+
+
+@dataclass(frozen=True)
+class SegmentRules:
+    """Segment rules, applied in this order: churned, terrorist, unprofitable, at_risk, champion, healthy."""
+
+    # Terrorist: complaint_index_90d at least this AND at least norm_multiple x the portfolio mean.
+    terrorist_min_complaint_index: float = 6.0
+    terrorist_norm_multiple: float = 4.0
+    # At risk: health score below this, or silent fading (no visit for fading_gap_multiple x the
+    # customer's usual gap between visits, for customers with at least fading_min_visits visits).
+    at_risk_below_score: float = 50.0
+    fading_gap_multiple: float = 3.0
+    fading_min_visits: int = 3
+    # Champion: health score at least this and margin_90d above the portfolio median margin.
+    champion_min_score: float = 75.0
+
+
+@dataclass(frozen=True)
+class PlaybookRules:
+    """When each step of the five-step playbook fits (see docs/health_model.md)."""
+
+    # Educate: how-to tickets take at least this share of the support minutes, and support minutes are
+    # at least heavy_support_multiple x the portfolio median (and at least support_floor_minutes).
+    educate_min_how_to_share: float = 0.5
+    heavy_support_multiple: float = 2.0
+    support_floor_minutes: float = 30.0
+    # Migrate: failed payments + overdue invoices are at least this share of payment attempts, and at
+    # least migrate_min_payment_problems of them.
+    migrate_min_payment_problem_share: float = 0.3
+    migrate_min_payment_problems: int = 2
+    # A step tried less than this many days ago is not recommended again (the next fitting step is).
+    retry_after_days: float = 30.0
+    # Exit notice for business accounts, months ahead (consumers: in person or by phone).
+    b2b_exit_notice_months: int = 3
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """The health model (issue 3): costs, currency, score, segments, drift and the playbook."""
+
+    # Costs in the reporting currency.
+    cost_per_support_minute: float = 1.0
+    cost_per_failed_payment: float = 5.0
+    # Amounts are converted to this currency: amount / fx_rates[currency] (units of that currency per
+    # reporting unit). Payments in a currency without a rate are left out and counted as unpriced.
+    currency: str = "EUR"
+    fx_rates: dict[str, float] = field(
+        default_factory=lambda: {"EUR": 1.0, "GBP": 0.86, "USD": 1.08, "CHF": 0.94, "SEK": 11.4, "DKK": 7.46,
+                                 "NOK": 11.7, "PLN": 4.3, "CZK": 25.0, "JPY": 160.0}
+    )
+    # Engagement: visits_90d against this target, and recency (days since the last visit) against horizon.
+    engagement_target_visits_90d: float = 30.0
+    recency_horizon_days: float = 30.0
+    # Support burden and complaint behaviour halve at max(portfolio norm, floor).
+    support_reference_floor_minutes: float = 60.0
+    complaint_reference_floor: float = 1.0
+    weights: HealthWeights = field(default_factory=HealthWeights)
+    complaint_weights: ComplaintWeights = field(default_factory=ComplaintWeights)
+    segments: SegmentRules = field(default_factory=SegmentRules)
+    playbook: PlaybookRules = field(default_factory=PlaybookRules)
+    # Drift: trend between now and the snapshot drift_lookback_days ago, projected; flagged when the
+    # threshold would be crossed within drift_horizon_days.
+    drift_lookback_days: float = 14.0
+    drift_horizon_days: float = 30.0
+    # Win-back contacts, days after cancellation.
+    win_back_days: tuple[int, ...] = (30, 180)
+    # Portfolio norms (medians, means) are recomputed by a full refresh at least this often (minutes) and
+    # when the number of customers grew by more than norms_max_growth since.
+    norms_max_age_minutes: float = 60.0
+    norms_max_growth: float = 0.1
+    # Snapshots older than this are deleted by the daily full refresh (days).
+    snapshot_retention_days: float = 400.0
+
+
+@dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("data/customer_health.duckdb")
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     quack: QuackSettings = field(default_factory=QuackSettings)
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with top-level or dotted-path values replaced (``kafka.bootstrap_servers=...``)."""

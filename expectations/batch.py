@@ -1,0 +1,87 @@
+"""Batch suites: validate the valid rows of every landed batch before they land (a ``before_land`` hook).
+
+Rows failing a critical batch expectation are moved, inside the batch transaction, from the
+``checked_<type>`` tables to ``quarantine`` with their raw bytes, origin and reasons: they neither land
+nor count as dead letters, and nothing is dropped. Every run is recorded in quality_runs; failed
+expectations in quality_results (the alert engine reads them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from customer_health import sqlfiles
+from customer_health.config import Settings
+from expectations.parameters import suite_parameters
+from expectations.registry import EVENT_SUITES
+from expectations.runner import SuiteResult, get_runner
+from expectations.store import record_suite_result
+from ingest.landing import BatchContext
+
+log = logging.getLogger(__name__)
+
+
+class BatchQualityHook:
+    """``before_land`` hook: returns how many rows of the batch it quarantined."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._currencies: list[str] | None = None
+        self.last_results: list[SuiteResult] = []
+
+    def __call__(self, con: duckdb.DuckDBPyConnection, ctx: BatchContext) -> int:
+        if not self.settings.quality.batch_suites:
+            return 0
+        runner = get_runner(self.settings.quality.failing_sample_rows)
+        if self._currencies is None:
+            self._currencies = list(sqlfiles.run(con, "quality/currencies").fetchone()[0])
+        params = suite_parameters(self.settings.quality, self._currencies)
+        trigger = "load" if ctx.source.startswith("file:") else "pipeline"
+
+        def execute(name: str, p: Mapping[str, Any]) -> duckdb.DuckDBPyConnection:
+            return sqlfiles.run(con, name, p)
+
+        failing: list[dict[str, Any]] = []
+        self.last_results = []
+        for event_type in EVENT_SUITES:
+            frame = sqlfiles.run(con, f"quality/batch_frame_{event_type}", {"now": ctx.now}).df()
+            if frame.empty:
+                continue
+            result = runner.validate(event_type, "batch", frame, params, quick_pass=True)
+            self.last_results.append(result)
+            reasons: dict[int, list[tuple[str, str]]] = {}
+            for outcome in result.critical_failures:
+                for position in outcome.failing_positions:
+                    row = frame.iloc[position]
+                    reasons.setdefault(position, []).append((outcome.expectation, outcome.row_reason(row)))
+            run_id = record_suite_result(
+                execute, result, run_at=ctx.now, trigger=trigger, batch_id=ctx.batch_id,
+                quarantined=len(reasons), failures_only=True,
+            )
+            for position, found in sorted(reasons.items()):
+                failing.append({
+                    "ordinal": int(frame["ordinal"].iloc[position]),
+                    "run_id": run_id,
+                    "expectations": [name for name, _ in found],
+                    "reason": "; ".join(reason for _, reason in found),
+                })
+            if reasons:
+                log.warning(
+                    "batch %d: %d %s quarantined (%s)", ctx.batch_id, len(reasons), event_type,
+                    ", ".join(o.expectation for o in result.critical_failures),
+                )
+        if not failing:
+            return 0
+        rows = pd.DataFrame(failing, columns=["ordinal", "run_id", "expectations", "reason"])
+        con.register("quality_failing_rows", rows)
+        try:
+            sqlfiles.run(con, "quality/quarantine_rows", {"now": ctx.now, "batch_id": ctx.batch_id})
+            sqlfiles.run(con, "quality/drop_quarantined")
+        finally:
+            con.unregister("quality_failing_rows")
+        return len(failing)

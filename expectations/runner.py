@@ -1,0 +1,247 @@
+"""Validate dataframes against the suites with Great Expectations.
+
+GX is imported once per process, on first use (``get_runner()``), never at module import: the CLI
+stays quick for commands that do not validate. One ephemeral context holds one pandas datasource and a
+whole-dataframe batch definition; progress bars are off. A lock serialises validations (the pipeline
+validates batches on its landing thread and tables on its scheduler thread).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from expectations.registry import SUITES
+
+_runner: SuiteRunner | None = None
+_runner_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """The result of one expectation on one frame."""
+
+    expectation: str  # type(columns), e.g. "expect_column_values_to_be_between(amount)"
+    expectation_type: str
+    column: str | None
+    description: str | None
+    critical: bool
+    success: bool
+    element_count: int | None
+    unexpected_count: int | None
+    observed_value: Any  # JSON-ready
+    failing_positions: tuple[int, ...]  # positions (0-based) in the frame of every failing row
+    failing_sample: list[dict[str, Any]]  # JSON-ready, at most the runner's sample size
+    error: str | None
+
+    def row_reason(self, row: Mapping[str, Any]) -> str:
+        """Why one failing row failed: the expectation and the offending values."""
+        columns = [c for c in _columns_of(self.expectation) if c in row]
+        values = ", ".join(f"{c}={jsonable(row[c])!r}" for c in columns)
+        return f"{self.expectation}: {values}" if values else self.expectation
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    """One validation of one suite on one frame (or a skip, when the frame's table does not exist)."""
+
+    suite: str
+    scope: str
+    rows: int
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    duration_ms: float = 0.0
+    skipped_reason: str | None = None
+
+    @property
+    def critical_failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if o.critical and not o.success]
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+    @property
+    def success(self) -> bool:
+        """No critical expectation failed (warnings do not count)."""
+        return not self.critical_failures
+
+    def outcome(self, expectation: str) -> ExpectationOutcome:
+        found = [o for o in self.outcomes if o.expectation == expectation]
+        if not found:
+            raise KeyError(f"{self.suite}: no expectation {expectation!r}")
+        return found[0]
+
+
+class SuiteRunner:
+    """Validates frames; one instance per process (``get_runner()``)."""
+
+    def __init__(self, sample_rows: int = 10) -> None:
+        gx = importlib.import_module("great_expectations")
+        base = importlib.import_module("great_expectations.data_context.types.base")
+        config = base.DataContextConfig(
+            store_backend_defaults=base.InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            analytics_enabled=False,
+            progress_bars=base.ProgressBarsConfig(globally=False, metric_calculations=False),
+        )
+        self._context = gx.get_context(project_config=config, mode="ephemeral")
+        asset = self._context.data_sources.add_pandas("quality").add_dataframe_asset("frames")
+        self._batch_definition = asset.add_batch_definition_whole_dataframe("whole_frame")
+        self._suites: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self.sample_rows = sample_rows
+
+    def suite(self, name: str, scope: str) -> Any:
+        """The suite ``expectations/<name>.py`` restricted to the expectations of ``scope``."""
+        key = (name, scope)
+        if key not in self._suites:
+            if name not in SUITES:
+                raise KeyError(f"unknown suite {name!r} (suites: {', '.join(SUITES)})")
+            module = importlib.import_module(f"expectations.{name}")
+            suite = module.build_suite()
+            for expectation in list(suite.expectations):
+                if scope not in (expectation.meta or {}).get("scopes", ()):
+                    suite.expectations.remove(expectation)
+            suite.name = f"{name}.{scope}"
+            self._suites[key] = self._context.suites.add(suite)
+        return self._suites[key]
+
+    def validate(
+        self,
+        name: str,
+        scope: str,
+        frame: pd.DataFrame,
+        parameters: Mapping[str, Any] | None = None,
+        quick_pass: bool = False,
+    ) -> SuiteResult:
+        """Validate the whole ``frame`` against suite ``name`` in ``scope``; never raises for bad data.
+
+        ``quick_pass``: first validate for pass/fail only (about half the cost) and return that when every
+        expectation passed; otherwise validate again for the details (observed values, failing rows).
+        """
+        frame = frame.reset_index(drop=True)
+        started = time.perf_counter()
+        expectation_parameters = dict(parameters or {})
+        with self._lock:
+            suite = self.suite(name, scope)
+            batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            result = None
+            if quick_pass:
+                result = batch.validate(
+                    suite, result_format="BOOLEAN_ONLY", expectation_parameters=expectation_parameters
+                )
+            if result is None or not result.success:
+                result = batch.validate(
+                    suite,
+                    result_format={"result_format": "COMPLETE", "partial_unexpected_count": self.sample_rows},
+                    expectation_parameters=expectation_parameters,
+                )
+        outcomes = sorted((self._outcome(r, frame) for r in result.results), key=lambda o: o.expectation)
+        return SuiteResult(name, scope, len(frame), outcomes, (time.perf_counter() - started) * 1000)
+
+    def _outcome(self, validation: Any, frame: pd.DataFrame) -> ExpectationOutcome:
+        config = validation.expectation_config
+        kwargs = config.kwargs
+        columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k) is not None]
+        columns += list(kwargs.get("column_list") or [])
+        res = validation.result or {}
+        positions = tuple(int(i) for i in res.get("unexpected_index_list") or () if _is_position(i))
+        sample_columns = [c for c in frame.columns]
+        sample = [
+            {c: jsonable(v) for c, v in frame.iloc[p][sample_columns].items()}
+            for p in positions[: self.sample_rows]
+        ]
+        if "observed_value" in res:
+            observed = jsonable(res["observed_value"])
+        elif res:
+            observed = {
+                "unexpected_count": res.get("unexpected_count"),
+                "unexpected_percent": jsonable(res.get("unexpected_percent")),
+                "examples": jsonable((res.get("partial_unexpected_list") or [])[:5]),
+            }
+        else:
+            observed = None
+        severity = getattr(config.severity, "value", config.severity)
+        return ExpectationOutcome(
+            expectation=f"{config.type}({', '.join(columns)})",
+            expectation_type=config.type,
+            column=columns[0] if columns else None,
+            description=config.description,
+            critical=severity == "critical",
+            success=bool(validation.success),
+            element_count=res.get("element_count"),
+            unexpected_count=res.get("unexpected_count"),
+            observed_value=observed,
+            failing_positions=positions,
+            failing_sample=sample,
+            error=_exception_message(validation.exception_info),
+        )
+
+
+def get_runner(sample_rows: int = 10) -> SuiteRunner:
+    """The process's runner, created (and GX imported) on first call."""
+    global _runner
+    with _runner_lock:
+        if _runner is None:
+            _runner = SuiteRunner(sample_rows)
+        _runner.sample_rows = sample_rows
+        return _runner
+
+
+def _is_position(value: Any) -> bool:
+    return isinstance(value, int | np.integer)
+
+
+def _columns_of(expectation: str) -> list[str]:
+    inside = expectation[expectation.find("(") + 1: expectation.rfind(")")]
+    return [c.strip() for c in inside.split(",") if c.strip()]
+
+
+def _exception_message(info: Any) -> str | None:
+    if not info:
+        return None
+    candidates = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for item in candidates:
+        if item.get("raised_exception") or item.get("exception_message"):
+            message = str(item.get("exception_message") or "exception while evaluating")
+            return message.splitlines()[0][:500]
+    return None
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON types (numpy, pandas, Decimal, datetimes, NaN -> None)."""
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.isoformat()
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | np.ndarray):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(jsonable(value))

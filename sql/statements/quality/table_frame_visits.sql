@@ -1,0 +1,18 @@
+-- Table-suite frame: visits landed since $window_start (at most $max_rows, newest batches first).
+-- duration in seconds; customer_status and minutes_ahead_of_now as in table_frame_tickets.
+with recent_batches as (
+    select batch_id, committed_at as landed_at from ingest_batches where committed_at >= $window_start
+), windowed as (
+    select v.*, b.landed_at
+    from visits v
+    join recent_batches b using (batch_id)
+    order by v.batch_id desc
+    limit $max_rows
+)
+select w.event_id, w.customer_id, w.session_id, w.channel, w.duration_seconds, w.pages,
+    (epoch_ms(w.occurred_at) - epoch_ms($now::timestamp)) / 60000.0 as minutes_ahead_of_now,
+    case when c.customer_id is not null then 'known'
+         when w.landed_at >= $grace_start then 'awaiting_profile'
+         else 'unknown' end as customer_status
+from windowed w
+left join customers c using (customer_id);
