@@ -70,9 +70,9 @@ class KafkaSettings:
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    batch_max_events: int = 5000
+    batch_max_events: int = 20000
     # Upper bound on how long an event waits in an open batch before it is landed (milliseconds).
-    batch_max_wait_ms: int = 200
+    batch_max_wait_ms: int = 250
     # Messages larger than this are dead-lettered as oversized (bytes).
     max_message_bytes: int = 65536
     # Seconds between scheduled table-level jobs (quality suites, daily snapshots).

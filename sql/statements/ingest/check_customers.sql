@@ -1,31 +1,66 @@
 -- Contract v1 for customer profile upserts: typed columns plus the list of problems (empty list: valid).
+-- Each message is parsed once for the types of all its fields and once for their text (the paths are
+-- listed in contract_paths_customers(); index 1 is the root), never once per field and check.
 create or replace temp table checked_customers as
-with checked as (
-    select *,
-        case when envelope_problem is not null then [envelope_problem] else list_filter([
-            contract_string(j, 'event_id', true),
-            contract_string(j, 'customer_id', true),
-            contract_timestamp(j, 'occurred_at', true),
-            contract_string(j, 'name', true),
-            contract_enum(j, 'kind', ['b2b', 'b2c'], true),
-            contract_string(j, 'plan', true),
-            contract_string(j, 'household_id', false),
-            contract_timestamp(j, 'signed_up_at', true),
-            contract_timestamp(j, 'cancelled_at', false)
-        ], p -> p is not null) end as problems
+with parsed as (
+    select ordinal, early_problem, text,
+        case when early_problem is null then try(json_type(text, contract_paths_customers())) end as t
     from decoded
     where event_type = 'customers'
+), fields as (
+    select ordinal, text, t, contract_envelope(early_problem, t[1]) as envelope_problem,
+        case when contract_envelope(early_problem, t[1]) is null
+            then json_extract_string(text, contract_paths_customers()) end as s
+    from parsed
+), typed as materialized (
+    select ordinal, text, envelope_problem,
+        {'type': coalesce(nullif(t[2], 'NULL'), 'MISSING'), 'text': s[2]} as event_id,
+        {'type': coalesce(nullif(t[3], 'NULL'), 'MISSING'), 'text': s[3]} as customer_id,
+        {'type': coalesce(nullif(t[4], 'NULL'), 'MISSING'), 'text': s[4]} as occurred_at,
+        {'type': coalesce(nullif(t[5], 'NULL'), 'MISSING'), 'text': s[5]} as name,
+        {'type': coalesce(nullif(t[6], 'NULL'), 'MISSING'), 'text': s[6]} as kind,
+        {'type': coalesce(nullif(t[7], 'NULL'), 'MISSING'), 'text': s[7]} as plan,
+        {'type': coalesce(nullif(t[8], 'NULL'), 'MISSING'), 'text': s[8]} as household_id,
+        {'type': coalesce(nullif(t[9], 'NULL'), 'MISSING'), 'text': s[9]} as signed_up_at,
+        {'type': coalesce(nullif(t[10], 'NULL'), 'MISSING'), 'text': s[10]} as cancelled_at
+    from fields
+), checked as (
+    select *,
+        case when envelope_problem is not null then [envelope_problem]
+            -- fast path: a valid message builds no problem values at all
+            when coalesce(
+            contract_string(event_id, 'event_id', true),
+            contract_string(customer_id, 'customer_id', true),
+            contract_timestamp(occurred_at, 'occurred_at', true),
+            contract_string(name, 'name', true),
+            contract_enum(kind, 'kind', ['b2b', 'b2c'], true),
+            contract_string(plan, 'plan', true),
+            contract_string(household_id, 'household_id', false),
+            contract_timestamp(signed_up_at, 'signed_up_at', true),
+            contract_timestamp(cancelled_at, 'cancelled_at', false)
+            ) is null then []
+            else list_filter([
+            contract_string(event_id, 'event_id', true),
+            contract_string(customer_id, 'customer_id', true),
+            contract_timestamp(occurred_at, 'occurred_at', true),
+            contract_string(name, 'name', true),
+            contract_enum(kind, 'kind', ['b2b', 'b2c'], true),
+            contract_string(plan, 'plan', true),
+            contract_string(household_id, 'household_id', false),
+            contract_timestamp(signed_up_at, 'signed_up_at', true),
+            contract_timestamp(cancelled_at, 'cancelled_at', false)
+            ], p -> p is not null) end as problems
+    from typed
 )
 select ordinal, problems,
-    j ->> 'event_id' as event_id,
-    j ->> 'customer_id' as customer_id,
-    contract_utc(j ->> 'occurred_at') as occurred_at,
-    j ->> 'name' as name,
-    j ->> 'kind' as kind,
-    j ->> 'plan' as plan,
-    j ->> 'household_id' as household_id,
-    contract_utc(j ->> 'signed_up_at') as signed_up_at,
-    contract_utc(j ->> 'cancelled_at') as cancelled_at,
-    contract_extra(j, ['event_id', 'customer_id', 'occurred_at', 'name', 'kind', 'plan', 'household_id',
-        'signed_up_at', 'cancelled_at']) as extra
+    contract_text(event_id) as event_id,
+    contract_text(customer_id) as customer_id,
+    contract_utc(occurred_at) as occurred_at,
+    contract_text(name) as name,
+    contract_text(kind) as kind,
+    contract_text(plan) as plan,
+    contract_text(household_id) as household_id,
+    contract_utc(signed_up_at) as signed_up_at,
+    contract_utc(cancelled_at) as cancelled_at,
+    case when envelope_problem is null then contract_extra(text, ['event_id', 'customer_id', 'occurred_at', 'name', 'kind', 'plan', 'household_id', 'signed_up_at', 'cancelled_at']) end as extra
 from checked;

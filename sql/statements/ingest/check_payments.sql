@@ -1,31 +1,66 @@
 -- Contract v1 for payments: typed columns plus the list of problems (empty list: valid).
+-- Each message is parsed once for the types of all its fields and once for their text (the paths are
+-- listed in contract_paths_payments(); index 1 is the root), never once per field and check.
 create or replace temp table checked_payments as
-with checked as (
-    select *,
-        case when envelope_problem is not null then [envelope_problem] else list_filter([
-            contract_string(j, 'event_id', true),
-            contract_string(j, 'customer_id', true),
-            contract_timestamp(j, 'occurred_at', true),
-            contract_string(j, 'invoice_id', true),
-            contract_enum(j, 'kind', ['charge', 'refund', 'chargeback', 'credit'], true),
-            contract_enum(j, 'status', ['succeeded', 'failed', 'pending'], true),
-            contract_decimal(j, 'amount', 0, true, true),
-            contract_currency(j, 'currency'),
-            contract_timestamp(j, 'due_at', false)
-        ], p -> p is not null) end as problems
+with parsed as (
+    select ordinal, early_problem, text,
+        case when early_problem is null then try(json_type(text, contract_paths_payments())) end as t
     from decoded
     where event_type = 'payments'
+), fields as (
+    select ordinal, text, t, contract_envelope(early_problem, t[1]) as envelope_problem,
+        case when contract_envelope(early_problem, t[1]) is null
+            then json_extract_string(text, contract_paths_payments()) end as s
+    from parsed
+), typed as materialized (
+    select ordinal, text, envelope_problem,
+        {'type': coalesce(nullif(t[2], 'NULL'), 'MISSING'), 'text': s[2]} as event_id,
+        {'type': coalesce(nullif(t[3], 'NULL'), 'MISSING'), 'text': s[3]} as customer_id,
+        {'type': coalesce(nullif(t[4], 'NULL'), 'MISSING'), 'text': s[4]} as occurred_at,
+        {'type': coalesce(nullif(t[5], 'NULL'), 'MISSING'), 'text': s[5]} as invoice_id,
+        {'type': coalesce(nullif(t[6], 'NULL'), 'MISSING'), 'text': s[6]} as kind,
+        {'type': coalesce(nullif(t[7], 'NULL'), 'MISSING'), 'text': s[7]} as status,
+        {'type': coalesce(nullif(t[8], 'NULL'), 'MISSING'), 'text': s[8]} as amount,
+        {'type': coalesce(nullif(t[9], 'NULL'), 'MISSING'), 'text': s[9]} as currency,
+        {'type': coalesce(nullif(t[10], 'NULL'), 'MISSING'), 'text': s[10]} as due_at
+    from fields
+), checked as (
+    select *,
+        case when envelope_problem is not null then [envelope_problem]
+            -- fast path: a valid message builds no problem values at all
+            when coalesce(
+            contract_string(event_id, 'event_id', true),
+            contract_string(customer_id, 'customer_id', true),
+            contract_timestamp(occurred_at, 'occurred_at', true),
+            contract_string(invoice_id, 'invoice_id', true),
+            contract_enum(kind, 'kind', ['charge', 'refund', 'chargeback', 'credit'], true),
+            contract_enum(status, 'status', ['succeeded', 'failed', 'pending'], true),
+            contract_decimal(amount, 'amount', 0, true, true),
+            contract_currency(currency, 'currency'),
+            contract_timestamp(due_at, 'due_at', false)
+            ) is null then []
+            else list_filter([
+            contract_string(event_id, 'event_id', true),
+            contract_string(customer_id, 'customer_id', true),
+            contract_timestamp(occurred_at, 'occurred_at', true),
+            contract_string(invoice_id, 'invoice_id', true),
+            contract_enum(kind, 'kind', ['charge', 'refund', 'chargeback', 'credit'], true),
+            contract_enum(status, 'status', ['succeeded', 'failed', 'pending'], true),
+            contract_decimal(amount, 'amount', 0, true, true),
+            contract_currency(currency, 'currency'),
+            contract_timestamp(due_at, 'due_at', false)
+            ], p -> p is not null) end as problems
+    from typed
 )
 select ordinal, problems,
-    j ->> 'event_id' as event_id,
-    j ->> 'customer_id' as customer_id,
-    contract_utc(j ->> 'occurred_at') as occurred_at,
-    j ->> 'invoice_id' as invoice_id,
-    j ->> 'kind' as kind,
-    j ->> 'status' as status,
-    try_cast(j ->> 'amount' as decimal(18, 4)) as amount,
-    j ->> 'currency' as currency,
-    contract_utc(j ->> 'due_at') as due_at,
-    contract_extra(j, ['event_id', 'customer_id', 'occurred_at', 'invoice_id', 'kind', 'status', 'amount',
-        'currency', 'due_at']) as extra
+    contract_text(event_id) as event_id,
+    contract_text(customer_id) as customer_id,
+    contract_utc(occurred_at) as occurred_at,
+    contract_text(invoice_id) as invoice_id,
+    contract_text(kind) as kind,
+    contract_text(status) as status,
+    try_cast(contract_text(amount) as decimal(18, 4)) as amount,
+    contract_text(currency) as currency,
+    contract_utc(due_at) as due_at,
+    case when envelope_problem is null then contract_extra(text, ['event_id', 'customer_id', 'occurred_at', 'invoice_id', 'kind', 'status', 'amount', 'currency', 'due_at']) end as extra
 from checked;

@@ -6,12 +6,9 @@ with problems as (
     union all select ordinal, problems from checked_payments
     union all select ordinal, problems from checked_visits
     union all select ordinal, problems from checked_customers
-    union all select ordinal, [envelope_problem] from decoded
-    where event_type not in ('tickets', 'payments', 'visits', 'customers') and envelope_problem is not null
     union all select ordinal, [contract_problem('unknown_event_type', 'no event type for this message')]
     from decoded
-    where event_type is null or (event_type not in ('tickets', 'payments', 'visits', 'customers')
-        and envelope_problem is null)
+    where event_type is null or event_type not in ('tickets', 'payments', 'visits', 'customers')
 )
 select nextval('dead_letter_ids'), $now, $batch_id, d.event_type, d.topic, d."partition", d."offset", d.source_file, d.source_line,
     d.message_key, d.raw, p.problems[1].code,

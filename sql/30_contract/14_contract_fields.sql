@@ -1,0 +1,10 @@
+-- The fields of each event type, in the order the check statements read them ('$' first: the root).
+create or replace macro contract_paths_tickets() as ['$', '$.event_id', '$.customer_id', '$.occurred_at',
+    '$.ticket_id', '$.action', '$.category', '$.channel', '$.handling_minutes', '$.escalated',
+    '$.compensation_requested', '$.compensation_granted', '$.sentiment'];
+create or replace macro contract_paths_payments() as ['$', '$.event_id', '$.customer_id', '$.occurred_at',
+    '$.invoice_id', '$.kind', '$.status', '$.amount', '$.currency', '$.due_at'];
+create or replace macro contract_paths_visits() as ['$', '$.event_id', '$.customer_id', '$.occurred_at',
+    '$.session_id', '$.channel', '$.duration_seconds', '$.pages'];
+create or replace macro contract_paths_customers() as ['$', '$.event_id', '$.customer_id', '$.occurred_at',
+    '$.name', '$.kind', '$.plan', '$.household_id', '$.signed_up_at', '$.cancelled_at'];
