@@ -122,6 +122,132 @@ def alerts(db: Reader, severity: str | None = None, limit: int = 200) -> pd.Data
     return _df(db, "dashboard/alerts", {"severity": severity, "limit": limit})
 
 
+# --- Live health ---------------------------------------------------------------------------------------
+
+
+def kpis(db: Reader, now: datetime, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
+    """One row: customers, active_customers, average_health, champions, at_risk, unprofitable, terrorists,
+    drifting, revenue_90d, cost_to_serve_90d, margin_90d, refreshed_at, segment_changes_24h."""
+    return _df(db, "dashboard/kpis", {"now": now, "kind": kind, "plan": plan})
+
+
+def watchlist(
+    db: Reader, now: datetime, kind: str | None = None, plan: str | None = None, segment: str | None = None,
+    search: str | None = None, limit: int = 200,
+) -> pd.DataFrame:
+    """Customers matching the filters, lowest health first, with score_trend (list of 30-day scores)."""
+    return _df(db, "dashboard/watchlist", {
+        "now": now, "kind": kind, "plan": plan, "segment": segment, "search": search or None, "limit": limit,
+    })
+
+
+def drifting(
+    db: Reader, now: datetime, kind: str | None = None, plan: str | None = None, search: str | None = None,
+    limit: int = 100,
+) -> pd.DataFrame:
+    """Customers drifting toward unprofitable or terrorist, soonest to cross first, with score_trend,
+    what_moved (components that fell in 7 days), next_step and next_step_reason."""
+    return _df(db, "dashboard/drifting", {
+        "now": now, "kind": kind, "plan": plan, "search": search or None, "limit": limit,
+    })
+
+
+def support_minutes(db: Reader, kind: str | None = None, plan: str | None = None, limit: int = 20) -> pd.DataFrame:
+    """The top support-time consumers (90 and 30 days) against the portfolio median (times_median)."""
+    return _df(db, "dashboard/support_minutes", {"kind": kind, "plan": plan, "limit": limit})
+
+
+def segment_changes(
+    db: Reader, since: datetime, kind: str | None = None, plan: str | None = None, limit: int = 200
+) -> pd.DataFrame:
+    """Segment changes since ``since``, newest first."""
+    return _df(db, "dashboard/segment_changes", {"since": since, "kind": kind, "plan": plan, "limit": limit})
+
+
+def plans(db: Reader) -> pd.DataFrame:
+    """The distinct plans (column ``plan``)."""
+    return _df(db, "dashboard/plans")
+
+
+# --- Portfolio -------------------------------------------------------------------------------------------
+
+
+def segment_mix(db: Reader, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
+    """Per segment now: customers, revenue_90d, cost_to_serve_90d, margin_90d, average_health."""
+    return _df(db, "dashboard/segment_mix", {"kind": kind, "plan": plan})
+
+
+def segment_mix_over_time(
+    db: Reader, since: datetime, kind: str | None = None, plan: str | None = None
+) -> pd.DataFrame:
+    """Per day and segment since ``since``: customers (from the daily health snapshots)."""
+    return _df(db, "dashboard/segment_mix_over_time", {"since": since, "kind": kind, "plan": plan})
+
+
+def segment_flows(db: Reader, since: datetime, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
+    """from_segment, to_segment, customers, moves since ``since``."""
+    return _df(db, "dashboard/segment_flows", {"since": since, "kind": kind, "plan": plan})
+
+
+def whale_curve(db: Reader, kind: str | None = None, plan: str | None = None, points: int = 400) -> pd.DataFrame:
+    """rank, customer_share, cumulative_margin, cumulative_margin_share (about ``points`` rows)."""
+    return _df(db, "dashboard/whale_curve", {"kind": kind, "plan": plan, "points": points})
+
+
+def portfolio_summary(db: Reader, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
+    """One row: customers, revenue/cost/margin totals, top_30pct_margin_share, unprofitable_customers,
+    profit_lost_to_unprofitable, margin_of_profitable, median revenue and cost to serve."""
+    return _df(db, "dashboard/portfolio_summary", {"kind": kind, "plan": plan})
+
+
+def revenue_vs_cost(
+    db: Reader, kind: str | None = None, plan: str | None = None, limit: int = 5000
+) -> pd.DataFrame:
+    """At most ``limit`` customers (extremes kept, the rest sampled) with revenue_90d, cost_to_serve_90d,
+    margin_90d, segment; customers_total says how many matched."""
+    return _df(db, "dashboard/revenue_vs_cost", {"kind": kind, "plan": plan, "limit": limit})
+
+
+# --- Customer --------------------------------------------------------------------------------------------
+
+
+def customer_search(db: Reader, search: str, limit: int = 50) -> pd.DataFrame:
+    """customer_id, name, kind, plan, segment, health_score of customers whose id or name contains
+    ``search``, exact id first."""
+    return _df(db, "dashboard/customer_search", {"search": search, "limit": limit})
+
+
+def customer(db: Reader, customer_id: str) -> pd.DataFrame:
+    """The customer's customer_health row (components as JSON text); empty when unknown."""
+    return _df(db, "dashboard/customer", {"customer_id": customer_id})
+
+
+def customer_snapshots(db: Reader, customer_id: str, since: datetime) -> pd.DataFrame:
+    """snapshot_at, health_score, segment, components (JSON text), revenue/cost/margin, oldest first."""
+    return _df(db, "dashboard/customer_snapshots", {"customer_id": customer_id, "since": since})
+
+
+def customer_segment_changes(db: Reader, customer_id: str) -> pd.DataFrame:
+    """The customer's segment changes, newest first."""
+    return _df(db, "dashboard/customer_segment_changes", {"customer_id": customer_id})
+
+
+def customer_timeline(db: Reader, customer_id: str, since: datetime, limit: int = 1000) -> pd.DataFrame:
+    """occurred_at, event (ticket|payment|visit|profile), reference, detail, minutes, amount, currency,
+    status; newest first."""
+    return _df(db, "dashboard/customer_timeline", {"customer_id": customer_id, "since": since, "limit": limit})
+
+
+def household(db: Reader, household_id: str) -> pd.DataFrame:
+    """The household's customers with segment, health_score, margin_90d, household_churn_flag."""
+    return _df(db, "dashboard/household", {"household_id": household_id})
+
+
+def customer_interventions(db: Reader, customer_id: str) -> pd.DataFrame:
+    """recorded_at, step, note, recorded_by; newest first."""
+    return _df(db, "dashboard/customer_interventions", {"customer_id": customer_id})
+
+
 def since(now: datetime, period: str) -> datetime:
     """The start of a named period ending at ``now``: '1h', '24h', '7d', '30d', '90d', '365d'."""
     unit, amount = period[-1], int(period[:-1])

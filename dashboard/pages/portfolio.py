@@ -1,4 +1,167 @@
-"""stub"""
+"""Portfolio (executives): segment mix now and over time; the whale curve with the top-30% share and the
+profit lost to the unprofitable tail; revenue against cost to serve with quadrants. Filters: plan,
+business vs consumer, period (for the charts over time). Money: trailing 90 days, currency units."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("portfolio")
+from dashboard import queries, ui
+
+PERIODS = {"Last 30 days": "30d", "Last 90 days": "90d", "Last 180 days": "180d", "Last year": "365d"}
+SEGMENT_COLOURS = {
+    "champion": "#2e7d32", "healthy": "#1e88e5", "at_risk": "#fb8c00", "unprofitable": "#8e24aa",
+    "terrorist": "#c62828", "churned": "#9e9e9e",
+}
+KIND_LABELS = {"All": None, "Business (b2b)": "b2b", "Consumer (b2c)": "b2c"}
+
+
+def render() -> None:
+    st.title("Portfolio")
+    plans = ui.read("plans", what="plans", slow=True)
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        plan = st.selectbox("Plan", ["All plans", *([] if plans is None else plans["plan"].tolist())],
+                            key="pf_plan", width=200)
+        kind_label = st.segmented_control("Customers", list(KIND_LABELS), key="pf_kind", default="All")
+        period = st.selectbox("Period", list(PERIODS), index=1, key="pf_period", width=200)
+    kind = KIND_LABELS.get(kind_label or "All")
+    plan_value = None if plan == "All plans" else plan
+    now = ui.utc_now()
+    ui.status_banner(ui.overview())
+    summary = ui.read("portfolio_summary", kind, plan_value, what="portfolio figures", slow=True)
+    if summary is None:
+        return
+    if int(summary.iloc[0]["customers"]) == 0:
+        st.info("No customer matches these filters (or no customer has a health score yet).")
+        return
+    headline(summary.iloc[0])
+    left, right = st.columns(2)
+    with left:
+        segment_mix(kind, plan_value)
+    with right:
+        mix_over_time(queries.since(now.replace(minute=0, second=0), PERIODS[period]), kind, plan_value)
+    whale_curve(summary.iloc[0], kind, plan_value)
+    revenue_vs_cost(summary.iloc[0], kind, plan_value)
+    flows(queries.since(now.replace(minute=0, second=0), PERIODS[period]), kind, plan_value, period)
+
+
+@ui.guarded
+def headline(s: pd.Series) -> None:
+    cols = st.columns(6)
+    cols[0].metric("Customers", f"{int(s['customers']):,}")
+    cols[1].metric("Revenue, 90 d", f"{s['revenue_90d']:,.0f}")
+    cols[2].metric("Cost to serve, 90 d", f"{s['cost_to_serve_90d']:,.0f}")
+    cols[3].metric("Margin, 90 d", f"{s['margin_90d']:,.0f}")
+    share = s["top_30pct_margin_share"]
+    cols[4].metric("Top 30% share of margin", "–" if pd.isna(share) else f"{share:.0%}",
+                   help="margin of the most profitable 30% of customers over the total margin; above 100% "
+                        "when the rest destroy profit")
+    cols[5].metric("Profit lost to the unprofitable tail", f"{s['profit_lost_to_unprofitable']:,.0f}",
+                   help=f"sum of the negative margins of {int(s['unprofitable_customers']):,} customers")
+
+
+@ui.guarded
+def segment_mix(kind: str | None, plan: str | None) -> None:
+    st.subheader("Segment mix now")
+    mix = ui.read("segment_mix", kind, plan, what="the segment mix", slow=True)
+    if ui.empty(mix, "No customers."):
+        return
+    fig = px.bar(mix, x="segment", y="customers", color="segment", color_discrete_map=SEGMENT_COLOURS,
+                 hover_data=["margin_90d", "average_health"], category_orders={"segment": list(queries.SEGMENTS)})
+    fig.update_layout(height=300, showlegend=False, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    st.plotly_chart(fig, key="pf_mix_chart")
+    ui.table(mix, key="pf_mix", file_name="segment_mix",
+             column_config={c: st.column_config.NumberColumn(format="%.0f")
+                            for c in ("revenue_90d", "cost_to_serve_90d", "margin_90d", "average_health")})
+
+
+@ui.guarded
+def mix_over_time(since: datetime, kind: str | None, plan: str | None) -> None:
+    st.subheader("Segment mix over time")
+    history = ui.read("segment_mix_over_time", since, kind, plan, what="health snapshots", slow=True)
+    if ui.empty(history, "No daily snapshots in this period yet."):
+        return
+    fig = px.area(history, x="day", y="customers", color="segment", color_discrete_map=SEGMENT_COLOURS,
+                  category_orders={"segment": list(queries.SEGMENTS)})
+    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="")
+    st.plotly_chart(fig, key="pf_mix_time_chart")
+    ui.table(history, key="pf_mix_time", file_name="segment_mix_over_time", height=160)
+
+
+@ui.guarded
+def whale_curve(s: pd.Series, kind: str | None, plan: str | None) -> None:
+    st.subheader("Whale curve")
+    curve = ui.read("whale_curve", kind, plan, 400, what="the whale curve", slow=True)
+    if ui.empty(curve, "No customers."):
+        return
+    peak = curve.loc[curve["cumulative_margin"].idxmax()]
+    fig = go.Figure(go.Scatter(x=curve["customer_share"] * 100, y=curve["cumulative_margin_share"] * 100,
+                               mode="lines", line={"color": "#1565c0", "width": 3}, name="cumulative margin",
+                               customdata=curve[["rank", "cumulative_margin"]],
+                               hovertemplate="top %{x:.1f}% of customers (%{customdata[0]})<br>"
+                                             "%{y:.0f}% of total margin (%{customdata[1]:,.0f})<extra></extra>"))
+    fig.add_hline(y=100, line_dash="dot", line_color="#455a64", annotation_text="total margin")
+    fig.add_vline(x=30, line_dash="dash", line_color="#ef6c00",
+                  annotation_text=f"top 30%: {s['top_30pct_margin_share']:.0%} of margin")
+    fig.add_annotation(x=peak["customer_share"] * 100, y=peak["cumulative_margin_share"] * 100,
+                       text=f"peak {peak['cumulative_margin']:,.0f}; the tail loses "
+                            f"{s['profit_lost_to_unprofitable']:,.0f}", showarrow=True, arrowhead=2)
+    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      xaxis_title="customers, most profitable first (%)", yaxis_title="cumulative margin (% of total)")
+    st.plotly_chart(fig, key="pf_whale_chart")
+    ui.table(curve, key="pf_whale", file_name="whale_curve", height=160)
+
+
+@ui.guarded
+def revenue_vs_cost(s: pd.Series, kind: str | None, plan: str | None) -> None:
+    st.subheader("Revenue against cost to serve")
+    points = ui.read("revenue_vs_cost", kind, plan, 5000, what="revenue and cost to serve", slow=True)
+    if ui.empty(points, "No customers."):
+        return
+    rev_median, cost_median = float(s["median_revenue_90d"]), float(s["median_cost_to_serve_90d"])
+    fig = px.scatter(points, x="cost_to_serve_90d", y="revenue_90d", color="segment", render_mode="auto",
+                     color_discrete_map=SEGMENT_COLOURS, custom_data=["customer_id", "name", "margin_90d"],
+                     category_orders={"segment": list(queries.SEGMENTS)},
+                     labels={"cost_to_serve_90d": "cost to serve, 90 d", "revenue_90d": "revenue, 90 d"})
+    fig.update_traces(hovertemplate="%{customdata[1]} (%{customdata[0]})<br>revenue %{y:,.0f} · cost %{x:,.0f}"
+                                    "<br>margin %{customdata[2]:,.0f}<extra></extra>", marker={"size": 6})
+    fig.add_hline(y=rev_median, line_dash="dash", line_color="#607d8b")
+    fig.add_vline(x=cost_median, line_dash="dash", line_color="#607d8b")
+    top = max(float(points["revenue_90d"].max()), float(points["cost_to_serve_90d"].max()))
+    fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="break-even",
+                             line={"color": "#c62828", "dash": "dot"}, hoverinfo="skip"))
+    for x, y, text in (
+        (0.02, 0.98, "high revenue, cheap to serve"), (0.98, 0.98, "high revenue, costly to serve"),
+        (0.02, 0.02, "low revenue, cheap to serve"), (0.98, 0.02, "low revenue, costly to serve"),
+    ):
+        fig.add_annotation(xref="paper", yref="paper", x=x, y=y, text=text, showarrow=False,
+                           xanchor="left" if x < 0.5 else "right", font={"color": "#607d8b"})
+    fig.update_layout(height=480, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    event = st.plotly_chart(fig, key="pf_scatter_chart", on_select="rerun", selection_mode="points")
+    total = int(points["customers_total"].iloc[0])
+    st.caption(f"Quadrants split at the median revenue ({rev_median:,.0f}) and median cost to serve "
+               f"({cost_median:,.0f}); below the red line customers cost more than they bring. "
+               + (f"Showing {len(points):,} of {total:,} customers (the extremes and a sample). " if total > len(points)
+                  else "") + "Click a point to open the customer.")
+    chosen = [p.get("customdata", [None])[0] for p in (event.selection.points if event else [])]
+    chosen = [c for c in chosen if c]
+    if chosen:
+        ui.open_customer(str(chosen[0]))
+    ui.table(points.drop(columns=["customers_total"]), key="pf_scatter", file_name="revenue_vs_cost", height=200)
+
+
+@ui.guarded
+def flows(since: datetime, kind: str | None, plan: str | None, period: str) -> None:
+    st.subheader(f"Segment moves, {period.lower()}")
+    moves = ui.read("segment_flows", since, kind, plan, what="segment changes", slow=True)
+    if ui.empty(moves, "No customer changed segment in this period."):
+        return
+    ui.table(moves, key="pf_flows", file_name="segment_flows")
+
+
+render()

@@ -1,0 +1,47 @@
+"""What the dashboard changes or builds on request: record an intervention, build the evidence file.
+
+No streamlit here. Both use the health model's own functions (customer_health.health), so the CLI and
+the dashboard record and build exactly the same way; errors come back as ActionError with the Quack
+token redacted.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from customer_health.errors import UserError
+from dashboard.source import DataError, DataSource
+
+
+class ActionError(Exception):
+    """The action did not happen; the message says why (one line, no secrets)."""
+
+
+def record(source: DataSource, customer_id: str, step: str, note: str, recorded_by: str) -> None:
+    """Record that ``step`` was tried with the customer, by ``recorded_by`` (a signed-in identity when
+    sign-in is on): through the running pipeline when there is one, else in the file."""
+    try:
+        from customer_health.health.interventions import record_intervention
+    except ImportError:
+        raise ActionError("this installation cannot record interventions (no health model)") from None
+    try:
+        record_intervention(source.settings, customer_id=customer_id, step=step, note=note,
+                            recorded_by=recorded_by)
+    except (UserError, ValueError) as exc:
+        raise ActionError(source.redact(str(exc))) from None
+    except duckdb.Error as exc:
+        raise ActionError(source.redact(str(exc).splitlines()[0])) from None
+
+
+def dossier(source: DataSource, customer_id: str) -> tuple[str, str]:
+    """The customer's evidence file as (html, markdown); on failure a short page saying why."""
+    try:
+        from customer_health.health.dossier import build_dossier
+    except ImportError:
+        message = "The evidence file is not available in this installation (no health model)."
+        return f"<p>{message}</p>", message
+    try:
+        return source.read(lambda db: build_dossier(db, customer_id))
+    except (UserError, DataError) as exc:
+        message = f"The evidence file for {customer_id} could not be built: {exc}"
+        return f"<p>{message}</p>", message

@@ -1,0 +1,26 @@
+-- Customers matching the live page's filters: the exact id searched for first, then lowest health
+-- first, with their score over the 30 days before $now (UTC; one point per snapshot) for a sparkline.
+-- null filters match everything; $search matches a part of the id or the name, ignoring case.
+with matching as (
+    select customer_id, name, kind, plan, segment, segment_since, health_score, score_change_7d,
+        drifting_toward, days_to_threshold, next_step, support_minutes_30d, margin_90d, refreshed_at
+    from customer_health
+    where ($kind is null or kind = $kind)
+      and ($plan is null or plan = $plan)
+      and ($segment is null or segment = $segment)
+      and ($search is null or customer_id ilike '%' || $search || '%' or name ilike '%' || $search || '%')
+    order by lower(customer_id) = lower($search) desc nulls last, health_score asc, customer_id
+    limit $limit
+),
+trend as (
+    select customer_id, list(health_score order by snapshot_at) as score_trend
+    from health_snapshots
+    where customer_id in (select customer_id from matching) and snapshot_at >= $now - interval 30 day
+    group by customer_id
+)
+select m.customer_id, m.name, m.segment, m.health_score, t.score_trend, m.score_change_7d, m.segment_since,
+    m.drifting_toward, m.days_to_threshold, m.next_step, m.kind, m.plan, m.support_minutes_30d,
+    m.margin_90d, m.refreshed_at
+from matching as m
+left join trend as t using (customer_id)
+order by lower(m.customer_id) = lower($search) desc nulls last, m.health_score asc, m.customer_id;
