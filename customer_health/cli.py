@@ -20,6 +20,8 @@ from customer_health.errors import UserError
 COMMAND_MODULES = [
     "customer_health.commands.pipeline",
     "customer_health.commands.dashboard",
+    "customer_health.commands.simulate",
+    "customer_health.commands.demo",
 ]
 
 

@@ -307,12 +307,23 @@ def _replace_path(obj: Any, path: list[str], value: Any) -> Any:
     return dataclasses.replace(obj, **{head: new_value})
 
 
+# Environment overrides (containers, CI): CUSTOMER_HEALTH_<KEY> or CUSTOMER_HEALTH_<SECTION>__<KEY>, e.g.
+# CUSTOMER_HEALTH_DB_PATH, CUSTOMER_HEALTH_QUACK__PORT, CUSTOMER_HEALTH_KAFKA__SASL_PASSWORD. They win over the
+# file. CUSTOMER_HEALTH_CONFIG names the TOML file when no explicit one is given.
+ENV_PREFIX = "CUSTOMER_HEALTH_"
+CONFIG_ENV = "CUSTOMER_HEALTH_CONFIG"
+
+
 def load_settings(config_file: Path | None = None, env: typing.Mapping[str, str] | None = None) -> Settings:
     """Settings from the embedded defaults, then ``config_file`` (TOML), then the environment.
 
-    Raises UserError naming the file and key for an unreadable file, an unknown key or a wrong type.
+    The environment: KAFKA_BOOTSTRAP_SERVERS unless the file sets the servers, then every
+    ``CUSTOMER_HEALTH_*`` variable (see ENV_PREFIX). Raises UserError naming the file and key, or the
+    variable, for an unreadable file, an unknown key or a wrong type.
     """
     env = os.environ if env is None else env
+    if config_file is None and env.get(CONFIG_ENV):
+        config_file = Path(env[CONFIG_ENV])
     data: dict[str, Any] = {}
     if config_file is not None:
         try:
@@ -324,7 +335,40 @@ def load_settings(config_file: Path | None = None, env: typing.Mapping[str, str]
     settings = _build(Settings, data, prefix="", source=str(config_file))
     if env.get("KAFKA_BOOTSTRAP_SERVERS") and "bootstrap_servers" not in data.get("kafka", {}):
         settings = settings.with_overrides(kafka__bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
+    for name in sorted(env):
+        if name.startswith(ENV_PREFIX) and name != CONFIG_ENV:
+            settings = settings.with_overrides(**_env_override(name, env[name]))
     return settings
+
+
+def _env_override(name: str, text: str) -> dict[str, Any]:
+    """``{"section__key": value}`` for one CUSTOMER_HEALTH_* variable; the text is typed like a TOML value
+    (strings, paths and string choices are taken as they are)."""
+    source = f"environment variable {name}"
+    parts = name.removeprefix(ENV_PREFIX).lower().split("__")
+    cls: Any = Settings
+    for depth, part in enumerate(parts):
+        fields = {f.name for f in dataclasses.fields(cls)}
+        if part not in fields:
+            raise UserError(f"{source}: unknown setting '{'.'.join(parts[: depth + 1])}' "
+                            f"(known keys here: {', '.join(sorted(fields))})")
+        hint = typing.get_type_hints(cls)[part]
+        if depth < len(parts) - 1:
+            if not dataclasses.is_dataclass(hint):
+                raise UserError(f"{source}: '{'.'.join(parts[: depth + 1])}' is not a section")
+            cls = hint
+    if dataclasses.is_dataclass(hint):
+        raise UserError(f"{source}: '{'.'.join(parts)}' is a section; set one of its keys "
+                        f"({name}__<KEY>)")
+    args = typing.get_args(hint)
+    if hint in (str, Path) or (typing.get_origin(hint) is Literal and all(isinstance(a, str) for a in args)):
+        value: Any = text
+    else:
+        try:
+            value = tomllib.loads(f"value = {text}")["value"]
+        except tomllib.TOMLDecodeError:
+            raise UserError(f"{source}: {text!r} is not a TOML value for '{'.'.join(parts)}'") from None
+    return {"__".join(parts): _coerce(hint, value, ".".join(parts), source)}
 
 
 def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
