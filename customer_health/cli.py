@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from kafka.errors import KafkaError
 
 from customer_health.config import Settings, load_settings
 from customer_health.errors import UserError
@@ -84,8 +85,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except duckdb.Error as exc:
         sys.stderr.write(f"customer-health: database error: {str(exc).splitlines()[0]}\n")
         return 1
+    except KafkaError as exc:
+        sys.stderr.write(f"customer-health: Kafka error: {exc} (is the broker at the configured address?)\n")
+        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback with --verbose
+        if args.verbose:
+            raise
+        sys.stderr.write(f"customer-health: unexpected {type(exc).__name__}: {exc} (run with -v for details)\n")
+        return 1
     return int(result or 0)
 
 
