@@ -167,11 +167,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--steady-rate", type=int, default=1000)
     parser.add_argument("--steady-seconds", type=int, default=20)
+    parser.add_argument("--batch-events", type=int, default=None, help="pipeline.batch_max_events override")
+    parser.add_argument("--duckdb-threads", type=int, default=None, help="DuckDB threads of the pipeline")
     args = parser.parse_args()
     broker = start_broker("127.0.0.1", free_port())
     try:
         with tempfile.TemporaryDirectory() as tmp:
             settings = settings_for(Path(tmp), broker.bootstrap_servers, "throughput")
+            if args.batch_events:
+                settings = settings.with_overrides(pipeline__batch_max_events=args.batch_events)
             ensure_topics(settings.kafka)
             events = mixed_events(args.events)
             produced = produce_all(broker.bootstrap_servers, settings.kafka.topics.by_type(), events)
