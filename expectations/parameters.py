@@ -7,9 +7,7 @@ from typing import Any
 from customer_health.config import QualitySettings
 
 
-def suite_parameters(
-    quality: QualitySettings, currencies: list[str], customer_count: int | None = None
-) -> dict[str, Any]:
+def suite_parameters(quality: QualitySettings, currencies: list[str]) -> dict[str, Any]:
     """Every parameter any suite uses; GX takes the ones a suite needs."""
     params: dict[str, Any] = {
         "future_tolerance_minutes": quality.future_tolerance_minutes,
@@ -20,6 +18,4 @@ def suite_parameters(
         "max_pages": quality.max_pages,
         "currencies": list(currencies),
     }
-    if customer_count is not None:
-        params["customer_count"] = customer_count
     return params

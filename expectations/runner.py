@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import math
 import threading
 import time
@@ -87,6 +88,8 @@ class SuiteRunner:
     """Validates frames; one instance per process (``get_runner()``)."""
 
     def __init__(self, sample_rows: int = 10) -> None:
+        # GX logs hundreds of INFO lines while importing; keep its warnings only.
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
         gx = importlib.import_module("great_expectations")
         base = importlib.import_module("great_expectations.data_context.types.base")
         config = base.DataContextConfig(

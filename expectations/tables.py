@@ -67,8 +67,7 @@ def run_table_suites(
     runner = get_runner(quality.failing_sample_rows)
     existing = set(query("quality/existing_tables", {})["table_name"])
     currencies = list(query("quality/currencies", {}).iloc[0, 0])
-    customer_count = int(query("quality/customer_count", {}).iloc[0, 0]) if "customers" in existing else None
-    params = suite_parameters(quality, currencies, customer_count)
+    params = suite_parameters(quality, currencies)
     frame_params = {
         "now": now,
         "window_start": now - timedelta(hours=quality.table_window_hours),

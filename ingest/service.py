@@ -24,13 +24,15 @@ class PipelineExtensions:
     """What other parts of the product plug into the pipeline (health refresh, quality, alerts).
 
     ``before_land``/``after_land`` run inside each batch transaction; ``on_landed`` after its commit;
-    ``on_tick`` on every poll-loop turn (scheduled jobs keep their own clocks).
+    ``on_tick`` on every poll-loop turn (scheduled jobs keep their own clocks); ``on_stop`` once when the
+    pipeline stops, before the database is closed (background threads end there).
     """
 
     before_land: list[BatchHook] = field(default_factory=list)
     after_land: list[BatchHook] = field(default_factory=list)
     on_landed: list[Callable[[BatchResult], None]] = field(default_factory=list)
     on_tick: list[Callable[[], None]] = field(default_factory=list)
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
 
 
 ExtensionFactory = Callable[[duckdb.DuckDBPyConnection, Settings], PipelineExtensions]
@@ -48,7 +50,14 @@ def build_lander(con: duckdb.DuckDBPyConnection, settings: Settings, ext: Pipeli
 
 def default_extensions(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
     """The product's plug-ins; empty until health, quality and alerts register here."""
-    return PipelineExtensions()
+    ext = PipelineExtensions()
+    from customer_health.alerts.pipeline import QualityAndAlerts
+
+    quality_and_alerts = QualityAndAlerts(con, settings)
+    ext.before_land.append(quality_and_alerts.batch_hook)
+    ext.on_tick.append(quality_and_alerts.on_tick)
+    ext.on_stop.append(quality_and_alerts.stop)
+    return ext
 
 
 def run_pipeline(
@@ -64,6 +73,7 @@ def run_pipeline(
             signal.signal(sig, lambda signum, frame: stop.set())
     con = open_owner(settings)
     server: QuackServer | None = None
+    ext: PipelineExtensions | None = None
     try:
         if settings.quack.enabled:
             server = serve(con, settings)
@@ -89,6 +99,11 @@ def run_pipeline(
         )
         return stats
     finally:
+        for callback in ext.on_stop if ext is not None else ():
+            try:
+                callback()
+            except Exception:
+                log.exception("a pipeline extension failed to stop")
         if server is not None:
             server.stop()
         con.close()

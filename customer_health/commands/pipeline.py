@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("ingest", parents=[common], help="run the pipeline: Kafka -> DuckDB, served over Quack")
     p.add_argument("--no-serve", action="store_true", help="do not serve the database over Quack")
+    p.add_argument("--alert-webhook", metavar="URL",
+                   help="POST every alert as JSON to URL (overrides alerts.webhook_url)")
     p.set_defaults(handler=cmd_ingest)
 
     p = sub.add_parser("load", parents=[common], help="backfill JSONL, CSV or Parquet files")
@@ -44,6 +46,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.no_serve:
         settings = settings.with_overrides(quack__enabled=False)
+    if args.alert_webhook:
+        from customer_health.alerts.webhook import validate_webhook_url
+
+        url = validate_webhook_url(args.alert_webhook, key="--alert-webhook")
+        settings = settings.with_overrides(alerts__webhook_url=url)
     run_pipeline(settings)
     return 0
 

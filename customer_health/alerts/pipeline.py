@@ -1,0 +1,154 @@
+"""Quality and alerts inside the pipeline process.
+
+- ``before_land``: the batch suites (expectations.batch), quarantining rows failing a critical expectation.
+- ``on_tick``: cheap clock checks on the poll loop; due jobs go to one background worker thread, so the
+  poll loop never waits on them: the table suites every ``pipeline.schedule_interval_s`` and the alert
+  evaluation every ``alerts.evaluate_interval_s``. Each job keeps its own clock.
+- Alerts are evaluated, stored and their cursors moved in one transaction on the worker's cursor; the
+  webhook gets them after the commit, from its own thread (customer_health.alerts.webhook).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from customer_health import sqlfiles
+from customer_health.alerts.engine import AlertEngine, DispatchReport
+from customer_health.alerts.sources import AlertSources
+from customer_health.alerts.webhook import WebhookSink
+from customer_health.config import Settings
+
+log = logging.getLogger("customer_health.alerts")
+
+TABLE_SUITES = "table_suites"
+ALERTS = "alerts"
+# Alerts left pending by a previous pipeline are sent again when younger than this.
+REQUEUE_WINDOW = timedelta(hours=24)
+
+
+class QualityAndAlerts:
+    """The pipeline's quality and alerting plug-ins; threads start on the first tick, ``stop()`` ends them."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        settings: Settings,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        from expectations.batch import BatchQualityHook  # GX itself is imported on the first batch
+
+        self.con = con
+        self.settings = settings
+        self.clock = clock or _utc_now
+        self.batch_hook = BatchQualityHook(settings)
+        alerts = settings.alerts
+        self.sink = (WebhookSink(con.cursor, alerts) if alerts.enabled and alerts.webhook_url else None)
+        self.engine = AlertEngine(alerts, self.sink)
+        self.sources = AlertSources(settings, started_at=self.clock())
+        self._intervals = {TABLE_SUITES: settings.pipeline.schedule_interval_s}
+        if alerts.enabled:
+            self._intervals[ALERTS] = alerts.evaluate_interval_s
+        started = time.monotonic()
+        self._next_due = {job: started + interval for job, interval in self._intervals.items()}
+        self._jobs: queue.Queue[str | None] = queue.Queue()
+        self._queued: set[str] = set()
+        self._worker: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.runs: dict[str, int] = {TABLE_SUITES: 0, ALERTS: 0}
+
+    # --- pipeline hooks ----------------------------------------------------------------------------------------
+
+    def on_tick(self) -> None:
+        """Queue the jobs that are due (never runs them on the poll thread)."""
+        if self._worker is None:
+            self._start()
+        now = time.monotonic()
+        for job, due in self._next_due.items():
+            if now >= due and job not in self._queued:
+                self._queued.add(job)
+                self._next_due[job] = now + self._intervals[job]
+                self._jobs.put(job)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the running job, deliver queued webhooks within ``timeout`` s, stop the threads."""
+        if self._worker is not None:
+            self._stopping.set()
+            self._jobs.put(None)
+            self._worker.join(timeout)
+            self._worker = None
+        if self.sink is not None:
+            self.sink.close(timeout)
+
+    # --- jobs (on the worker thread) ----------------------------------------------------------------------------
+
+    def run_table_suites(self, cur: duckdb.DuckDBPyConnection) -> Any:
+        from expectations.tables import record_table_check, run_table_suites
+
+        now = self.clock()
+        check = run_table_suites(lambda name, params: sqlfiles.run(cur, name, params).df(), self.settings, now)
+        record_table_check(lambda name, params: sqlfiles.run(cur, name, params), check, trigger="schedule")
+        before = now - timedelta(days=self.settings.quality.batch_runs_retention_days)
+        sqlfiles.run(cur, "quality/prune_batch_runs", {"before": before})
+        sqlfiles.run(cur, "quality/prune_batch_run_rows", {"before": before})
+        failed = [r.suite for r in check.results if not r.success]
+        log.info("table suites: %d run, %s", len(check.results),
+                 f"critical failures in {', '.join(failed)}" if failed else "no critical failure")
+        return check
+
+    def evaluate_alerts(self, cur: duckdb.DuckDBPyConnection) -> DispatchReport:
+        now = self.clock()
+        cur.execute("begin")
+        try:
+            evaluation = self.sources.evaluate(cur, now)
+            report = self.engine.dispatch(cur, evaluation.candidates, now)
+            self.sources.save_cursors(cur, evaluation, now)
+            cur.execute("commit")
+        except BaseException:
+            cur.execute("rollback")
+            raise
+        self.engine.deliver(report)
+        return report
+
+    # --- worker -------------------------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        if self.sink is not None:
+            self.sink.start()
+        self._worker = threading.Thread(target=self._work, name="quality-alerts", daemon=True)
+        self._worker.start()
+
+    def _work(self) -> None:
+        cur = self.con.cursor()
+        try:
+            if self.sink is not None:
+                requeued = self.sink.requeue_undelivered(cur, self.clock() - REQUEUE_WINDOW)
+                if requeued:
+                    log.info("re-queued %d undelivered alert(s) for %s", requeued, self.sink.target)
+            while not self._stopping.is_set():
+                job = self._jobs.get()
+                if job is None:
+                    return
+                try:
+                    if job == TABLE_SUITES:
+                        self.run_table_suites(cur)
+                    elif job == ALERTS:
+                        self.evaluate_alerts(cur)
+                    self.runs[job] += 1
+                except Exception:  # a failing job is logged and retried on its next turn
+                    log.exception("%s job failed", job)
+                finally:
+                    self._queued.discard(job)
+        finally:
+            cur.close()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)

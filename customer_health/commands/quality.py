@@ -1,0 +1,112 @@
+"""Subcommands of data quality and alerts: check, alerts.
+
+Great Expectations is imported only by `check`, inside its handler: other commands start without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from customer_health import sqlfiles
+from customer_health.cli import print_json, settings_from_args
+from customer_health.db import open_owner, open_reader, reader
+
+SUITE_NAMES = ("tickets", "payments", "visits", "customers", "customer_health", "health_snapshots", "topics")
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "check", parents=[common],
+        help="run every table suite now; exit 1 if a critical expectation fails (for cron and CI)",
+    )
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--suite", action="append", choices=SUITE_NAMES, metavar="SUITE",
+                   help=f"run only this suite (repeatable): {', '.join(SUITE_NAMES)}")
+    p.add_argument("--no-store", action="store_true", help="do not record the results in the database")
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("alerts", parents=[common], help="the most recent alerts and their delivery status")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    p.set_defaults(handler=cmd_alerts)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0: no critical expectation failed (warnings allowed); 1: at least one did (or an error)."""
+    from expectations.tables import check_document, record_table_check, run_table_suites
+
+    settings = settings_from_args(args)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    db = open_reader(settings)  # UserError when there is no database
+    if db.mode == "quack":  # a pipeline owns the file: read and record through it, server-side
+        try:
+            check = run_table_suites(db.df, settings, now, args.suite)
+            run_ids = None if args.no_store else record_table_check(db.execute, check, trigger="check")
+        finally:
+            db.close()
+    else:
+        db.close()
+        con = open_owner(settings)
+        try:
+            def query(name: str, params: Mapping[str, Any]) -> Any:
+                return sqlfiles.run(con, name, params).df()
+
+            check = run_table_suites(query, settings, now, args.suite)
+            run_ids = None if args.no_store else record_table_check(
+                lambda name, params: sqlfiles.run(con, name, params), check, trigger="check"
+            )
+        finally:
+            con.close()
+    document = check_document(check, run_ids)
+    if args.json:
+        print_json(document)
+    else:
+        _print_check(document)
+    return 0 if document["success"] else 1
+
+
+def _print_check(document: dict[str, Any]) -> None:
+    verdict = "ok" if document["success"] else f"FAILED ({document['critical_failures']} critical)"
+    print(f"check at {document['run_at']}: {verdict}")
+    for suite in document["suites"]:
+        if suite["skipped"]:
+            print(f"  {suite['suite']:<17} skipped   {suite['skipped']}")
+            continue
+        state = "ok" if suite["success"] else "FAILED"
+        print(f"  {suite['suite']:<17} {state:<9} {suite['rows']:,} rows, {len(suite['expectations'])} expectations"
+              + (f", {suite['warnings']} warning(s)" if suite["warnings"] else ""))
+        for e in suite["expectations"]:
+            if e["success"]:
+                continue
+            level = "critical" if e["critical"] else "warning"
+            observed = e["error"] or json.dumps(e["observed_value"])
+            print(f"    {level}: {e['expectation']}: {observed}")
+            for row in e["failing_sample"][:3]:
+                print(f"      e.g. {json.dumps(row)}")
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    with reader(settings) as db:
+        result = db.execute("alerts/recent", {"limit": max(1, args.limit)})
+        columns = [d[0] for d in result.description]
+        rows = [dict(zip(columns, r, strict=True)) for r in result.fetchall()]
+    for row in rows:
+        row["payload"] = json.loads(row["payload"]) if row.get("payload") else None
+        for key in ("created_at", "delivered_at"):
+            row[key] = row[key].isoformat() + "Z" if row.get(key) is not None else None
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print("no alerts")
+    for row in rows:
+        delivery = row["delivery_status"] + (f" x{row['attempts']}" if row["attempts"] else "")
+        print(f"#{row['alert_id']:<5} {row['created_at'][:19]}  {row['severity']:<8} {row['source']}/{row['subject']}"
+              f"  [{delivery}]  {row['title']}")
+    return 0
+

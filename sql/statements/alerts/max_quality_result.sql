@@ -1,0 +1,1 @@
+select coalesce(max(result_id), 0) from quality_results;

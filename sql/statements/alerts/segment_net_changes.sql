@@ -1,0 +1,31 @@
+-- Segment changes with rowid in ($after, $upto], netted per customer: the segment before the first live
+-- change and the segment after the last change, so transient states of a replayed backlog collapse. Changes
+-- landed by a file backfill (batch source 'file:...') move the baseline but are never news by themselves.
+with changes as (
+    select rowid as change_rowid, customer_id, changed_at, from_segment, to_segment, health_score,
+        drifting_toward, days_to_threshold, batch_id
+    from segment_changes
+    where rowid > $after and rowid <= $upto
+), origin as (
+    select c.*, coalesce(b.source, 'refresh') as batch_source
+    from changes c
+    left join ingest_batches b using (batch_id)
+), netted as (
+    select customer_id,
+        arg_min(from_segment, change_rowid) filter (where batch_source not like 'file:%') as from_segment,
+        arg_max(to_segment, change_rowid) as to_segment,
+        arg_max(health_score, change_rowid) as health_score,
+        arg_max(drifting_toward, change_rowid) as drifting_toward,
+        arg_max(days_to_threshold, change_rowid) as days_to_threshold,
+        arg_max(batch_source, change_rowid) as last_source,
+        max(changed_at) as changed_at,
+        count(*) as changes
+    from origin
+    group by customer_id
+)
+select n.customer_id, c.name, n.from_segment, n.to_segment, n.health_score, n.drifting_toward,
+    n.days_to_threshold, n.changed_at, n.changes
+from netted n
+left join customers c using (customer_id)
+where n.last_source not like 'file:%'
+order by n.customer_id;

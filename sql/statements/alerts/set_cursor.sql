@@ -1,0 +1,1 @@
+insert or replace into alert_cursors values ($name, $position, $now);

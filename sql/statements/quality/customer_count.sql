@@ -1,2 +1,0 @@
--- Known customers (one profile each): the expected row count of customer_health.
-select count(*) from customers;
