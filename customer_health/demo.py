@@ -415,8 +415,9 @@ class Demo:
     def _stop_all(self) -> None:
         if not self.children:
             return
-        self.out("stopping: " + ", ".join(c.name for c in reversed(self.children)) + " ...")
         by_name = {c.name: c for c in self.children}
+        order = [n for n in ("simulator", "dashboard", "pipeline", "broker") if n in by_name]
+        self.out("stopping " + ", ".join(order) + " ...")
         simulator = by_name.get("simulator")
         if simulator is not None:
             simulator.stop(STOP_GRACE_S["simulator"], force=self.force)
