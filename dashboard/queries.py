@@ -10,12 +10,14 @@ quality tables) raises ``DataUnavailable`` naming the table, so a page can say s
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from customer_health.db import Reader
@@ -43,6 +45,16 @@ def _df(db: Reader, name: str, params: Mapping[str, Any] | None = None) -> pd.Da
         if missing:
             raise DataUnavailable(missing.group(1)) from None
         raise
+
+
+def _with_float_lists(df: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``column`` as plain lists of floats (DuckDB hands lists over as arrays, masked where null)."""
+    df[column] = [
+        [] if value is None or (isinstance(value, float) and math.isnan(value))
+        else [float(v) for v in value if v is not None and v is not np.ma.masked]
+        for value in df[column]
+    ]
+    return df
 
 
 # --- Data quality and pipeline -------------------------------------------------------------------------
@@ -136,9 +148,9 @@ def watchlist(
     search: str | None = None, limit: int = 200,
 ) -> pd.DataFrame:
     """Customers matching the filters, lowest health first, with score_trend (list of 30-day scores)."""
-    return _df(db, "dashboard/watchlist", {
+    return _with_float_lists(_df(db, "dashboard/watchlist", {
         "now": now, "kind": kind, "plan": plan, "segment": segment, "search": search or None, "limit": limit,
-    })
+    }), "score_trend")
 
 
 def drifting(
@@ -147,9 +159,9 @@ def drifting(
 ) -> pd.DataFrame:
     """Customers drifting toward unprofitable or terrorist, soonest to cross first, with score_trend,
     what_moved (components that fell in 7 days), next_step and next_step_reason."""
-    return _df(db, "dashboard/drifting", {
+    return _with_float_lists(_df(db, "dashboard/drifting", {
         "now": now, "kind": kind, "plan": plan, "search": search or None, "limit": limit,
-    })
+    }), "score_trend")
 
 
 def support_minutes(db: Reader, kind: str | None = None, plan: str | None = None, limit: int = 20) -> pd.DataFrame:

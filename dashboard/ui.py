@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -82,21 +83,28 @@ def _run(key: str, query: str, args: tuple[Any, ...]) -> pd.DataFrame:
     return source().read(lambda db: fn(db, *args))
 
 
-def read(query: str, *args: Any, what: str, slow: bool = False) -> pd.DataFrame | None:
-    """``queries.<query>(reader, *args)``, cached briefly; None after showing why it could not be read.
+def read(query: str, *args: Any, what: str, slow: bool = False, quiet: bool = False) -> pd.DataFrame | None:
+    """``queries.<query>(reader, *args)``, cached briefly; None after showing why it could not be read
+    (``quiet``: without a message, e.g. for filter options when the page says it anyway).
 
     ``what`` names the data for the message ("dead letters", "health scores").
     """
     key = _source_key(settings())
     try:
         return (_read_slow if slow else _read_live)(key, query, args)
-    except DataUnavailable as exc:
+    except (DataUnavailable, UserError, DataError) as exc:
+        if not quiet:
+            _explain(exc, what)
+        return None
+
+
+def _explain(exc: Exception, what: str) -> None:
+    if isinstance(exc, DataUnavailable):
         st.info(f"No {what} yet: {exc}. It appears once the feature that writes it runs in the pipeline.")
-    except UserError as exc:
+    elif isinstance(exc, UserError):
         st.warning(f"Cannot read {what}: {exc}")
-    except DataError as exc:
+    else:
         st.error(f"Reading {what} failed: {exc}")
-    return None
 
 
 def empty(df: pd.DataFrame | None, message: str) -> bool:
@@ -150,6 +158,11 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
 def open_customer(customer_id: str) -> None:
     """Drill down: switch to the Customer page showing ``customer_id``."""
     st.switch_page(CUSTOMER_PAGE, query_params={"customer": customer_id})
+
+
+def card_key(customer_id: str) -> str:
+    """The key of a customer's card (a CSS class ``st-key-<key>`` in the page): letters, digits, - and _."""
+    return "card-" + re.sub(r"[^A-Za-z0-9_-]", "_", customer_id)
 
 
 def drill_down(df: pd.DataFrame, selected: list[int], id_column: str = "customer_id") -> None:

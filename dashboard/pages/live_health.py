@@ -4,7 +4,6 @@ segments. The figures refresh in a fragment every dashboard.refresh_seconds: fil
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +23,7 @@ CHANGES_WINDOW = timedelta(hours=24)
 def render() -> None:
     st.title("Live health")
     settings = ui.settings()
-    plans = ui.read("plans", what="plans", slow=True)
+    plans = ui.read("plans", what="plans", slow=True, quiet=True)
     plan_options = ["All plans", *([] if plans is None else plans["plan"].tolist())]
     with st.container(horizontal=True, vertical_alignment="bottom"):
         search = st.text_input("Find a customer", key="live_search", placeholder="id or name", width=260)
@@ -101,11 +100,6 @@ def segment_badge(segment: str | None) -> str:
     return f":{SEGMENT_COLOURS.get(segment, 'gray')}-badge[{segment.replace('_', ' ')}]"
 
 
-def card_key(customer_id: str) -> str:
-    """A widget/container key for a customer card (letters, digits, '-' and '_' only)."""
-    return "card-" + re.sub(r"[^A-Za-z0-9_-]", "_", customer_id)
-
-
 @ui.guarded
 def matches(now: datetime, filters: Filters) -> None:
     """Cards for the customers the search finds (at most three), updated in place at every refresh."""
@@ -118,14 +112,14 @@ def matches(now: datetime, filters: Filters) -> None:
         return
     cols = st.columns(3)
     for col, row in zip(cols, found.head(3).itertuples(index=False), strict=False):
-        with col, st.container(border=True, key=card_key(row.customer_id)):
+        with col, st.container(border=True, key=ui.card_key(row.customer_id)):
             st.markdown(f"**{row.name}** · `{row.customer_id}`")
             st.markdown(f"{segment_badge(row.segment)} health **{row.health_score:.0f}**"
                         + (f" · drifting toward **{row.drifting_toward}**" if pd.notna(row.drifting_toward) else ""))
             refreshed = "" if pd.isna(row.refreshed_at) else f" · refreshed {row.refreshed_at:%H:%M:%S} UTC"
             next_step = row.next_step if pd.notna(row.next_step) else "none"
             st.caption(f"next step: {next_step}{refreshed}")
-            if st.button("Open", key=f"open-{card_key(row.customer_id)}", icon=":material/open_in_new:"):
+            if st.button("Open", key=f"open-{ui.card_key(row.customer_id)}", icon=":material/open_in_new:"):
                 ui.open_customer(row.customer_id)
     if len(found) > 3:
         st.caption("More customers match: see the table below.")

@@ -23,7 +23,7 @@ KIND_LABELS = {"All": None, "Business (b2b)": "b2b", "Consumer (b2c)": "b2c"}
 
 def render() -> None:
     st.title("Portfolio")
-    plans = ui.read("plans", what="plans", slow=True)
+    plans = ui.read("plans", what="plans", slow=True, quiet=True)
     with st.container(horizontal=True, vertical_alignment="bottom"):
         plan = st.selectbox("Plan", ["All plans", *([] if plans is None else plans["plan"].tolist())],
                             key="pf_plan", width=200)

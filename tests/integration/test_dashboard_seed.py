@@ -1,0 +1,193 @@
+"""A small database for the dashboard's tests, built only through the product's own paths: events landed by
+the Lander (with the pipeline's default extensions: quality hooks, health refresh), consumer lag recorded
+the way the consumer does, the quality table suites and alert evaluation the pipeline schedules, then a
+full health refresh. Nothing is inserted into a derived table by hand.
+
+Five customers over the last 60 days, with hand-picked behaviour:
+- c-champ  (b2b, premium): pays 400 a month on time, visits every other day, one short how-to ticket.
+- c-drain  (b2c, basic):   pays 9 a month, 25 long how-to tickets: costs more to serve than it brings.
+- c-angry  (b2c, standard): pays 30 a month, complaints, escalations, a legal threat, compensation demands.
+- c-fading (b2c, standard, household h-1): visited daily, then stopped 30 days ago; one failed payment.
+- c-gone   (b2c, standard, household h-1): cancelled 10 days ago.
+Plus every kind of bad message the contract refuses (dead letters) on Kafka-style records.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from customer_health.config import Settings, load_settings
+from customer_health.db import open_owner
+from ingest.landing import RawBatch
+from ingest.service import build_lander, default_extensions
+from tests import factories as f
+
+CUSTOMERS = ("c-champ", "c-drain", "c-angry", "c-fading", "c-gone")
+
+
+@dataclass
+class SeededDb:
+    settings: Settings
+    config_path: Path
+    as_of: datetime
+    dead_letters: int
+
+
+def write_config(tmp: Path, db_path: Path | None = None, quack_port: int = 0, token: str = "",
+                 refresh_seconds: float = 2.0, extra: str = "") -> Path:
+    """A config file for the dashboard: nothing listens on its Kafka address (the seeds need no broker)."""
+    path = tmp / "config.toml"
+    token_line = f'token = "{token}"\n' if token else ""
+    path.write_text(
+        f'db_path = "{db_path or tmp / "health.duckdb"}"\n'
+        '[kafka]\nbootstrap_servers = "127.0.0.1:1"\n'
+        f"[quack]\nport = {quack_port or 1}\n{token_line}"
+        f"[dashboard]\nrefresh_seconds = {refresh_seconds}\n{extra}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _iso(t: datetime) -> str:
+    return t.replace(tzinfo=UTC).isoformat()
+
+
+def seed_events(as_of: datetime) -> list[tuple[str, dict]]:
+    """(event type, event) in time order: the five customers above over the 60 days before ``as_of``."""
+    start = as_of - timedelta(days=60)
+    events: list[tuple[str, dict]] = []
+
+    def add(event_type: str, event_id: str, customer_id: str, at: datetime, **fields: object) -> None:
+        events.append((event_type, f.FACTORIES[event_type](event_id, customer_id, occurred_at=_iso(at), **fields)))
+
+    signed_up = _iso(as_of - timedelta(days=400))
+    add("customers", "p-champ", "c-champ", start, kind="b2b", plan="premium", name="Champ GmbH", signed_up_at=signed_up)
+    add("customers", "p-drain", "c-drain", start, kind="b2c", plan="basic", name="Dana Drain", signed_up_at=signed_up)
+    add("customers", "p-angry", "c-angry", start, kind="b2c", plan="standard", name="Andy Angry",
+        signed_up_at=signed_up)
+    add("customers", "p-fading", "c-fading", start, kind="b2c", plan="standard", name="Fay Fading",
+        household_id="h-1", signed_up_at=signed_up)
+    add("customers", "p-gone", "c-gone", start, kind="b2c", plan="standard", name="Gus Gone", household_id="h-1",
+        signed_up_at=signed_up)
+    for month in range(2):
+        at = start + timedelta(days=1 + 30 * month)
+        add("payments", f"pay-champ-{month}", "c-champ", at, amount=400.0, currency="EUR")
+        add("payments", f"pay-drain-{month}", "c-drain", at, amount=9.0, currency="EUR")
+        add("payments", f"pay-angry-{month}", "c-angry", at, amount=30.0, currency="EUR")
+        add("payments", f"pay-fading-{month}", "c-fading", at, amount=30.0, currency="EUR",
+            status="failed" if month == 1 else "succeeded")
+        add("payments", f"pay-gone-{month}", "c-gone", at, amount=30.0, currency="EUR")
+    for day in range(0, 60, 2):
+        add("visits", f"v-champ-{day}", "c-champ", start + timedelta(days=day, hours=10))
+    for day in range(0, 30):
+        add("visits", f"v-fading-{day}", "c-fading", start + timedelta(days=day, hours=20))
+    for day in range(0, 50, 5):
+        add("visits", f"v-drain-{day}", "c-drain", start + timedelta(days=day, hours=9))
+        add("visits", f"v-angry-{day}", "c-angry", start + timedelta(days=day, hours=9))
+    add("tickets", "t-champ-1", "c-champ", start + timedelta(days=20), handling_minutes=8.0)
+    for i in range(25):
+        add("tickets", f"t-drain-{i}", "c-drain", start + timedelta(days=5 + 2 * i, hours=1), handling_minutes=45.0)
+    for i in range(8):
+        at = start + timedelta(days=20 + 5 * i, hours=3)
+        extra: dict[str, object] = {"category": "complaint", "escalated": i % 2 == 0, "sentiment": -0.9,
+                                    "handling_minutes": 40.0, "compensation_requested": 50.0}
+        if i == 7:
+            extra |= {"category": "legal_threat"}
+        if i in (2, 5):
+            extra |= {"compensation_granted": 20.0}
+        add("tickets", f"t-angry-{i}", "c-angry", at, **extra)
+    add("customers", "p-gone-cancel", "c-gone", as_of - timedelta(days=10), plan="standard", name="Gus Gone",
+        household_id="h-1", signed_up_at=signed_up, cancelled_at=_iso(as_of - timedelta(days=10)))
+    return sorted(events, key=lambda e: e[1]["occurred_at"])
+
+
+def land(settings: Settings, events: list[tuple[str, dict]], bad: bool = True) -> int:
+    """Land the events (and every bad message kind) as Kafka-style batches through the pipeline's Lander."""
+    con = open_owner(settings)
+    try:
+        lander = build_lander(con, settings, default_extensions(con, settings))
+        offsets: dict[str, int] = {}
+        produced_ms = int(datetime.now(UTC).timestamp() * 1000)
+        batch = RawBatch()
+        for event_type, event in events:
+            offset = offsets.get(event_type, 0)
+            offsets[event_type] = offset + 1
+            batch.add_kafka(event_type, event_type, 0, offset, event["customer_id"].encode(),
+                            json.dumps(event).encode(), produced_ms)
+        dead = 0
+        if bad:
+            for event_type, raw, _reason in f.BAD_MESSAGES:
+                offset = offsets.get(event_type, 0)
+                offsets[event_type] = offset + 1
+                batch.add_kafka(event_type, event_type, 1, offset, None, raw, produced_ms)
+        result = lander.land(batch, "kafka")
+        dead = result.dead_lettered
+        now = datetime.now(UTC).replace(tzinfo=None)
+        lander.record_lag([(t, p, n + 3, n, 3) for t, n in offsets.items() for p in (0, 1)], now)
+        return dead
+    finally:
+        con.close()
+
+
+def run_scheduled_jobs(settings: Settings) -> None:
+    """The pipeline's scheduled work, once: quality table suites and alert evaluation."""
+    from customer_health.alerts.pipeline import QualityAndAlerts
+
+    con = open_owner(settings)
+    try:
+        jobs = QualityAndAlerts(con, settings)
+        with con.cursor() as cur:
+            jobs.run_table_suites(cur)
+            jobs.evaluate_alerts(cur)
+    finally:
+        con.close()
+
+
+def refresh_health_now(settings: Settings, as_of: datetime) -> None:
+    """A full health refresh at ``as_of``, as the pipeline does when the day rolls over."""
+    from customer_health.health.refresh import refresh_health
+
+    con = open_owner(settings)
+    try:
+        refresh_health(con, settings, None, as_of)
+    finally:
+        con.close()
+
+
+def build_seeded_db(tmp: Path, with_health: bool = True, with_quality: bool = True) -> SeededDb:
+    config = write_config(tmp)
+    settings = load_settings(config, env={})
+    as_of = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    dead = land(settings, seed_events(as_of))
+    if with_health:
+        refresh_health_now(settings, as_of)
+    if with_quality:
+        run_scheduled_jobs(settings)
+    return SeededDb(settings, config, as_of, dead)
+
+
+@pytest.fixture(scope="module")
+def raw_seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededDb]:
+    yield build_seeded_db(tmp_path_factory.mktemp("dash-raw"), with_health=False)
+
+
+def test_seed_lands_every_event_and_dead_letters_every_bad_message(raw_seeded: SeededDb) -> None:
+    con = duckdb.connect(str(raw_seeded.settings.db_path), read_only=True)
+    try:
+        landed = sum(con.execute(f"select count(*) from {t}").fetchone()[0]
+                     for t in ("tickets", "payments", "visits", "customer_events"))
+        (dead,) = con.execute("select count(*) from dead_letter").fetchone()
+        (lag_rows,) = con.execute("select count(*) from consumer_lag").fetchone()
+    finally:
+        con.close()
+    accepted_bad = len(f.BAD_MESSAGES) - raw_seeded.dead_letters  # the contract's verdicts are its own tests'
+    assert landed == len(seed_events(raw_seeded.as_of)) + accepted_bad
+    assert dead == raw_seeded.dead_letters > 0
+    assert lag_rows == 8
