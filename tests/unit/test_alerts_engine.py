@@ -15,6 +15,7 @@ import pytest
 
 from customer_health.alerts.engine import AlertCandidate, AlertEngine
 from customer_health.alerts.pipeline import QualityAndAlerts
+from customer_health.alerts.sources import AlertSources
 from customer_health.config import AlertSettings, Settings
 from customer_health.sqlfiles import schema_files
 
@@ -100,10 +101,9 @@ def make(con: duckdb.DuckDBPyConnection, tmp_path: Path, clock: Clock, **alert_s
     ],
 )
 def test_a_segment_change_alerts_only_when_it_is_for_the_worse(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path, before: str | None, after: str, expected: bool
+    tmp_path: Path, before: str | None, after: str, expected: bool
 ) -> None:
-    qa = make(con, tmp_path, Clock(T0))
-    assert qa.sources.worsened(before, after) is expected
+    assert AlertSources(settings(tmp_path), started_at=T0).worsened(before, after) is expected
 
 
 def test_segment_alerts_fire_once_per_change_with_severity_and_payload(

@@ -154,7 +154,7 @@ BROKEN = [
      {"expect_column_values_to_be_between(health_score)", "expect_column_values_to_be_in_set(segment)"}, True),
     ("health_snapshots", "insert into health_snapshots select * from health_snapshots where customer_id = 'c2'",
      {"expect_compound_columns_to_be_unique(customer_id, snapshot_at)"}, False),
-    ("topics", "delete from visits",
+    ("topics", "update visits set occurred_at = occurred_at - interval 7 hour",
      {"expect_column_pair_values_a_to_be_greater_than_b(max_age_minutes, last_event_age_minutes)"}, True),
     ("topics", "update payments set occurred_at = occurred_at - interval 3 day",
      {"expect_column_pair_values_a_to_be_greater_than_b(max_age_minutes, last_event_age_minutes)"}, True),
@@ -205,6 +205,11 @@ def test_volume_outside_the_band_of_its_trailing_average_is_a_warning(con: duckd
     assert result.success  # a warning: check still exits 0
     (row,) = result.outcome(sorted(failed(result))[0]).failing_sample
     assert (row["topic"], row["recent_events"], row["volume_upper_bound"]) == ("visits", 300.0, 60.0)
+
+
+def test_a_topic_that_never_had_an_event_is_not_judged_on_freshness(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("delete from visits")
+    assert run(con, "topics").failures == []
 
 
 def test_a_suite_whose_table_does_not_exist_is_skipped(con: duckdb.DuckDBPyConnection) -> None:
