@@ -20,6 +20,7 @@ from customer_health.errors import UserError
 # Each module registers its subcommands with `register(subparsers, common)`.
 COMMAND_MODULES = [
     "customer_health.commands.pipeline",
+    "customer_health.commands.health",
     "customer_health.commands.quality",
     "customer_health.commands.dashboard",
     "customer_health.commands.simulate",

@@ -221,6 +221,8 @@ class SegmentRules:
     at_risk_below_score: float = 50.0
     fading_gap_multiple: float = 3.0
     fading_min_visits: int = 3
+    # The usual gap counts as at least this many days (a daily visitor is not fading after a few hours).
+    fading_min_gap_days: float = 1.0
     # Champion: health score at least this and margin_90d above the portfolio median margin.
     champion_min_score: float = 75.0
 
@@ -274,10 +276,12 @@ class HealthSettings:
     drift_horizon_days: float = 30.0
     # Win-back contacts, days after cancellation.
     win_back_days: tuple[int, ...] = (30, 180)
-    # Portfolio norms (medians, means) are recomputed by a full refresh at least this often (minutes) and
-    # when the number of customers grew by more than norms_max_growth since.
+    # Portfolio norms (medians, means, active customers) are recomputed by a full refresh at least this
+    # often (minutes), and sooner when, checked every norms_check_seconds, one of them moved by more than
+    # norms_max_drift (relative) from the norms in use.
     norms_max_age_minutes: float = 60.0
-    norms_max_growth: float = 0.1
+    norms_check_seconds: float = 30.0
+    norms_max_drift: float = 0.1
     # Snapshots older than this are deleted by the daily full refresh (days).
     snapshot_retention_days: float = 400.0
 

@@ -51,6 +51,9 @@ def build_lander(con: duckdb.DuckDBPyConnection, settings: Settings, ext: Pipeli
 def default_extensions(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
     """The product's plug-ins; empty until health, quality and alerts register here."""
     ext = PipelineExtensions()
+    from customer_health.health.refresh import install as install_health
+
+    install_health(ext, con, settings)  # first after_land hook: later hooks see the refreshed health
     from customer_health.alerts.pipeline import QualityAndAlerts
 
     quality_and_alerts = QualityAndAlerts(con, settings)

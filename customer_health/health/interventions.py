@@ -1,0 +1,79 @@
+"""Record that a playbook step was tried with a customer (CLI `intervene`, the dashboard).
+
+With a pipeline serving the database the insert runs on the pipeline through Quack; without one the
+database is opened read-write for the moment of the insert. Recommendations take interventions into
+account at read time (customer_health), so the next step changes at once either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from customer_health import sqlfiles
+from customer_health.config import Settings
+from customer_health.db import open_owner, open_reader
+from customer_health.errors import UserError
+from customer_health.health.params import STEPS
+from customer_health.health.queries import utc_now
+
+
+@dataclass(frozen=True)
+class Intervention:
+    intervention_id: int
+    customer_id: str
+    step: str
+    note: str
+    recorded_by: str
+    tried_at: datetime
+    recorded_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "intervention_id": self.intervention_id, "customer_id": self.customer_id, "step": self.step,
+            "note": self.note, "recorded_by": self.recorded_by, "tried_at": self.tried_at.isoformat() + "Z",
+            "recorded_at": self.recorded_at.isoformat() + "Z",
+        }
+
+
+def record_intervention(
+    settings: Settings, customer_id: str, step: str, note: str, recorded_by: str,
+    tried_at: datetime | None = None,
+) -> Intervention:
+    """Store that ``step`` was tried with ``customer_id`` by ``recorded_by`` (at ``tried_at``, default now, UTC).
+
+    Raises UserError for an unknown step or customer, an empty author, or a database owned by a
+    pipeline that does not serve it.
+    """
+    if step not in STEPS:
+        raise UserError(f"unknown step {step!r} (one of: {', '.join(STEPS)})")
+    if not recorded_by.strip():
+        raise UserError("an intervention needs who recorded it (--by)")
+    now = utc_now()
+    params = {"customer_id": customer_id, "step": step, "note": note, "recorded_by": recorded_by.strip(),
+              "tried_at": tried_at or now, "recorded_at": now}
+    if tried_at is not None and tried_at > now:
+        raise UserError(f"--at {tried_at:%Y-%m-%d %H:%M:%S} UTC is in the future: record a step once it was tried")
+    db = open_reader(settings)
+    if db.mode == "quack":
+        try:
+            _known(db.one("health/customer_profile", {"customer_id": customer_id}), customer_id)
+            row = db.one("health/record_intervention", params)
+        finally:
+            db.close()
+    else:
+        db.close()
+        con = open_owner(settings)
+        try:
+            _known(sqlfiles.run(con, "health/customer_profile", {"customer_id": customer_id}).fetchone(), customer_id)
+            row = sqlfiles.run(con, "health/record_intervention", params).fetchone()
+        finally:
+            con.close()
+    assert row is not None
+    return Intervention(*row)
+
+
+def _known(profile: tuple[Any, ...] | None, customer_id: str) -> None:
+    if profile is None:
+        raise UserError(f"no customer {customer_id!r}: no profile has landed for this id")

@@ -1,0 +1,30 @@
+"""The [health] settings as the one ``$params`` JSON document every health statement takes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from customer_health.config import HealthSettings
+
+STEPS: tuple[str, ...] = ("readjust", "educate", "renegotiate", "migrate", "exit")
+NEXT_STEPS: tuple[str, ...] = (*STEPS, "none")
+SEGMENTS: tuple[str, ...] = ("champion", "healthy", "at_risk", "unprofitable", "terrorist", "churned")
+COMPONENTS: tuple[str, ...] = (
+    "engagement", "payment_behaviour", "support_burden", "complaint_behaviour", "profitability",
+)
+
+
+def health_params(health: HealthSettings) -> str:
+    """The JSON read by the SQL macro ``health_params`` (sql/40_health/00_health_params.sql)."""
+    flat: dict[str, object] = {
+        k: v for k, v in asdict(health).items()
+        if k not in {"weights", "complaint_weights", "segments", "playbook", "fx_rates", "win_back_days"}
+    }
+    flat |= {f"w_{k}": v for k, v in asdict(health.weights).items()}
+    flat |= {f"cw_{k}": v for k, v in asdict(health.complaint_weights).items()}
+    flat |= asdict(health.segments) | asdict(health.playbook)
+    flat["fx_currencies"] = list(health.fx_rates)
+    flat["fx_rates"] = [float(v) for v in health.fx_rates.values()]
+    flat["win_back_days"] = list(health.win_back_days)
+    return json.dumps(flat, sort_keys=True)

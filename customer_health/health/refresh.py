@@ -1,0 +1,172 @@
+"""Keep the health model up to date: per batch in the pipeline, or all at once.
+
+Per landed batch (an ``after_land`` hook, inside the batch's transaction):
+
+1. the batch's events are added to the ``customer_day`` rollup, and its charges and escalations to
+   ``invoice_state`` and ``ticket_escalations`` (read from the batch's own row groups);
+2. the customers the batch touched are refreshed incrementally: stored window sums plus the batch's
+   deltas, re-derived with the latest portfolio norms. Nothing here reads the stored history, so the
+   cost grows with the batch and the customers it touched, not with the events stored;
+3. instead, everyone is recomputed from the rollup (a full refresh) when the UTC day rolled over (the
+   windows move), when the portfolio norms are older than ``health.norms_max_age_minutes``, or when a
+   check (every ``health.norms_check_seconds``) finds them drifted by more than ``health.norms_max_drift``
+   from the norms in use (the check reads health_state: constant in the events stored).
+
+Snapshots go to ``health_snapshots``: everyone at the first full refresh of a UTC day, and any
+customer whose segment changed at any refresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+import duckdb
+
+from customer_health import sqlfiles
+from customer_health.config import HealthSettings, Settings
+from customer_health.health.params import health_params
+
+if TYPE_CHECKING:
+    from ingest.landing import BatchContext
+    from ingest.service import PipelineExtensions
+
+log = logging.getLogger(__name__)
+
+RefreshKind = Literal["incremental", "full"]
+_CHANGED = ("health_changed_escalations", "health_changed_invoices")
+_TEMP_TABLES = ("health_batch_facts", "health_refreshed")
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    kind: RefreshKind
+    reason: str
+    customers: int
+    segment_changes: int
+    duration_ms: float
+
+
+@dataclass
+class HealthRefresher:
+    """Runs the health statements on a connection that owns the database (in its open transaction)."""
+
+    health: HealthSettings
+    params: str = field(init=False)
+    _norms_checked_at: datetime | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.params = health_params(self.health)
+
+    def after_land(self, con: duckdb.DuckDBPyConnection, ctx: BatchContext) -> None:
+        """The pipeline hook: fold batch ``ctx.batch_id`` into the model at the batch's time."""
+        self.refresh_batch(con, ctx.batch_id, ctx.now)
+
+    def refresh_batch(self, con: duckdb.DuckDBPyConnection, batch_id: int, now: datetime) -> RefreshResult:
+        """Add batch ``batch_id`` (already landed in this transaction) and refresh health as of ``now`` (UTC)."""
+        started = time.perf_counter()
+        try:
+            self._run(con, "health/batch_facts", batch_id=batch_id)
+            self._register(con, "health_changed_escalations", "health/upsert_escalations", batch_id=batch_id)
+            self._run(con, "health/rollup_batch", batch_id=batch_id)
+            self._register(con, "health_changed_invoices", "health/upsert_invoices", batch_id=batch_id)
+            reason = self.full_refresh_reason(con, now)
+            if reason is not None:
+                kind: RefreshKind = "full"
+                self._compute_all(con, now, reason)
+            else:
+                kind, reason = "incremental", "batch"
+                self._run(con, "health/compute_touched", batch_id=batch_id, now=now)
+            return self._write(con, kind, reason, now, batch_id, started)
+        finally:
+            self._cleanup(con)
+
+    def full_refresh(self, con: duckdb.DuckDBPyConnection, now: datetime, reason: str = "manual") -> RefreshResult:
+        """Recompute every customer as of ``now`` from the rollups (in the caller's transaction)."""
+        started = time.perf_counter()
+        try:
+            self._compute_all(con, now, reason)
+            return self._write(con, "full", reason, now, None, started)
+        finally:
+            self._cleanup(con)
+
+    def rebuild_rollups(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Rebuild customer_day, invoice_state and ticket_escalations from every landed event."""
+        for name in ("health/rebuild_escalations", "health/rebuild_invoices", "health/rebuild_customer_day"):
+            self._run(con, name)
+
+    def full_refresh_reason(self, con: duckdb.DuckDBPyConnection, now: datetime) -> str | None:
+        """Why the refresh at ``now`` must be a full one, or None when an incremental one will do."""
+        window_day, computed_at, *in_use = self._run(con, "health/refresh_status").fetchone()
+        if window_day is None:
+            return "first"
+        if window_day < now.date():
+            return "day_rollover"
+        if now - computed_at > timedelta(minutes=self.health.norms_max_age_minutes):
+            return "norms_age"
+        checked = self._norms_checked_at
+        if checked is None or (now - checked).total_seconds() >= self.health.norms_check_seconds:
+            self._norms_checked_at = now
+            current = self._run(con, "health/current_norms", now=now).fetchone()
+            if any(_drift(old, new) > self.health.norms_max_drift for old, new in zip(in_use, current, strict=True)):
+                return "norms_drift"
+        return None
+
+    def _compute_all(self, con: duckdb.DuckDBPyConnection, now: datetime, reason: str) -> None:
+        window_day = self._run(con, "health/refresh_status", now=now).fetchone()[0]
+        daily = window_day is None or window_day < now.date()
+        self._run(con, "health/compute_all", now=now, daily=daily)
+        if daily:
+            for name in ("health/prune_snapshots", "health/prune_norms", "health/prune_refreshes"):
+                self._run(con, name, now=now)
+
+    def _write(
+        self, con: duckdb.DuckDBPyConnection, kind: RefreshKind, reason: str, now: datetime, batch_id: int | None,
+        started: float,
+    ) -> RefreshResult:
+        self._run(con, "health/write_snapshots")
+        self._run(con, "health/write_segment_changes", batch_id=batch_id)
+        self._run(con, "health/write_state")
+        if kind == "full":
+            self._run(con, "health/record_norms", now=now)
+        duration_ms = (time.perf_counter() - started) * 1000
+        self._run(con, "health/record_refresh", kind=kind, reason=reason, now=now, batch_id=batch_id,
+                  duration_ms=duration_ms)
+        customers, changes = self._run(con, "health/refreshed_counts").fetchone()
+        if kind == "full":
+            log.info("health: full refresh (%s) of %d customers, %d segment changes in %.0f ms",
+                     reason, customers, changes, duration_ms)
+        return RefreshResult(kind, reason, int(customers), int(changes), duration_ms)
+
+    def _run(self, con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
+        return sqlfiles.run(con, name, {"params": self.params, **params})
+
+    def _register(self, con: duckdb.DuckDBPyConnection, view: str, name: str, **params: Any) -> None:
+        """Run an upsert that RETURNs the rows it changed and expose them to the next statements as ``view``."""
+        con.register(view, self._run(con, name, **params).fetch_arrow_table())
+
+    @staticmethod
+    def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
+        for view in _CHANGED:
+            try:
+                con.unregister(view)
+            except duckdb.Error:
+                pass
+        for table in _TEMP_TABLES:
+            con.execute(f"drop table if exists temp.{table}")
+
+
+def _drift(old: float | None, new: float | None) -> float:
+    """Relative change of a norm (against the larger magnitude, at least 1)."""
+    old, new = float(old or 0.0), float(new or 0.0)
+    return abs(new - old) / max(abs(old), abs(new), 1.0)
+
+
+def install(ext: PipelineExtensions, con: duckdb.DuckDBPyConnection, settings: Settings) -> HealthRefresher:
+    """Register the health refresh as an ``after_land`` hook of the pipeline (and of ``load``)."""
+    refresher = HealthRefresher(settings.health)
+    ext.after_land.append(refresher.after_land)
+    return refresher

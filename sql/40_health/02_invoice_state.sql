@@ -1,0 +1,9 @@
+-- One row per invoice that was ever charged: when it was first seen, its due date and when it was paid.
+-- An invoice is overdue at time T when due_at <= T and it was not paid by T. Times are UTC.
+create table if not exists invoice_state (
+    invoice_id    varchar primary key,
+    customer_id   varchar not null,
+    first_seen_at timestamp not null,  -- earliest charge event of the invoice
+    due_at        timestamp,           -- latest due date seen on its charge events
+    paid_at       timestamp            -- earliest succeeded charge
+);

@@ -1,0 +1,31 @@
+-- Health rows of src (a health_state-shaped relation, maintained or computed at as_of) for the known
+-- customers (with a profile), plus what is decided at read time: the next step (from the interventions
+-- recorded up to as_of), household and return-after-exit flags, and the customer's name.
+create or replace macro health_presented(src, as_of) as table
+with tried as (
+    select * from health_interventions_tried(as_of)
+),
+flags as (
+    select * from health_household_flags(src, as_of)
+)
+select h.* exclude (playbook), c.name,
+    h.as_of as refreshed_at,
+    h.norms.median_support_minutes_90d as portfolio_median_support_minutes_90d,
+    unnest(health_next_step(h.customer_id, h.segment, h.segment_reason, h.playbook, tried.tried, as_of)),
+    coalesce(tried.tried, []) as interventions_tried,
+    tried.exited_at,
+    flags.household_churned,
+    len(flags.household_churned) > 0 as household_churn_flag,
+    flags.returned_after_exit,
+    flags.returned_after_exit_of,
+    h.playbook
+from query_table(src) h
+join customers c using (customer_id)
+left join tried using (customer_id)
+left join flags using (customer_id)
+where h.has_profile;
+
+-- Current health of every known customer as maintained by the pipeline in health_state (see
+-- health_presented); what the dashboard, the alerts and `customer-health customer` read.
+create or replace view customer_health as
+select * from health_presented('health_state', health_utc_now());

@@ -1,0 +1,148 @@
+-- Incremental refresh at $now of the customers batch $batch_id touched: their stored state plus the
+-- batch's deltas (events up to $now; window sums only for days in the current windows), re-derived with
+-- the latest portfolio norms. Cost grows with the batch and the touched customers, not with the events
+-- stored: the batch's rows, their invoices and tickets (health_changed_*) and the touched state rows.
+-- Precondition: health_state's windows end on $now's UTC day (else a full refresh runs instead).
+create or replace temp table health_refreshed as
+with bounds as (
+    select $now::timestamp as as_of, $now::timestamp::date as today
+),
+touched as (
+    select customer_id from health_batch_facts
+    union select customer_id from health_changed_escalations
+    union select customer_id from health_changed_invoices
+    union select customer_id from customer_events where batch_id = $batch_id
+),
+deltas as (
+    select customer_id,
+        coalesce(sum(support_minutes) filter (where occurred_at >= (today - 29)::timestamp), 0)
+            as support_minutes_30d,
+        coalesce(sum(support_minutes) filter (where occurred_at >= (today - 89)::timestamp), 0)
+            as support_minutes_90d,
+        coalesce(sum(how_to_minutes) filter (where occurred_at >= (today - 89)::timestamp), 0) as how_to_minutes_90d,
+        coalesce(sum(tickets_opened) filter (where occurred_at >= (today - 89)::timestamp), 0) as tickets_90d,
+        coalesce(sum(complaints) filter (where occurred_at >= (today - 89)::timestamp), 0) as complaints_90d,
+        coalesce(sum(how_to_tickets) filter (where occurred_at >= (today - 89)::timestamp), 0) as how_to_tickets_90d,
+        coalesce(sum(legal_threats) filter (where occurred_at >= (today - 89)::timestamp), 0) as legal_threats_90d,
+        coalesce(sum(compensation_requests) filter (where occurred_at >= (today - 89)::timestamp), 0)
+            as compensation_requests_90d,
+        coalesce(sum(compensation_requested_native) filter (where occurred_at >= (today - 89)::timestamp), 0)
+            as compensation_requested_native_90d,
+        coalesce(sum(compensation_granted_native) filter (where occurred_at >= (today - 89)::timestamp), 0)
+            as compensation_granted_native_90d,
+        coalesce(sum(charges) filter (where occurred_at >= (today - 89)::timestamp), 0) as charges_90d,
+        coalesce(sum(refunds) filter (where occurred_at >= (today - 89)::timestamp), 0) as refunds_90d,
+        coalesce(sum(chargebacks) filter (where occurred_at >= (today - 89)::timestamp), 0) as chargebacks_90d,
+        coalesce(sum(credits) filter (where occurred_at >= (today - 89)::timestamp), 0) as credits_90d,
+        coalesce(sum(failed_payments) filter (where occurred_at >= (today - 89)::timestamp), 0)
+            as failed_payments_90d,
+        coalesce(sum(charge_attempts) filter (where occurred_at >= (today - 89)::timestamp), 0)
+            as charge_attempts_90d,
+        coalesce(sum(unpriced_payments) filter (where occurred_at >= (today - 89)::timestamp), 0)
+            as unpriced_payments_90d,
+        coalesce(sum(visits) filter (where occurred_at >= (today - 89)::timestamp), 0) as visits_90d,
+        coalesce(sum(visits), 0) as visits_total,
+        min(visit_at) as first_visit_at,
+        max(visit_at) as last_visit_at,
+        max(occurred_at) as last_activity_at,
+        max(payment_at) as last_payment_at,
+        arg_max(payment_currency, payment_at) as billing_currency
+    from health_batch_facts, bounds
+    where occurred_at <= bounds.as_of
+    group by customer_id
+),
+escalation_deltas as (
+    select customer_id, sum(delta) as escalations_90d
+    from (
+        select customer_id, 1 as delta
+        from health_changed_escalations, bounds
+        where escalated_at is distinct from previous_escalated_at
+            and escalated_at >= (today - 89)::timestamp and escalated_at <= as_of
+        union all
+        select customer_id, -1 as delta
+        from health_changed_escalations, bounds
+        where previous_escalated_at <> escalated_at
+            and previous_escalated_at >= (today - 89)::timestamp and previous_escalated_at <= as_of
+    )
+    group by customer_id
+),
+changed_invoices as (
+    select customer_id, list(invoice_id) as invoice_ids,
+        list({'invoice_id': invoice_id, 'first_seen_at': first_seen_at, 'due_at': due_at, 'paid_at': paid_at})
+            filter (where due_at >= (today - 89)::timestamp and (paid_at is null or paid_at > due_at))
+            as open_invoices
+    from health_changed_invoices, bounds
+    group by customer_id
+),
+stored as (
+    select * from health_state where customer_id in (select customer_id from touched)
+),
+profiles as (
+    select * from customers where customer_id in (select customer_id from touched)
+),
+norms as (
+    select {'computed_at': computed_at, 'customers': customers,
+        'median_support_minutes_90d': median_support_minutes_90d,
+        'median_complaint_index_90d': median_complaint_index_90d, 'median_margin_90d': median_margin_90d} as n
+    from health_norms
+    order by computed_at desc
+    limit 1
+),
+state as (
+    select t.customer_id, bounds.as_of, bounds.today as window_day, 'incremental' as refreshed_by,
+        p.customer_id is not null as has_profile,
+        p.kind, p.plan, p.household_id, p.signed_up_at, p.cancelled_at,
+        (coalesce(o.support_minutes_30d, 0) + coalesce(d.support_minutes_30d, 0))::decimal(18, 4)
+            as support_minutes_30d,
+        (coalesce(o.support_minutes_90d, 0) + coalesce(d.support_minutes_90d, 0))::decimal(18, 4)
+            as support_minutes_90d,
+        (coalesce(o.how_to_minutes_90d, 0) + coalesce(d.how_to_minutes_90d, 0))::decimal(18, 4)
+            as how_to_minutes_90d,
+        (coalesce(o.tickets_90d, 0) + coalesce(d.tickets_90d, 0))::integer as tickets_90d,
+        (coalesce(o.complaints_90d, 0) + coalesce(d.complaints_90d, 0))::integer as complaints_90d,
+        (coalesce(o.how_to_tickets_90d, 0) + coalesce(d.how_to_tickets_90d, 0))::integer as how_to_tickets_90d,
+        (coalesce(o.legal_threats_90d, 0) + coalesce(d.legal_threats_90d, 0))::integer as legal_threats_90d,
+        (coalesce(o.escalations_90d, 0) + coalesce(e.escalations_90d, 0))::integer as escalations_90d,
+        (coalesce(o.compensation_requests_90d, 0) + coalesce(d.compensation_requests_90d, 0))::integer
+            as compensation_requests_90d,
+        (coalesce(o.compensation_requested_native_90d, 0) + coalesce(d.compensation_requested_native_90d, 0))
+            ::decimal(18, 4) as compensation_requested_native_90d,
+        (coalesce(o.compensation_granted_native_90d, 0) + coalesce(d.compensation_granted_native_90d, 0))
+            ::decimal(18, 4) as compensation_granted_native_90d,
+        (coalesce(o.charges_90d, 0) + coalesce(d.charges_90d, 0))::decimal(18, 4) as charges_90d,
+        (coalesce(o.refunds_90d, 0) + coalesce(d.refunds_90d, 0))::decimal(18, 4) as refunds_90d,
+        (coalesce(o.chargebacks_90d, 0) + coalesce(d.chargebacks_90d, 0))::decimal(18, 4) as chargebacks_90d,
+        (coalesce(o.credits_90d, 0) + coalesce(d.credits_90d, 0))::decimal(18, 4) as credits_90d,
+        (coalesce(o.failed_payments_90d, 0) + coalesce(d.failed_payments_90d, 0))::integer as failed_payments_90d,
+        (coalesce(o.charge_attempts_90d, 0) + coalesce(d.charge_attempts_90d, 0))::integer as charge_attempts_90d,
+        (coalesce(o.unpriced_payments_90d, 0) + coalesce(d.unpriced_payments_90d, 0))::integer
+            as unpriced_payments_90d,
+        (coalesce(o.visits_90d, 0) + coalesce(d.visits_90d, 0))::integer as visits_90d,
+        (coalesce(o.visits_total, 0) + coalesce(d.visits_total, 0))::integer as visits_total,
+        least(o.first_visit_at, d.first_visit_at) as first_visit_at,
+        greatest(o.last_visit_at, d.last_visit_at) as last_visit_at,
+        greatest(o.last_activity_at, d.last_activity_at) as last_activity_at,
+        greatest(o.last_payment_at, d.last_payment_at) as last_payment_at,
+        case when d.last_payment_at >= coalesce(o.last_payment_at, '-infinity'::timestamp)
+            then d.billing_currency else o.billing_currency end as billing_currency,
+        list_sort(list_concat(
+            list_filter(coalesce(o.open_invoices, []), x -> not list_contains(coalesce(ci.invoice_ids, []), x.invoice_id)),
+            coalesce(ci.open_invoices, []))) as open_invoices,
+        o.baseline_at, o.baseline_score, o.baseline_segment, o.baseline_components,
+        o.score_7d_ago, o.score_30d_ago, o.ref_at, o.ref_margin_90d, o.ref_complaint_index_90d, o.segment_since,
+        norms.n as norms
+    from touched t
+    cross join bounds
+    cross join norms
+    left join profiles p using (customer_id)
+    left join stored o using (customer_id)
+    left join deltas d using (customer_id)
+    left join escalation_deltas e using (customer_id)
+    left join changed_invoices ci using (customer_id)
+)
+select * replace (
+        case when segment is distinct from baseline_segment then as_of else segment_since end as segment_since),
+    has_profile and segment is distinct from baseline_segment as segment_changed,
+    case when has_profile and segment is distinct from baseline_segment then 'segment_change' end
+        as snapshot_reason
+from health_derive('state', $params::json);
