@@ -109,10 +109,10 @@ def first_free_port(preferred: int, host: str = "127.0.0.1", tries: int = 20) ->
 
 @dataclass
 class Child:
-    """One `customer-health` subcommand running in a process group of its own, logging to a file."""
+    """A process (a `customer-health` subcommand in the demo) in a process group of its own, logging to a file."""
 
     name: str
-    argv: list[str]
+    command: list[str]
     log_path: Path
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
@@ -122,10 +122,10 @@ class Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        self._log.write(f"\n--- {stamp} customer-health {' '.join(self.argv)}\n".encode())
+        self._log.write(f"\n--- {stamp} {' '.join(self.command)}\n".encode())
         self._log.flush()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "customer_health.cli", *self.argv],
+            self.command,
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=self.env,
             start_new_session=True, preexec_fn=_die_with_parent,
         )
@@ -242,10 +242,13 @@ class Demo:
             raise UserError("the demo needs the pipeline to serve the database: set quack.enabled = true")
         endpoint = endpoint_path(settings.db_path)
         with contextlib.suppress(FileNotFoundError, ValueError, KeyError, ProcessLookupError, PermissionError):
-            pid = int(json.loads(endpoint.read_text(encoding="utf-8"))["pid"])
+            info = json.loads(endpoint.read_text(encoding="utf-8"))
+            pid = int(info["pid"])
             os.kill(pid, 0)
-            raise UserError(f"a pipeline (pid {pid}) already runs on {settings.db_path}: stop it first, "
-                            "or give the demo another database with --db")
+            host, _, port = str(info["uri"]).removeprefix("quack:").rpartition(":")
+            if port_open(_connect_host(host), int(port)):
+                raise UserError(f"a pipeline (pid {pid}) already serves {settings.db_path}: stop it first, "
+                                "or give the demo another database with --db")
         state = check_state(state_path(settings.db_path), options.seed, options.customers)
         if not settings.db_path.exists():
             return None
@@ -277,7 +280,8 @@ class Demo:
         return args
 
     def _child(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
-        child = Child(name, argv, logs_dir(self.settings.db_path) / f"{name}.log", env)
+        command = [sys.executable, "-m", "customer_health.cli", *argv]
+        child = Child(name, command, logs_dir(self.settings.db_path) / f"{name}.log", env)
         self.children.append(child)
         child.start()
         return child

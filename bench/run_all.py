@@ -1,0 +1,186 @@
+"""Run every benchmark under bench/ and print their figures in one table (`make bench`).
+
+    .venv/bin/python bench/run_all.py [--full] [--only NAME ...] [--markdown] [--timeout SECONDS]
+
+Each benchmark runs as its own process, with small sizes by default (the whole suite in a few minutes)
+or with --full at the sizes the issue names (1M/10M events, 100k customers: much longer). A benchmark
+that is not there is listed as missing; one that fails is listed with its exit code and last line.
+Options a benchmark does not offer (per its --help) are not passed. Every line a benchmark prints on
+stdout is a figure; `label: value` lines become (measure, result) rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str  # bench/<name>.py
+    what: str
+    quick: tuple[str, ...] = ()
+    full: tuple[str, ...] = ()  # empty: the benchmark's own defaults, which are the issue's sizes
+
+
+# The issue's benchmark suite, in the order a reader follows the data. "{tmp}" is a scratch directory.
+SUITE: tuple[Benchmark, ...] = (
+    Benchmark("simulate_rate", "simulator: events generated per second",
+              quick=("--customers", "1000", "--live", "50000", "--repeat", "3")),
+    Benchmark("ingest_rate", "ingest rate vs raw consume rate; produced -> landed latency at a steady rate",
+              quick=("--events", "50000", "--steady-rate", "1000", "--steady-seconds", "10")),
+    Benchmark("freshness", "end to end: produced -> health and segment readable by a client, at a steady rate",
+              quick=("--customers", "1000", "--seconds", "20"),
+              full=("--customers", "5000", "--rate", "1000", "--seconds", "60")),
+    Benchmark("refresh_incremental", "health: incremental refresh vs full recompute",
+              quick=("--events", "200000", "--customers", "10000", "--db", "{tmp}/refresh.duckdb")),
+    Benchmark("dashboard_queries", "dashboard page queries (issue size: 100k customers / 10M events)",
+              quick=("--customers", "10000", "--events", "1000000", "--repeat", "3",
+                     "--db", "{tmp}/dashboard.duckdb")),
+    Benchmark("bgnbd_fit", "BG/NBD churn model: fit and scoring",
+              quick=("--customers", "20000")),
+)
+
+
+@dataclass
+class Outcome:
+    bench: Benchmark
+    status: str  # ok, failed, missing, timeout
+    seconds: float = 0.0
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    detail: str = ""
+
+
+def supported(script: Path, args: tuple[str, ...]) -> list[str]:
+    """``args`` without the options the script's --help does not mention (with their values)."""
+    try:
+        help_text = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True,
+                                   timeout=60, cwd=REPO).stdout
+    except subprocess.TimeoutExpired:
+        return list(args)
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        option = args[i]
+        value = [args[i + 1]] if i + 1 < len(args) and not args[i + 1].startswith("--") else []
+        if re.search(rf"(^|[\s,\[]){re.escape(option)}(?![\w-])", help_text):
+            out += [option, *value]
+        i += 1 + len(value)
+    return out
+
+
+def figures(stdout: str) -> list[tuple[str, str]]:
+    rows = []
+    for line in stdout.splitlines():
+        text = " ".join(line.split())
+        if not text:
+            continue
+        measure, sep, result = text.partition(": ")
+        rows.append((measure, result) if sep and len(measure) <= 60 else ("", text))
+    return rows
+
+
+def run(bench: Benchmark, full: bool, timeout: float, tmp: Path) -> Outcome:
+    script = BENCH / f"{bench.name}.py"
+    if not script.exists():
+        return Outcome(bench, "missing", detail=f"bench/{bench.name}.py is not there yet")
+    wanted = bench.full if full else bench.quick
+    args = [a.replace("{tmp}", str(tmp)) for a in supported(script, wanted)]
+    command = [sys.executable, str(script), *args]
+    sys.stderr.write(f"running bench/{bench.name}.py {' '.join(args)} ...\n")
+    started = time.monotonic()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                              env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        return Outcome(bench, "timeout", time.monotonic() - started, figures(out),
+                       f"stopped after {timeout:.0f} s")
+    seconds = time.monotonic() - started
+    sys.stderr.write(f"  {bench.name}: exit {done.returncode} after {seconds:.0f} s\n")
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        last = lines[-1] if lines else "no error output: a goal the benchmark checks was missed (see its figures)"
+        return Outcome(bench, "failed", seconds, figures(done.stdout), f"exit {done.returncode}: {last}")
+    return Outcome(bench, "ok", seconds, figures(done.stdout))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kb / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}")
+
+
+def table(outcomes: list[Outcome], markdown: bool) -> str:
+    rows: list[tuple[str, str, str]] = []
+    for o in outcomes:
+        head = f"{o.bench.name} ({o.seconds:.0f} s)" if o.seconds else o.bench.name
+        if o.status != "ok":
+            rows.append((head, o.status.upper(), o.detail))
+            head = ""
+        for measure, result in o.rows:
+            rows.append((head, measure, result))
+            head = ""
+        if o.status == "ok" and not o.rows:
+            rows.append((head, "", "(no figures printed)"))
+    header = ("benchmark", "measure", "result")
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|---|---|---|"]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(2)]
+    lines = [f"{header[0]:<{widths[0]}}  {header[1]:<{widths[1]}}  {header[2]}",
+             f"{'-' * widths[0]}  {'-' * widths[1]}  {'-' * 6}"]
+    lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="the issue's sizes (long) instead of small ones")
+    parser.add_argument("--only", nargs="+", metavar="NAME", choices=[b.name for b in SUITE],
+                        help="run only these benchmarks")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for RESULTS.md)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds per benchmark (default 900, or 7200 with --full)")
+    args = parser.parse_args()
+    timeout = args.timeout or (7200.0 if args.full else 900.0)
+    chosen = [b for b in SUITE if not args.only or b.name in args.only]
+    started = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="customer-health-bench-") as tmp:
+        outcomes = [run(b, args.full, timeout, Path(tmp)) for b in chosen]
+    print(f"customer-health benchmarks, {'full' if args.full else 'quick'} sizes, "
+          f"{started:%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {machine()}")
+    print()
+    print(table(outcomes, args.markdown))
+    return 0 if all(o.status in ("ok", "missing") for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
