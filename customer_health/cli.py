@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "customer_health.commands.dashboard",
     "customer_health.commands.simulate",
     "customer_health.commands.demo",
+    "customer_health.commands.churn",
 ]
 
 

@@ -287,6 +287,21 @@ class HealthSettings:
 
 
 @dataclass(frozen=True)
+@dataclass(frozen=True)
+class ChurnSettings:
+    """Silent churn (issue 7): the BG/NBD model of repeat purchases (customer_health/churn)."""
+
+    # The pipeline refits the model on every succeeded charge up to now this often (hours); customers are
+    # rescored from the latest fit on every batch that touches them and everyone at each new fit and UTC day.
+    refit_interval_hours: float = 24.0
+    # A "silently fading" alert fires when a customer's p_alive falls below this (from at or above it) ...
+    alert_p_alive_below: float = 0.3
+    # ... and the customer used to be valuable: at least this many transactions (days with a succeeded
+    # charge) that add up to at least this much (reporting currency, health.currency).
+    valuable_min_transactions: int = 3
+    valuable_min_lifetime_value: float = 100.0
+
+
 class Settings:
     db_path: Path = Path("data/customer_health.duckdb")
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
@@ -297,6 +312,7 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
 
+    churn: ChurnSettings = field(default_factory=ChurnSettings)
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with top-level or dotted-path values replaced (``kafka.bootstrap_servers=...``)."""
         result: Any = self

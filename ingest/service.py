@@ -51,6 +51,9 @@ def build_lander(con: duckdb.DuckDBPyConnection, settings: Settings, ext: Pipeli
 def default_extensions(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
     """The product's plug-ins; empty until health, quality and alerts register here."""
     ext = PipelineExtensions()
+    from customer_health.churn.model import install as install_churn
+
+    install_churn(ext, con, settings)  # before health: the health refresh reads the batch's p_alive
     from customer_health.health.refresh import install as install_health
 
     install_health(ext, con, settings)  # first after_land hook: later hooks see the refreshed health

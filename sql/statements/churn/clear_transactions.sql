@@ -1,0 +1,2 @@
+-- Empty churn_transactions before a rebuild.
+delete from churn_transactions;
