@@ -353,8 +353,9 @@ class ChurnPipelineHooks:
         rollup_batch(con, self.settings, ctx.batch_id)
         touched = [row[0] for row in sqlfiles.run(con, "churn/touched_customers", {"batch_id": ctx.batch_id})
                    .fetchall()]
-        if touched:
+        if touched and self._waiting_for_data:
             self._waiting_for_data = False
+            self._next_check = 0.0  # the first charges: fit at the next tick
         fit = scoring_fit(connection_runner(con))
         if fit is None:
             return 0
@@ -391,9 +392,10 @@ class ChurnPipelineHooks:
 
     def refit(self) -> StoredFit | None:
         """Fit as of now on a cursor of its own and store the fit (None: the window was empty)."""
+        now = self.clock()
         with self.con.cursor() as cur:
             try:
-                fit = fit_model(connection_runner(cur), self.clock(), trigger="schedule")
+                fit = fit_model(connection_runner(cur), now, trigger="schedule", now=now)
             except EmptyWindowError:
                 self._waiting_for_data = True
                 log.info("churn: no succeeded charge landed yet; the model is fitted once there is one")
