@@ -287,7 +287,6 @@ class HealthSettings:
 
 
 @dataclass(frozen=True)
-@dataclass(frozen=True)
 class ChurnSettings:
     """Silent churn (issue 7): the BG/NBD model of repeat purchases (customer_health/churn)."""
 
@@ -302,6 +301,7 @@ class ChurnSettings:
     valuable_min_lifetime_value: float = 100.0
 
 
+@dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("data/customer_health.duckdb")
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
@@ -311,8 +311,8 @@ class Settings:
     quality: QualitySettings = field(default_factory=QualitySettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
-
     churn: ChurnSettings = field(default_factory=ChurnSettings)
+
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with top-level or dotted-path values replaced (``kafka.bootstrap_servers=...``)."""
         result: Any = self
