@@ -213,7 +213,8 @@ class ComplaintWeights:
 class SegmentRules:
     """Segment rules, applied in this order: churned, terrorist, unprofitable, at_risk, champion, healthy."""
 
-    # Terrorist: complaint_index_90d at least this AND at least norm_multiple x the portfolio mean.
+    # Terrorist: complaint_index_90d at least this AND at least norm_multiple x max(portfolio median,
+    # complaint_reference_floor).
     terrorist_min_complaint_index: float = 6.0
     terrorist_norm_multiple: float = 4.0
     # At risk: health score below this, or silent fading (no visit for fading_gap_multiple x the
@@ -265,7 +266,7 @@ class HealthSettings:
     recency_horizon_days: float = 30.0
     # Support burden and complaint behaviour halve at max(portfolio norm, floor).
     support_reference_floor_minutes: float = 60.0
-    complaint_reference_floor: float = 1.0
+    complaint_reference_floor: float = 2.0
     weights: HealthWeights = field(default_factory=HealthWeights)
     complaint_weights: ComplaintWeights = field(default_factory=ComplaintWeights)
     segments: SegmentRules = field(default_factory=SegmentRules)

@@ -19,7 +19,7 @@ create table if not exists customer_day (
     refunds                       decimal(18, 4) not null,
     chargebacks                   decimal(18, 4) not null,
     credits                       decimal(18, 4) not null,
-    failed_payments               integer not null,  -- payment events with status failed
+    failed_payments               integer not null,  -- charge events with status failed
     charge_attempts               integer not null,  -- charge events that succeeded or failed
     unpriced_payments             integer not null,  -- payments in a currency without an exchange rate
     visits                        integer not null,

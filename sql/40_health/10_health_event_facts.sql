@@ -33,7 +33,7 @@ with facts as (
         case when status = 'succeeded' and kind = 'chargeback' then health_amount_base(fx, amount, currency)
             else 0 end,
         case when status = 'succeeded' and kind = 'credit' then health_amount_base(fx, amount, currency) else 0 end,
-        (status = 'failed')::integer,
+        (kind = 'charge' and status = 'failed')::integer,
         (kind = 'charge' and status in ('succeeded', 'failed'))::integer,
         (health_amount_base(fx, amount, currency) is null)::integer,
         0, null, occurred_at, currency
