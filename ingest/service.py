@@ -60,7 +60,7 @@ def default_extensions(con: duckdb.DuckDBPyConnection, settings: Settings) -> Pi
     from customer_health.alerts.pipeline import QualityAndAlerts
 
     quality_and_alerts = QualityAndAlerts(con, settings)
-    ext.before_land.append(quality_and_alerts.batch_hook)
+    ext.before_land.insert(0, quality_and_alerts.batch_hook)  # first: later hooks see only rows that land
     ext.on_tick.append(quality_and_alerts.on_tick)
     ext.on_stop.append(quality_and_alerts.stop)
     return ext

@@ -128,6 +128,10 @@ class QualityAndAlerts:
     def _work(self) -> None:
         cur = self.con.cursor()
         try:
+            # Import Great Expectations (~3 s) while the consumer joins its group, not in the first batch.
+            from expectations.runner import get_runner
+
+            get_runner(self.settings.quality.failing_sample_rows)
             if self.sink is not None:
                 requeued = self.sink.requeue_undelivered(cur, self.clock() - REQUEUE_WINDOW)
                 if requeued:
