@@ -141,8 +141,9 @@ class QualitySettings:
     volume_min_average: float = 10.0
     # Failing rows kept per expectation result (a sample, for people).
     failing_sample_rows: int = 10
-    # Batch-suite run records older than this are deleted by the schedule (days).
+    # Run records (and their results) older than this are deleted by the schedule (days), per scope.
     batch_runs_retention_days: float = 30.0
+    table_runs_retention_days: float = 90.0
 
 
 @dataclass(frozen=True)

@@ -95,9 +95,11 @@ class QualityAndAlerts:
         now = self.clock()
         check = run_table_suites(lambda name, params: sqlfiles.run(cur, name, params).df(), self.settings, now)
         record_table_check(lambda name, params: sqlfiles.run(cur, name, params), check, trigger="schedule")
-        before = now - timedelta(days=self.settings.quality.batch_runs_retention_days)
-        sqlfiles.run(cur, "quality/prune_batch_runs", {"before": before})
-        sqlfiles.run(cur, "quality/prune_batch_run_rows", {"before": before})
+        quality = self.settings.quality
+        for scope, days in (("batch", quality.batch_runs_retention_days), ("table", quality.table_runs_retention_days)):
+            before = now - timedelta(days=days)
+            sqlfiles.run(cur, "quality/prune_results", {"scope": scope, "before": before})
+            sqlfiles.run(cur, "quality/prune_runs", {"scope": scope, "before": before})
         failed = [r.suite for r in check.results if not r.success]
         log.info("table suites: %d run, %s", len(check.results),
                  f"critical failures in {', '.join(failed)}" if failed else "no critical failure")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -134,3 +135,41 @@ def test_a_file_backfill_quarantines_with_file_and_line(con: duckdb.DuckDBPyConn
     assert rows(con, "select event_id, source_file, source_line, topic from quarantine") == \
         [("p2", str(path), 2, None)]
     assert rows(con, "select distinct trigger from quality_runs") == [("load",)]
+
+
+def test_the_ops_page_statements_read_runs_failures_and_quarantine(con: duckdb.DuckDBPyConnection) -> None:
+    lander(con).land(kafka_batch(GOOD + SUSPECT[:2]), "kafka")
+    history = sqlfiles.run(con, "quality/run_history", {"scope": None, "limit": 10}).fetchall()
+    assert len(history) == 4
+    assert len(sqlfiles.run(con, "quality/run_history", {"scope": "table", "limit": 10}).fetchall()) == 0
+    failures = sqlfiles.run(con, "quality/failure_history", {"limit": 10}).fetchall()
+    assert {f[5] for f in failures} == {"expect_column_values_to_be_between(amount)",
+                                        "expect_column_values_to_be_between(handling_minutes)",
+                                        "expect_column_values_to_be_between(compensation_granted)"}
+    recent = sqlfiles.run(con, "quality/quarantine_recent", {"limit": 10}).fetchall()
+    assert [r[4] for r in recent] == ["t-long", "p-huge"] and json.loads(recent[0][-1])["event_id"] == "t-long"
+    summary = sqlfiles.run(con, "quality/quarantine_summary").fetchall()
+    assert [(r[0], r[1], r[2]) for r in summary] == [
+        ("payments", "expect_column_values_to_be_between(amount)", 1),
+        ("tickets", "expect_column_values_to_be_between(compensation_granted)", 1),
+        ("tickets", "expect_column_values_to_be_between(handling_minutes)", 1),
+    ]
+
+
+def test_the_schedule_runs_the_table_suites_and_prunes_old_history(con: duckdb.DuckDBPyConnection,
+                                                                   tmp_path: Path) -> None:
+    from customer_health.alerts.pipeline import QualityAndAlerts
+
+    lander(con).land(kafka_batch(GOOD + SUSPECT[:1]), "kafka")
+    old = datetime(2020, 1, 1)
+    con.execute("update quality_runs set run_at = ?", [old])
+    con.execute("update quality_results set run_at = ?", [old])
+    now = datetime.now().replace(microsecond=0)
+    qa = QualityAndAlerts(con, Settings(db_path=tmp_path / "batch.duckdb"), clock=lambda: now)
+    check = qa.run_table_suites(con.cursor())
+    assert {r.suite for r in check.results} >= {"tickets", "payments", "visits", "customers", "topics"}
+    assert rows(con, "select distinct scope, trigger from quality_runs") == [("table", "schedule")]
+    assert rows(con, "select count(*) from quality_results where run_at < now()::timestamp - interval 1 day") \
+        == [(0,)]
+    latest = sqlfiles.run(con, "quality/latest_results").fetchall()
+    assert latest and {r[0] for r in latest} >= {"tickets", "topics"}
