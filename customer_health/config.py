@@ -168,9 +168,11 @@ class AlertSettings:
     # back and sent as one summary.
     flood_threshold: int = 20
     flood_window_minutes: float = 10.0
-    # Segments from best to worst; moving right is worse. Entering an always_alert segment from outside
-    # this order (a new or returning customer) also alerts.
+    # Segments from best to worst. A move to a worse segment alerts when the new one is an alert segment
+    # (champion -> healthy is not news; healthy -> at_risk is); entering an always_alert segment from
+    # outside the order (a new or returning customer) alerts too.
     segment_order: tuple[str, ...] = ("champion", "healthy", "at_risk", "unprofitable", "terrorist")
+    alert_segments: tuple[str, ...] = ("at_risk", "unprofitable", "terrorist")
     always_alert_segments: tuple[str, ...] = ("unprofitable", "terrorist")
     # Drift alerts when a customer is projected to cross into a bad segment within this many days.
     drift_horizon_days: float = 30.0

@@ -1,8 +1,9 @@
 """Alert sources: what the pipeline's database says needs a human, as alert candidates.
 
-- ``segment``: a customer's segment got worse (right in ``alerts.segment_order``, or into an
-  ``alerts.always_alert_segments`` segment from outside the order), read incrementally from the health
-  model's ``segment_changes`` and netted per customer, so only the state reached counts.
+- ``segment``: a customer's segment got worse (right in ``alerts.segment_order``, into one of
+  ``alerts.alert_segments``; or into an ``alerts.always_alert_segments`` segment from outside the order),
+  read incrementally from the health model's ``segment_changes`` and netted per customer, so only the
+  state reached counts.
 - ``drift``: a customer projected to cross into a bad segment within ``alerts.drift_horizon_days``.
 - ``quality``: a critical expectation failed (batch or table scope), read incrementally.
 - ``pipeline``: consumer lag beyond ``alerts.lag_bound_messages``; no Kafka batch for
@@ -207,12 +208,12 @@ class AlertSources:
 
     def worsened(self, before: str | None, after: str | None) -> bool:
         """True when moving from ``before`` to ``after`` is a change for the worse that needs a human."""
-        order = self.settings.alerts.segment_order
-        if after not in order or before == after:
+        a = self.settings.alerts
+        if after not in a.segment_order or before == after:
             return False
-        if before in order:
-            return order.index(after) > order.index(before)
-        return after in self.settings.alerts.always_alert_segments
+        if before in a.segment_order:
+            return after in a.alert_segments and a.segment_order.index(after) > a.segment_order.index(before)
+        return after in a.always_alert_segments
 
     def drift(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> list[AlertCandidate]:
         a = self.settings.alerts

@@ -93,11 +93,12 @@ def make(con: duckdb.DuckDBPyConnection, tmp_path: Path, clock: Clock, **alert_s
 @pytest.mark.parametrize(
     ("before", "after", "expected"),
     [
-        ("healthy", "at_risk", True), ("champion", "healthy", True), ("at_risk", "unprofitable", True),
+        ("healthy", "at_risk", True), ("champion", "at_risk", True), ("at_risk", "unprofitable", True),
         ("healthy", "terrorist", True), ("unprofitable", "terrorist", True), (None, "terrorist", True),
         (None, "unprofitable", True), ("churned", "terrorist", True),
         ("at_risk", "healthy", False), ("terrorist", "unprofitable", False), (None, "healthy", False),
         (None, "at_risk", False), ("healthy", "churned", False), ("healthy", "healthy", False),
+        ("champion", "healthy", False),
     ],
 )
 def test_a_segment_change_alerts_only_when_it_is_for_the_worse(
@@ -202,7 +203,10 @@ def test_catching_up_is_not_news_alerts_reflect_the_state_reached(
     add_change(con, "c1", "at_risk", "healthy", 1)
     add_change(con, "c2", "healthy", "at_risk", 1)
     add_change(con, "c2", "at_risk", "terrorist", 1)
-    add_change(con, "c3", "champion", "healthy", 1)
+    add_change(con, "c3", "champion", "at_risk", 1)
+    add_change(con, "c4", None, "healthy", 1)
+    add_change(con, "c4", "healthy", "terrorist", 1)
+    add_change(con, "c5", "champion", "healthy", 1)
     assert qa.evaluate_alerts(con.cursor()).sent == []
     assert con.execute("select count(*) from alert_cursors where name = 'segment_changes'").fetchone() == (0,)
     # Caught up: one alert per customer whose net state got worse, from the state before the backlog.
@@ -210,8 +214,9 @@ def test_catching_up_is_not_news_alerts_reflect_the_state_reached(
     set_lag(con, 0, clock.now)
     sent = qa.evaluate_alerts(con.cursor()).sent
     assert [(a.subject, a.payload["details"]["from_segment"], a.payload["details"]["to_segment"]) for a in sent] == [
-        ("c2", "healthy", "terrorist"), ("c3", "champion", "healthy"),
+        ("c2", "healthy", "terrorist"), ("c3", "champion", "at_risk"), ("c4", None, "terrorist"),
     ]
+    assert sent[2].title == "c4: new -> terrorist (health score 50)"
     assert sent[0].payload["details"]["changes_netted"] == 2
 
 

@@ -11,13 +11,14 @@ with changes as (
     from changes c
     left join ingest_batches b using (batch_id)
 ), netted as (
+    -- arg_min_null/arg_max_null: a null (no segment yet, no drift) is a value here, not a gap to skip.
     select customer_id,
-        arg_min(from_segment, change_rowid) filter (where batch_source not like 'file:%') as from_segment,
-        arg_max(to_segment, change_rowid) as to_segment,
-        arg_max(health_score, change_rowid) as health_score,
-        arg_max(drifting_toward, change_rowid) as drifting_toward,
-        arg_max(days_to_threshold, change_rowid) as days_to_threshold,
-        arg_max(batch_source, change_rowid) as last_source,
+        arg_min_null(from_segment, change_rowid) filter (where batch_source not like 'file:%') as from_segment,
+        arg_max_null(to_segment, change_rowid) as to_segment,
+        arg_max_null(health_score, change_rowid) as health_score,
+        arg_max_null(drifting_toward, change_rowid) as drifting_toward,
+        arg_max_null(days_to_threshold, change_rowid) as days_to_threshold,
+        arg_max_null(batch_source, change_rowid) as last_source,
         max(changed_at) as changed_at,
         count(*) as changes
     from origin
