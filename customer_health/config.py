@@ -174,8 +174,10 @@ class AlertSettings:
     segment_order: tuple[str, ...] = ("champion", "healthy", "at_risk", "unprofitable", "terrorist")
     alert_segments: tuple[str, ...] = ("at_risk", "unprofitable", "terrorist")
     always_alert_segments: tuple[str, ...] = ("unprofitable", "terrorist")
-    # Drift alerts when a customer is projected to cross into a bad segment within this many days.
+    # Drift alerts when a customer is projected to cross into a bad segment within this many days;
+    # drift is read from customer_health at most every drift_interval_s seconds.
     drift_horizon_days: float = 30.0
+    drift_interval_s: float = 60.0
     # Pipeline health bounds: consumer lag (messages) and minutes without a landed Kafka batch.
     lag_bound_messages: int = 50_000
     staleness_minutes: float = 15.0

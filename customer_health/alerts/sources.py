@@ -52,6 +52,7 @@ class AlertSources:
         self.settings = settings
         self.started_at = started_at
         self._was_catching_up: str | None = None
+        self._drift_read_at: datetime | None = None
 
     def evaluate(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> Evaluation:
         existing = {r[0] for r in sqlfiles.run(cur, "quality/existing_tables").fetchall()}
@@ -72,7 +73,10 @@ class AlertSources:
         if not evaluation.catching_up:
             if "segment_changes" in existing:
                 evaluation.candidates += self.segment_changes(cur, evaluation)
-            if "customer_health" in existing:
+            drift_due = self._drift_read_at is None or (
+                now - self._drift_read_at >= timedelta(seconds=self.settings.alerts.drift_interval_s))
+            if "customer_health" in existing and drift_due:
+                self._drift_read_at = now
                 evaluation.candidates += self.drift(cur, now)
         return evaluation
 

@@ -248,7 +248,8 @@ def test_a_history_backfill_is_not_news(con: duckdb.DuckDBPyConnection, tmp_path
 
 def test_drift_toward_a_threshold_alerts_once_per_cooldown(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     clock = Clock(T0)
-    qa = make(con, tmp_path, clock, drift_horizon_days=30, cooldown_minutes_by_source={"drift": 1440.0})
+    qa = make(con, tmp_path, clock, drift_horizon_days=30, drift_interval_s=60.0,
+              cooldown_minutes_by_source={"drift": 1440.0})
     con.execute("""insert into customer_health values
         ('c1', 'Acme', 'healthy', 62, 'terrorist', 12.4, -5, -18),
         ('c2', 'Beta', 'healthy', 70, 'unprofitable', 80, -1, -3),
@@ -257,10 +258,15 @@ def test_drift_toward_a_threshold_alerts_once_per_cooldown(con: duckdb.DuckDBPyC
     assert [(a.source, a.subject) for a in sent] == [("drift", "c1")]
     assert sent[0].title == "Acme (c1): healthy drifting toward terrorist, ~12 days to the threshold " \
                             "(health score 62, -18 in 30 days)"
+    con.execute("update customer_health set days_to_threshold = 5 where customer_id = 'c2'")
+    clock.advance(seconds=30)
+    assert drift_subjects(qa) == []  # read every drift_interval_s only
+    clock.advance(seconds=30)
+    assert drift_subjects(qa) == ["c2"]
     clock.advance(hours=23)
     assert drift_subjects(qa) == []
     clock.advance(hours=2)
-    assert drift_subjects(qa) == ["c1"]
+    assert drift_subjects(qa) == ["c2", "c1"]  # both cooldowns are over: nearest threshold first
 
 
 def drift_subjects(qa: QualityAndAlerts) -> list[str]:
