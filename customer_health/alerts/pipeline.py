@@ -124,16 +124,21 @@ class QualityAndAlerts:
     def _start(self) -> None:
         if self.sink is not None:
             self.sink.start()
+        if self.settings.alerts.enabled:
+            log.info("alerts: stored, logged and %s", f"posted to {self.sink.target}" if self.sink is not None
+                     else "not posted (no alerts.webhook_url / --alert-webhook)")
         self._worker = threading.Thread(target=self._work, name="quality-alerts", daemon=True)
         self._worker.start()
 
     def _work(self) -> None:
         cur = self.con.cursor()
         try:
-            # Import Great Expectations (~3 s) while the consumer joins its group, not in the first batch.
-            from expectations.runner import get_runner
+            try:  # import Great Expectations (~3 s) while the consumer joins its group, not in the first batch
+                from expectations.runner import get_runner
 
-            get_runner(self.settings.quality.failing_sample_rows)
+                get_runner(self.settings.quality.failing_sample_rows)
+            except Exception:
+                log.exception("cannot load Great Expectations: quality suites will fail until it loads")
             if self.sink is not None:
                 requeued = self.sink.requeue_undelivered(cur, self.clock() - REQUEUE_WINDOW)
                 if requeued:
