@@ -229,6 +229,8 @@ class SegmentRules:
     fading_min_visits: int = 3
     # The usual gap counts as at least this many days (a daily visitor is not fading after a few hours).
     fading_min_gap_days: float = 1.0
+    # Silent churn (customer_health/churn): also at risk when the BG/NBD P(alive) is below this.
+    at_risk_p_alive_below: float = 0.3
     # Champion: health score at least this and margin_90d above the portfolio median margin.
     champion_min_score: float = 75.0
 
@@ -269,6 +271,8 @@ class HealthSettings:
     # Engagement: visits_90d against this target, and recency (days since the last visit) against horizon.
     engagement_target_visits_90d: float = 30.0
     recency_horizon_days: float = 30.0
+    # Share of engagement taken by the BG/NBD P(alive) when the customer has one (the rest: visits, recency).
+    engagement_p_alive_share: float = 0.5
     # Support burden and complaint behaviour halve at max(portfolio norm, floor).
     support_reference_floor_minutes: float = 60.0
     complaint_reference_floor: float = 2.0

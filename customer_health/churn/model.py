@@ -249,6 +249,31 @@ def score_summaries(params: bgnbd.BgNbdParams, s: Summaries) -> dict[str, np.nda
     }
 
 
+CUSTOMER_FIGURES: tuple[str, ...] = (
+    "p_alive", "expected_tx_30d", "expected_tx_90d", "expected_value_90d", "value_at_risk_90d", "churn_fit_id",
+)
+
+
+def customer_figures(run: StatementRunner, customer_id: str, as_of: datetime) -> dict[str, Any]:
+    """One customer's silent-churn figures at ``as_of`` (CUSTOMER_FIGURES), from the scoring fit.
+
+    Computed on the spot from the customer's transactions up to as_of's UTC day (cheap: closed forms), so
+    they are the same with or without a pipeline and at any ``as_of``; between the pipeline's scorings they
+    equal the stored ``customer_churn`` row. All None without a transaction by then or without a fit.
+    """
+    figures: dict[str, Any] = dict.fromkeys(CUSTOMER_FIGURES)
+    fit = scoring_fit(run)
+    summaries = load_summaries(run, as_of, [customer_id])
+    if fit is None or len(summaries) == 0:
+        return figures
+    scores = score_summaries(fit.params, summaries)
+    for key in CUSTOMER_FIGURES[:-1]:
+        value = float(scores[key][0])
+        figures[key] = value if np.isfinite(value) else None
+    figures["churn_fit_id"] = fit.fit_id
+    return figures
+
+
 def score_customers(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,

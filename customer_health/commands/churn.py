@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
+import duckdb
+
 from customer_health.churn import model
 from customer_health.cli import print_json, settings_from_args
 from customer_health.config import Settings
@@ -29,7 +31,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
             "Fit BG/NBD by maximum likelihood on each customer's transactions (succeeded charges, one per "
             "customer and UTC day, time in weeks) up to and including the UTC day of --as-of, store the fit "
             "and print its parameters, log-likelihood and customer count. Without a running pipeline the "
-            "customers are then rescored as of now; a running pipeline rescores them at its next batch."
+            "customers' churn figures and health are then recomputed as of now; a running pipeline rescores them "
+            "at its next batch (health: at its next full refresh, within health.norms_max_age_minutes)."
         ),
     )
     f.add_argument("--as-of", type=_as_of, metavar="DATE",
@@ -77,6 +80,21 @@ def _database(settings: Settings) -> Iterator[tuple[model.StatementRunner, objec
         con.close()
 
 
+def _rescore(con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime) -> int:
+    """Without a pipeline: every customer's churn scores, then their health (which reads P(alive)), as of now."""
+    from customer_health.health.refresh import HealthRefresher
+
+    con.execute("begin")
+    try:
+        scored = model.score_customers(con, settings, None, now).customers
+        HealthRefresher(settings.health).full_refresh(con, now, reason="churn_fit")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return scored
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     now = model.utc_now()
@@ -85,7 +103,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         fit = model.fit_model(run, as_of, trigger="manual", now=now)
         scored: int | None = None
         if con is not None:
-            scored = model.score_everyone(con, settings, now).customers
+            scored = _rescore(con, settings, now)
         scoring = model.scoring_fit(run)
     document = fit.as_dict() | {
         "time_unit": "weeks",
@@ -103,7 +121,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     elif scoring.fit_id != fit.fit_id:
         print(f"  customers are scored with fit #{scoring.fit_id} (as of {scoring.as_of})")
     if scored is not None:
-        print(f"  rescored {scored:,} customers as of now")
+        print(f"  rescored {scored:,} customers and their health as of now")
     else:
         print("  the running pipeline rescores the customers with it at its next batch")
     return 0

@@ -92,6 +92,9 @@ def cmd_customer(args: argparse.Namespace) -> int:
           f"{doc['failed_payments_90d']} failed payments, {doc['overdue_invoices_90d']} overdue invoices, "
           f"{doc['visits_90d']} visits")
     print(f"last visit: {doc['days_since_last_visit']} days ago (usual gap {doc['usual_visit_gap_days']} days)")
+    if doc["p_alive"] is not None:
+        print(f"silent churn: P(alive) {doc['p_alive']:.2f}, expected transactions {doc['expected_tx_30d']:.2f} "
+              f"(30 days), {doc['expected_tx_90d']:.2f} (90 days), value {_money(doc['expected_value_90d'])} {cur}")
     if doc["drifting_toward"]:
         print(f"drifting toward {doc['drifting_toward']}: ~{doc['days_to_threshold']} days to the threshold")
     print(f"next step:    {doc['next_step']}: {doc['next_step_reason']}")

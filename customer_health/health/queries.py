@@ -32,6 +32,7 @@ CUSTOMER_KEYS: tuple[str, ...] = (
     "legal_threats_90d", "escalations_90d", "how_to_tickets_90d", "how_to_share_90d", "complaint_index_90d",
     "failed_payments_90d", "overdue_invoices_90d", "payment_problem_share_90d", "unpriced_payments_90d",
     "visits_90d", "last_visit_at", "days_since_last_visit", "usual_visit_gap_days", "fading",
+    "p_alive", "expected_tx_30d", "expected_tx_90d", "expected_value_90d",
     "health_score", "components", "moved", "segment", "segment_reason", "segment_since",
     "score_change_7d", "score_change_30d", "drifting_toward", "days_to_threshold",
     "next_step", "next_step_reason", "exit_notice", "interventions_tried", "exited_at",
@@ -125,7 +126,12 @@ def customer_health(db: Reader, settings: Settings, customer_id: str, as_of: dat
             raise UserError(f"no customer {customer_id!r}: no profile has landed for this id")
         raise UserError(f"customer {customer_id!r} has no profile at {as_of:%Y-%m-%d %H:%M:%S} UTC "
                         f"(its profile dates from {profile[-1]:%Y-%m-%d %H:%M:%S} UTC)")
-    return customer_document(rows[0])
+    from customer_health.churn.model import customer_figures
+
+    # Silent churn at the same instant (computed from the churn model's scoring fit; None without one).
+    churn = customer_figures(db.execute, customer_id, rows[0]["as_of"])
+    return customer_document(rows[0] | {k: churn[k] for k in
+                                         ("p_alive", "expected_tx_30d", "expected_tx_90d", "expected_value_90d")})
 
 
 def customer_document(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -80,6 +80,7 @@ create table if not exists health_state (
     usual_visit_gap_days              double,
     fading                            boolean not null,
     churned                           boolean not null,
+    p_alive                           double,  -- silent churn (sql/35_churn): P(alive) at as_of
     -- score, segment, drift
     components                        struct(engagement double, payment_behaviour double, support_burden double,
                                              complaint_behaviour double, profitability double) not null,
@@ -100,3 +101,5 @@ create table if not exists health_state (
                                              retry_after_days double) not null,
     win_back_dates                    timestamp[]
 );
+-- Databases created before the silent-churn model.
+alter table health_state add column if not exists p_alive double;

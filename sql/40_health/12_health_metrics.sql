@@ -9,7 +9,8 @@ create or replace macro health_rate(hp, currency) as
 
 -- The metrics of the state rows of state_src (a CTE or table shaped like health_state's state columns).
 -- Money rounded to cents in the reporting currency (compensation converted from the billing currency);
--- shares in [0, 1]; days fractional. cost_to_serve_90d is the sum of its three rounded parts.
+-- shares in [0, 1]; days fractional. cost_to_serve_90d is the sum of its three rounded parts. p_alive: the
+-- silent-churn model's P(alive) at as_of (sql/35_churn; null without a purchase or a fitted model).
 create or replace macro health_metrics_of(state_src, pj) as table
 with params as materialized (
     select health_params(pj) as hp
@@ -39,8 +40,11 @@ parts as (
             and epoch(s.as_of - s.last_visit_at) / 86400 >= params.hp.fading_gap_multiple * greatest(
                 epoch(s.last_visit_at - s.first_visit_at) / 86400 / (s.visits_total - 1),
                 params.hp.fading_min_gap_days), false) as fading,
-        coalesce(s.cancelled_at <= s.as_of, false) as churned
-    from query_table(state_src) s, params
+        coalesce(s.cancelled_at <= s.as_of, false) as churned,
+        churn.p_alive
+    from query_table(state_src) s
+    cross join params
+    left join churn_p_alive_of(state_src) churn using (customer_id)
 )
 select parts.*,
     round(support_cost_90d + compensation_granted_90d + failed_payment_cost_90d, 2) as cost_to_serve_90d,

@@ -1,6 +1,7 @@
 -- From metric rows (metrics_src: health_metrics_of's output with a norms column) to complete health
 -- rows. Components, each 0-100 (higher is healthier):
 --   engagement          half visits_90d against the target, half recency (last visit against the horizon);
+--                       with a P(alive) (silent churn), engagement_p_alive_share of it is P(alive) instead;
 --   payment_behaviour   100 x (1 - payment_problem_share_90d);
 --   support_burden      100 / (1 + support minutes / max(portfolio median, floor)): halves at the reference;
 --   complaint_behaviour 100 / (1 + complaint index / max(portfolio median, floor));
@@ -11,7 +12,8 @@
 --                max(portfolio median, complaint_reference_floor)), whatever the revenue;
 --   unprofitable margin_90d < 0;
 --   at_risk      health score below at_risk_below_score, or silent fading (no visit for
---                fading_gap_multiple x the customer's usual gap between visits);
+--                fading_gap_multiple x the customer's usual gap between visits), or silent churn
+--                (BG/NBD P(alive) below at_risk_p_alive_below);
 --   champion     health score >= champion_min_score and margin_90d above the portfolio median;
 --   healthy      everyone else.
 -- Drift: score change against the snapshots 7 and 30 days back; drifting toward unprofitable (margin_90d
@@ -29,9 +31,11 @@ components as (
             * greatest(m.norms.median_complaint_index_90d, params.hp.complaint_reference_floor)) as terrorist_threshold,
         {
             'engagement': round(100 * (
+                (1 - if(m.p_alive is null, 0.0, params.hp.engagement_p_alive_share)) * (
                 0.5 * least(1.0, m.visits_90d / params.hp.engagement_target_visits_90d)
                 + 0.5 * coalesce(greatest(0.0, 1 - m.days_since_last_visit / params.hp.recency_horizon_days),
-                    0.0)), 1),
+                    0.0))
+                + coalesce(params.hp.engagement_p_alive_share * m.p_alive, 0.0)), 1),
             'payment_behaviour': round(100 * (1 - m.payment_problem_share_90d), 1),
             'support_burden': round(100 / (1 + m.support_minutes_90d::double
                 / greatest(m.norms.median_support_minutes_90d, params.hp.support_reference_floor_minutes)), 1),
@@ -73,6 +77,9 @@ segmented as (
             when s.fading then {'segment': 'at_risk',
                 'reason': format('silent fading: no visit for {} days, over {} x the usual gap of {} days',
                     s.days_since_last_visit, params.hp.fading_gap_multiple, s.usual_visit_gap_days)}
+            when s.p_alive < params.hp.at_risk_p_alive_below then {'segment': 'at_risk',
+                'reason': format('silent churn: P(alive) {} below {} (BG/NBD on the repeat purchases)',
+                    round(s.p_alive, 3), params.hp.at_risk_p_alive_below)}
             when s.health_score >= params.hp.champion_min_score and s.margin_90d > s.norms.median_margin_90d
                 then {'segment': 'champion',
                 'reason': format('health score {} >= {} and margin_90d {} above the portfolio median {}',
