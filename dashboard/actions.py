@@ -7,6 +7,8 @@ token redacted.
 
 from __future__ import annotations
 
+import html
+
 import duckdb
 
 from customer_health.errors import UserError
@@ -34,14 +36,17 @@ def record(source: DataSource, customer_id: str, step: str, note: str, recorded_
 
 
 def dossier(source: DataSource, customer_id: str) -> tuple[str, str]:
-    """The customer's evidence file as (html, markdown); on failure a short page saying why."""
+    """The customer's evidence file as (html, markdown), the same as `customer-health dossier` writes;
+    on failure a short page saying why."""
     try:
-        from customer_health.health.dossier import build_dossier
+        from customer_health.health.dossier import render_html, render_markdown
+        from customer_health.health.queries import dossier_data
     except ImportError:
         message = "The evidence file is not available in this installation (no health model)."
         return f"<p>{message}</p>", message
     try:
-        return source.read(lambda db: build_dossier(db, customer_id))
+        data = source.read(lambda db: dossier_data(db, source.settings, customer_id))
+        return render_html(data), render_markdown(data)
     except (UserError, DataError) as exc:
         message = f"The evidence file for {customer_id} could not be built: {exc}"
-        return f"<p>{message}</p>", message
+        return f"<p>{html.escape(message)}</p>", message

@@ -249,6 +249,9 @@ def household(row: pd.Series) -> None:
 @ui.guarded
 def interventions(row: pd.Series) -> None:
     customer_id = str(row["customer_id"])
+    flash = st.session_state.pop("cust_recorded", None)
+    if flash:
+        st.success(flash, icon=":material/task_alt:")
     done = ui.read("customer_interventions", customer_id, what="interventions")
     if done is not None and not ui.empty(done, "Nothing recorded for this customer yet."):
         ui.table(done, key="cust_interventions", file_name=f"interventions-{customer_id}")
@@ -279,8 +282,9 @@ def interventions(row: pd.Series) -> None:
         except actions.ActionError as exc:
             st.error(f"Not recorded: {exc}")
             return
-        st.cache_data.clear()
-        st.success(f"Recorded “{step}” for {customer_id}.")
+        st.cache_data.clear()  # the next step and the list of interventions change at once
+        st.session_state["cust_recorded"] = f"Recorded “{step}” for {customer_id} by {str(recorded_by).strip()}."
+        st.rerun()
 
 
 render()

@@ -79,14 +79,20 @@ def freshness_and_lag(now: datetime, settings: Settings) -> None:
         st.subheader("Consumer lag per partition")
         lag = ui.read("consumer_lag", what="consumer lag")
         if not ui.empty(lag, "No lag recorded yet: the pipeline records it while consuming from Kafka."):
-            lag = lag.assign(partition_name=lag["topic"] + "[" + lag["partition"].astype(str) + "]")
-            fig = px.bar(lag, x="partition_name", y="lag", color="topic",
-                         labels={"partition_name": "partition", "lag": "messages behind"})
-            fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False)
-            st.plotly_chart(fig, key="dq_lag_chart")
+            total = int(lag["lag"].sum())
+            st.metric("Messages behind, all partitions", f"{total:,}")
+            if total > 0:
+                lag = lag.assign(partition_name=lag["topic"] + "[" + lag["partition"].astype(str) + "]")
+                fig = px.bar(lag, x="partition_name", y="lag", color="topic",
+                             labels={"partition_name": "partition", "lag": "messages behind"})
+                fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False)
+                st.plotly_chart(fig, key="dq_lag_chart")
+                lag = lag.drop(columns=["partition_name"])
+            else:
+                st.success("Every partition is caught up.", icon=":material/check_circle:")
             st.caption(f"Observed at {lag['observed_at'].max():%Y-%m-%d %H:%M:%S} UTC. "
                        "End offsets on the embedded broker are approximate.")
-            ui.table(lag.drop(columns=["partition_name"]), key="dq_lag", file_name="consumer_lag")
+            ui.table(lag, key="dq_lag", file_name="consumer_lag")
 
 
 @ui.guarded
@@ -114,10 +120,14 @@ def quality(now: datetime, period: str) -> None:
         return
     over_time = ui.read("quality_over_time", queries.since(now, period), what="data-quality history")
     if over_time is not None and not over_time.empty:
-        fig = px.line(over_time, x="hour", y="failed", color="suite", line_dash="scope", markers=True,
-                      labels={"failed": "failed expectations", "hour": ""})
-        fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-        st.plotly_chart(fig, key="dq_quality_chart")
+        if int(over_time["failed"].sum()) == 0:
+            st.success(f"No expectation failed in this period ({int(over_time['runs'].sum()):,} suite runs).",
+                       icon=":material/verified:")
+        else:
+            fig = px.bar(over_time, x="hour", y="failed", color="suite", pattern_shape="scope",
+                         labels={"failed": "failed expectations", "hour": ""})
+            fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+            st.plotly_chart(fig, key="dq_quality_chart")
     if not ui.empty(latest, "No table suite has run yet."):
         failing = latest[~latest["success"]]
         if failing.empty:

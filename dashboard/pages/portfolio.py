@@ -58,10 +58,10 @@ def headline(s: pd.Series) -> None:
     cols[2].metric("Cost to serve, 90 d", f"{s['cost_to_serve_90d']:,.0f}")
     cols[3].metric("Margin, 90 d", f"{s['margin_90d']:,.0f}")
     share = s["top_30pct_margin_share"]
-    cols[4].metric("Top 30% share of margin", "–" if pd.isna(share) else f"{share:.0%}",
+    cols[4].metric("Top 30% margin share", "–" if pd.isna(share) else f"{share:.0%}",
                    help="margin of the most profitable 30% of customers over the total margin; above 100% "
                         "when the rest destroy profit")
-    cols[5].metric("Profit lost to the unprofitable tail", f"{s['profit_lost_to_unprofitable']:,.0f}",
+    cols[5].metric("Lost to unprofitable tail", f"{s['profit_lost_to_unprofitable']:,.0f}",
                    help=f"sum of the negative margins of {int(s['unprofitable_customers']):,} customers")
 
 
@@ -86,8 +86,9 @@ def mix_over_time(since: datetime, kind: str | None, plan: str | None) -> None:
     history = ui.read("segment_mix_over_time", since, kind, plan, what="health snapshots", slow=True)
     if ui.empty(history, "No daily snapshots in this period yet."):
         return
-    fig = px.area(history, x="day", y="customers", color="segment", color_discrete_map=SEGMENT_COLOURS,
-                  category_orders={"segment": list(queries.SEGMENTS)})
+    fig = px.bar(history, x="day", y="customers", color="segment", color_discrete_map=SEGMENT_COLOURS,
+                 category_orders={"segment": list(queries.SEGMENTS)})
+    fig.update_layout(bargap=0.1)
     fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="")
     st.plotly_chart(fig, key="pf_mix_time_chart")
     ui.table(history, key="pf_mix_time", file_name="segment_mix_over_time", height=160)

@@ -1,0 +1,380 @@
+"""Every page under Streamlit's AppTest, on databases built through the product's own paths
+(tests/integration/test_dashboard_seed.py): no exception, the key elements, filters that filter, CSV
+exports, drill-down, clear empty and error states, sign-in, and no Quack token anywhere on a page."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from customer_health.config import load_settings
+from customer_health.db import open_owner, serve
+from dashboard.app import PAGES
+from ingest.broker import free_port
+from tests.factories import BAD_MESSAGES
+from tests.integration.test_dashboard_seed import SeededDb, build_seeded_db, seed_events, write_config
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+TIMEOUT = 60
+
+
+def page_test(config: Path, page: str | None = None, query: dict[str, str] | None = None,
+              user: dict | None = None) -> AppTest:
+    """AppTest of the app with ``--config config`` (as `customer-health dashboard` passes it), on ``page``."""
+    sys.argv = ["app.py", "--config", str(config)]
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if user is not None:
+        at.user = user
+    at.run()
+    if page is not None:
+        at.switch_page(f"pages/{page}")
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        at.run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Every text the page shows (messages, markdown, metrics, table cells), for assertions."""
+    parts: list[str] = []
+    for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [str(e.value) for e in at.sidebar.caption]
+    parts += [f"{m.label}: {m.value}" for m in at.metric]
+    parts += [d.value.to_string() for d in at.dataframe]
+    return "\n".join(parts)
+
+
+def no_failures(at: AppTest) -> None:
+    """No exception, and none of the dashboard's own failure messages (a failing expectation is data)."""
+    assert not at.exception, [e.value for e in at.exception]
+    failures = [e.value for e in at.error if str(e.value).startswith(("This part of the page failed", "Reading "))]
+    assert not failures, failures
+
+
+def table(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The first table on the page with all these columns (only selectable tables carry their key)."""
+    for frame in at.dataframe:
+        if set(columns) <= set(frame.value.columns):
+            return frame.value
+    raise AssertionError(f"no table with columns {columns}: {[list(d.value.columns) for d in at.dataframe]}")
+
+
+def watchlist(at: AppTest) -> pd.DataFrame:
+    return table(at, "customer_id", "score_trend", "segment_since")
+
+
+def scatter(at: AppTest) -> pd.DataFrame:
+    return table(at, "customer_id", "revenue_90d", "cost_to_serve_90d")
+
+
+def csv_buttons(at: AppTest) -> set[str]:
+    return {b.key for b in at.get("download_button") if b.key and b.key.endswith("_csv")}
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededDb]:
+    argv = sys.argv
+    yield build_seeded_db(tmp_path_factory.mktemp("dash-pages"))
+    sys.argv = argv
+
+
+# --- the seed and the app -------------------------------------------------------------------------------
+
+
+def test_seed_lands_every_event_and_dead_letters_bad_messages(seeded: SeededDb) -> None:
+    con = duckdb.connect(str(seeded.settings.db_path), read_only=True)
+    try:
+        landed = sum(con.execute(f"select count(*) from {t}").fetchone()[0]
+                     for t in ("tickets", "payments", "visits", "customer_events"))
+        (dead,) = con.execute("select count(*) from dead_letter").fetchone()
+        (lag_rows,) = con.execute("select count(*) from consumer_lag").fetchone()
+    finally:
+        con.close()
+    accepted_bad = len(BAD_MESSAGES) - seeded.dead_letters  # the contract's verdicts are its own tests'
+    assert landed == len(seed_events(seeded.as_of)) + accepted_bad
+    assert dead == seeded.dead_letters > 0
+    assert lag_rows == 8  # 4 topics x (partition 0: events, partition 1: bad messages)
+
+
+def test_navigation_has_one_page_per_file() -> None:
+    pages_dir = APP.parent / "pages"
+    assert sorted(file for file, _, _ in PAGES) == sorted(p.name for p in pages_dir.glob("*.py"))
+
+
+# --- Live health -----------------------------------------------------------------------------------------
+
+
+def test_live_page_shows_tiles_drift_support_changes_and_customers(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path)  # the default page
+    no_failures(at)
+    assert at.title[0].value == "Live health"
+    labels = {m.label for m in at.metric}
+    assert {"Active customers", "Average health", "Drifting", "Segment changes, 24 h", "Terrorists",
+            "Unprofitable"} <= labels
+    subheaders = [s.value for s in at.subheader]
+    assert subheaders == ["Drifting toward unprofitable or terrorist", "Support minutes per customer",
+                          "Newly changed segments", "Customers, lowest health first"]
+    customers = watchlist(at)
+    assert set(customers["customer_id"]) == {"c-champ", "c-drain", "c-angry", "c-fading", "c-gone"}
+    assert list(customers["health_score"]) == sorted(customers["health_score"])
+    assert "score_trend" in customers.columns
+    support = table(at, "support_minutes_90d", "times_median")
+    assert support.iloc[0]["customer_id"] == "c-drain"  # 25 tickets of 45 minutes
+    assert "live_watchlist_csv" in csv_buttons(at) and "live_support_csv" in csv_buttons(at)
+    assert len(at.get("plotly_chart")) >= 1
+    assert "No pipeline is running" in texts(at)
+
+
+def test_live_filters_narrow_every_table(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path)
+    at.segmented_control(key="live_kind").set_value("b2b").run()
+    no_failures(at)
+    assert set(watchlist(at)["kind"]) == {"b2b"}
+    at.segmented_control(key="live_kind").set_value("All").run()
+    at.selectbox(key="live_plan").set_value("basic").run()
+    assert set(watchlist(at)["customer_id"]) == {"c-drain"}
+    at.selectbox(key="live_plan").set_value("All plans").run()
+    gone_segment = watchlist(at).set_index("customer_id").loc["c-gone", "segment"]
+    at.selectbox(key="live_segment").set_value(gone_segment).run()
+    assert set(watchlist(at)["segment"]) == {gone_segment}
+
+
+def test_live_search_shows_a_card_for_the_customer(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path)
+    at.text_input(key="live_search").input("c-angry").run()
+    no_failures(at)
+    assert "**Andy Angry** · `c-angry`" in [m.value for m in at.markdown]
+    assert set(watchlist(at)["customer_id"]) == {"c-angry"}
+    at.text_input(key="live_search").input("nobody-like-this").run()
+    assert "No customer matches “nobody-like-this” yet." in texts(at)
+
+
+def test_live_card_opens_the_customer_page(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path)
+    at.text_input(key="live_search").input("c-drain").run()
+    at.button(key="open-card-c-drain").click().run()
+    no_failures(at)
+    assert at.query_params.get("customer") == "c-drain"
+    assert at.subheader[0].value == "Dana Drain · c-drain"
+
+
+# --- Portfolio -------------------------------------------------------------------------------------------
+
+
+def test_portfolio_shows_mix_whale_curve_and_quadrants(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "portfolio.py")
+    no_failures(at)
+    assert at.title[0].value == "Portfolio"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Customers"] == "5"
+    assert "Top 30% margin share" in metrics and "Lost to unprofitable tail" in metrics
+    assert [s.value for s in at.subheader][:4] == ["Segment mix now", "Segment mix over time", "Whale curve",
+                                                   "Revenue against cost to serve"]
+    mix = table(at, "segment", "customers", "average_health")
+    assert mix["customers"].sum() == 5
+    curve = table(at, "rank", "cumulative_margin_share")
+    assert curve["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert curve["cumulative_margin_share"].iloc[-1] == pytest.approx(1.0)
+    assert len(at.get("plotly_chart")) >= 3
+    assert {"pf_mix_csv", "pf_whale_csv", "pf_scatter_csv"} <= csv_buttons(at)
+
+
+def test_portfolio_filters(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "portfolio.py")
+    at.segmented_control(key="pf_kind").set_value("Business (b2b)").run()
+    no_failures(at)
+    assert {m.label: m.value for m in at.metric}["Customers"] == "1"
+    assert set(scatter(at)["customer_id"]) == {"c-champ"}
+    at.segmented_control(key="pf_kind").set_value("All").run()
+    at.selectbox(key="pf_plan").set_value("standard").run()
+    assert set(scatter(at)["customer_id"]) == {"c-angry", "c-fading", "c-gone"}
+    at.selectbox(key="pf_period").set_value("Last 30 days").run()
+    no_failures(at)
+
+
+# --- Customer --------------------------------------------------------------------------------------------
+
+
+def test_customer_page_without_a_customer_offers_search(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "customer.py")
+    no_failures(at)
+    assert "Search for a customer" in texts(at)
+    at.text_input(key="cust_search").input("fading").run()
+    at.selectbox(key="cust_pick").select_index(0).run()
+    no_failures(at)
+    assert at.query_params.get("customer") == "c-fading"
+    assert at.subheader[0].value == "Fay Fading · c-fading"
+
+
+def test_customer_page_shows_everything_about_one_customer(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "customer.py", {"customer": "c-angry"})
+    no_failures(at)
+    assert at.subheader[0].value == "Andy Angry · c-angry"
+    assert [t.label for t in at.tabs] == ["Timeline", "Health", "Margin", "Household & win-back", "Interventions"]
+    assert {"Health", "Margin, 90 d", "Revenue, 90 d", "Cost to serve, 90 d"} <= {m.label for m in at.metric}
+    assert "Next step" in texts(at)
+    timeline = table(at, "occurred_at", "event", "reference")
+    assert set(timeline["event"]) == {"ticket", "payment", "visit", "profile"}
+    assert (timeline["event"] == "ticket").sum() == 8
+    assert {"cust_dossier_html", "cust_dossier_md"} <= {b.key for b in at.get("download_button")}
+    assert "cust_timeline_csv" in csv_buttons(at)
+    assert len(at.get("plotly_chart")) >= 3  # timeline, components, margin waterfall
+
+
+def test_customer_household_lists_its_members(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "customer.py", {"customer": "c-fading"})
+    no_failures(at)
+    assert set(table(at, "customer_id", "household_churn_flag")["customer_id"]) == {"c-fading", "c-gone"}
+    assert "Household `h-1`" in texts(at)
+
+
+def test_unknown_customer_is_a_message_not_an_error(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "customer.py", {"customer": "c-nobody"})
+    no_failures(at)
+    assert "No customer `c-nobody` in this database" in texts(at)
+
+
+# --- Data quality & pipeline -----------------------------------------------------------------------------
+
+
+def test_data_quality_page_shows_freshness_lag_batches_expectations_dead_letters_alerts(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "data_quality.py")
+    no_failures(at)
+    assert at.title[0].value == "Data quality & pipeline"
+    assert [s.value for s in at.subheader] == [
+        "Freshness per topic", "Consumer lag per partition", "Ingest", "Expectations", "Alerts", "Dead-letter queue"]
+    fresh = table(at, "event_type", "seconds_since_landed")
+    assert set(fresh["event_type"]) == {"tickets", "payments", "visits", "customers"}
+    assert set(table(at, "partition", "lag", "observed_at")["lag"]) == {3}
+    latest = table(at, "suite", "expectation", "success")
+    assert not latest.empty and list(latest["success"]) == sorted(latest["success"])  # failing first
+    dead = table(at, "dead_letter_id", "raw_preview")
+    assert len(dead) == seeded.dead_letters
+    assert {"dq_freshness_csv", "dq_lag_csv", "dq_dead_letters_csv", "dq_quality_latest_csv"} <= csv_buttons(at)
+
+
+def test_dead_letter_browser_filters_by_reason(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "data_quality.py")
+    at.selectbox(key="dq_dl_reason").set_value("invalid_json").run()
+    no_failures(at)
+    dead = table(at, "dead_letter_id", "raw_preview")
+    assert set(dead["reason_code"]) == {"invalid_json"}
+    assert dead["raw_preview"].iloc[0] == "{not json"
+
+
+# --- empty and error states ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", [file for file, _, _ in PAGES])
+def test_no_database_is_a_message_on_every_page(tmp_path: Path, page: str) -> None:
+    at = page_test(write_config(tmp_path), page, {"customer": "c1"})
+    assert not at.exception
+    shown = texts(at)
+    assert "no database at" in shown and "customer-health ingest" in shown
+
+
+@pytest.mark.parametrize("page", ["live_health.py", "data_quality.py", "portfolio.py"])
+def test_an_empty_database_says_so(tmp_path: Path, page: str) -> None:
+    config = write_config(tmp_path)
+    open_owner(load_settings(config, env={})).close()
+    at = page_test(config, page)
+    no_failures(at)
+    shown = texts(at)
+    assert "The database is empty" in shown or "No customer" in shown
+
+
+def test_live_pipeline_with_broker_down_warns_and_never_shows_the_token(seeded: SeededDb, tmp_path: Path) -> None:
+    token = "quack-token-that-must-stay-secret-42"
+    config = write_config(tmp_path, db_path=seeded.settings.db_path, quack_port=free_port(), token=token)
+    settings = load_settings(config, env={})
+    owner = open_owner(settings)
+    server = serve(owner, settings)
+    try:
+        pages = [page_test(config, page, {"customer": "c-angry"})
+                 for page in (None, "portfolio.py", "customer.py", "data_quality.py")]
+    finally:
+        server.stop()
+        owner.close()
+    for at in pages:
+        assert not at.exception
+        assert token not in texts(at)
+    for at in (pages[0], pages[1], pages[3]):
+        assert "the Kafka broker at 127.0.0.1:1 is unreachable" in texts(at)
+
+
+# --- sign-in ---------------------------------------------------------------------------------------------
+
+
+def _auth_config(tmp_path: Path, seeded: SeededDb, anonymous_read: bool) -> Path:
+    path = tmp_path / "auth.toml"
+    path.write_text(
+        f'db_path = "{seeded.settings.db_path}"\n[kafka]\nbootstrap_servers = "127.0.0.1:1"\n'
+        f"[dashboard]\nauth = true\nauth_anonymous_read = {'true' if anonymous_read else 'false'}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_sign_in_required_hides_the_data(seeded: SeededDb, tmp_path: Path) -> None:
+    at = page_test(_auth_config(tmp_path, seeded, anonymous_read=False), user={"is_logged_in": False})
+    assert not at.exception
+    assert "Sign in to see customer data" in texts(at)
+    assert not at.dataframe and not at.metric
+
+
+def test_recording_needs_a_signed_in_user_and_shows_whose_name_it_stores(seeded: SeededDb, tmp_path: Path) -> None:
+    config = _auth_config(tmp_path, seeded, anonymous_read=True)
+    anonymous = page_test(config, "customer.py", {"customer": "c-angry"}, user={"is_logged_in": False})
+    assert not anonymous.exception
+    assert "Sign in to record an intervention" in texts(anonymous)
+    assert not anonymous.get("form")
+    signed_in = page_test(config, "customer.py", {"customer": "c-angry"},
+                          user={"is_logged_in": True, "email": "lead@example.com", "name": "Lee Lead"})
+    no_failures(signed_in)
+    assert "Recorded as lead@example.com (signed in)" in texts(signed_in)
+    home = page_test(config, user={"is_logged_in": True, "email": "lead@example.com"})
+    assert "Signed in as lead@example.com" in [c.value for c in home.sidebar.caption]
+    assert home.sidebar.button(key="sign_out")
+
+
+def _recorded(seeded: SeededDb, customer_id: str) -> list[tuple[str, str, str]]:
+    con = duckdb.connect(str(seeded.settings.db_path), read_only=True)
+    try:
+        return con.execute("select step, note, recorded_by from interventions where customer_id = ? "
+                           "order by intervention_id", [customer_id]).fetchall()
+    finally:
+        con.close()
+
+
+def test_a_signed_in_user_records_an_intervention_under_their_identity(seeded: SeededDb, tmp_path: Path) -> None:
+    config = _auth_config(tmp_path, seeded, anonymous_read=False)
+    at = page_test(config, "customer.py", {"customer": "c-drain"},
+                   user={"is_logged_in": True, "email": "lead@example.com", "name": "Lee Lead"})
+    at.selectbox(key="cust_step").set_value("educate")
+    at.text_area(key="cust_note").input("Walked them through the setup guide")
+    at.form_submit_button[0].click().run()
+    no_failures(at)
+    assert "Recorded “educate” for c-drain by lead@example.com." in texts(at)
+    assert _recorded(seeded, "c-drain") == [("educate", "Walked them through the setup guide", "lead@example.com")]
+    shown = table(at, "recorded_at", "step", "recorded_by")
+    assert shown["recorded_by"].tolist() == ["lead@example.com"]
+
+
+def test_without_sign_in_the_recorder_names_themselves(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "customer.py", {"customer": "c-fading"})
+    at.text_area(key="cust_note").input("Called, no answer")
+    at.form_submit_button[0].click().run()
+    assert "A note and who records it are both needed." in texts(at)
+    assert _recorded(seeded, "c-fading") == []
+    at.text_area(key="cust_note").input("Called, no answer")
+    at.text_input(key="cust_recorded_by").input("Sam Support")
+    at.form_submit_button[0].click().run()
+    no_failures(at)
+    assert [r[2] for r in _recorded(seeded, "c-fading")] == ["Sam Support"]
