@@ -4,12 +4,13 @@ Lands the same kind of mixed batches (the four event types, a quarter each) into
 alternating with/without the batch-suite hook so both see the same machine load, and reports the
 median landing time per batch of each, the difference, and the table-suite run time on what landed.
 
-    .venv/bin/python bench/quality_batch_cost.py [--batches 12] [--batch-size 5000]
+    .venv/bin/python bench/quality_batch_cost.py [--batches 12] [--batch-size 5000] [--product]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -20,12 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from customer_health import sqlfiles  # noqa: E402
-from customer_health.config import Settings  # noqa: E402
+from customer_health.config import load_settings  # noqa: E402
 from customer_health.db import open_owner  # noqa: E402
 from expectations.batch import BatchQualityHook  # noqa: E402
 from expectations.runner import get_runner  # noqa: E402
 from expectations.tables import run_table_suites  # noqa: E402
 from ingest.landing import Lander, RawBatch  # noqa: E402
+from ingest.service import build_lander, default_extensions  # noqa: E402
 from tests.factories import FACTORIES, encode  # noqa: E402
 
 
@@ -44,15 +46,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--product", action="store_true",
+                        help="land through every pipeline hook (health refresh, churn), not the landing path alone")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="quality-bench-"))
     t = time.perf_counter()
     get_runner()
     print(f"Great Expectations import + context: {time.perf_counter() - t:.2f} s (once per process)")
-    plain_settings, checked_settings = Settings(db_path=tmp / "plain.duckdb"), Settings(db_path=tmp / "checked.duckdb")
+    base = load_settings(None, env={})
+    plain_settings = dataclasses.replace(base, db_path=tmp / "plain.duckdb",
+                                         quality=dataclasses.replace(base.quality, batch_suites=False))
+    checked_settings = dataclasses.replace(base, db_path=tmp / "checked.duckdb")
     plain_con, checked_con = open_owner(plain_settings), open_owner(checked_settings)
-    hook = BatchQualityHook(checked_settings)
-    plain, checked = Lander(plain_con, "g", 65536), Lander(checked_con, "g", 65536, before_land=[hook])
+    if args.product:  # every pipeline hook (health refresh, churn, quality), batch suites on or off
+        plain_ext = default_extensions(plain_con, plain_settings)
+        checked_ext = default_extensions(checked_con, checked_settings)
+        plain = build_lander(plain_con, plain_settings, plain_ext)
+        checked = build_lander(checked_con, checked_settings, checked_ext)
+        hook = next(h for h in checked.before_land if isinstance(h, BatchQualityHook))
+    else:  # the landing path alone, plus the batch suites
+        hook = BatchQualityHook(checked_settings)
+        plain, checked = Lander(plain_con, "g", 65536), Lander(checked_con, "g", 65536, before_land=[hook])
+    print(f"landing path: {'the product (all pipeline hooks)' if args.product else 'landing only'}")
     now = datetime.now(UTC).replace(tzinfo=None)
     times: dict[str, list[float]] = {"plain": [], "checked": []}
     suite_ms: list[float] = []
@@ -80,6 +95,9 @@ def main() -> None:
                              datetime.now(UTC).replace(tzinfo=None))
     print(f"table suites on {total_rows:,} landed events: {time.perf_counter() - started:.2f} s "
           f"({', '.join(f'{r.suite} {r.duration_ms:.0f} ms' for r in check.results if not r.skipped_reason)})")
+    for ext in ((plain_ext, checked_ext) if args.product else ()):
+        for stop in ext.on_stop:
+            stop()
     plain_con.close()
     checked_con.close()
 
