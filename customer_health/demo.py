@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,6 +39,7 @@ from ingest.broker import free_port, port_open
 
 DEFAULT_BROKER_PORT = 9092
 DEFAULT_DASHBOARD_PORT = 8501
+RECENT_MOVES_S = 60  # the status line counts segment moves over this many seconds
 STOP_GRACE_S = {"simulator": 15.0, "dashboard": 10.0, "pipeline": 45.0, "broker": 10.0}
 
 _PR_SET_PDEATHSIG = 1
@@ -376,11 +377,11 @@ class Demo:
                 if line:
                     self.out(line)
 
-    def _read(self, name: str) -> list[tuple[Any, ...]]:
+    def _read(self, name: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         if self.reader is None:
             self.reader = open_reader(self.settings, uri=self.quack_uri)
         try:
-            return self.reader.rows(name)
+            return self.reader.rows(name, params)
         except duckdb.Error:
             self._close_reader()
             raise
@@ -412,6 +413,14 @@ class Demo:
         if segments:
             mix = ", ".join(f"{name} {n:,}" for name, n, _ in segments)
             line += f"; segments: {mix}; drifting {sum(d for _, _, d in segments):,}"
+        since = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=RECENT_MOVES_S)
+        try:
+            moves = self._read("demo/recent_moves", {"since": since})
+        except (duckdb.Error, UserError):
+            return line
+        if moves:
+            line += (f"; moved in the last {RECENT_MOVES_S} s: "
+                     + ", ".join(f"{n:,} to {segment}" for segment, n in moves))
         return line
 
     # --- stopping
