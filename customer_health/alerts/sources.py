@@ -5,6 +5,8 @@
   read incrementally from the health model's ``segment_changes`` and netted per customer, so only the
   state reached counts.
 - ``drift``: a customer projected to cross into a bad segment within ``alerts.drift_horizon_days``.
+- ``fading``: a customer who used to be valuable went silent: P(alive) fell below
+  ``churn.alert_p_alive_below`` (the churn model's ``churn_fading``, see customer_health.churn.alerts).
 - ``quality``: a critical expectation failed (batch or table scope), read incrementally.
 - ``pipeline``: consumer lag beyond ``alerts.lag_bound_messages``; no Kafka batch for
   ``alerts.staleness_minutes``.
@@ -73,6 +75,10 @@ class AlertSources:
         if not evaluation.catching_up:
             if "segment_changes" in existing:
                 evaluation.candidates += self.segment_changes(cur, evaluation)
+            if "churn_fading" in existing:
+                from customer_health.churn.alerts import fading_candidates
+
+                evaluation.candidates += fading_candidates(cur, self.settings, evaluation)
             drift_due = self._drift_read_at is None or (
                 now - self._drift_read_at >= timedelta(seconds=self.settings.alerts.drift_interval_s))
             if "customer_health" in existing and drift_due:
