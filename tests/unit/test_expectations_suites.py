@@ -222,3 +222,14 @@ def test_a_suite_whose_table_does_not_exist_is_skipped(con: duckdb.DuckDBPyConne
 def test_great_expectations_is_imported_once_and_only_by_validation() -> None:
     assert get_runner() is get_runner()
     assert "great_expectations" in sys.modules
+
+
+def test_the_command_line_starts_without_great_expectations() -> None:
+    import subprocess
+
+    code = ("import sys, customer_health.cli as cli; cli.build_parser(); import ingest.service; "
+            "print(sorted(m for m in sys.modules if m.startswith('great_expectations'))[:1])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
