@@ -159,11 +159,7 @@ class SuiteRunner:
         columns += list(kwargs.get("column_list") or [])
         res = validation.result or {}
         positions = tuple(int(i) for i in res.get("unexpected_index_list") or () if _is_position(i))
-        sample_columns = [c for c in frame.columns]
-        sample = [
-            {c: jsonable(v) for c, v in frame.iloc[p][sample_columns].items()}
-            for p in positions[: self.sample_rows]
-        ]
+        sample = [{str(c): jsonable(v) for c, v in frame.iloc[p].items()} for p in positions[: self.sample_rows]]
         if "observed_value" in res:
             observed = jsonable(res["observed_value"])
         elif res:
