@@ -1,10 +1,12 @@
 -- Portfolio totals over the trailing 90 days (currency units) for the customers matching $kind and $plan
 -- (null = all): the share of the total margin earned by the most profitable 30% of customers, and the
--- profit lost to the unprofitable tail (the sum of the negative margins, as a positive amount).
+-- profit lost to the unprofitable tail (the sum of the negative margins, as a positive amount). Churned
+-- customers are left out, as in health/portfolio_summary.
 with matching as (
     select customer_id, revenue_90d, cost_to_serve_90d, margin_90d
     from customer_health
-    where ($kind is null or kind = $kind)
+    where segment <> 'churned'
+      and ($kind is null or kind = $kind)
       and ($plan is null or plan = $plan)
 ),
 ranked as (

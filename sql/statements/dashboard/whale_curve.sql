@@ -1,6 +1,7 @@
 -- The whale curve: customers ranked by 90-day margin, most profitable first, and the cumulative margin
 -- (currency units) and its share of the total margin after each rank. Down-sampled to about $points
--- points, always keeping the first rank, the peak and the last rank. Filters: $kind, $plan (null = all).
+-- points, always keeping the first rank, the peak and the last rank. Churned customers are left out (as
+-- in health/whale_curve). Filters: $kind, $plan (null = all).
 with ranked as (
     select
         row_number() over (order by margin_90d desc, customer_id)                              as rank,
@@ -10,7 +11,8 @@ with ranked as (
         margin_90d,
         lead(margin_90d) over (order by margin_90d desc, customer_id)                           as next_margin
     from customer_health
-    where ($kind is null or kind = $kind)
+    where segment <> 'churned'
+      and ($kind is null or kind = $kind)
       and ($plan is null or plan = $plan)
 )
 select
