@@ -201,6 +201,12 @@ def segment_flows(db: Reader, since: datetime, kind: str | None = None, plan: st
     return _df(db, "dashboard/segment_flows", {"since": since, "kind": kind, "plan": plan})
 
 
+def value_at_risk_by_segment(db: Reader, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
+    """Per segment now: customers, scored_customers, average_p_alive, expected_value_90d and value_at_risk_90d
+    (the silent-churn model's expected 90-day value, and the part of it at risk of silent churn)."""
+    return _df(db, "churn/value_at_risk_by_segment", {"kind": kind, "plan": plan})
+
+
 def whale_curve(db: Reader, kind: str | None = None, plan: str | None = None, points: int = 400) -> pd.DataFrame:
     """rank, customer_share, cumulative_margin, cumulative_margin_share (about ``points`` rows)."""
     return _df(db, "dashboard/whale_curve", {"kind": kind, "plan": plan, "points": points})

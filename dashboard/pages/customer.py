@@ -80,14 +80,16 @@ def header(row: pd.Series) -> None:
                   if pd.notna(drifting) and pd.notna(row.get("days_to_threshold")) else
                   (f" · drifting toward **{drifting}**" if pd.notna(drifting) else ""))
     st.markdown(f"{segment_badge(row['segment'])}{since_text} · {row['kind']} · plan **{row['plan']}**{drift_text}")
-    cols = st.columns(5)
+    cols = st.columns(6)
     change = row.get("score_change_7d")
     cols[0].metric("Health", f"{row['health_score']:.0f} / 100",
                    delta=None if pd.isna(change) else f"{change:+.0f} in 7 d")
-    cols[1].metric("Margin, 90 d", f"{row['margin_90d']:,.0f}")
-    cols[2].metric("Revenue, 90 d", f"{row['revenue_90d']:,.0f}")
-    cols[3].metric("Cost to serve, 90 d", f"{row['cost_to_serve_90d']:,.0f}")
-    cols[4].metric("Support minutes, 30 d", f"{row['support_minutes_30d']:,.0f}")
+    p_alive = row.get("p_alive")
+    cols[1].metric("P(alive)", "–" if pd.isna(p_alive) else f"{p_alive:.2f}", help=churn_help(row))
+    cols[2].metric("Margin, 90 d", f"{row['margin_90d']:,.0f}")
+    cols[3].metric("Revenue, 90 d", f"{row['revenue_90d']:,.0f}")
+    cols[4].metric("Cost to serve, 90 d", f"{row['cost_to_serve_90d']:,.0f}")
+    cols[5].metric("Support minutes, 30 d", f"{row['support_minutes_30d']:,.0f}")
     step = row.get("next_step")
     reason = row.get("next_step_reason")
     if pd.notna(step) and step != "none":
@@ -97,6 +99,20 @@ def header(row: pd.Series) -> None:
         st.success("Next step: none" + (f" — {reason}" if pd.notna(reason) and reason else ""),
                    icon=":material/check_circle:")
     evidence_downloads(str(row["customer_id"]))
+
+
+def churn_help(row: pd.Series) -> str:
+    """The silent-churn figures behind P(alive), for the metric's tooltip."""
+    if pd.isna(row.get("p_alive")):
+        return "Silent churn: no P(alive) yet (no purchase, or the churn model has not been fitted)."
+    parts = ["Silent churn: probability the customer still buys (BG/NBD on the repeat purchases)."]
+    if pd.notna(row.get("expected_tx_90d")):
+        parts.append(f"Expected purchases: {row['expected_tx_30d']:.2f} in 30 days, {row['expected_tx_90d']:.2f} "
+                     "in 90 days.")
+    if pd.notna(row.get("expected_value_90d")):
+        parts.append(f"Expected value, 90 days: {row['expected_value_90d']:,.2f}; at risk of silent churn: "
+                     f"{row['value_at_risk_90d']:,.2f}.")
+    return " ".join(parts)
 
 
 def segment_badge(segment: str) -> str:

@@ -115,6 +115,7 @@ def matches(now: datetime, filters: Filters) -> None:
         with col, st.container(border=True, key=ui.card_key(row.customer_id)):
             st.markdown(f"**{row.name}** · `{row.customer_id}`")
             st.markdown(f"{segment_badge(row.segment)} health **{row.health_score:.0f}**"
+                        + (f" · P(alive) **{row.p_alive:.2f}**" if pd.notna(row.p_alive) else "")
                         + (f" · drifting toward **{row.drifting_toward}**" if pd.notna(row.drifting_toward) else ""))
             refreshed = "" if pd.isna(row.refreshed_at) else f" · refreshed {row.refreshed_at:%H:%M:%S} UTC"
             next_step = row.next_step if pd.notna(row.next_step) else "none"
@@ -126,6 +127,9 @@ def matches(now: datetime, filters: Filters) -> None:
 
 
 SPARKLINE = st.column_config.LineChartColumn("Score, 30 days", y_min=0, y_max=100, width="small")
+P_ALIVE = st.column_config.NumberColumn(
+    "P(alive)", format="%.2f", help="silent churn: probability the customer still buys (BG/NBD on the repeat "
+    "purchases); empty before the first purchase or the first fit of the model")
 
 
 @ui.guarded
@@ -192,6 +196,7 @@ def watchlist(now: datetime, filters: Filters) -> None:
         column_config={
             "score_trend": SPARKLINE,
             "health_score": st.column_config.ProgressColumn("Health", min_value=0, max_value=100, format="%.0f"),
+            "p_alive": P_ALIVE,
             "score_change_7d": st.column_config.NumberColumn("Change, 7 d", format="%+.0f"),
         },
     )

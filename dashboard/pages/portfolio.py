@@ -47,6 +47,7 @@ def render() -> None:
         mix_over_time(queries.since(now.replace(minute=0, second=0), PERIODS[period]), kind, plan_value)
     whale_curve(summary.iloc[0], kind, plan_value)
     revenue_vs_cost(summary.iloc[0], kind, plan_value)
+    value_at_risk(kind, plan_value)
     flows(queries.since(now.replace(minute=0, second=0), PERIODS[period]), kind, plan_value, period)
 
 
@@ -92,6 +93,34 @@ def mix_over_time(since: datetime, kind: str | None, plan: str | None) -> None:
     fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="")
     st.plotly_chart(fig, key="pf_mix_time_chart")
     ui.table(history, key="pf_mix_time", file_name="segment_mix_over_time", height=160)
+
+
+@ui.guarded
+def value_at_risk(kind: str | None, plan: str | None) -> None:
+    st.subheader("Expected 90-day value at risk, by segment")
+    risk = ui.read("value_at_risk_by_segment", kind, plan, what="silent-churn figures", slow=True)
+    if ui.empty(risk, "No customers."):
+        return
+    if int(risk["scored_customers"].sum()) == 0:
+        st.info("No customer has a silent-churn score yet: they appear once the churn model has been fitted "
+                "(the pipeline fits it on a schedule, or `customer-health churn-model fit`).")
+        return
+    long = risk.melt(id_vars="segment", value_vars=["expected_value_90d", "value_at_risk_90d"],
+                     var_name="figure", value_name="value")
+    long["figure"] = long["figure"].map({"expected_value_90d": "expected value",
+                                         "value_at_risk_90d": "at risk of silent churn"})
+    fig = px.bar(long, x="segment", y="value", color="figure", barmode="group",
+                 color_discrete_map={"expected value": "#1e88e5", "at risk of silent churn": "#c62828"},
+                 category_orders={"segment": list(queries.SEGMENTS)})
+    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="",
+                      yaxis_title="next 90 days", legend_title_text="")
+    st.plotly_chart(fig, key="pf_value_at_risk_chart")
+    st.caption("Expected value: expected purchases in the next 90 days x each customer's average charge. At risk: "
+               "(1 - P(alive)) x the purchases expected were the customer still active x average charge.")
+    ui.table(risk, key="pf_value_at_risk", file_name="value_at_risk_by_segment",
+             column_config={"average_p_alive": st.column_config.NumberColumn("Average P(alive)", format="%.2f"),
+                            **{c: st.column_config.NumberColumn(format="%.0f")
+                               for c in ("expected_value_90d", "value_at_risk_90d")}})
 
 
 @ui.guarded

@@ -45,6 +45,7 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "segment_mix": ("b2b", None),
     "segment_mix_over_time": (NOW - timedelta(days=30), None, "basic"),
     "segment_flows": (NOW - timedelta(days=30), "b2c", None),
+    "value_at_risk_by_segment": ("b2c", "basic"),
     "whale_curve": (None, None, 100),
     "portfolio_summary": (None, None),
     "revenue_vs_cost": ("b2b", "basic", 100),

@@ -2,7 +2,7 @@
 -- first, with their score over the 30 days before $now (UTC; one point per snapshot) for a sparkline.
 -- null filters match everything; $search matches a part of the id or the name, ignoring case.
 with matching as (
-    select customer_id, name, kind, plan, segment, segment_since, health_score, score_change_7d,
+    select customer_id, name, kind, plan, segment, segment_since, health_score, p_alive, score_change_7d,
         drifting_toward, days_to_threshold, next_step, support_minutes_30d, margin_90d, refreshed_at
     from customer_health
     where ($kind is null or kind = $kind)
@@ -18,7 +18,8 @@ trend as (
     where customer_id in (select customer_id from matching) and snapshot_at >= $now - interval 30 day
     group by customer_id
 )
-select m.customer_id, m.name, m.segment, m.health_score, t.score_trend, m.score_change_7d, m.segment_since,
+select m.customer_id, m.name, m.segment, m.health_score, m.p_alive, t.score_trend, m.score_change_7d,
+    m.segment_since,
     m.drifting_toward, m.days_to_threshold, m.next_step, m.kind, m.plan, m.support_minutes_30d,
     m.margin_90d, m.refreshed_at
 from matching as m
