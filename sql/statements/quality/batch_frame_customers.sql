@@ -1,6 +1,7 @@
--- Batch-suite frame: the valid profile events of the batch being landed (checked_customers). Offsets in
--- minutes: after the batch clock $now (negative = past), and cancellation after sign-up (null: not cancelled).
-select ordinal, event_id, customer_id, name, kind, plan, household_id,
+-- Batch-suite frame: the valid profile events of the batch being landed (checked_customers), with the
+-- columns the batch-scope expectations read (and the ids). Offsets in minutes: after the batch clock $now
+-- (negative = past), and cancellation after sign-up (null: not cancelled).
+select ordinal, event_id, customer_id,
     (epoch_ms(occurred_at) - epoch_ms($now::timestamp)) / 60000.0 as minutes_ahead_of_now,
     (epoch_ms(signed_up_at) - epoch_ms($now::timestamp)) / 60000.0 as signed_up_minutes_ahead_of_now,
     (epoch_ms(cancelled_at) - epoch_ms(signed_up_at)) / 60000.0 as cancelled_minutes_after_signup

@@ -1,6 +1,7 @@
--- Batch-suite frame: the valid payments of the batch being landed (checked_payments). amount in currency
--- units; minutes_ahead_of_now: occurred_at after the batch clock $now (minutes; negative = past).
-select ordinal, event_id, customer_id, invoice_id, kind, status, amount::double as amount, currency,
+-- Batch-suite frame: the valid payments of the batch being landed (checked_payments), with the columns the
+-- batch-scope expectations read (and the ids). amount in currency units; minutes_ahead_of_now: occurred_at
+-- after the batch clock $now (minutes; negative = past).
+select ordinal, event_id, customer_id, amount::double as amount,
     (epoch_ms(occurred_at) - epoch_ms($now::timestamp)) / 60000.0 as minutes_ahead_of_now
 from checked_payments
 where len(problems) = 0

@@ -1,9 +1,9 @@
--- Batch-suite frame: the valid tickets of the batch being landed (checked_tickets), as the suite sees them.
--- minutes_ahead_of_now: how far occurred_at lies after the batch clock $now (minutes; negative = past).
-select ordinal, event_id, customer_id, ticket_id, action, category, channel, handling_minutes, escalated,
+-- Batch-suite frame: the valid tickets of the batch being landed (checked_tickets), with the columns the
+-- batch-scope expectations read (and the ids, for the failing sample). minutes_ahead_of_now: how far
+-- occurred_at lies after the batch clock $now (minutes; negative = past).
+select ordinal, event_id, customer_id, handling_minutes,
     compensation_requested::double as compensation_requested,
     compensation_granted::double as compensation_granted,
-    sentiment,
     (epoch_ms(occurred_at) - epoch_ms($now::timestamp)) / 60000.0 as minutes_ahead_of_now
 from checked_tickets
 where len(problems) = 0

@@ -1,6 +1,7 @@
--- Batch-suite frame: the valid visits of the batch being landed (checked_visits). duration in seconds;
--- minutes_ahead_of_now: occurred_at after the batch clock $now (minutes; negative = past).
-select ordinal, event_id, customer_id, session_id, channel, duration_seconds, pages,
+-- Batch-suite frame: the valid visits of the batch being landed (checked_visits), with the columns the
+-- batch-scope expectations read (and the ids). duration in seconds; minutes_ahead_of_now: occurred_at after
+-- the batch clock $now (minutes; negative = past).
+select ordinal, event_id, customer_id, duration_seconds, pages,
     (epoch_ms(occurred_at) - epoch_ms($now::timestamp)) / 60000.0 as minutes_ahead_of_now
 from checked_visits
 where len(problems) = 0
