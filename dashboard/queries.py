@@ -147,10 +147,22 @@ def watchlist(
     db: Reader, now: datetime, kind: str | None = None, plan: str | None = None, segment: str | None = None,
     search: str | None = None, limit: int = 200,
 ) -> pd.DataFrame:
-    """Customers matching the filters, lowest health first, with score_trend (list of 30-day scores)."""
+    """Customers matching the filters, lowest health first, with score_trend (list of 30-day scores); no
+    next step (see customer_cards)."""
     return _with_float_lists(_df(db, "dashboard/watchlist", {
         "now": now, "kind": kind, "plan": plan, "segment": segment, "search": search or None, "limit": limit,
     }), "score_trend")
+
+
+def customer_cards(
+    db: Reader, search: str, kind: str | None = None, plan: str | None = None, segment: str | None = None,
+    limit: int = 4,
+) -> pd.DataFrame:
+    """The customers a search finds, exact id first: name, segment, health_score, p_alive, drifting_toward,
+    days_to_threshold, next_step, refreshed_at."""
+    return _df(db, "dashboard/customer_cards", {
+        "search": search, "kind": kind, "plan": plan, "segment": segment, "limit": limit,
+    })
 
 
 def drifting(

@@ -64,7 +64,7 @@ def live(filters: Filters, refresh_seconds: float) -> None:
             return
         tiles(kpis.iloc[0])
         if filters.search:
-            matches(now, filters)
+            matches(filters)
         drifting(now, filters)
         left, right = st.columns(2)
         with left:
@@ -101,9 +101,9 @@ def segment_badge(segment: str | None) -> str:
 
 
 @ui.guarded
-def matches(now: datetime, filters: Filters) -> None:
+def matches(filters: Filters) -> None:
     """Cards for the customers the search finds (at most three), updated in place at every refresh."""
-    found = ui.read("watchlist", now, filters.kind, filters.plan, filters.segment, filters.search, 4,
+    found = ui.read("customer_cards", filters.search, filters.kind, filters.plan, filters.segment, 4,
                     what="customers")
     if found is None:
         return
@@ -180,7 +180,7 @@ def segment_changes(now: datetime, filters: Filters) -> None:
         return
     selected = ui.table(changes, key="live_changes", file_name="segment_changes", selectable=True,
                         column_order=["changed_at", "customer_id", "name", "from_segment", "to_segment",
-                                      "health_score", "segment_now", "next_step"])
+                                      "health_score", "drifting_toward", "days_to_threshold"])
     ui.drill_down(changes, selected)
 
 

@@ -39,6 +39,7 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "kpis": (NOW, "b2b", "basic"),
     "watchlist": (NOW, "b2c", "basic", "healthy", "o'brien", 10),
     "drifting": (NOW, None, None, "x", 10),
+    "customer_cards": ("o'brien", "b2c", "basic", "healthy", 4),
     "support_minutes": (None, "basic", 10),
     "segment_changes": (NOW - timedelta(days=1), "b2b", None, 10),
     "plans": (),

@@ -15,10 +15,10 @@ select
     max(refreshed_at)                                                 as refreshed_at,
     (select count(*)
      from segment_changes as c
-     join customer_health as h using (customer_id)
+     join customers as p using (customer_id)
      where c.changed_at >= $now - interval 24 hour
-       and ($kind is null or h.kind = $kind)
-       and ($plan is null or h.plan = $plan))                         as segment_changes_24h
+       and ($kind is null or p.kind = $kind)
+       and ($plan is null or p.plan = $plan))                         as segment_changes_24h
 from customer_health
 where ($kind is null or kind = $kind)
   and ($plan is null or plan = $plan);
