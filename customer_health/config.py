@@ -303,6 +303,11 @@ class ChurnSettings:
     # The pipeline refits the model on every succeeded charge up to now this often (hours); customers are
     # rescored from the latest fit on every batch that touches them and everyone at each new fit and UTC day.
     refit_interval_hours: float = 24.0
+    # ... and sooner when the customers with a purchase grew by more than this share since the last fit
+    # (a pipeline started on a backlog fits on its first charges, then again once more have landed).
+    refit_growth: float = 0.25
+    # How often the pipeline looks at the refit schedule (seconds).
+    check_interval_s: float = 30.0
     # A "silently fading" alert fires when a customer's p_alive falls below this (from at or above it) ...
     alert_p_alive_below: float = 0.3
     # ... and the customer used to be valuable: at least this many transactions (days with a succeeded

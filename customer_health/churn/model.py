@@ -10,7 +10,8 @@
   to be valuable and whose P(alive) fell below ``churn.alert_p_alive_below`` in ``churn_fading``.
 - :class:`ChurnPipelineHooks` plugs both into the pipeline: ``after_land`` keeps the rollup and the scores
   of the customers a batch touched up to date (everyone at a new fit and at each new UTC day), ``on_tick``
-  refits every ``churn.refit_interval_hours`` on a background thread.
+  refits every ``churn.refit_interval_hours`` (sooner when the customers grew by ``churn.refit_growth``)
+  on a background thread.
 """
 
 from __future__ import annotations
@@ -47,8 +48,6 @@ StatementRunner = Callable[[str, Mapping[str, Any] | None], duckdb.DuckDBPyConne
 WEEK_DAYS = 7.0
 HORIZON_30D_WEEKS = 30 / WEEK_DAYS
 HORIZON_90D_WEEKS = 90 / WEEK_DAYS
-# How often the pipeline's poll loop looks at the refit schedule (seconds).
-SCHEDULE_CHECK_S = 30.0
 
 
 class EmptyWindowError(UserError):
@@ -351,9 +350,9 @@ class ChurnPipelineHooks:
     ``after_land`` (in each batch's transaction): add the batch's charges to the rollup, then score the
     customers it touched as of the batch time; everyone instead when a newer fit is there to score with
     (the schedule's or one stored by ``churn-model fit`` over Quack) or the UTC day changed (p_alive decays
-    with time alone). ``on_tick``: when the last fit is older than ``churn.refit_interval_hours`` (or there
-    is none), fit on a background thread that only reads the data and appends the fit; scores move to it
-    at the next batch. An empty window is retried once new charges have landed.
+    with time alone). ``on_tick``: when a refit is due (:meth:`refit_due`, checked every
+    ``churn.check_interval_s``), fit on a background thread that only reads the data and appends the fit;
+    scores move to it at the next batch. An empty window is retried once new charges have landed.
     """
 
     def __init__(
@@ -404,16 +403,20 @@ class ChurnPipelineHooks:
         now_s = time.monotonic()
         if now_s < self._next_check:
             return
-        self._next_check = now_s + SCHEDULE_CHECK_S
+        self._next_check = now_s + self.settings.churn.check_interval_s
         if self._waiting_for_data or not self.refit_due(self.clock()):
             return
         self._fit_thread = threading.Thread(target=self._refit, name="churn-refit", daemon=True)
         self._fit_thread.start()
 
     def refit_due(self, now: datetime) -> bool:
+        """No fit yet, the last one older than churn.refit_interval_hours, or the customers with a purchase
+        grew by more than churn.refit_growth since it."""
+        churn = self.settings.churn
         with self.con.cursor() as cur:
-            last = sqlfiles.run(cur, "churn/last_scheduled_fit").fetchone()[0]
-        return last is None or now - last >= timedelta(hours=self.settings.churn.refit_interval_hours)
+            last_at, last_customers, customers = sqlfiles.run(cur, "churn/refit_status").fetchone()
+        return (last_at is None or now - last_at >= timedelta(hours=churn.refit_interval_hours)
+                or customers > last_customers * (1 + churn.refit_growth))
 
     def refit(self) -> StoredFit | None:
         """Fit as of now on a cursor of its own and store the fit (None: the window was empty)."""

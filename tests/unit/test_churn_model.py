@@ -385,6 +385,13 @@ def test_on_tick_refits_on_schedule_in_the_background(db):
     clock[0] += timedelta(hours=2)
     tick()
     assert len(model.stored_fits(run(con))) == 2
+    # Sooner when the customers with a purchase grew by more than churn.refit_growth (25%) since the last fit.
+    after_land(hooks, con, [charge(f"new{c}", f"new{c}", "2026-02-20T12:00:00Z") for c in range(40)], clock[0])
+    tick()
+    assert len(model.stored_fits(run(con))) == 2  # 240 customers: 20% more
+    after_land(hooks, con, [charge(f"more{c}", f"more{c}", "2026-02-21T12:00:00Z") for c in range(20)], clock[0])
+    tick()
+    assert [f.customers for f in model.stored_fits(run(con))] == [260, 200, 200]
     hooks.stop()
 
 
