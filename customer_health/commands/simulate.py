@@ -49,7 +49,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--history-days", type=_positive_int, default=90, help="days of history to backfill (default 90)")
     p.add_argument("--rate", type=_positive_float, default=50.0, help="live events per wall second (default 50)")
     p.add_argument("--speed", type=_positive_float, default=1.0,
-                   help="simulated seconds per wall second of the live clock (default 1: real time)")
+                   help="simulated seconds per wall second of the live clock (default 1: real time); above 1 "
+                        "event times run ahead of the wall clock, so start in the past with --end")
     p.add_argument("--bad-share", type=float, default=0.0,
                    help="share of deliberately invalid messages, in [0, 1) (default 0)")
     p.add_argument("--live-drift-within", type=_positive_float, default=90.0, metavar="SECONDS",
@@ -311,6 +312,7 @@ def _to_kafka(sim: SimulationSettings, args: argparse.Namespace, end: datetime, 
                 timer.start()
             log.info("live: %.0f events/s, clock at %gx real time, from %s; Ctrl-C to stop",
                      sim.rate_per_second, sim.speed, live_start.isoformat())
+            _warn_if_ahead(sim, live_start, settings.quality.future_tolerance_minutes)
             saver = _StateSaver(args.state, sim, clock, stop) if args.state is not None else None
             try:
                 live_sent = produce(clock.watch_live(generate_live(sim, live_start)), producer, topics,
@@ -325,6 +327,17 @@ def _to_kafka(sim: SimulationSettings, args: argparse.Namespace, end: datetime, 
     return {"destination": f"Kafka at {kafka.bootstrap_servers}", "history_events": history_sent,
             "live_events": live_sent, "failed": producer.failed,
             "last_event_at": clock.latest.isoformat() if clock.latest else None}
+
+
+def _warn_if_ahead(sim: SimulationSettings, live_start: datetime, tolerance_minutes: float) -> None:
+    """A clock faster than real time overtakes the wall clock; the pipeline quarantines events from the future."""
+    if sim.speed <= 1:
+        return
+    behind_s = (datetime.now(UTC) - live_start).total_seconds() + tolerance_minutes * 60
+    ahead_after_s = max(0.0, behind_s / (sim.speed - 1))
+    log.warning("the live clock runs %gx real time: after %.0f s its events are more than %g minutes in the future, "
+                "and the pipeline quarantines them (quality.future_tolerance_minutes). Start further back with "
+                "--end to run longer.", sim.speed, ahead_after_s, tolerance_minutes)
 
 
 def _check_delivery(producer: _CheckedProducer, kafka: KafkaSettings) -> None:
