@@ -156,7 +156,7 @@ def main() -> int:
     in_transaction(con, lambda: refresher.rebuild_rollups(con))
     in_transaction(con, lambda: refresher.full_refresh(con, NOW, reason="first"))
     con.execute("checkpoint")
-    transactions = con.execute("select sum(len(days)) from churn_transactions").fetchone()[0]
+    transactions = con.execute("select count(*) from churn_days").fetchone()[0]
     print(f"silent churn at {args.customers:,} customers: {len(who):,} charges, {transactions:,} transaction days "
           f"(built in {time.perf_counter() - started:.1f} s), {args.repeat} runs each\n")
 
@@ -169,7 +169,7 @@ def main() -> int:
         fits.append(seconds)
     seconds, stored = timed(lambda: model.fit_model(run, NOW, trigger="manual"))
     print("fit")
-    line("read every customer's summary (churn_transactions)", reads, f"{len(summaries):,} customers")
+    line("read every customer's summary (churn_days)", reads, f"{len(summaries):,} customers")
     line("maximum-likelihood fit (bgnbd.fit)", fits, f"{result.unique_rows:,} distinct rows, "
          f"{'converged' if result.converged else 'NOT converged'}")
     line("fit_model (read + fit + store), once", [seconds],

@@ -1,7 +1,7 @@
 """Silent churn in the product: BG/NBD fits stored in DuckDB, per-customer scores kept live by the pipeline.
 
 - Transactions are succeeded charges, one per customer and UTC day (of ``occurred_at``); time is in weeks
-  from each customer's first transaction day. ``churn_transactions`` holds them per customer, maintained
+  from each customer's first transaction day. ``churn_days`` holds them (customer, day, amount), maintained
   batch by batch (:func:`rollup_batch`), so neither fitting nor scoring rescans ``payments``.
 - :func:`fit_model` fits the model on every customer's transactions up to and including the UTC day of
   ``as_of`` (the calibration window) and stores the fit, converged or not, in ``churn_model_fits``.
@@ -128,12 +128,12 @@ def utc_now() -> datetime:
 
 
 def rollup_batch(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: int) -> None:
-    """Fold the succeeded charges landed by ``batch_id`` into ``churn_transactions`` (caller's transaction)."""
+    """Add the succeeded charges landed by ``batch_id`` to ``churn_days`` (in the caller's transaction)."""
     sqlfiles.run(con, "churn/rollup_batch", {"batch_id": batch_id, **fx_params(settings)})
 
 
 def rebuild_transactions(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """Rebuild ``churn_transactions`` from every landed succeeded charge."""
+    """Rebuild ``churn_days`` from every landed succeeded charge."""
     sqlfiles.run(con, "churn/clear_transactions")
     sqlfiles.run(con, "churn/rebuild_transactions", fx_params(settings))
 
@@ -319,7 +319,8 @@ def score_customers(
     con.register("churn_scores", frame)
     try:
         fading = int(sqlfiles.run(con, "churn/record_fading", params).fetchone()[0])
-        sqlfiles.run(con, "churn/upsert_scores", params)
+        sqlfiles.run(con, "churn/delete_scores")
+        sqlfiles.run(con, "churn/insert_scores", params)
         if customer_ids is None:
             sqlfiles.run(con, "churn/drop_unscored")
     finally:

@@ -1,2 +1,2 @@
--- Empty churn_transactions before a rebuild.
-delete from churn_transactions;
+-- Empty churn_days before a rebuild.
+delete from churn_days;

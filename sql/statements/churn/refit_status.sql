@@ -2,4 +2,4 @@
 -- customers, and how many customers have a transaction now.
 select (select max(fitted_at) from churn_model_fits),
     (select arg_max(customers, fit_id) from churn_model_fits),
-    (select count(*) from churn_transactions);
+    (select count(distinct customer_id) from churn_days);
