@@ -18,7 +18,7 @@ from customer_health.config import Settings, load_settings
 from customer_health.db import open_owner
 from customer_health.errors import UserError
 from ingest.landing import BatchContext, Lander, batch_from_rows
-from tests.factories import payment
+from tests.factories import customer, payment
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CDNOW = bgnbd.BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -231,9 +231,15 @@ def test_a_low_p_alive_of_a_customer_who_used_to_be_valuable_is_recorded_once_as
     settings = settings.with_overrides(churn__alert_p_alive_below=0.3, churn__valuable_min_transactions=4,
                                        churn__valuable_min_lifetime_value=100.0)
     weekly = [charge(f"v{i}", "valuable", f"2026-01-{1 + 7 * i:02d}T12:00:00Z", 50) for i in range(4)]
+    cancelled = [charge(f"x{i}", "cancelled", f"2026-01-{1 + 7 * i:02d}T12:00:00Z", 50) for i in range(4)]
     small = [charge(f"s{i}", "small", f"2026-01-{1 + 7 * i:02d}T12:00:00Z", 5) for i in range(4)]
     few = [charge(f"f{i}", "few", f"2026-01-{1 + 7 * i:02d}T12:00:00Z", 500) for i in range(2)]
-    land_and_roll_up(con, settings, weekly + small + few)
+    land_and_roll_up(con, settings, weekly + small + few + cancelled)
+    # "cancelled" said it is leaving: its silence is no news.
+    lander = Lander(con, group_id="test", max_message_bytes=65536)
+    lander.land(batch_from_rows([("customers", "t", 1, json.dumps(customer(
+        "pc", "cancelled", occurred_at="2026-03-01T00:00:00Z", cancelled_at="2026-03-01T00:00:00Z")).encode())]),
+        "kafka")
     store_fit(con, CDNOW, datetime(2026, 2, 1))
     first = model.score_customers(con, settings, None, datetime(2026, 1, 23))
     assert first.fading == 0  # first scores are the baseline, not news
@@ -241,7 +247,7 @@ def test_a_low_p_alive_of_a_customer_who_used_to_be_valuable_is_recorded_once_as
     later = model.score_customers(con, settings, None, datetime(2026, 12, 1), batch_id=7)
     assert later.fading == 1
     rows = churn_rows(con)
-    assert rows["valuable"]["p_alive"] < 0.3 and rows["small"]["p_alive"] < 0.3 and rows["few"]["p_alive"] < 0.3
+    assert all(rows[c]["p_alive"] < 0.3 for c in ("valuable", "small", "few", "cancelled"))
     (event,) = con.execute("select customer_id, detected_at, previous_p_alive, p_alive, threshold, transactions, "
                            "lifetime_value, batch_id from churn_fading").fetchall()
     assert event[0] == "valuable" and event[1] == datetime(2026, 12, 1)
