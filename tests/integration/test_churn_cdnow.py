@@ -16,10 +16,13 @@ import csv
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from customer_health.churn import bgnbd
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -103,6 +106,22 @@ def test_the_fit_is_stored_and_every_customer_scored_with_it(loaded):
     with duckdb.connect(str(loaded["db"]), read_only=True) as con:
         scored, fit_ids = con.execute("select count(*), list(distinct fit_id) from customer_churn").fetchone()
     assert scored == 2357 and fit_ids == [fit["fit_id"]]
+
+
+def test_customer_json_carries_the_churn_figures_at_the_calibration_end(loaded):
+    """Customer 1 (published summary x = 2, t_x = 30.43, T = 38.86 weeks) through `customer 1 --json`."""
+    result = cli("customer", "1", "--as-of", "1997-09-30", "--json", db=loaded["db"])
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    fit = loaded["fit"]
+    params = bgnbd.BgNbdParams(fit["r"], fit["alpha"], fit["a"], fit["b"])
+    x, t_x, T = 2.0, (date(1997, 8, 2) - date(1997, 1, 1)).days / 7, (date(1997, 9, 30) - date(1997, 1, 1)).days / 7
+    assert doc["p_alive"] == pytest.approx(float(bgnbd.p_alive(params, x, t_x, T)), rel=1e-9)
+    assert doc["expected_tx_30d"] == pytest.approx(float(bgnbd.expected_transactions(params, 30 / 7, x, t_x, T)))
+    assert doc["expected_tx_90d"] == pytest.approx(float(bgnbd.expected_transactions(params, 90 / 7, x, t_x, T)))
+    # Average charge: (29.33 + 29.73 + 14.96) / 3 USD, in the reporting currency (EUR at 1.08 USD per EUR).
+    avg_charge = (29.33 + 29.73 + 14.96) / 3 / 1.08
+    assert doc["expected_value_90d"] == pytest.approx(doc["expected_tx_90d"] * avg_charge)
 
 
 def test_an_empty_window_is_one_clear_error_and_stores_nothing(loaded):
