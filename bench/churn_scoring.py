@@ -125,7 +125,9 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def line(label: str, seconds: list[float], note: str = "") -> None:
-    print(f"  {label:58s} {statistics.median(seconds) * 1000:9.1f} ms  (worst {max(seconds) * 1000:8.1f})  {note}")
+    """One figure as ``label: value`` (bench/run_all.py reads such lines as rows)."""
+    worst = f" (worst {max(seconds) * 1000:,.1f} ms)" if len(seconds) > 1 else ""
+    print(f"{label}: {statistics.median(seconds) * 1000:,.1f} ms{worst}" + (f", {note}" if note else ""))
 
 
 def main() -> int:
@@ -157,8 +159,8 @@ def main() -> int:
     in_transaction(con, lambda: refresher.full_refresh(con, NOW, reason="first"))
     con.execute("checkpoint")
     transactions = con.execute("select count(*) from churn_days").fetchone()[0]
-    print(f"silent churn at {args.customers:,} customers: {len(who):,} charges, {transactions:,} transaction days "
-          f"(built in {time.perf_counter() - started:.1f} s), {args.repeat} runs each\n")
+    print(f"customers: {args.customers:,} ({len(who):,} charges on {transactions:,} customer-days; built in "
+          f"{time.perf_counter() - started:.1f} s; median of {args.repeat} runs)")
 
     run = model.connection_runner(con)
     reads, fits, stored = [], [], None
@@ -168,18 +170,16 @@ def main() -> int:
         seconds, result = timed(lambda s=summaries: bgnbd.fit(s.frequency, s.recency_weeks, s.age_weeks))
         fits.append(seconds)
     seconds, stored = timed(lambda: model.fit_model(run, NOW, trigger="manual"))
-    print("fit")
-    line("read every customer's summary (churn_days)", reads, f"{len(summaries):,} customers")
-    line("maximum-likelihood fit (bgnbd.fit)", fits, f"{result.unique_rows:,} distinct rows, "
+    line("fit, reading every customer's summary", reads, f"{len(summaries):,} customers")
+    line("fit, maximum likelihood (bgnbd.fit)", fits, f"{result.unique_rows:,} distinct rows, "
          f"{'converged' if result.converged else 'NOT converged'}")
-    line("fit_model (read + fit + store), once", [seconds],
+    line("fit, fit_model once (read + fit + store)", [seconds],
          f"r={stored.r:.3f} alpha={stored.alpha:.2f} a={stored.a:.3f} b={stored.b:.3f} "
          f"(true {TRUE.r}, {TRUE.alpha}, {TRUE.a}, {TRUE.b})")
 
-    print("\nscoring (closed forms from the stored fit)")
     everyone = [timed(lambda: in_transaction(con, lambda: model.score_customers(con, settings, None, NOW)))[0]
                 for _ in range(args.repeat)]
-    line("score everyone (new fit / new UTC day)", everyone, f"{args.customers:,} customers")
+    line("scoring everyone (at a new fit or UTC day)", everyone, f"{args.customers:,} customers, closed forms")
 
     hooks = model.ChurnPipelineHooks(con, settings)
     hooks._scored_fit_id, hooks._scored_day = stored.fit_id, NOW.date()  # already scored: batches are incremental
@@ -200,19 +200,17 @@ def main() -> int:
         health_batch.append(health_s)
         touched.append(scored)
         next_batch += 1
-    line(f"one batch: churn after_land ({args.batch_customers:,} customers charged)", churn_batch,
+    line(f"batch of {args.batch_customers:,} charged customers, churn hook", churn_batch,
          f"rollup + scoring of {statistics.median(touched):,.0f} customers")
-    line("  the same batch: health refresh (incremental)", health_batch)
+    line("the same batch: health refresh (incremental)", health_batch)
 
-    print("\nhealth (for comparison)")
     health_full = [timed(lambda: in_transaction(con, lambda: refresher.full_refresh(con, NOW, reason="bench")))[0]
                    for _ in range(args.repeat)]
-    line("one full health refresh (incl. P(alive) in SQL for everyone)", health_full,
-         f"{args.customers:,} customers")
+    line("one full health refresh", health_full, f"{args.customers:,} customers, P(alive) in SQL included")
     p_alive_sql = [timed(lambda: con.execute(
         "select count(*), avg(p_alive) from churn_p_alive_of('health_state')").fetchall())[0]
         for _ in range(args.repeat)]
-    line("  of which the P(alive) join alone (churn_p_alive_of)", p_alive_sql)
+    line("within it, the P(alive) join (churn_p_alive_of)", p_alive_sql)
     con.close()
     return 0
 
