@@ -202,7 +202,7 @@ def main() -> int:
         next_batch += 1
     line(f"batch of {args.batch_customers:,} charged customers, churn hook", churn_batch,
          f"rollup + scoring of {statistics.median(touched):,.0f} customers")
-    line("the same batch: health refresh (incremental)", health_batch)
+    line("the same batch, health refresh (incremental)", health_batch)
 
     health_full = [timed(lambda: in_transaction(con, lambda: refresher.full_refresh(con, NOW, reason="bench")))[0]
                    for _ in range(args.repeat)]
