@@ -3,7 +3,8 @@
 -- touches and for everyone at each new fit and UTC day. Weeks from the first transaction day; money in the
 -- reporting currency (null when no charge of the customer had an exchange rate). Times are UTC.
 create table if not exists customer_churn (
-    customer_id        varchar primary key,
+    customer_id        varchar not null,  -- one row per customer (no key: scorings delete and re-insert
+                                          -- their customers, far cheaper than upserts)
     as_of              timestamp not null,
     frequency          integer not null,  -- repeat transactions (after the first day) up to as_of
     recency_weeks      double not null,   -- last transaction day - first transaction day

@@ -224,6 +224,8 @@ def test_score_customers_updates_only_the_given_customers(db):
     assert rows["a"]["as_of"] == datetime(2026, 2, 1) and rows["b"]["as_of"] == datetime(2026, 5, 1)
     assert rows["b"]["p_alive"] < rows["a"]["p_alive"]  # three months of silence
     assert model.score_customers(con, settings, [], datetime(2026, 5, 1)).customers == 0
+    # One row per customer (the table has no key: a scoring deletes its customers' rows and re-inserts them).
+    assert con.execute("select count(*), count(distinct customer_id) from customer_churn").fetchone() == (2, 2)
 
 
 def test_a_low_p_alive_of_a_customer_who_used_to_be_valuable_is_recorded_once_as_fading(db):
