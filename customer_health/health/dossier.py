@@ -83,7 +83,7 @@ def _fmt(value: Any, unit: str = "") -> str:
 
 
 def _windows(data: dict[str, Any]) -> dict[str, str]:
-    as_of: datetime = data["as_of"]
+    as_of = datetime.fromisoformat(data["customer"]["as_of"].removesuffix("Z"))
     start_90 = datetime.fromisoformat(data["customer"]["window_start"].removesuffix("Z"))
     start_30 = start_90 + timedelta(days=60)
     return {
@@ -112,7 +112,8 @@ def _sections(data: dict[str, Any]) -> dict[str, Any]:
         ("Household", c.get("household_id") or "–"),
         ("Signed up", _fmt(c.get("signed_up_at"))),
         ("Cancelled", _fmt(c.get("cancelled_at"))),
-        ("Report time (as of)", f"{data['as_of']:%Y-%m-%d %H:%M:%S} UTC"),
+        ("Report time", f"{data['as_of']:%Y-%m-%d %H:%M:%S} UTC"),
+        ("Metrics as of", _fmt(c.get("as_of"))),
         ("Health score", f"{_fmt(c.get('health_score'))} / 100"),
         ("Segment", f"{c.get('segment')}: {c.get('segment_reason')}"),
         ("Next step", f"{c.get('next_step')}: {c.get('next_step_reason')}"),

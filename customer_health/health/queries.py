@@ -160,7 +160,8 @@ def dossier_data(
 ) -> dict[str, Any]:
     """What the evidence file shows: the customer's health document, timeline and support months."""
     document = customer_health(db, settings, customer_id, as_of)
-    as_of_dt = datetime.fromisoformat(document["as_of"].removesuffix("Z"))
+    # The report's time: as_of, else now (the maintained metrics carry their own refresh time).
+    as_of_dt = as_of or utc_now()
     since = as_of_dt - timedelta(days=days)
     params = {"customer_id": customer_id, "since": since, "as_of": as_of_dt}
     return {

@@ -79,6 +79,7 @@ class HealthRefresher:
                 self._compute_all(con, now, reason)
             else:
                 kind, reason = "incremental", "batch"
+                self._run(con, "health/apply_changed_invoices", now=now)
                 self._run(con, "health/compute_touched", batch_id=batch_id, now=now)
             return self._write(con, kind, reason, now, batch_id, started)
         finally:
@@ -118,6 +119,9 @@ class HealthRefresher:
     def _compute_all(self, con: duckdb.DuckDBPyConnection, now: datetime, reason: str) -> None:
         window_day = self._run(con, "health/refresh_status", now=now).fetchone()[0]
         daily = window_day is None or window_day < now.date()
+        if daily:
+            self._run(con, "health/compact_customer_day")
+        self._run(con, "health/rebuild_open_invoices", now=now)
         self._run(con, "health/compute_all", now=now, daily=daily)
         if daily:
             for name in ("health/prune_snapshots", "health/prune_norms", "health/prune_refreshes"):

@@ -1,5 +1,7 @@
 -- Per customer and UTC day (of occurred_at): the additive facts of the health model, kept up to date by
--- the pipeline batch by batch (health/rollup_batch). Minutes are agent minutes; charges, refunds,
+-- the pipeline batch by batch. Append-only: each batch adds one row per customer and day it touched
+-- (batch_id set; cheap, no lookups), and the first full refresh of each UTC day compacts those rows into
+-- one per customer and day (batch_id null). Readers sum all rows of a key. Minutes are agent minutes; charges, refunds,
 -- chargebacks and credits are succeeded payments converted to the reporting currency; compensation
 -- amounts are in the customer's own (billing) currency, converted when metrics are computed.
 create table if not exists customer_day (
@@ -28,5 +30,5 @@ create table if not exists customer_day (
     last_activity_at              timestamp,         -- latest ticket, payment or visit
     last_payment_at               timestamp,
     last_payment_currency         varchar,
-    primary key (customer_id, day)
+    batch_id                      bigint  -- the batch that added the row; null once compacted
 );

@@ -7,3 +7,15 @@ create table if not exists invoice_state (
     due_at        timestamp,           -- latest due date seen on its charge events
     paid_at       timestamp            -- earliest succeeded charge
 );
+
+-- The invoices the incremental refresh counts overdue invoices from: due since the current 90-day
+-- window's start and not paid by their due date (paid late or not yet). Rebuilt from invoice_state by
+-- every full refresh, kept in step with each batch's changed invoices in between. Small: outstanding
+-- invoices only, whatever the history.
+create table if not exists open_invoices (
+    customer_id   varchar not null,
+    invoice_id    varchar not null,
+    first_seen_at timestamp not null,
+    due_at        timestamp not null,
+    paid_at       timestamp
+);

@@ -6,7 +6,8 @@
 -- Money in the reporting currency (except *_native: the customer's billing currency); minutes are
 -- agent minutes; days are fractional days.
 create table if not exists health_state (
-    customer_id                       varchar primary key,
+    customer_id                       varchar not null,  -- one row per customer (no key: refreshes
+                                                         -- delete and re-insert, far cheaper than upserts)
     as_of                             timestamp not null,
     window_day                        date not null,
     refreshed_by                      varchar not null,  -- incremental, full
@@ -37,6 +38,7 @@ create table if not exists health_state (
     charge_attempts_90d               integer not null,
     unpriced_payments_90d             integer not null,
     visits_90d                        integer not null,
+    overdue_invoices_90d              integer not null,  -- due in the window, unpaid at as_of
     -- all time (up to as_of)
     visits_total                      integer not null,
     first_visit_at                    timestamp,
@@ -44,9 +46,6 @@ create table if not exists health_state (
     last_activity_at                  timestamp,
     last_payment_at                   timestamp,
     billing_currency                  varchar,
-    -- invoices due since the window start that were not paid by their due date
-    open_invoices                     struct(invoice_id varchar, first_seen_at timestamp, due_at timestamp,
-                                             paid_at timestamp)[] not null,
     -- references in the snapshot history
     baseline_at                       timestamp,  -- latest snapshot before as_of: "what moved" is against it
     baseline_score                    double,
@@ -70,7 +69,6 @@ create table if not exists health_state (
     failed_payment_cost_90d           double not null,
     cost_to_serve_90d                 double not null,
     margin_90d                        double not null,
-    overdue_invoices_90d              integer not null,
     payment_problems_90d              integer not null,
     payment_problem_share_90d         double not null,
     complaint_index_90d               double not null,

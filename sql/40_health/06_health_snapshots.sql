@@ -2,8 +2,9 @@
 -- segment changed at a refresh ('segment_change'). snapshot_id follows insertion order. Times are UTC.
 create sequence if not exists health_snapshot_ids start 1;
 create table if not exists health_snapshots (
-    snapshot_id         bigint primary key,  -- from sequence health_snapshot_ids (no column default:
-                                             -- a default on a sequence breaks Quack 1.5.5)
+    snapshot_id         bigint not null,     -- from sequence health_snapshot_ids (no column default:
+                                             -- a default on a sequence breaks Quack 1.5.5); no key:
+                                             -- append-only, and keys cost every checkpoint
     customer_id         varchar not null,
     snapshot_at         timestamp not null,
     reason              varchar not null,    -- daily, segment_change

@@ -50,8 +50,9 @@ where (batch is null or batch_id = batch)
     and occurred_at >= coalesce(from_at, '-infinity'::timestamp)
     and occurred_at <= coalesce(to_at, 'infinity'::timestamp);
 
--- The same facts summed per customer and UTC day (escalations: 0, see ticket_escalations).
-create or replace macro health_day_rollup(fx, batch, from_at, to_at) as table
+-- Facts (the rows of facts_src, a table or CTE shaped like health_event_facts) summed per customer and
+-- UTC day (escalations: 0, see ticket_escalations).
+create or replace macro health_day_rollup_of(facts_src) as table
 select customer_id, occurred_at::date as day,
     sum(support_minutes)::decimal(18, 4) as support_minutes,
     sum(how_to_minutes)::decimal(18, 4) as how_to_minutes,
@@ -76,8 +77,15 @@ select customer_id, occurred_at::date as day,
     max(occurred_at) as last_activity_at,
     max(payment_at) as last_payment_at,
     arg_max(payment_currency, payment_at) as last_payment_currency
-from health_event_facts(fx, batch, from_at, to_at)
+from query_table(facts_src)
 group by customer_id, occurred_at::date;
+
+-- The landed events' facts (see health_event_facts) summed per customer and UTC day.
+create or replace macro health_day_rollup(fx, batch, from_at, to_at) as table
+with facts as (
+    select * from health_event_facts(fx, batch, from_at, to_at)
+)
+select * from health_day_rollup_of('facts');
 
 -- Tickets first escalated in [from_at, to_at], per customer and UTC day.
 create or replace macro health_escalation_days(from_at, to_at) as table

@@ -1,13 +1,14 @@
--- Invoices of the list overdue at as_of: due in [window_start, as_of], seen by as_of, unpaid at as_of.
-create or replace macro health_overdue(open_invoices, window_start, as_of) as
-    len(list_filter(open_invoices, e -> e.due_at >= window_start and e.due_at <= as_of
-        and e.first_seen_at <= as_of and (e.paid_at is null or e.paid_at > as_of)));
+-- Whether an invoice is overdue at as_of for a window starting at window_start: due in
+-- [window_start, as_of], seen by as_of and not paid by as_of.
+create or replace macro health_is_overdue(first_seen_at, due_at, paid_at, window_start, as_of) as
+    due_at >= window_start and due_at <= as_of and first_seen_at <= as_of and (paid_at is null or paid_at > as_of);
 
 -- Units of a currency per reporting unit (the reporting currency itself when unknown or unpriced).
 create or replace macro health_rate(hp, currency) as
     coalesce(map_extract_value(hp.fx, coalesce(currency, hp.currency)), 1.0);
 
--- The metrics of the state rows of state_src (a CTE or table shaped like health_state's state columns).
+-- The metrics of the state rows of state_src (a CTE or table shaped like health_state's state columns,
+-- overdue_invoices_90d included).
 -- Money rounded to cents in the reporting currency (compensation converted from the billing currency);
 -- shares in [0, 1]; days fractional. cost_to_serve_90d is the sum of its three rounded parts. p_alive: the
 -- silent-churn model's P(alive) at as_of (sql/35_churn; null without a purchase or a fitted model).
@@ -25,7 +26,6 @@ parts as (
             as compensation_requested_amount_90d,
         round(s.support_minutes_90d::double * params.hp.cost_per_support_minute, 2) as support_cost_90d,
         round(s.failed_payments_90d * params.hp.cost_per_failed_payment, 2) as failed_payment_cost_90d,
-        health_overdue(s.open_invoices, (s.window_day - 89)::timestamp, s.as_of) as overdue_invoices_90d,
         round(params.hp.cw_complaint * s.complaints_90d
             + params.hp.cw_compensation_request * s.compensation_requests_90d
             + params.hp.cw_legal_threat * s.legal_threats_90d

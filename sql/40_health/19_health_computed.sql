@@ -56,8 +56,8 @@ sums as (
 ),
 invoices as (
     select customer_id,
-        list({'invoice_id': invoice_id, 'first_seen_at': first_seen_at, 'due_at': due_at, 'paid_at': paid_at}
-            order by invoice_id) as open_invoices
+        count(*) filter (where health_is_overdue(first_seen_at, due_at, paid_at, (bounds.today - 89)::timestamp,
+            bounds.as_of))::integer as overdue_invoices_90d
     from invoice_state, bounds
     where due_at >= (bounds.today - 89)::timestamp and (paid_at is null or paid_at > due_at)
     group by customer_id
@@ -93,7 +93,7 @@ state as (
         coalesce(sums.visits_total, 0) as visits_total,
         sums.first_visit_at, sums.last_visit_at, sums.last_activity_at, sums.last_payment_at,
         sums.billing_currency,
-        coalesce(invoices.open_invoices, []) as open_invoices,
+        coalesce(invoices.overdue_invoices_90d, 0) as overdue_invoices_90d,
         refs.baseline_at, refs.baseline_score, refs.baseline_segment, refs.baseline_components,
         refs.score_7d_ago, refs.score_30d_ago, refs.ref_at, refs.ref_margin_90d, refs.ref_complaint_index_90d,
         entered.entered_at as segment_since,

@@ -128,7 +128,7 @@ MAINTAINED = (
     "escalations_90d", "compensation_requests_90d", "compensation_requested_native_90d",
     "compensation_granted_native_90d", "charges_90d", "refunds_90d", "chargebacks_90d", "credits_90d",
     "failed_payments_90d", "charge_attempts_90d", "unpriced_payments_90d", "visits_90d", "visits_total",
-    "first_visit_at", "last_visit_at", "last_activity_at", "last_payment_at", "billing_currency", "open_invoices",
+    "first_visit_at", "last_visit_at", "last_activity_at", "last_payment_at", "billing_currency",
     "window_start", "revenue_90d", "compensation_granted_90d", "compensation_requested_amount_90d",
     "cost_to_serve_90d", "margin_90d", "overdue_invoices_90d", "payment_problem_share_90d", "complaint_index_90d",
     "how_to_share_90d", "days_since_last_visit", "usual_visit_gap_days", "fading", "churned",

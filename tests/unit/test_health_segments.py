@@ -247,3 +247,8 @@ def test_refreshes_snapshot_segment_changes_and_days(world: World) -> None:
     result = world.land_and_refresh(seen("nv", "o1", ago(days=-1)), now=AS_OF + timedelta(days=1))
     assert result.kind == "full" and result.reason == "day_rollover"
     assert world.con.execute("select count(*) from health_snapshots where reason = 'daily'").fetchone() == (11,)
+    # ... and compacts the rollup rows the batches appended into one per customer and day.
+    assert world.con.execute("select count(*) from customer_day where batch_id is not null").fetchone() == (0,)
+    assert world.con.execute(
+        "select count(*) from (select customer_id, day from customer_day group by all having count(*) > 1)"
+    ).fetchone() == (0,)

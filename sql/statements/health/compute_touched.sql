@@ -1,7 +1,8 @@
 -- Incremental refresh at $now of the customers batch $batch_id touched: their stored state plus the
 -- batch's deltas (events up to $now; window sums only for days in the current windows), re-derived with
 -- the latest portfolio norms. Cost grows with the batch and the touched customers, not with the events
--- stored: the batch's rows, their invoices and tickets (health_changed_*) and the touched state rows.
+-- stored: the batch's rows, their invoices and tickets (health_changed_*), the touched state rows and the
+-- open invoices (outstanding ones only).
 -- Precondition: health_state's windows end on $now's UTC day (else a full refresh runs instead).
 create or replace temp table health_refreshed as
 with bounds as (
@@ -66,16 +67,25 @@ escalation_deltas as (
     )
     group by customer_id
 ),
-changed_invoices as (
-    select customer_id, list(invoice_id) as invoice_ids,
-        list({'invoice_id': invoice_id, 'first_seen_at': first_seen_at, 'due_at': due_at, 'paid_at': paid_at})
-            filter (where due_at >= (today - 89)::timestamp and (paid_at is null or paid_at > due_at))
-            as open_invoices
-    from health_changed_invoices, bounds
+overdue as (
+    -- open_invoices already holds this batch's changed invoices (health/apply_changed_invoices)
+    select customer_id,
+        count(*) filter (where health_is_overdue(first_seen_at, due_at, paid_at, (today - 89)::timestamp,
+            as_of))::integer as overdue_invoices_90d
+    from open_invoices, bounds
+    where customer_id in (select customer_id from touched)
     group by customer_id
 ),
 stored as (
-    select * from health_state where customer_id in (select customer_id from touched)
+    select customer_id, support_minutes_30d, support_minutes_90d, how_to_minutes_90d, tickets_90d, complaints_90d,
+        how_to_tickets_90d, legal_threats_90d, escalations_90d, compensation_requests_90d,
+        compensation_requested_native_90d, compensation_granted_native_90d, charges_90d, refunds_90d,
+        chargebacks_90d, credits_90d, failed_payments_90d, charge_attempts_90d, unpriced_payments_90d, visits_90d,
+        visits_total, first_visit_at, last_visit_at, last_activity_at, last_payment_at, billing_currency,
+        baseline_at, baseline_score, baseline_segment, baseline_components, score_7d_ago,
+        score_30d_ago, ref_at, ref_margin_90d, ref_complaint_index_90d, segment_since
+    from health_state
+    where customer_id in (select customer_id from touched)
 ),
 profiles as (
     select * from customers where customer_id in (select customer_id from touched)
@@ -125,9 +135,7 @@ state as (
         greatest(o.last_payment_at, d.last_payment_at) as last_payment_at,
         case when d.last_payment_at >= coalesce(o.last_payment_at, '-infinity'::timestamp)
             then d.billing_currency else o.billing_currency end as billing_currency,
-        list_sort(list_concat(
-            list_filter(coalesce(o.open_invoices, []), x -> not list_contains(coalesce(ci.invoice_ids, []), x.invoice_id)),
-            coalesce(ci.open_invoices, []))) as open_invoices,
+        coalesce(ov.overdue_invoices_90d, 0) as overdue_invoices_90d,
         o.baseline_at, o.baseline_score, o.baseline_segment, o.baseline_components,
         o.score_7d_ago, o.score_30d_ago, o.ref_at, o.ref_margin_90d, o.ref_complaint_index_90d, o.segment_since,
         norms.n as norms
@@ -138,7 +146,7 @@ state as (
     left join stored o using (customer_id)
     left join deltas d using (customer_id)
     left join escalation_deltas e using (customer_id)
-    left join changed_invoices ci using (customer_id)
+    left join overdue ov using (customer_id)
 )
 select * replace (
         case when segment is distinct from baseline_segment then as_of else segment_since end as segment_since),

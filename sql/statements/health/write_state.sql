@@ -1,5 +1,7 @@
--- Store the refreshed rows; a customer just snapshotted has that snapshot as its new baseline.
-insert or replace into health_state by name
+-- Store the refreshed rows (replacing the customers' previous rows); a customer just snapshotted has that
+-- snapshot as its new baseline.
+delete from health_state where customer_id in (select customer_id from health_refreshed);
+insert into health_state by name
 select * exclude (snapshot_reason, segment_changed) replace (
     case when snapshot_reason is not null then as_of else baseline_at end as baseline_at,
     case when snapshot_reason is not null then health_score else baseline_score end as baseline_score,
