@@ -204,8 +204,10 @@ def segment_mix(db: Reader, kind: str | None = None, plan: str | None = None) ->
 def segment_mix_over_time(
     db: Reader, since: datetime, kind: str | None = None, plan: str | None = None
 ) -> pd.DataFrame:
-    """Per day and segment since ``since``: customers (from the daily health snapshots)."""
-    return _df(db, "dashboard/segment_mix_over_time", {"since": since, "kind": kind, "plan": plan})
+    """Per day and segment since ``since``: customers, each in the segment of their last snapshot that day."""
+    if kind is None and plan is None:
+        return _df(db, "dashboard/segment_mix_over_time", {"since": since})
+    return _df(db, "dashboard/segment_mix_over_time_filtered", {"since": since, "kind": kind, "plan": plan})
 
 
 def segment_flows(db: Reader, since: datetime, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:

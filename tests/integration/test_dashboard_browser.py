@@ -95,9 +95,19 @@ def _card(page, customer_id: str):  # noqa: ANN001, ANN202 - playwright types st
 
 
 def _screenshot(page, name: str) -> None:  # noqa: ANN001
-    """The page once its charts have drawn (the app scrolls inside a tall viewport, not the document)."""
-    page.wait_for_timeout(1200)
-    page.screenshot(path=str(ARTIFACTS / name))
+    """The page once its charts have drawn (the app scrolls inside a tall viewport, not the document).
+
+    Headless chromium without a GPU now and then captures a frame before the app has painted it (an
+    empty page of a few kB while the DOM is complete): read the page's text to flush the layout and try
+    again until the capture holds the page.
+    """
+    path = ARTIFACTS / name
+    for _ in range(5):
+        page.wait_for_timeout(1000)
+        page.locator("[data-testid='stMain']").inner_text()
+        page.screenshot(path=str(path))
+        if path.stat().st_size > 40_000:
+            return
 
 
 def _no_page_errors(page) -> None:  # noqa: ANN001
