@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -14,8 +15,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from customer_health.config import load_settings
-from customer_health.db import open_owner, serve
+from customer_health.db import open_owner, reader, serve
+from dashboard import actions, queries
 from dashboard.app import PAGES
+from dashboard.source import DataSource
 from ingest.broker import free_port
 from tests.factories import BAD_MESSAGES
 from tests.integration.test_dashboard_seed import SeededDb, build_seeded_db, seed_events, write_config
@@ -378,3 +381,26 @@ def test_without_sign_in_the_recorder_names_themselves(seeded: SeededDb) -> None
     at.form_submit_button[0].click().run()
     no_failures(at)
     assert [r[2] for r in _recorded(seeded, "c-fading")] == ["Sam Support"]
+
+
+# --- what the pages compute agrees with the health model -------------------------------------------------
+
+
+def test_segment_mix_over_time_is_the_health_models_daily_mix(seeded: SeededDb) -> None:
+    """Last segment of each customer-day, as health/segment_mix: history from the simulated days."""
+    with reader(seeded.settings) as db:
+        mine = queries.segment_mix_over_time(db, seeded.as_of.replace(hour=0, minute=0, second=0)
+                                             - timedelta(days=365))
+        theirs = db.df("health/segment_mix", {"days": 366})
+        filtered = queries.segment_mix_over_time(db, seeded.as_of - timedelta(days=365), "b2b")
+    assert mine["day"].nunique() > 3  # one batch per 10 simulated days: several days of history
+    assert mine.to_dict("records") == theirs.to_dict("records")
+    assert filtered.groupby("day")["customers"].sum().max() == 1  # one business customer
+
+
+def test_the_evidence_file_downloads_as_html_and_markdown(seeded: SeededDb) -> None:
+    html, markdown = actions.dossier(DataSource(seeded.settings), "c-angry")
+    assert html.lstrip().lower().startswith("<!doctype html") and "Andy Angry" in html
+    assert "Andy Angry" in markdown and "c-angry" in markdown
+    html, _ = actions.dossier(DataSource(seeded.settings), "c-nobody")
+    assert "could not be built" in html
