@@ -151,6 +151,7 @@ HISTORY = [
            ['champion', 'healthy', 'at_risk', 'unprofitable', 'terrorist'][1 + (hash(s.customer_id) % 5)::bigint],
            s.segment) as segment)
     from health_snapshots as s, range(1, $days + 1) t(d)
+    order by snapshot_at
     """,
     """
     insert into segment_changes by name

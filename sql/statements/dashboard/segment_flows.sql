@@ -1,14 +1,14 @@
--- Segment moves since $since (UTC): how many customers went from one segment to another.
--- Filters: $kind, $plan (null = all).
+-- Segment moves since $since (UTC): how many customers went from one segment to another. Filters on the
+-- current profile: $kind, $plan (null = all).
 select
     coalesce(c.from_segment, '(new)') as from_segment,
     c.to_segment,
     count(distinct c.customer_id)     as customers,
     count(*)                          as moves
 from segment_changes as c
-join customer_health as h using (customer_id)
+join customers as p using (customer_id)
 where c.changed_at >= $since
-  and ($kind is null or h.kind = $kind)
-  and ($plan is null or h.plan = $plan)
+  and ($kind is null or p.kind = $kind)
+  and ($plan is null or p.plan = $plan)
 group by all
 order by customers desc, from_segment, c.to_segment;
