@@ -4,6 +4,7 @@ exports, drill-down, clear empty and error states, sign-in, and no Quack token a
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
@@ -404,3 +405,21 @@ def test_the_evidence_file_downloads_as_html_and_markdown(seeded: SeededDb) -> N
     assert "Andy Angry" in markdown and "c-angry" in markdown
     html, _ = actions.dossier(DataSource(seeded.settings), "c-nobody")
     assert "could not be built" in html
+
+
+def test_a_process_holding_the_file_without_serving_it_is_a_message(tmp_path: Path) -> None:
+    """No pipeline reachable: another process owns the database and does not serve it over Quack."""
+    config = write_config(tmp_path)
+    settings = load_settings(config, env={})
+    open_owner(settings).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+         " time.sleep(60)", str(settings.db_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        at = page_test(config)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not at.exception
+    assert "is locked by another process that does not serve it over Quack" in texts(at)
