@@ -48,35 +48,107 @@ class PipelineStats:
         self.last_batch_at = result.committed_at
 
 
+class _OpenBatch:
+    """The batch the poll thread fills and the landing thread takes whole.
+
+    While one batch lands, arriving events gather here; the next landing takes all of them (up to
+    ``max_events``). Under load batches grow by themselves, so the fixed cost of a landing (planning,
+    quality suites, health refresh) is shared by more events and latency stays near one landing time
+    instead of growing behind a queue of small batches. A full open batch blocks the poll thread
+    (backpressure; heartbeats run on kafka-python's IO thread meanwhile).
+    """
+
+    def __init__(self, max_events: int, max_wait_s: float) -> None:
+        self.max_events = max_events
+        self.max_wait_s = max_wait_s
+        self.cond = threading.Condition()
+        self.batch = RawBatch()
+        self.offsets: dict[TopicPartition, int] = {}
+        self.opened_at = 0.0
+        self.flushing = False  # land what is open now, whatever its age (drain)
+        self.closed = False  # no more batches: the landing thread ends once the open batch is empty
+        self.landing = False  # the landing thread holds a taken batch
+        self.failed = False
+
+    def room(self) -> int:
+        """Events the poll thread may add now; waits (bounded) while the open batch is full."""
+        with self.cond:
+            self.cond.wait_for(lambda: len(self.batch) < self.max_events or self.failed, timeout=1.0)
+            return max(0, self.max_events - len(self.batch))
+
+    def add(self, batch: RawBatch, offsets: dict[TopicPartition, int]) -> None:
+        with self.cond:
+            if not self.batch:
+                self.opened_at = time.monotonic()
+            self.batch.extend(batch)
+            self.offsets.update(offsets)
+            self.cond.notify_all()
+
+    def take(self) -> tuple[RawBatch, dict[TopicPartition, int]] | None:
+        """The open batch once it is full, old enough or flushed; None once closed and empty."""
+        with self.cond:
+            while True:
+                if self.batch and (
+                    len(self.batch) >= self.max_events or self.flushing or self.closed
+                    or time.monotonic() - self.opened_at >= self.max_wait_s
+                ):
+                    taken = (self.batch, self.offsets)
+                    self.batch, self.offsets = RawBatch(), {}
+                    self.landing = True
+                    self.cond.notify_all()
+                    return taken
+                if self.closed:
+                    return None
+                timeout = self.max_wait_s if not self.batch else self.opened_at + self.max_wait_s - time.monotonic()
+                self.cond.wait(max(0.001, timeout))
+
+    def landed(self, failed: bool) -> None:
+        with self.cond:
+            self.landing = False
+            self.failed = self.failed or failed
+            self.cond.notify_all()
+
+    def drain(self) -> None:
+        """Land everything added so far and wait for it (rebalance, shutdown)."""
+        with self.cond:
+            self.flushing = True
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: (not self.batch and not self.landing) or self.failed)
+            self.flushing = False
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+
 class _LandingThread(threading.Thread):
     """Lands batches in order on the owner connection; the poll thread commits what it reports."""
 
-    def __init__(self, lander: Lander, stats: PipelineStats, on_landed: Callable[[BatchResult], None]):
+    def __init__(
+        self, lander: Lander, stats: PipelineStats, on_landed: Callable[[BatchResult], None], open_batch: _OpenBatch
+    ) -> None:
         super().__init__(name="landing", daemon=True)
         self.lander = lander
         self.stats = stats
         self.on_landed = on_landed
-        # Two batches in flight at most: backpressure on the poll loop, bounded memory.
-        self.inbox: queue.Queue[tuple[RawBatch, dict[TopicPartition, int]] | None] = queue.Queue(maxsize=2)
+        self.open_batch = open_batch
         self.landed_offsets: queue.Queue[dict[TopicPartition, int]] = queue.Queue()
         self.failure: BaseException | None = None
 
     def run(self) -> None:
-        while True:
-            item = self.inbox.get()
+        while (taken := self.open_batch.take()) is not None:
+            batch, offsets = taken
             try:
-                if item is None:
-                    return
-                batch, offsets = item
-                if self.failure is None:
-                    result = self.lander.land(batch, "kafka")
-                    self.stats.add(result)
-                    self.landed_offsets.put(offsets)
-                    self.on_landed(result)
+                result = self.lander.land(batch, "kafka")
+                self.stats.add(result)
+                self.landed_offsets.put(offsets)
+                self.on_landed(result)
             except BaseException as exc:  # surfaced to the poll thread, which stops the pipeline
                 self.failure = exc
-            finally:
-                self.inbox.task_done()
+                self.open_batch.landed(failed=True)
+                return
+            self.open_batch.landed(failed=False)
 
 
 class Pipeline:
@@ -96,7 +168,8 @@ class Pipeline:
         self.on_tick = on_tick
         self.stats = PipelineStats()
         self.type_by_topic = {topic: etype for etype, topic in settings.kafka.topics.by_type().items()}
-        self._landing = _LandingThread(lander, self.stats, on_landed)
+        self._open = _OpenBatch(settings.pipeline.batch_max_events, settings.pipeline.batch_max_wait_ms / 1000)
+        self._landing = _LandingThread(lander, self.stats, on_landed, self._open)
         self._consumer: KafkaConsumer | None = None
         self._last_lag_at = 0.0
 
@@ -121,56 +194,48 @@ class Pipeline:
         )
         self._consumer = consumer
         consumer.subscribe(list(self.type_by_topic), listener=_SeekToLanded(self))
-        pending = RawBatch()
-        pending_offsets: dict[TopicPartition, int] = {}
-        opened_at = 0.0
-        max_wait_s = pipeline.batch_max_wait_ms / 1000
+        poll_ms = max(10, pipeline.batch_max_wait_ms)
         try:
             while not self.stop.is_set():
                 self._check_landing()
                 self._commit_landed()
-                room = pipeline.batch_max_events - len(pending)
-                wait_s = max_wait_s if not pending else max(0.0, opened_at + max_wait_s - time.monotonic())
+                room = self._open.room()
+                if room == 0:
+                    continue
                 try:
-                    polled = consumer.poll(timeout_ms=int(wait_s * 1000), max_records=room)
+                    polled = consumer.poll(timeout_ms=poll_ms, max_records=room)
                 except KafkaError as exc:
                     log.warning("Kafka poll failed (%s); retrying", exc)
                     self.stop.wait(1.0)
                     continue
-                for tp, records in polled.items():
-                    event_type = self.type_by_topic[tp.topic]
-                    topic_id = _topic_id(consumer, tp.topic)
-                    for r in records:
-                        if not pending:
-                            opened_at = time.monotonic()
-                        pending.add_kafka(
-                            event_type, tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp, topic_id
-                        )
-                        pending_offsets[tp] = r.offset + 1
-                if pending and (
-                    len(pending) >= pipeline.batch_max_events or time.monotonic() - opened_at >= max_wait_s
-                ):
-                    self._hand_over(pending, pending_offsets)
-                    pending, pending_offsets = RawBatch(), {}
+                if polled:
+                    self._open.add(*self._to_batch(consumer, polled))
                 self._record_lag()
                 self.on_tick()
-            if pending:
-                self._hand_over(pending, pending_offsets)
             self._drain()
         finally:
-            self._landing.inbox.put(None)
+            self._open.close()
             self._landing.join()
             self._commit_landed()
             consumer.close(autocommit=False, timeout_ms=5000)
         self._check_landing()
         return self.stats
 
-    def _hand_over(self, batch: RawBatch, offsets: dict[TopicPartition, int]) -> None:
-        self._landing.inbox.put((batch, dict(offsets)))
+    def _to_batch(self, consumer: KafkaConsumer, polled: dict) -> tuple[RawBatch, dict[TopicPartition, int]]:
+        batch = RawBatch()
+        offsets: dict[TopicPartition, int] = {}
+        for tp, records in polled.items():
+            event_type = self.type_by_topic[tp.topic]
+            topic_id = _topic_id(consumer, tp.topic)
+            for r in records:
+                batch.add_kafka(event_type, tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp, topic_id)
+            if records:
+                offsets[tp] = records[-1].offset + 1
+        return batch, offsets
 
     def _drain(self) -> None:
-        """Wait until every handed-over batch is landed, then commit it to Kafka."""
-        self._landing.inbox.join()
+        """Land everything polled so far, then commit it to Kafka."""
+        self._open.drain()
         self._check_landing()
         self._commit_landed()
 
@@ -236,8 +301,8 @@ class _SeekToLanded(ConsumerRebalanceListener):
         self.pipeline = pipeline
 
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        if revoked:  # land what was handed over; DuckDB records its offsets
-            self.pipeline._landing.inbox.join()
+        if revoked:  # land what was polled; DuckDB records its offsets (no Kafka call on this thread)
+            self.pipeline._open.drain()
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         consumer = self.pipeline._consumer

@@ -55,6 +55,10 @@ class RawBatch:
     def __len__(self) -> int:
         return len(self.raw)
 
+    def extend(self, other: RawBatch) -> None:
+        for name in self.__dataclass_fields__:
+            getattr(self, name).extend(getattr(other, name))
+
     def add_kafka(
         self, event_type: str, topic: str, partition: int, offset: int, key: bytes | None, value: bytes,
         timestamp_ms: int | None, topic_id: str | None = None,
