@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,8 +15,6 @@ from customer_health.cli import print_json, settings_from_args
 from customer_health.config import Settings
 from customer_health.db import open_owner, open_reader, reader
 from customer_health.errors import UserError
-
-log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -57,7 +54,7 @@ def _as_of(text: str) -> datetime:
 
 
 @contextlib.contextmanager
-def _database(settings: Settings) -> Iterator[tuple[model.StatementRunner, object | None]]:
+def _database(settings: Settings) -> Iterator[tuple[model.StatementRunner, duckdb.DuckDBPyConnection | None]]:
     """(statement runner, owner connection or None): the file as its owner when no pipeline holds it,
     else the running pipeline over Quack."""
     if not settings.db_path.exists():
@@ -99,6 +96,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     now = model.utc_now()
     as_of = args.as_of or now
+    if as_of.date() > now.date():
+        raise UserError(f"--as-of {as_of:%Y-%m-%d} is in the future: customers would look older than they are "
+                        f"(today is {now:%Y-%m-%d} UTC)")
     with _database(settings) as (run, con):
         fit = model.fit_model(run, as_of, trigger="manual", now=now)
         scored: int | None = None

@@ -135,6 +135,11 @@ def test_an_empty_window_is_one_clear_error_and_stores_nothing(loaded):
     assert [f["fit_id"] for f in listed] == [loaded["fit"]["fit_id"]]
 
 
+def test_a_future_as_of_is_refused(loaded):
+    result = cli("churn-model", "fit", "--as-of", "2999-01-01", db=loaded["db"])
+    assert result.returncode == 1 and "is in the future" in result.stderr
+
+
 def test_fit_on_a_missing_database_says_what_to_do(tmp_path: Path):
     result = cli("churn-model", "fit", db=tmp_path / "none.duckdb")
     assert result.returncode == 1
