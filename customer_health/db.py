@@ -14,6 +14,7 @@ import math
 import os
 import secrets
 import socket
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -43,6 +44,10 @@ def load_quack(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"LOAD '{_extension_path('duckdb_extension_quack', 'quack')}'")
 
 
+# How long the owner waits for short-lived read-only readers to release the file (seconds).
+OWNER_LOCK_WAIT_S = 10.0
+
+
 def token_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".token")
 
@@ -70,14 +75,21 @@ def resolve_token(settings: Settings) -> str:
 def open_owner(settings: Settings) -> duckdb.DuckDBPyConnection:
     """Open the database read-write as its single owner and bring the schema up to date."""
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(settings.db_path))
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise UserError(
-                f"{settings.db_path} is already owned by another process (is a pipeline running?)"
-            ) from None
-        raise UserError(f"cannot open {settings.db_path}: {exc}") from None
+    # Readers without a pipeline open the file read-only for a moment (status, a dashboard refresh):
+    # wait that out rather than fail the pipeline's start.
+    deadline = time.monotonic() + OWNER_LOCK_WAIT_S
+    while True:
+        try:
+            con = duckdb.connect(str(settings.db_path))
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise UserError(f"cannot open {settings.db_path}: {exc}") from None
+            if time.monotonic() >= deadline:
+                raise UserError(
+                    f"{settings.db_path} is already owned by another process (is a pipeline running?)"
+                ) from None
+            time.sleep(0.1)
     con.execute("set timezone = 'UTC'")
     apply_schema(con)
     return con
