@@ -36,7 +36,7 @@ def bootstrap_servers() -> Iterator[str]:
         broker.stop()
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.2,
+def wait_until(predicate: Callable[[], object], timeout: float = 120.0, interval: float = 0.2,
                message: str = "condition") -> object:
     """Poll until predicate() is truthy; fail with `message` at the deadline (never a bare sleep)."""
     deadline = time.monotonic() + timeout
