@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 RefreshKind = Literal["incremental", "full"]
 _CHANGED = ("health_changed_escalations", "health_changed_invoices")
 _TEMP_TABLES = ("health_batch_facts", "health_refreshed")
+# A median margin moving by less than this share of 10 currency units is no drift.
+_MARGIN_SCALE = 10.0
 
 
 @dataclass(frozen=True)
@@ -108,11 +110,15 @@ class HealthRefresher:
             return "day_rollover"
         if now - computed_at > timedelta(minutes=self.health.norms_max_age_minutes):
             return "norms_age"
-        checked = self._norms_checked_at
-        if checked is None or (now - checked).total_seconds() >= self.health.norms_check_seconds:
+        # Checked every norms_check_seconds since the norms were computed or last checked.
+        checked = max(self._norms_checked_at or computed_at, computed_at)
+        if (now - checked).total_seconds() >= self.health.norms_check_seconds:
             self._norms_checked_at = now
             current = self._run(con, "health/current_norms", now=now).fetchone()
-            if any(_drift(old, new) > self.health.norms_max_drift for old, new in zip(in_use, current, strict=True)):
+            scales = (1.0, self.health.support_reference_floor_minutes, self.health.complaint_reference_floor,
+                      _MARGIN_SCALE)
+            if any(_drift(old, new, scale) > self.health.norms_max_drift
+                   for old, new, scale in zip(in_use, current, scales, strict=True)):
                 return "norms_drift"
         return None
 
@@ -163,10 +169,10 @@ class HealthRefresher:
             con.execute(f"drop table if exists temp.{table}")
 
 
-def _drift(old: float | None, new: float | None) -> float:
-    """Relative change of a norm (against the larger magnitude, at least 1)."""
+def _drift(old: float | None, new: float | None, scale: float) -> float:
+    """Relative change of a norm, against the larger magnitude but at least ``scale`` (its floor)."""
     old, new = float(old or 0.0), float(new or 0.0)
-    return abs(new - old) / max(abs(old), abs(new), 1.0)
+    return abs(new - old) / max(abs(old), abs(new), scale, 1e-9)
 
 
 def install(ext: PipelineExtensions, con: duckdb.DuckDBPyConnection, settings: Settings) -> HealthRefresher:

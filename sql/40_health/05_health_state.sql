@@ -93,10 +93,8 @@ create table if not exists health_state (
     moved                             struct(engagement double, payment_behaviour double, support_burden double,
                                              complaint_behaviour double, profitability double),
     -- what the playbook needs to pick the next step at read time (customer_health), and win-back dates
-    playbook                          struct(educate_fits boolean, educate_reason varchar, migrate_fits boolean,
-                                             migrate_reason varchar, renegotiate_fits boolean,
-                                             renegotiate_reason varchar, exit_notice varchar,
-                                             retry_after_days double) not null,
+    playbook                          struct(educate_fits boolean, migrate_fits boolean, renegotiate_fits boolean,
+                                             exit_notice_months integer, retry_after_days double) not null,
     win_back_dates                    timestamp[]
 );
 -- Databases created before the silent-churn model.

@@ -140,22 +140,13 @@ select f.* exclude (seg, terrorist_threshold, ref_days, days_to_unprofitable, da
             round(f.components.complaint_behaviour - f.baseline_components.complaint_behaviour, 1),
         'profitability': round(f.components.profitability - f.baseline_components.profitability, 1)
     } end as moved,
-    -- what the playbook needs to pick the next step at read time (health_next_step)
+    -- what the playbook needs at read time (health_playbook_text, health_next_step): which steps fit, and
+    -- the two settings the words need
     {
         'educate_fits': f.educate_fits,
-        'educate_reason': format('how-to tickets take {}% of {} support minutes in 90 days (portfolio median {}): '
-            || 'educate (guides, onboarding, self-help)', round(100 * f.how_to_share_90d, 0)::integer,
-            round(f.support_minutes_90d::double, 1), round(f.norms.median_support_minutes_90d, 1)),
         'migrate_fits': f.migrate_fits,
-        'migrate_reason': format('{} failed payments and {} overdue invoices in 90 days, {}% of payment attempts: '
-            || 'migrate to prepaid or self-service billing', f.failed_payments_90d, f.overdue_invoices_90d,
-            round(100 * f.payment_problem_share_90d, 0)::integer),
         'renegotiate_fits': f.renegotiate_fits,
-        'renegotiate_reason': format('cost to serve {} above revenue {} (margin_90d {}) with ordinary behaviour: '
-            || 'renegotiate price or service level', f.cost_to_serve_90d, f.revenue_90d, f.margin_90d),
-        'exit_notice': case when f.kind = 'b2b'
-            then format('business account: give notice {} months ahead, in person', params.hp.b2b_exit_notice_months)
-            else 'consumer: tell them in person or by phone' end,
+        'exit_notice_months': params.hp.b2b_exit_notice_months,
         'retry_after_days': params.hp.retry_after_days
     } as playbook,
     case when f.cancelled_at is not null

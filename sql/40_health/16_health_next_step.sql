@@ -6,8 +6,9 @@
 --                the first of them never tried is recommended instead;
 --   readjust     otherwise, for at_risk and unprofitable customers: diagnose.
 -- A fitting step tried within retry_after_days is not recommended again; the next fitting step is.
--- Whether each step fits and its reason were fixed with the row (playbook, from health_scored); tried is
--- the list of {step, tried_at} recorded up to as_of (health_interventions_tried).
+-- Whether each step fits was fixed with the row (playbook, from health_scored); the words come from the
+-- row's figures at read time (health_playbook_text); tried is the list of {step, tried_at} recorded up
+-- to as_of (health_interventions_tried).
 
 -- Whether step was tried at or after since.
 create or replace macro health_step_tried(tried, step, since) as
@@ -19,6 +20,27 @@ create or replace macro health_first_untried(tried) as case
     when not health_step_tried(tried, 'migrate', '-infinity'::timestamp) then 'migrate'
     when not health_step_tried(tried, 'renegotiate', '-infinity'::timestamp) then 'renegotiate'
 end;
+
+-- The stored playbook of a row with the reason of each step in words, from the row's figures.
+create or replace macro health_playbook_text(playbook, kind, how_to_share_90d, support_minutes_90d,
+        median_support_minutes_90d, failed_payments_90d, overdue_invoices_90d, payment_problem_share_90d,
+        cost_to_serve_90d, revenue_90d, margin_90d) as {
+    'educate_fits': playbook.educate_fits,
+    'educate_reason': format('how-to tickets take {}% of {} support minutes in 90 days (portfolio median {}): '
+        || 'educate (guides, onboarding, self-help)', round(100 * how_to_share_90d, 0)::integer,
+        round(support_minutes_90d::double, 1), round(median_support_minutes_90d, 1)),
+    'migrate_fits': playbook.migrate_fits,
+    'migrate_reason': format('{} failed payments and {} overdue invoices in 90 days, {}% of payment attempts: '
+        || 'migrate to prepaid or self-service billing', failed_payments_90d, overdue_invoices_90d,
+        round(100 * payment_problem_share_90d, 0)::integer),
+    'renegotiate_fits': playbook.renegotiate_fits,
+    'renegotiate_reason': format('cost to serve {} above revenue {} (margin_90d {}) with ordinary behaviour: '
+        || 'renegotiate price or service level', cost_to_serve_90d, revenue_90d, margin_90d),
+    'exit_notice': case when kind = 'b2b'
+        then format('business account: give notice {} months ahead, in person', playbook.exit_notice_months)
+        else 'consumer: tell them in person or by phone' end,
+    'retry_after_days': playbook.retry_after_days
+};
 
 create or replace macro health_next_step(customer_id, segment, segment_reason, playbook, tried, as_of) as case
     when segment = 'churned' then {'next_step': 'none',

@@ -34,46 +34,56 @@ def macros() -> Iterator[duckdb.DuckDBPyConnection]:
     con.close()
 
 
-tried_lists = st.lists(
-    st.tuples(st.sampled_from(STEPS), st.floats(min_value=0, max_value=400, allow_nan=False)), max_size=6,
+PLAYBOOK = ("struct(educate_fits boolean, educate_reason varchar, migrate_fits boolean, migrate_reason varchar, "
+            "renegotiate_fits boolean, renegotiate_reason varchar, exit_notice varchar, retry_after_days double)")
+cases = st.lists(
+    st.fixed_dictionaries({
+        "segment": st.sampled_from(SEGMENTS),
+        "fits": st.tuples(st.booleans(), st.booleans(), st.booleans()),
+        "retry_after_days": st.floats(min_value=0, max_value=120, allow_nan=False),
+        "kind": st.sampled_from(["b2b", "b2c"]),
+        "tried": st.lists(st.tuples(st.sampled_from(STEPS), st.floats(min_value=0, max_value=400, allow_nan=False)),
+                          max_size=6),
+    }),
+    min_size=1, max_size=30,
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    segment=st.sampled_from(SEGMENTS),
-    fits=st.tuples(st.booleans(), st.booleans(), st.booleans()),
-    retry_after_days=st.floats(min_value=0, max_value=120, allow_nan=False),
-    kind=st.sampled_from(["b2b", "b2c"]),
-    tried=tried_lists,
-)
-def test_never_exit_before_an_untried_earlier_step(
-    macros: duckdb.DuckDBPyConnection, segment: str, fits: tuple[bool, bool, bool], retry_after_days: float,
-    kind: str, tried: list[tuple[str, float]],
-) -> None:
-    playbook = {
-        "educate_fits": fits[0], "educate_reason": "e", "migrate_fits": fits[1], "migrate_reason": "m",
-        "renegotiate_fits": fits[2] and segment != "terrorist", "renegotiate_reason": "r",
-        "exit_notice": "notice " + kind, "retry_after_days": retry_after_days,
-    }
-    tried_rows = [{"step": step, "tried_at": AS_OF - timedelta(days=days)} for step, days in tried]
-    step, reason, notice = macros.execute(
-        "select unnest(health_next_step('c', ?, 'why', ?::struct(educate_fits boolean, educate_reason varchar, "
-        "migrate_fits boolean, migrate_reason varchar, renegotiate_fits boolean, renegotiate_reason varchar, "
-        "exit_notice varchar, retry_after_days double), ?::struct(step varchar, tried_at timestamp)[], ?))",
-        [segment, playbook, tried_rows, AS_OF],
-    ).fetchone()
-    tried_steps = {s for s, _ in tried}
-    untried = [s for s in EARLIER if s not in tried_steps]
-    assert step in NEXT_STEPS and reason
-    if step == "exit":
-        assert segment == "terrorist" and not untried and notice == "notice " + kind
-    if segment == "terrorist":
-        assert step == (untried[0] if untried else "exit")
-    else:
-        assert step != "exit" and notice is None
-    if segment == "churned":
-        assert step == "none"
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cases=cases)
+def test_never_exit_before_an_untried_earlier_step(macros: duckdb.DuckDBPyConnection, cases: list[dict]) -> None:
+    rows = []
+    for c in cases:
+        fits = c["fits"]
+        rows.append({
+            "segment": c["segment"],
+            "playbook": {
+                "educate_fits": fits[0], "educate_reason": "e", "migrate_fits": fits[1], "migrate_reason": "m",
+                "renegotiate_fits": fits[2] and c["segment"] != "terrorist", "renegotiate_reason": "r",
+                "exit_notice": "notice " + c["kind"], "retry_after_days": c["retry_after_days"],
+            },
+            "tried": [{"step": step, "tried_at": AS_OF - timedelta(days=days)} for step, days in c["tried"]],
+        })
+    results = macros.execute(
+        "select unnest(health_next_step('c', r.segment, 'why', r.playbook, r.tried, ?)) "
+        f"from (select unnest(?::struct(segment varchar, playbook {PLAYBOOK}, "
+        "tried struct(step varchar, tried_at timestamp)[])[]) as r)",
+        [AS_OF, rows],
+    ).fetchall()
+    assert len(results) == len(cases)
+    for c, (step, reason, notice) in zip(cases, results, strict=True):
+        segment = c["segment"]
+        tried_steps = {s for s, _ in c["tried"]}
+        untried = [s for s in EARLIER if s not in tried_steps]
+        assert step in NEXT_STEPS and reason
+        if step == "exit":
+            assert segment == "terrorist" and not untried and notice == "notice " + c["kind"]
+        if segment == "terrorist":
+            assert step == (untried[0] if untried else "exit")
+        else:
+            assert step != "exit" and notice is None
+        if segment == "churned":
+            assert step == "none"
 
 
 def random_events(rng: random.Random, n: int, first_refresh: datetime) -> list[tuple[str, dict[str, Any]]]:
@@ -142,7 +152,7 @@ def test_incremental_refresh_equals_full_recompute(tmp_path: Path, seed: int) ->
     try:
         first_refresh = AS_OF - timedelta(hours=3)
         world.land_and_refresh(*ordinary_portfolio(), now=first_refresh - timedelta(minutes=1))
-        events = random_events(rng, 160, first_refresh)
+        events = random_events(rng, 120, first_refresh)
         batches = [events[i:i + 20] for i in range(0, len(events), 20)]
         kinds = []
         for i, batch in enumerate(batches):

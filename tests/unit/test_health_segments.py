@@ -252,3 +252,21 @@ def test_refreshes_snapshot_segment_changes_and_days(world: World) -> None:
     assert world.con.execute(
         "select count(*) from (select customer_id, day from customer_day group by all having count(*) > 1)"
     ).fetchone() == (0,)
+
+
+def test_norms_are_recomputed_when_they_drift_or_age(tmp_path: Path) -> None:
+    world = World(tmp_path, norms_check_seconds=0.0, norms_max_age_minutes=30.0)
+    try:
+        assert world.land_and_refresh(*ordinary_portfolio()).reason == "first"
+        assert world.land_and_refresh(seen("n1", "o1", ago(hours=1))).kind == "incremental"
+        # Five more active customers: the customer count, a norm, moved by half. The check reads the stored
+        # health, so the batch after the one that brought them recomputes the norms.
+        world.land_and_refresh(*(profile(f"new{i}") for i in range(5)), now=AS_OF + timedelta(seconds=30))
+        result = world.land_and_refresh(seen("n4", "o4", ago(hours=1)), now=AS_OF + timedelta(minutes=1))
+        assert (result.kind, result.reason) == ("full", "norms_drift")
+        assert world.land_and_refresh(seen("n2", "o2", ago(hours=1)), now=AS_OF + timedelta(minutes=2)).kind == \
+            "incremental"
+        result = world.land_and_refresh(seen("n3", "o3", ago(hours=1)), now=AS_OF + timedelta(minutes=40))
+        assert (result.kind, result.reason) == ("full", "norms_age")
+    finally:
+        world.close()
