@@ -225,7 +225,7 @@ class SegmentRules:
     # At risk: health score below this, or silent fading (no visit for fading_gap_multiple x the
     # customer's usual gap between visits, for customers with at least fading_min_visits visits).
     at_risk_below_score: float = 50.0
-    fading_gap_multiple: float = 3.0
+    fading_gap_multiple: float = 4.0
     fading_min_visits: int = 3
     # The usual gap counts as at least this many days (a daily visitor is not fading after a few hours).
     fading_min_gap_days: float = 1.0
@@ -233,6 +233,8 @@ class SegmentRules:
     at_risk_p_alive_below: float = 0.3
     # Champion: health score at least this and margin_90d above the portfolio median margin.
     champion_min_score: float = 75.0
+    # ... and an engagement component at least this (a profitable customer who is rarely seen is healthy).
+    champion_min_engagement: float = 75.0
 
 
 @dataclass(frozen=True)
@@ -242,8 +244,8 @@ class PlaybookRules:
     # Educate: how-to tickets take at least this share of the support minutes, and support minutes are
     # at least heavy_support_multiple x the portfolio median (and at least support_floor_minutes).
     educate_min_how_to_share: float = 0.5
-    heavy_support_multiple: float = 2.0
-    support_floor_minutes: float = 30.0
+    heavy_support_multiple: float = 4.0
+    support_floor_minutes: float = 60.0
     # Migrate: failed payments + overdue invoices are at least this share of payment attempts, and at
     # least migrate_min_payment_problems of them.
     migrate_min_payment_problem_share: float = 0.3

@@ -29,6 +29,7 @@ create or replace macro health_params(j) as {
     'fading_min_gap_days': (j->>'fading_min_gap_days')::double,
     'at_risk_p_alive_below': (j->>'at_risk_p_alive_below')::double,
     'champion_min_score': (j->>'champion_min_score')::double,
+    'champion_min_engagement': (j->>'champion_min_engagement')::double,
     'educate_min_how_to_share': (j->>'educate_min_how_to_share')::double,
     'heavy_support_multiple': (j->>'heavy_support_multiple')::double,
     'support_floor_minutes': (j->>'support_floor_minutes')::double,

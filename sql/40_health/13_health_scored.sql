@@ -14,7 +14,8 @@
 --   at_risk      health score below at_risk_below_score, or silent fading (no visit for
 --                fading_gap_multiple x the customer's usual gap between visits), or silent churn
 --                (BG/NBD P(alive) below at_risk_p_alive_below);
---   champion     health score >= champion_min_score and margin_90d above the portfolio median;
+--   champion     health score >= champion_min_score, engagement >= champion_min_engagement and margin_90d
+--                above the portfolio median;
 --   healthy      everyone else.
 -- Drift: score change against the snapshots 7 and 30 days back; drifting toward unprofitable (margin_90d
 -- falling to 0) or terrorist (complaint index rising to the threshold) when the linear trend from the
@@ -80,11 +81,13 @@ segmented as (
             when s.p_alive < params.hp.at_risk_p_alive_below then {'segment': 'at_risk',
                 'reason': format('silent churn: P(alive) {} below {} (BG/NBD on the repeat purchases)',
                     round(s.p_alive, 3), params.hp.at_risk_p_alive_below)}
-            when s.health_score >= params.hp.champion_min_score and s.margin_90d > s.norms.median_margin_90d
+            when s.health_score >= params.hp.champion_min_score
+                and s.components.engagement >= params.hp.champion_min_engagement
+                and s.margin_90d > s.norms.median_margin_90d
                 then {'segment': 'champion',
-                'reason': format('health score {} >= {} and margin_90d {} above the portfolio median {}',
-                    s.health_score, params.hp.champion_min_score, s.margin_90d,
-                    round(s.norms.median_margin_90d, 2))}
+                'reason': format('health score {} >= {}, engagement {} and margin_90d {} above the portfolio '
+                    || 'median {}', s.health_score, params.hp.champion_min_score, s.components.engagement,
+                    s.margin_90d, round(s.norms.median_margin_90d, 2))}
             else {'segment': 'healthy',
                 'reason': format('health score {}, margin_90d {}', s.health_score, s.margin_90d)}
         end as seg
