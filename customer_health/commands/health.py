@@ -137,7 +137,7 @@ def cmd_intervene(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     who = args.by or getpass.getuser()
-    done = record_intervention(settings, args.customer_id, args.step, args.note, who, parse_as_of(args.at))
+    done = record_intervention(settings, args.customer_id, args.step, args.note, who, parse_as_of(args.at, "--at"))
     with reader(settings) as db:
         doc = customer_health(db, settings, args.customer_id)
     if args.json:

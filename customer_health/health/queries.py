@@ -51,15 +51,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def parse_as_of(text: str | None) -> datetime | None:
-    """``--as-of`` as a naive UTC datetime: RFC 3339 / ISO 8601 (an offset is converted), or a date."""
+def parse_as_of(text: str | None, option: str = "--as-of") -> datetime | None:
+    """An instant option as a naive UTC datetime: RFC 3339 / ISO 8601 (an offset is converted), or a date."""
     if text is None:
         return None
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise UserError(
-            f"--as-of {text!r} is not a date or time (use e.g. 2026-11-20 or 2026-11-20T15:00:00Z)"
+            f"{option} {text!r} is not a date or time (use e.g. 2026-11-20 or 2026-11-20T15:00:00Z)"
         ) from None
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)

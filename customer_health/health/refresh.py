@@ -8,7 +8,8 @@ Per landed batch (an ``after_land`` hook, inside the batch's transaction):
    deltas, re-derived with the latest portfolio norms. Nothing here reads the stored history, so the
    cost grows with the batch and the customers it touched, not with the events stored;
 3. instead, everyone is recomputed from the rollup (a full refresh) when the UTC day rolled over (the
-   windows move), when the portfolio norms are older than ``health.norms_max_age_minutes``, or when a
+   windows move), when the [health] settings changed since the last one, when the portfolio norms are
+   older than ``health.norms_max_age_minutes``, or when a
    check (every ``health.norms_check_seconds``) finds them drifted by more than ``health.norms_max_drift``
    from the norms in use (the check reads health_state: constant in the events stored).
 
@@ -103,11 +104,13 @@ class HealthRefresher:
 
     def full_refresh_reason(self, con: duckdb.DuckDBPyConnection, now: datetime) -> str | None:
         """Why the refresh at ``now`` must be a full one, or None when an incremental one will do."""
-        window_day, computed_at, *in_use = self._run(con, "health/refresh_status").fetchone()
+        window_day, computed_at, params, *in_use = self._run(con, "health/refresh_status").fetchone()
         if window_day is None:
             return "first"
         if window_day < now.date():
             return "day_rollover"
+        if params != self.params:
+            return "settings_changed"
         if now - computed_at > timedelta(minutes=self.health.norms_max_age_minutes):
             return "norms_age"
         # Checked every norms_check_seconds since the norms were computed or last checked.
