@@ -96,9 +96,10 @@ def _maintained_is_current(db: Reader, now: datetime) -> bool:
 
 def health_rows(
     db: Reader, settings: Settings, *, customer_id: str | None = None, segment: str | None = None,
-    as_of: datetime | None = None,
+    as_of: datetime | None = None, summary: bool = False,
 ) -> list[dict[str, Any]]:
-    """Health rows (every column of customer_health) of one customer, a segment or everyone.
+    """Health rows (every column of customer_health) of one customer, a segment or everyone; with
+    ``summary`` only SUMMARY_KEYS, for every customer of the segment (or all).
 
     ``evaluated`` says where each came from: ``maintained`` (the pipeline's table) or ``computed``.
     """
@@ -108,12 +109,12 @@ def health_rows(
     if as_of is None:
         now = utc_now()
         if _maintained_is_current(db, now):
-            rows = _records(db, "health/customer_now", filters)
+            rows = _records(db, "health/summary_now" if summary else "health/customer_now", filters)
             if rows or (customer_id is None):
                 return [r | {"evaluated": "maintained", "currency": settings.health.currency} for r in rows]
         as_of = now
     params = {"params": health_params(settings.health), "as_of": as_of, **filters}
-    rows = _records(db, "health/customer_at", params)
+    rows = _records(db, "health/summary_at" if summary else "health/customer_at", params)
     return [r | {"evaluated": "computed", "currency": settings.health.currency} for r in rows]
 
 
@@ -143,7 +144,7 @@ def customers_summary(
     db: Reader, settings: Settings, segment: str | None = None, as_of: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """One summary row (SUMMARY_KEYS) per known customer, worst health first."""
-    rows = health_rows(db, settings, segment=segment, as_of=as_of)
+    rows = health_rows(db, settings, segment=segment, as_of=as_of, summary=True)
     return [{k: jsonable(r.get(k)) for k in SUMMARY_KEYS} for r in rows]
 
 
