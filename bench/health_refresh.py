@@ -176,6 +176,7 @@ class Size:
     con: duckdb.DuckDBPyConnection | None = None
     refresher: HealthRefresher | None = None
     next_batch: int = 0
+    clock: datetime = AS_OF  # this run's refreshes start here (after those of earlier runs, same UTC day)
     facts: dict[str, Any] = field(default_factory=dict)
     full: list[tuple[float, float]] = field(default_factory=list)            # (wall s, CPU s)
     recompute: list[tuple[float, float]] = field(default_factory=list)       # rollups rebuilt + full
@@ -224,6 +225,8 @@ def build(args: argparse.Namespace, events: int) -> Size:
     size.facts["stored_events"] = sum(con.execute(f"select count(*) from {t}").fetchone()[0] for t in SPLIT)
     size.facts["rollup_rows"] = con.execute("select count(*) from customer_day").fetchone()[0]
     size.next_batch = con.execute("select max(batch_id) from visits").fetchone()[0] + 1
+    last = con.execute("select max(as_of) from health_refreshes").fetchone()[0]
+    size.clock = max(AS_OF, last or AS_OF) + timedelta(seconds=1)
     return size
 
 
@@ -258,7 +261,7 @@ def recompute_round(size: Size, now: datetime) -> None:
 def incremental_round(args: argparse.Namespace, size: Size, b: int, counted: bool) -> None:
     """Append one batch of events (now, random customers) and refresh it as the pipeline's hook does."""
     con, refresher = size.con, size.refresher
-    now = AS_OF + timedelta(minutes=1 + b)
+    now = size.clock + timedelta(minutes=1 + b)
     batch = size.next_batch + b
     append_events(con, args.customers, args.batch_size, 10 / 1440, now, batch, args.batch_size * 10,
                   f"b{RUN}-{b}-")
@@ -311,10 +314,10 @@ def main() -> int:
             stack.enter_context(size.timer)
         for i in range(args.recompute_repeat):
             for size in sizes:
-                recompute_round(size, AS_OF + timedelta(seconds=10 + i))
+                recompute_round(size, size.clock + timedelta(seconds=10 + i))
         for i in range(args.repeat):
             for size in sizes:
-                full_round(size, AS_OF + timedelta(seconds=20 + i))
+                full_round(size, size.clock + timedelta(seconds=20 + i))
         for b in range(args.batches + 1):   # the first round warms up and is not counted
             for size in sizes:
                 incremental_round(args, size, b, counted=b > 0)
