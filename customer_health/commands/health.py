@@ -91,7 +91,12 @@ def cmd_customer(args: argparse.Namespace) -> int:
           f"{doc['escalations_90d']} escalations, {doc['how_to_tickets_90d']} how-to tickets, "
           f"{doc['failed_payments_90d']} failed payments, {doc['overdue_invoices_90d']} overdue invoices, "
           f"{doc['visits_90d']} visits")
-    print(f"last visit: {doc['days_since_last_visit']} days ago (usual gap {doc['usual_visit_gap_days']} days)")
+    if doc["days_since_last_visit"] is None:
+        print("last visit: never")
+    else:
+        gap = doc["usual_visit_gap_days"]
+        print(f"last visit: {doc['days_since_last_visit']:.1f} days ago"
+              + (f" (usual gap {gap:.1f} days)" if gap is not None else ""))
     if doc["p_alive"] is not None:
         print(f"silent churn: P(alive) {doc['p_alive']:.2f}, expected transactions {doc['expected_tx_30d']:.2f} "
               f"(30 days), {doc['expected_tx_90d']:.2f} (90 days), value {_money(doc['expected_value_90d'])} {cur}")
