@@ -56,7 +56,7 @@ def default_extensions(con: duckdb.DuckDBPyConnection, settings: Settings) -> Pi
     install_churn(ext, con, settings)  # before health: the health refresh reads the batch's p_alive
     from customer_health.health.refresh import install as install_health
 
-    install_health(ext, con, settings)  # first after_land hook: later hooks see the refreshed health
+    install_health(ext, con, settings)  # later after_land hooks (alerts) see the refreshed health
     from customer_health.alerts.pipeline import QualityAndAlerts
 
     quality_and_alerts = QualityAndAlerts(con, settings)
