@@ -26,9 +26,7 @@ with parsed as (
     from fields
 ), checked as (
     select *,
-        case when envelope_problem is not null then [envelope_problem]
-            -- fast path: a valid message builds no problem values at all
-            when coalesce(
+        case when envelope_problem is not null then [envelope_problem] else list_filter([
             contract_string(event_id, 'event_id', true),
             contract_string(customer_id, 'customer_id', true),
             contract_timestamp(occurred_at, 'occurred_at', true),
@@ -38,18 +36,7 @@ with parsed as (
             contract_string(household_id, 'household_id', false),
             contract_timestamp(signed_up_at, 'signed_up_at', true),
             contract_timestamp(cancelled_at, 'cancelled_at', false)
-            ) is null then []
-            else list_filter([
-            contract_string(event_id, 'event_id', true),
-            contract_string(customer_id, 'customer_id', true),
-            contract_timestamp(occurred_at, 'occurred_at', true),
-            contract_string(name, 'name', true),
-            contract_enum(kind, 'kind', ['b2b', 'b2c'], true),
-            contract_string(plan, 'plan', true),
-            contract_string(household_id, 'household_id', false),
-            contract_timestamp(signed_up_at, 'signed_up_at', true),
-            contract_timestamp(cancelled_at, 'cancelled_at', false)
-            ], p -> p is not null) end as problems
+        ], p -> p is not null) end as problems
     from typed
 )
 select ordinal, problems,

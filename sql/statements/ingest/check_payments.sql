@@ -26,9 +26,7 @@ with parsed as (
     from fields
 ), checked as (
     select *,
-        case when envelope_problem is not null then [envelope_problem]
-            -- fast path: a valid message builds no problem values at all
-            when coalesce(
+        case when envelope_problem is not null then [envelope_problem] else list_filter([
             contract_string(event_id, 'event_id', true),
             contract_string(customer_id, 'customer_id', true),
             contract_timestamp(occurred_at, 'occurred_at', true),
@@ -38,18 +36,7 @@ with parsed as (
             contract_decimal(amount, 'amount', 0, true, true),
             contract_currency(currency, 'currency'),
             contract_timestamp(due_at, 'due_at', false)
-            ) is null then []
-            else list_filter([
-            contract_string(event_id, 'event_id', true),
-            contract_string(customer_id, 'customer_id', true),
-            contract_timestamp(occurred_at, 'occurred_at', true),
-            contract_string(invoice_id, 'invoice_id', true),
-            contract_enum(kind, 'kind', ['charge', 'refund', 'chargeback', 'credit'], true),
-            contract_enum(status, 'status', ['succeeded', 'failed', 'pending'], true),
-            contract_decimal(amount, 'amount', 0, true, true),
-            contract_currency(currency, 'currency'),
-            contract_timestamp(due_at, 'due_at', false)
-            ], p -> p is not null) end as problems
+        ], p -> p is not null) end as problems
     from typed
 )
 select ordinal, problems,

@@ -29,9 +29,7 @@ with parsed as (
     from fields
 ), checked as (
     select *,
-        case when envelope_problem is not null then [envelope_problem]
-            -- fast path: a valid message builds no problem values at all
-            when coalesce(
+        case when envelope_problem is not null then [envelope_problem] else list_filter([
             contract_string(event_id, 'event_id', true),
             contract_string(customer_id, 'customer_id', true),
             contract_timestamp(occurred_at, 'occurred_at', true),
@@ -45,22 +43,7 @@ with parsed as (
             contract_decimal(compensation_requested, 'compensation_requested', 0, false, false),
             contract_decimal(compensation_granted, 'compensation_granted', 0, false, false),
             contract_number(sentiment, 'sentiment', -1, false, 1, false)
-            ) is null then []
-            else list_filter([
-            contract_string(event_id, 'event_id', true),
-            contract_string(customer_id, 'customer_id', true),
-            contract_timestamp(occurred_at, 'occurred_at', true),
-            contract_string(ticket_id, 'ticket_id', true),
-            contract_enum(action, 'action', ['opened', 'updated', 'resolved', 'reopened'], true),
-            contract_enum(category, 'category', ['how_to', 'bug', 'billing', 'complaint', 'compensation_request',
-            'cancellation', 'legal_threat', 'other'], true),
-            contract_enum(channel, 'channel', ['phone', 'email', 'chat', 'in_person', 'social'], true),
-            contract_number(handling_minutes, 'handling_minutes', 0, false, 1e308, true),
-            contract_boolean(escalated, 'escalated', true),
-            contract_decimal(compensation_requested, 'compensation_requested', 0, false, false),
-            contract_decimal(compensation_granted, 'compensation_granted', 0, false, false),
-            contract_number(sentiment, 'sentiment', -1, false, 1, false)
-            ], p -> p is not null) end as problems
+        ], p -> p is not null) end as problems
     from typed
 )
 select ordinal, problems,

@@ -24,9 +24,7 @@ with parsed as (
     from fields
 ), checked as (
     select *,
-        case when envelope_problem is not null then [envelope_problem]
-            -- fast path: a valid message builds no problem values at all
-            when coalesce(
+        case when envelope_problem is not null then [envelope_problem] else list_filter([
             contract_string(event_id, 'event_id', true),
             contract_string(customer_id, 'customer_id', true),
             contract_timestamp(occurred_at, 'occurred_at', true),
@@ -34,16 +32,7 @@ with parsed as (
             contract_enum(channel, 'channel', ['web', 'app', 'store', 'phone'], true),
             contract_number(duration_seconds, 'duration_seconds', 0, false, 1e308, true),
             contract_integer(pages, 'pages', 0, false)
-            ) is null then []
-            else list_filter([
-            contract_string(event_id, 'event_id', true),
-            contract_string(customer_id, 'customer_id', true),
-            contract_timestamp(occurred_at, 'occurred_at', true),
-            contract_string(session_id, 'session_id', true),
-            contract_enum(channel, 'channel', ['web', 'app', 'store', 'phone'], true),
-            contract_number(duration_seconds, 'duration_seconds', 0, false, 1e308, true),
-            contract_integer(pages, 'pages', 0, false)
-            ], p -> p is not null) end as problems
+        ], p -> p is not null) end as problems
     from typed
 )
 select ordinal, problems,
