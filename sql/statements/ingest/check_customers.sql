@@ -1,29 +1,19 @@
 -- Contract v1 for customer profile upserts: typed columns plus the list of problems (empty list: valid).
--- Each message is parsed once for the types of all its fields and once for their text (the paths are
--- listed in contract_paths_customers(); index 1 is the root), never once per field and check.
+-- Reads each field from the lists decode_incoming parsed once per message (never once per field and check).
 create or replace temp table checked_customers as
-with parsed as (
-    select ordinal, early_problem, text,
-        case when early_problem is null then try(json_type(text, contract_paths_customers())) end as t
+with typed as materialized (
+    select ordinal, text, envelope_problem,
+        contract_field(t, s, 2) as event_id,
+        contract_field(t, s, 3) as customer_id,
+        contract_field(t, s, 4) as occurred_at,
+        contract_field(t, s, 5) as name,
+        contract_field(t, s, 6) as kind,
+        contract_field(t, s, 7) as plan,
+        contract_field(t, s, 8) as household_id,
+        contract_field(t, s, 9) as signed_up_at,
+        contract_field(t, s, 10) as cancelled_at
     from decoded
     where event_type = 'customers'
-), fields as (
-    select ordinal, text, t, contract_envelope(early_problem, t[1]) as envelope_problem,
-        case when contract_envelope(early_problem, t[1]) is null
-            then json_extract_string(text, contract_paths_customers()) end as s
-    from parsed
-), typed as materialized (
-    select ordinal, text, envelope_problem,
-        {'type': coalesce(nullif(t[2], 'NULL'), 'MISSING'), 'text': s[2]} as event_id,
-        {'type': coalesce(nullif(t[3], 'NULL'), 'MISSING'), 'text': s[3]} as customer_id,
-        {'type': coalesce(nullif(t[4], 'NULL'), 'MISSING'), 'text': s[4]} as occurred_at,
-        {'type': coalesce(nullif(t[5], 'NULL'), 'MISSING'), 'text': s[5]} as name,
-        {'type': coalesce(nullif(t[6], 'NULL'), 'MISSING'), 'text': s[6]} as kind,
-        {'type': coalesce(nullif(t[7], 'NULL'), 'MISSING'), 'text': s[7]} as plan,
-        {'type': coalesce(nullif(t[8], 'NULL'), 'MISSING'), 'text': s[8]} as household_id,
-        {'type': coalesce(nullif(t[9], 'NULL'), 'MISSING'), 'text': s[9]} as signed_up_at,
-        {'type': coalesce(nullif(t[10], 'NULL'), 'MISSING'), 'text': s[10]} as cancelled_at
-    from fields
 ), checked as (
     select *,
         case when envelope_problem is not null then [envelope_problem] else list_filter([

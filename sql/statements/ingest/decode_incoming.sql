@@ -1,17 +1,36 @@
--- The raw bytes of a batch (the registered relation `incoming`) as text, with the problems found before
--- any parsing: oversized, not UTF-8. JSON is parsed once per message, in the check_* statements.
+-- The raw bytes of a batch (the registered relation `incoming`) as text, parsed once per message for the
+-- JSON types (t) and text (s) of every contract field of its event type (paths in contract_paths_<type>();
+-- index 1 is the root), with the problem of the message as a whole (envelope_problem), if any.
 create or replace temp table decoded as
 with sized as (
     select *,
         octet_length(raw) > $max_message_bytes as oversized,
         case when octet_length(raw) <= $max_message_bytes then try(decode(raw)) end as text
     from incoming
+), enveloped as (
+    select *,
+        case
+            when oversized then contract_problem('oversized',
+                'message is ' || octet_length(raw) || ' bytes, over the limit of ' || $max_message_bytes)
+            when text is null then contract_problem('not_utf8', 'message is not valid UTF-8')
+        end as early_problem
+    from sized
+), typed as (
+    select *,
+        case when early_problem is null then try(case event_type
+            when 'tickets' then json_type(text, contract_paths_tickets())
+            when 'payments' then json_type(text, contract_paths_payments())
+            when 'visits' then json_type(text, contract_paths_visits())
+            when 'customers' then json_type(text, contract_paths_customers())
+        end) end as t
+    from enveloped
 )
 select ordinal, event_type, topic, "partition", "offset", source_file, source_line, message_key, raw,
-    produced_at, topic_id, text,
-    case
-        when oversized then contract_problem('oversized',
-            'message is ' || octet_length(raw) || ' bytes, over the limit of ' || $max_message_bytes)
-        when text is null then contract_problem('not_utf8', 'message is not valid UTF-8')
-    end as early_problem
-from sized;
+    produced_at, topic_id, text, t, contract_envelope(early_problem, t[1]) as envelope_problem,
+    case when contract_envelope(early_problem, t[1]) is null then case event_type
+        when 'tickets' then json_extract_string(text, contract_paths_tickets())
+        when 'payments' then json_extract_string(text, contract_paths_payments())
+        when 'visits' then json_extract_string(text, contract_paths_visits())
+        when 'customers' then json_extract_string(text, contract_paths_customers())
+    end end as s
+from typed;
