@@ -233,3 +233,25 @@ def test_the_command_line_starts_without_great_expectations() -> None:
                             cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_validation_leaves_great_expectations_as_it_found_it() -> None:
+    """The runner builds each expectation's configuration once per validation, and only during it."""
+    from great_expectations.expectations.expectation import Expectation
+
+    built_on_access = Expectation.__dict__["configuration"]
+    frame = pd.DataFrame({"ordinal": [0, 1], "event_id": ["e0", "e1"], "customer_id": ["c0", "c1"],
+                          "handling_minutes": [3.0, -1.0], "compensation_requested": [None, None],
+                          "compensation_granted": [None, None], "minutes_ahead_of_now": [-1.0, -2.0]})
+    result = get_runner().validate("tickets", "batch", frame, {
+        "future_tolerance_minutes": 10, "max_handling_minutes": 1440, "max_compensation": 1e5}, quick_pass=True)
+    assert failed(result) == {"expect_column_values_to_be_between(handling_minutes)"}
+    assert result.outcome("expect_column_values_to_be_between(handling_minutes)").failing_positions == (1,)
+    assert Expectation.__dict__["configuration"] is built_on_access
+    expectation = get_runner().suite("tickets", "batch").expectations[0]
+    description = expectation.description
+    try:
+        expectation.description = "changed"
+        assert expectation.configuration.description == "changed"
+    finally:
+        expectation.description = description
