@@ -227,8 +227,7 @@ class Pipeline:
         for tp, records in polled.items():
             event_type = self.type_by_topic[tp.topic]
             topic_id = _topic_id(consumer, tp.topic)
-            for r in records:
-                batch.add_kafka(event_type, tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp, topic_id)
+            batch.add_records(event_type, tp.topic, tp.partition, records, topic_id)
             if records:
                 offsets[tp] = records[-1].offset + 1
         return batch, offsets

@@ -10,8 +10,10 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from customer_health import sqlfiles
@@ -35,63 +37,112 @@ INCOMING_SCHEMA = pa.schema(
         ("topic_id", pa.string()),
     ]
 )
+_CHUNK_SCHEMA = INCOMING_SCHEMA.remove(0)  # ordinal is numbered over the whole batch
 
 
-@dataclass
+class KafkaRecord(Protocol):
+    """What landing reads of a kafka-python ConsumerRecord."""
+
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: int  # ms since the epoch (producer or broker clock)
+
+
 class RawBatch:
-    """Raw messages, column-wise, exactly as they arrived (bytes are never decoded in Python)."""
+    """Raw messages, exactly as they arrived (bytes are never decoded in Python), as Arrow chunks.
 
-    event_type: list[str | None] = field(default_factory=list)
-    topic: list[str | None] = field(default_factory=list)
-    partition: list[int | None] = field(default_factory=list)
-    offset: list[int | None] = field(default_factory=list)
-    source_file: list[str | None] = field(default_factory=list)
-    source_line: list[int | None] = field(default_factory=list)
-    message_key: list[bytes | None] = field(default_factory=list)
-    raw: list[bytes] = field(default_factory=list)
-    produced_at_ms: list[int | None] = field(default_factory=list)
-    topic_id: list[str | None] = field(default_factory=list)
+    Records polled from one partition become one chunk with column-wise conversions (no per-record
+    Python work beyond reading the record's fields), so the poll loop stays close to a bare consumer.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: list[pa.RecordBatch] = []
+        self._single: list[tuple] = []  # messages added one by one, not yet a chunk
+        self._rows = 0
 
     def __len__(self) -> int:
-        return len(self.raw)
+        return self._rows
+
+    def __bool__(self) -> bool:
+        return self._rows > 0
 
     def extend(self, other: RawBatch) -> None:
-        for name in self.__dataclass_fields__:
-            getattr(self, name).extend(getattr(other, name))
+        self._seal()
+        other._seal()
+        self._chunks.extend(other._chunks)
+        self._rows += other._rows
+
+    def add_records(
+        self, event_type: str, topic: str, partition: int, records: Sequence[KafkaRecord], topic_id: str | None = None,
+    ) -> None:
+        """Records polled from one partition of ``topic``, in offset order."""
+        n = len(records)
+        if n == 0:
+            return
+        self._append(pa.record_batch(
+            [
+                pa.repeat(event_type, n),
+                pa.repeat(topic, n),
+                pa.repeat(pa.scalar(partition, pa.int32()), n),
+                pa.array([r.offset for r in records], pa.int64()),
+                pa.nulls(n, pa.string()),
+                pa.nulls(n, pa.int64()),
+                pa.array([r.key for r in records], pa.binary()),
+                pa.array([b"" if r.value is None else r.value for r in records], pa.binary()),
+                pa.array([r.timestamp for r in records], pa.timestamp("ms")),
+                pa.repeat(pa.scalar(topic_id, pa.string()), n),
+            ],
+            schema=_CHUNK_SCHEMA,
+        ))
 
     def add_kafka(
-        self, event_type: str, topic: str, partition: int, offset: int, key: bytes | None, value: bytes,
+        self, event_type: str, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
         timestamp_ms: int | None, topic_id: str | None = None,
     ) -> None:
-        self.event_type.append(event_type)
-        self.topic.append(topic)
-        self.partition.append(partition)
-        self.offset.append(offset)
-        self.source_file.append(None)
-        self.source_line.append(None)
-        self.message_key.append(key)
-        self.raw.append(value if value is not None else b"")
-        self.produced_at_ms.append(timestamp_ms)
-        self.topic_id.append(topic_id)
+        """One message (tools and tests; the pipeline adds whole partitions with ``add_records``)."""
+        self._single.append((event_type, topic, partition, offset, None, None, key,
+                             value if value is not None else b"", timestamp_ms, topic_id))
+        self._rows += 1
+
+    def add_file_rows(self, rows: Sequence[tuple[str | None, str, int, bytes]]) -> None:
+        """File lines: (event_type, source_file, source_line, raw bytes) per row."""
+        n = len(rows)
+        if n == 0:
+            return
+        self._append(pa.record_batch(
+            [
+                pa.array([r[0] for r in rows], pa.string()),
+                pa.nulls(n, pa.string()),
+                pa.nulls(n, pa.int32()),
+                pa.nulls(n, pa.int64()),
+                pa.array([r[1] for r in rows], pa.string()),
+                pa.array([r[2] for r in rows], pa.int64()),
+                pa.nulls(n, pa.binary()),
+                pa.array([r[3] for r in rows], pa.binary()),
+                pa.nulls(n, pa.timestamp("ms")),
+                pa.nulls(n, pa.string()),
+            ],
+            schema=_CHUNK_SCHEMA,
+        ))
+
+    def _append(self, chunk: pa.RecordBatch) -> None:
+        self._seal()
+        self._chunks.append(chunk)
+        self._rows += chunk.num_rows
+
+    def _seal(self) -> None:
+        """Turn the messages added one by one into a chunk (keeps arrival order)."""
+        if self._single:
+            columns = [list(column) for column in zip(*self._single, strict=True)]
+            self._chunks.append(pa.record_batch(columns, schema=_CHUNK_SCHEMA))
+            self._single = []
 
     def to_arrow(self) -> pa.Table:
-        n = len(self.raw)
-        return pa.Table.from_arrays(
-            [
-                pa.array(range(n), pa.int64()),
-                pa.array(self.event_type, pa.string()),
-                pa.array(self.topic, pa.string()),
-                pa.array(self.partition, pa.int32()),
-                pa.array(self.offset, pa.int64()),
-                pa.array(self.source_file, pa.string()),
-                pa.array(self.source_line, pa.int64()),
-                pa.array(self.message_key, pa.binary()),
-                pa.array(self.raw, pa.binary()),
-                pa.array(self.produced_at_ms, pa.timestamp("ms")),
-                pa.array(self.topic_id, pa.string()),
-            ],
-            schema=INCOMING_SCHEMA,
-        )
+        """The batch as the ``incoming`` relation: ``ordinal`` numbers messages 0..n-1 in arrival order."""
+        self._seal()
+        table = pa.Table.from_batches(self._chunks, schema=_CHUNK_SCHEMA)
+        return table.add_column(0, "ordinal", pa.array(np.arange(self._rows, dtype=np.int64)))
 
 
 @dataclass(frozen=True)
@@ -207,22 +258,8 @@ def _utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def empty_batch() -> RawBatch:
-    return RawBatch()
-
-
 def batch_from_rows(rows: Sequence[tuple[str | None, str, int, bytes]]) -> pa.Table:
     """A file batch: (event_type, source_file, source_line, raw bytes) per row."""
-    b = RawBatch()
-    for event_type, source_file, source_line, raw in rows:
-        b.event_type.append(event_type)
-        b.topic.append(None)
-        b.partition.append(None)
-        b.offset.append(None)
-        b.source_file.append(source_file)
-        b.source_line.append(source_line)
-        b.message_key.append(None)
-        b.raw.append(raw)
-        b.produced_at_ms.append(None)
-        b.topic_id.append(None)
-    return b.to_arrow()
+    batch = RawBatch()
+    batch.add_file_rows(rows)
+    return batch.to_arrow()
