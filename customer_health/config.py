@@ -77,6 +77,20 @@ class PipelineSettings:
     max_message_bytes: int = 65536
     # Seconds between scheduled table-level jobs (quality suites, daily snapshots).
     schedule_interval_s: float = 60.0
+    # DuckDB worker threads of the pipeline's database (landing, health, quality, Quack readers).
+    # 0: one per core but one, which stays free for the Kafka poll loop (at least 1).
+    duckdb_threads: int = 0
+
+    def __post_init__(self) -> None:
+        for key in ("batch_max_events", "batch_max_wait_ms", "max_message_bytes"):
+            if getattr(self, key) <= 0:
+                raise UserError(f"config: pipeline.{key} must be more than 0, got {getattr(self, key)}")
+        if self.duckdb_threads < 0:
+            raise UserError(f"config: pipeline.duckdb_threads must be 0 (automatic) or more, got {self.duckdb_threads}")
+
+    def threads(self, cores: int | None) -> int:
+        """DuckDB threads for a machine with ``cores`` cores."""
+        return self.duckdb_threads or max(1, (cores or 1) - 1)
 
 
 @dataclass(frozen=True)

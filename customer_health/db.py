@@ -72,8 +72,11 @@ def resolve_token(settings: Settings) -> str:
     return token
 
 
-def open_owner(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """Open the database read-write as its single owner and bring the schema up to date."""
+def open_owner(settings: Settings, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the database read-write as its single owner and bring the schema up to date.
+
+    ``threads``: DuckDB worker threads for this database (None: DuckDB's default, one per core).
+    """
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     # Readers without a pipeline open the file read-only for a moment (status, a dashboard refresh):
     # wait that out rather than fail the pipeline's start.
@@ -91,6 +94,8 @@ def open_owner(settings: Settings) -> duckdb.DuckDBPyConnection:
                 ) from None
             time.sleep(0.1)
     con.execute("set timezone = 'UTC'")
+    if threads is not None:
+        con.execute(f"set threads = {int(threads)}")
     apply_schema(con)
     return con
 

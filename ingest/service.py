@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -77,7 +78,7 @@ def run_pipeline(
     if install_signal_handlers:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, frame: stop.set())
-    con = open_owner(settings)
+    con = open_owner(settings, threads=settings.pipeline.threads(os.cpu_count()))
     server: QuackServer | None = None
     ext: PipelineExtensions | None = None
     try:

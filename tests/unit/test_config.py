@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,24 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> No
 def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="does not exist"):
         load_settings(tmp_path / "nope.toml", env={})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[pipeline]\nduckdb_threads = -1\n", "pipeline.duckdb_threads must be 0 (automatic) or more, got -1"),
+        ("[pipeline]\nbatch_max_events = 0\n", "pipeline.batch_max_events must be more than 0, got 0"),
+        ("[pipeline]\nbatch_max_wait_ms = -5\n", "pipeline.batch_max_wait_ms must be more than 0, got -5"),
+    ],
+)
+def test_pipeline_settings_out_of_range(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "c.toml").write_text(text)
+    with pytest.raises(UserError, match=re.escape(message)):
+        load_settings(tmp_path / "c.toml", env={})
+
+
+def test_duckdb_threads_leave_a_core_to_the_poll_loop(tmp_path: Path) -> None:
+    automatic = load_settings(None, env={}).pipeline
+    assert [automatic.threads(cores) for cores in (None, 1, 2, 8)] == [1, 1, 1, 7]
+    (tmp_path / "c.toml").write_text("[pipeline]\nduckdb_threads = 3\n")
+    assert load_settings(tmp_path / "c.toml", env={}).pipeline.threads(2) == 3
