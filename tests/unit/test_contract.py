@@ -47,11 +47,16 @@ def test_valid_events_land_typed_with_times_in_utc(lander: Lander) -> None:
 
 
 def test_unknown_fields_are_kept_not_fatal(lander: Lander) -> None:
+    without_pages = {k: v for k, v in visit("v4", utm="spring").items() if k != "pages"}
     lander.land(batch(("visits", encode(visit("v1", referrer="newsletter"))),
-                      ("visits", encode(visit("v2")))), "kafka")
+                      ("visits", encode(visit("v2"))),
+                      ("visits", encode(visit("v3", pages=None))),  # a contract field set to null is no extra
+                      ("visits", encode(without_pages))), "kafka")  # an unknown field beside a missing optional one
     extras = dict(lander.con.execute("select event_id, extra from visits").fetchall())
     assert json.loads(extras["v1"])["referrer"] == "newsletter"
     assert extras["v2"] is None
+    assert extras["v3"] is None
+    assert json.loads(extras["v4"])["utm"] == "spring"
 
 
 @pytest.mark.parametrize(("event_type", "raw", "code"), BAD_MESSAGES, ids=[c for _, _, c in BAD_MESSAGES])

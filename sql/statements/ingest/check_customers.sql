@@ -2,7 +2,7 @@
 -- Reads each field from the lists decode_incoming parsed once per message (never once per field and check).
 create or replace temp table checked_customers as
 with typed as materialized (
-    select ordinal, text, envelope_problem,
+    select ordinal, text, contract_fields, envelope_problem,
         contract_field(t, s, 2) as event_id,
         contract_field(t, s, 3) as customer_id,
         contract_field(t, s, 4) as occurred_at,
@@ -39,5 +39,5 @@ select ordinal, problems,
     contract_text(household_id) as household_id,
     contract_utc(signed_up_at) as signed_up_at,
     contract_utc(cancelled_at) as cancelled_at,
-    case when envelope_problem is null then contract_extra(text, ['event_id', 'customer_id', 'occurred_at', 'name', 'kind', 'plan', 'household_id', 'signed_up_at', 'cancelled_at']) end as extra
+    case when envelope_problem is null then contract_extra(text, contract_fields) end as extra
 from checked;

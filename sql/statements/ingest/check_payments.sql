@@ -2,7 +2,7 @@
 -- Reads each field from the lists decode_incoming parsed once per message (never once per field and check).
 create or replace temp table checked_payments as
 with typed as materialized (
-    select ordinal, text, envelope_problem,
+    select ordinal, text, contract_fields, envelope_problem,
         contract_field(t, s, 2) as event_id,
         contract_field(t, s, 3) as customer_id,
         contract_field(t, s, 4) as occurred_at,
@@ -39,5 +39,5 @@ select ordinal, problems,
     try_cast(contract_text(amount) as decimal(18, 4)) as amount,
     contract_text(currency) as currency,
     contract_utc(due_at) as due_at,
-    case when envelope_problem is null then contract_extra(text, ['event_id', 'customer_id', 'occurred_at', 'invoice_id', 'kind', 'status', 'amount', 'currency', 'due_at']) end as extra
+    case when envelope_problem is null then contract_extra(text, contract_fields) end as extra
 from checked;

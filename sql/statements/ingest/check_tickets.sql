@@ -2,7 +2,7 @@
 -- Reads each field from the lists decode_incoming parsed once per message (never once per field and check).
 create or replace temp table checked_tickets as
 with typed as materialized (
-    select ordinal, text, envelope_problem,
+    select ordinal, text, contract_fields, envelope_problem,
         contract_field(t, s, 2) as event_id,
         contract_field(t, s, 3) as customer_id,
         contract_field(t, s, 4) as occurred_at,
@@ -49,5 +49,5 @@ select ordinal, problems,
     try_cast(contract_text(compensation_requested) as decimal(18, 2)) as compensation_requested,
     try_cast(contract_text(compensation_granted) as decimal(18, 2)) as compensation_granted,
     try_cast(contract_text(sentiment) as double) as sentiment,
-    case when envelope_problem is null then contract_extra(text, ['event_id', 'customer_id', 'occurred_at', 'ticket_id', 'action', 'category', 'channel', 'handling_minutes', 'escalated', 'compensation_requested', 'compensation_granted', 'sentiment']) end as extra
+    case when envelope_problem is null then contract_extra(text, contract_fields) end as extra
 from checked;

@@ -2,7 +2,7 @@
 -- Reads each field from the lists decode_incoming parsed once per message (never once per field and check).
 create or replace temp table checked_visits as
 with typed as materialized (
-    select ordinal, text, envelope_problem,
+    select ordinal, text, contract_fields, envelope_problem,
         contract_field(t, s, 2) as event_id,
         contract_field(t, s, 3) as customer_id,
         contract_field(t, s, 4) as occurred_at,
@@ -33,5 +33,5 @@ select ordinal, problems,
     contract_text(channel) as channel,
     try_cast(contract_text(duration_seconds) as double) as duration_seconds,
     try_cast(contract_text(pages) as integer) as pages,
-    case when envelope_problem is null then contract_extra(text, ['event_id', 'customer_id', 'occurred_at', 'session_id', 'channel', 'duration_seconds', 'pages']) end as extra
+    case when envelope_problem is null then contract_extra(text, contract_fields) end as extra
 from checked;

@@ -1,6 +1,7 @@
 -- The raw bytes of a batch (the registered relation `incoming`) as text, parsed once per message for the
 -- JSON types (t) and text (s) of every contract field of its event type (paths in contract_paths_<type>();
--- index 1 is the root), with the problem of the message as a whole (envelope_problem), if any.
+-- index 1 is the root), how many of those fields it has (present, null or not: contract_fields), and the
+-- problem of the message as a whole (envelope_problem), if any.
 create or replace temp table decoded as
 with sized as (
     select *,
@@ -26,7 +27,8 @@ with sized as (
     from enveloped
 )
 select ordinal, event_type, topic, "partition", "offset", source_file, source_line, message_key, raw,
-    produced_at, topic_id, text, t, contract_envelope(early_problem, t[1]) as envelope_problem,
+    produced_at, topic_id, text, t, list_count(t) - 1 as contract_fields,
+    contract_envelope(early_problem, t[1]) as envelope_problem,
     case when contract_envelope(early_problem, t[1]) is null then case event_type
         when 'tickets' then json_extract_string(text, contract_paths_tickets())
         when 'payments' then json_extract_string(text, contract_paths_payments())
