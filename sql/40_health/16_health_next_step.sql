@@ -15,11 +15,8 @@ create or replace macro health_step_tried(tried, step, since) as
     len(list_filter(coalesce(tried, []), t -> t.step = step and t.tried_at >= since)) > 0;
 
 -- The earliest of educate, migrate, renegotiate never tried (null when all were).
-create or replace macro health_first_untried(tried) as case
-    when not health_step_tried(tried, 'educate', '-infinity'::timestamp) then 'educate'
-    when not health_step_tried(tried, 'migrate', '-infinity'::timestamp) then 'migrate'
-    when not health_step_tried(tried, 'renegotiate', '-infinity'::timestamp) then 'renegotiate'
-end;
+create or replace macro health_first_untried(tried) as
+    list_filter(['educate', 'migrate', 'renegotiate'], s -> not health_step_tried(tried, s, '-infinity'::timestamp))[1];
 
 -- The stored playbook of a row with the reason of each step in words, from the row's figures.
 create or replace macro health_playbook_text(playbook, kind, how_to_share_90d, support_minutes_90d,
