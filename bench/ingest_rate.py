@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -20,6 +21,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 from kafka import KafkaConsumer, KafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from customer_health.config import Settings  # noqa: E402
 from customer_health.simulate import SimulationSettings, generate_history  # noqa: E402
 from ingest.broker import ensure_topics, free_port, start_broker  # noqa: E402
+from ingest.landing import BatchResult  # noqa: E402
 from ingest.service import run_pipeline  # noqa: E402
 
 
@@ -72,86 +75,99 @@ def raw_consume_rate(settings: Settings, expected: int) -> float:
     return seen / elapsed
 
 
-def pipeline_rate(settings: Settings, expected: int) -> tuple[float, int]:
-    """Events durably landed in DuckDB per second, from the first batch's start to the last commit."""
-    import duckdb
+class RunningPipeline:
+    """``run_pipeline`` on a thread, with the wall clock (UTC) of each batch's commit, from its on_landed hook.
 
-    from ingest.service import PipelineExtensions, default_extensions
+    Progress comes from the pipeline's own callbacks: the bench reads nothing while the pipeline runs.
+    """
 
-    stop = threading.Event()
-    commits: list[datetime] = []  # wall clock (UTC) after each batch's commit
+    def __init__(self, settings: Settings, plugins: bool = True) -> None:
+        from ingest.service import PipelineExtensions, default_extensions
 
-    def extensions(con: duckdb.DuckDBPyConnection, s: Settings) -> PipelineExtensions:
-        ext = default_extensions(con, s)
-        ext.on_landed.append(lambda result: commits.append(datetime.now(UTC).replace(tzinfo=None)))
-        return ext
+        self.settings = settings
+        self.committed_at: dict[int, datetime] = {}  # batch id -> commit time
+        self.messages = 0
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
 
-    thread = threading.Thread(target=run_pipeline, args=(settings, stop),
-                              kwargs={"install_signal_handlers": False, "extensions": extensions})
-    thread.start()
+        def extensions(con: duckdb.DuckDBPyConnection, s: Settings) -> PipelineExtensions:
+            ext = default_extensions(con, s) if plugins else PipelineExtensions()
+            ext.on_landed.append(self._landed)
+            return ext
+
+        self._thread = threading.Thread(target=run_pipeline, args=(settings, self._stop),
+                                        kwargs={"install_signal_handlers": False, "extensions": extensions})
+        self._thread.start()
+
+    def _landed(self, result: BatchResult) -> None:
+        with self._changed:
+            self.committed_at[result.batch_id] = datetime.now(UTC).replace(tzinfo=None)
+            self.messages += result.messages
+            self._changed.notify_all()
+
+    def wait_for(self, messages: int, timeout: float) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self.messages >= messages or not self._thread.is_alive(), timeout)
+        if self.messages < messages:
+            raise SystemExit(f"the pipeline landed {self.messages} of {messages} messages")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def pipeline_rate(settings: Settings, expected: int, plugins: bool = True) -> tuple[float, int]:
+    """Events durably landed in DuckDB per second, from the first batch's start to the last commit.
+
+    ``plugins``: with the product's per-batch plug-ins (batch quality suites, health refresh, churn scoring,
+    alerts), as ``customer-health ingest`` runs; without them, the landing path alone.
+    """
+    pipeline = RunningPipeline(settings, plugins)
     try:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and thread.is_alive():
-            if _landed_messages(settings) >= expected:
-                break
-            time.sleep(0.2)
+        pipeline.wait_for(expected, timeout=600)
     finally:
-        stop.set()
-        thread.join()
+        pipeline.stop()
     with duckdb.connect(str(settings.db_path), read_only=True) as con:
         messages, first, batches, avg_size = con.execute(
             "select sum(messages), min(started_at), count(*), avg(messages) from ingest_batches").fetchone()
-    wall = (commits[-1] - first).total_seconds()
-    print(f"pipeline: {batches} batches of {avg_size:,.0f} events on average in {wall:.1f} s")
+    wall = (max(pipeline.committed_at.values()) - first).total_seconds()
+    print(f"pipeline {'with' if plugins else 'without'} plug-ins: {batches} batches of {avg_size:,.0f} events "
+          f"on average in {wall:.1f} s")
     return messages / wall, int(messages)
 
 
-def _landed_messages(settings: Settings) -> int:
-    from customer_health.db import reader
-
-    try:
-        with reader(settings) as db:
-            return int(db.con.execute(
-                "select * from quack_query(?, 'select coalesce(sum(messages), 0) from ingest_batches')", [db.uri]
-            ).fetchone()[0]) if db.uri else 0
-    except Exception:  # not serving yet
-        return 0
-
-
 def steady_latency(settings: Settings, rate: int, seconds: int) -> tuple[float, float, int]:
-    """p50/p95 of produced -> landed (ms) for visits sent at a steady rate; the send time rides in an
-    extra field, which the contract keeps."""
-    import duckdb
-
-    stop = threading.Event()
-    thread = threading.Thread(target=run_pipeline, args=(settings, stop), kwargs={"install_signal_handlers": False})
-    thread.start()
-    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=0, acks=1)
-    topic = settings.kafka.topics.visits
-    time.sleep(6)  # let the consumer join its group before the clock starts
-    total = rate * seconds
-    started = time.perf_counter()
-    for i in range(total):
-        target = started + i / rate
-        delay = target - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        sent_ms = time.time() * 1000
-        event = {"event_id": f"lat-{i}", "customer_id": f"c{i % 500}",
-                 "occurred_at": datetime.now(UTC).isoformat(), "session_id": f"s{i}", "channel": "web",
-                 "duration_seconds": 30, "bench_sent_at_ms": sent_ms}
-        producer.send(topic, key=event["customer_id"].encode(), value=json.dumps(event).encode())
-    producer.flush()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and _landed_messages(settings) < total:
-        time.sleep(0.2)
-    stop.set()
-    thread.join()
+    """p50/p95 of produced -> committed in DuckDB (ms) for visits sent at a steady rate; the send time rides
+    in an extra field, which the contract keeps."""
+    pipeline = RunningPipeline(settings)
+    try:
+        producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=0, acks=1)
+        topic = settings.kafka.topics.visits
+        time.sleep(6)  # let the consumer join its group before the clock starts
+        total = rate * seconds
+        started = time.perf_counter()
+        for i in range(total):
+            target = started + i / rate
+            delay = target - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            sent_ms = time.time() * 1000
+            event = {"event_id": f"lat-{i}", "customer_id": f"c{i % 500}",
+                     "occurred_at": datetime.now(UTC).isoformat(), "session_id": f"s{i}", "channel": "web",
+                     "duration_seconds": 30, "bench_sent_at_ms": sent_ms}
+            producer.send(topic, key=event["customer_id"].encode(), value=json.dumps(event).encode())
+        producer.flush()
+        pipeline.wait_for(total, timeout=120)
+    finally:
+        pipeline.stop()
+    epoch = datetime(1970, 1, 1)
     with duckdb.connect(str(settings.db_path), read_only=True) as con:
-        latencies = [r[0] for r in con.execute(
-            "select epoch_ms(b.committed_at) - (v.extra ->> 'bench_sent_at_ms')::double "
-            "from visits v join ingest_batches b using (batch_id) where v.event_id like 'lat-%'"
-        ).fetchall()]
+        latencies = [
+            (pipeline.committed_at[batch_id] - epoch).total_seconds() * 1000 - sent_ms
+            for batch_id, sent_ms in con.execute(
+                "select batch_id, (extra ->> 'bench_sent_at_ms')::double from visits where event_id like 'lat-%'"
+            ).fetchall()
+        ]
     q = statistics.quantiles(latencies, n=100)
     return q[49], q[94], len(latencies)
 
@@ -189,11 +205,17 @@ def main() -> None:
             produced = produce_all(broker.bootstrap_servers, settings.kafka.topics.by_type(), events)
             raw = raw_consume_rate(settings, len(events))
             landed, messages = pipeline_rate(settings, len(events))
-            print(f"events: {messages:,} mixed (tickets, payments, visits, customers), 3 partitions per topic")
+            bare = settings_for(Path(tmp), broker.bootstrap_servers, "bare").with_overrides(
+                kafka__topics=settings.kafka.topics, pipeline=settings.pipeline)
+            bare_landed, _ = pipeline_rate(bare, len(events), plugins=False)
+            print(f"events: {messages:,} mixed (tickets, payments, visits, customers), 3 partitions per topic; "
+                  f"DuckDB threads {settings.pipeline.threads(os.cpu_count())} of {os.cpu_count()} cores")
             print(f"produce rate:             {produced:10,.0f} events/s")
             print(f"raw consume rate:         {raw:10,.0f} events/s")
-            print(f"pipeline landing rate:    {landed:10,.0f} events/s (durably committed in DuckDB)")
+            print(f"pipeline landing rate:    {landed:10,.0f} events/s (durably committed in DuckDB, with plug-ins)")
             print(f"ratio landing / raw:      {landed / raw:10.2f}   (goal >= 0.90)")
+            print(f"landing path alone:       {bare_landed:10,.0f} events/s, ratio {bare_landed / raw:.2f} "
+                  "(no quality, health, churn or alert plug-ins)")
             steady = settings_for(Path(tmp), broker.bootstrap_servers, "latency")
             ensure_topics(steady.kafka)
             p50, p95, n = steady_latency(steady, args.steady_rate, args.steady_seconds)
