@@ -75,14 +75,16 @@ class HealthRefresher:
             self._run(con, "health/batch_facts", batch_id=batch_id)
             self._register(con, "health_changed_escalations", "health/upsert_escalations", batch_id=batch_id)
             self._run(con, "health/rollup_batch", batch_id=batch_id)
-            self._register(con, "health_changed_invoices", "health/upsert_invoices", batch_id=batch_id)
+            invoices_changed = self._register(con, "health_changed_invoices", "health/upsert_invoices",
+                                              batch_id=batch_id)
             reason = self.full_refresh_reason(con, now)
             if reason is not None:
                 kind: RefreshKind = "full"
                 self._compute_all(con, now, reason)
             else:
                 kind, reason = "incremental", "batch"
-                self._run(con, "health/apply_changed_invoices", now=now)
+                if invoices_changed:
+                    self._run(con, "health/apply_changed_invoices", now=now)
                 self._run(con, "health/compute_touched", batch_id=batch_id, now=now)
             return self._write(con, kind, reason, now, batch_id, started)
         finally:
@@ -140,15 +142,17 @@ class HealthRefresher:
         self, con: duckdb.DuckDBPyConnection, kind: RefreshKind, reason: str, now: datetime, batch_id: int | None,
         started: float,
     ) -> RefreshResult:
-        self._run(con, "health/write_snapshots")
-        self._run(con, "health/write_segment_changes", batch_id=batch_id)
+        customers, changes, snapshots = self._run(con, "health/refreshed_counts").fetchone()
+        if snapshots:
+            self._run(con, "health/write_snapshots")
+        if changes:
+            self._run(con, "health/write_segment_changes", batch_id=batch_id)
         self._run(con, "health/write_state")
         if kind == "full":
             self._run(con, "health/record_norms", now=now)
         duration_ms = (time.perf_counter() - started) * 1000
         self._run(con, "health/record_refresh", kind=kind, reason=reason, now=now, batch_id=batch_id,
                   duration_ms=duration_ms)
-        customers, changes = self._run(con, "health/refreshed_counts").fetchone()
         if kind == "full":
             log.info("health: full refresh (%s) of %d customers, %d segment changes in %.0f ms",
                      reason, customers, changes, duration_ms)
@@ -157,9 +161,12 @@ class HealthRefresher:
     def _run(self, con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
         return sqlfiles.run(con, name, {"params": self.params, **params})
 
-    def _register(self, con: duckdb.DuckDBPyConnection, view: str, name: str, **params: Any) -> None:
-        """Run an upsert that RETURNs the rows it changed and expose them to the next statements as ``view``."""
-        con.register(view, self._run(con, name, **params).fetch_arrow_table())
+    def _register(self, con: duckdb.DuckDBPyConnection, view: str, name: str, **params: Any) -> int:
+        """Run an upsert that RETURNs the rows it changed and expose them to the next statements as ``view``;
+        how many rows it changed."""
+        changed = self._run(con, name, **params).fetch_arrow_table()
+        con.register(view, changed)
+        return changed.num_rows
 
     @staticmethod
     def _cleanup(con: duckdb.DuckDBPyConnection) -> None:

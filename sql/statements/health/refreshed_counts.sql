@@ -1,2 +1,3 @@
--- Rows and segment changes of the refresh being written.
-select count(*), count(*) filter (where segment_changed) from health_refreshed;
+-- Rows, segment changes and snapshots of the refresh being written.
+select count(*), count(*) filter (where segment_changed), count(*) filter (where snapshot_reason is not null)
+from health_refreshed;
