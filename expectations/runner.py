@@ -29,6 +29,7 @@ from expectations.registry import SUITES
 
 _runner: SuiteRunner | None = None
 _runner_lock = threading.Lock()
+_configurations_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -203,24 +204,25 @@ def _configurations_built_once() -> Iterator[None]:
 
     GX derives it from the expectation's pydantic fields at every access: dozens of times per expectation
     while validating, about half of a small frame's validation time. The expectation objects GX creates
-    while validating are not changed while it runs. Only under the runner's lock (the process's only GX
-    user), and removed on exit.
+    while validating are not changed while it runs. One validation at a time in the process (whichever
+    runner), and removed on exit.
     """
     expectation = importlib.import_module("great_expectations.expectations.expectation").Expectation
-    build = expectation.__dict__["configuration"]
-    built: dict[int, tuple[Any, Any]] = {}  # id -> (the expectation, kept alive so ids are not reused; its config)
+    with _configurations_lock:
+        build = expectation.__dict__["configuration"]
+        built: dict[int, tuple[Any, Any]] = {}  # id -> (the expectation, kept alive: ids not reused; its config)
 
-    def configuration(self: Any) -> Any:
-        found = built.get(id(self))
-        if found is None:
-            found = built[id(self)] = (self, build.fget(self))
-        return found[1]
+        def configuration(self: Any) -> Any:
+            found = built.get(id(self))
+            if found is None:
+                found = built[id(self)] = (self, build.fget(self))
+            return found[1]
 
-    expectation.configuration = property(configuration)
-    try:
-        yield
-    finally:
-        expectation.configuration = build
+        expectation.configuration = property(configuration)
+        try:
+            yield
+        finally:
+            expectation.configuration = build
 
 
 def get_runner(sample_rows: int = 10) -> SuiteRunner:

@@ -248,6 +248,17 @@ def test_a_validation_leaves_great_expectations_as_it_found_it() -> None:
     assert failed(result) == {"expect_column_values_to_be_between(handling_minutes)"}
     assert result.outcome("expect_column_values_to_be_between(handling_minutes)").failing_positions == (1,)
     assert Expectation.__dict__["configuration"] is built_on_access
+    # two runners validating at once on two threads (each has its own lock) leave it as it was too
+    from concurrent.futures import ThreadPoolExecutor
+
+    from expectations.runner import SuiteRunner
+
+    runners = [get_runner(), SuiteRunner()]
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda i: runners[i % 2].validate("tickets", "batch", frame, {
+            "future_tolerance_minutes": 10, "max_handling_minutes": 1440, "max_compensation": 1e5}), range(8)))
+    assert all(failed(r) == {"expect_column_values_to_be_between(handling_minutes)"} for r in outcomes)
+    assert Expectation.__dict__["configuration"] is built_on_access
     expectation = get_runner().suite("tickets", "batch").expectations[0]
     description = expectation.description
     try:
