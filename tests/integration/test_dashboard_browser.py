@@ -167,7 +167,7 @@ def test_a_customer_appears_and_changes_segment_live(env: Env, dashboard) -> Non
             # 3. drill down from the card to the customer page
             card.get_by_role("button", name="Open").click()
             expect(page.get_by_role("heading", name=f"Erin Endtoend · {customer_id}")).to_be_visible(timeout=30_000)
-            expect(page.get_by_text("Next step:", exact=False).first).to_be_visible()
+            expect(page.get_by_text("Next step:", exact=False).first).to_be_visible(timeout=30_000)
             _no_page_errors(page)
             _screenshot(page, "dashboard-customer.png")
             pages["customer"] = page.content()
