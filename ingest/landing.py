@@ -64,9 +64,6 @@ class RawBatch:
     def __len__(self) -> int:
         return self._rows
 
-    def __bool__(self) -> bool:
-        return self._rows > 0
-
     def extend(self, other: RawBatch) -> None:
         self._seal()
         other._seal()
