@@ -182,20 +182,19 @@ def main() -> int:
             history_s = time.monotonic() - started
             (has_health,) = db.one("bench/has_health")
             health = bool(has_health)
+            read_health = "bench/probe_health_state" if args.read == "state" else "bench/probe_health"
             if health:  # the health model runs in the pipeline only when its hooks are registered there
                 deadline = time.monotonic() + 30
-                while time.monotonic() < deadline and len(db.rows("bench/probe_health")) < PROBES:
+                while time.monotonic() < deadline and len(db.rows(read_health)) < PROBES:
                     time.sleep(0.5)
-                health = len(db.rows("bench/probe_health")) == PROBES
+                health = len(db.rows(read_health)) == PROBES
 
             # 2. steady load, probes and the polling client
             probes, errors, stop = Probes(), [], threading.Event()
             client = Reader(db.con.cursor(), db.uri)
-            statement = None
-            if health:
-                statement = "bench/probe_health_state" if args.read == "state" else "bench/probe_health"
-            poller = threading.Thread(target=poll, args=(client, probes, statement, stop, args.poll_ms / 1000, errors),
-                                      daemon=True)
+            poller = threading.Thread(
+                target=poll, args=(client, probes, read_health if health else None, stop, args.poll_ms / 1000, errors),
+                daemon=True)
             poller.start()
             background_stop = threading.Event()
             sent_background: list[int] = []
