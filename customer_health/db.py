@@ -10,15 +10,12 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import math
 import os
 import secrets
 import socket
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +24,7 @@ import pandas as pd
 
 from customer_health.config import Settings
 from customer_health.errors import UserError
-from customer_health.sqlfiles import apply_schema, statement
+from customer_health.sqlfiles import apply_schema, sql_literal, statement
 
 
 def _extension_path(package: str, name: str) -> str:
@@ -180,29 +177,6 @@ class Reader:
 
     def close(self) -> None:
         self.con.close()
-
-
-def sql_literal(value: Any) -> str:
-    """A value as a typed DuckDB literal (strings quoted with doubled single quotes)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"cannot render {value!r} as SQL")
-        return repr(value) if not isinstance(value, Decimal) else str(value)
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return f"timestamp '{value.isoformat(sep=' ')}'"
-    if isinstance(value, date):
-        return f"date '{value.isoformat()}'"
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
-    raise TypeError(f"cannot render a {type(value).__name__} as SQL")
 
 
 def open_reader(settings: Settings, uri: str | None = None) -> Reader:

@@ -2,15 +2,22 @@
 
 Layout: ``sql/NN_layer/NN_object.sql`` files are applied at start-up, layer by layer and file by file in
 name order, and must be repeatable (``create ... if not exists`` / ``create or replace``).
-``sql/statements/<group>/<name>.sql`` are statements run on demand with bound parameters.
+``sql/statements/<group>/<name>.sql`` are statements run on demand with bound parameters, either planned
+on every run (``run``) or prepared once per connection (``PreparedStatements``: the pipeline's per-batch
+statements, where planning costs more than running).
 """
 
 from __future__ import annotations
 
 import functools
+import math
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
@@ -54,3 +61,121 @@ def run(
         used = {k: v for k, v in params.items() if f"${k}" in sql}
         return con.execute(sql, used)
     return con.execute(sql)
+
+
+def sql_literal(value: Any) -> str:
+    """A value as a typed DuckDB literal (strings quoted with doubled single quotes)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"cannot render {value!r} as SQL")
+        return repr(value) if not isinstance(value, Decimal) else str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return f"timestamp '{value.isoformat(sep=' ')}'"
+    if isinstance(value, date):
+        return f"date '{value.isoformat()}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
+    raise TypeError(f"cannot render a {type(value).__name__} as SQL")
+
+
+class StatementRunner(Protocol):
+    """Runs named statements on one connection (``Planned`` or ``PreparedStatements``)."""
+
+    con: duckdb.DuckDBPyConnection
+
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection: ...
+
+
+@dataclass
+class Planned:
+    """Plans every statement on every run (``run``): for statements run now and then."""
+
+    con: duckdb.DuckDBPyConnection
+
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        return run(self.con, name, params)
+
+
+# $name::TYPE, TYPE one word with an optional (precision, scale) and [] suffixes
+_TYPED_PARAM = re.compile(r"\$([A-Za-z_]\w*)(?:::(\w+(?:\(\s*\d+\s*(?:,\s*\d+\s*)?\))?(?:\[\])*))?")
+
+
+@functools.cache
+def parameter_types(name: str) -> dict[str, str]:
+    """The declared type of every parameter of a statement meant to be prepared (``$name::TYPE``).
+
+    A prepared statement is planned again on every run unless each argument has exactly its parameter's
+    type, so every use of a parameter carries one explicit cast; a bare or differently cast use is an error.
+    """
+    sql = _without_comments(statement(name))
+    types: dict[str, str] = {}
+    for match in _TYPED_PARAM.finditer(sql):
+        param, declared = match.group(1), match.group(2)
+        if declared is None:
+            raise ValueError(f"sql/statements/{name}.sql: ${param} needs a type (${param}::TYPE) to be prepared")
+        if types.setdefault(param, declared.upper()) != declared.upper():
+            raise ValueError(f"sql/statements/{name}.sql: ${param} is cast to {types[param]} and to {declared}")
+    return types
+
+
+def _without_comments(sql: str) -> str:
+    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+
+
+class PreparedStatements:
+    """Statements prepared once on a connection and then run with EXECUTE (planning only the EXECUTE).
+
+    DuckDB plans a prepared statement again when the catalog it reads changed since it was prepared
+    (any table, view or registered relation created or dropped, temporary ones included) or when an
+    argument's type differs from its parameter's. So statements run this way declare each parameter's
+    type (``$name::TYPE``, see ``parameter_types``), the batch tables they use are created once and
+    emptied per batch, and ``check_catalog`` re-prepares everything after a catalog change (outside a
+    transaction). EXECUTE takes no bound parameters, so arguments are typed literals (``sql_literal``
+    cast to the declared type).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, prefix: str = "ch") -> None:
+        self.con = con
+        self._prefix = prefix
+        self._prepared: dict[str, str] = {}
+        self._catalog: tuple | None = None
+        self.prepares = 0  # statements prepared so far (tests and benchmarks read it)
+
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        types = parameter_types(name)
+        handle = self._prepared.get(name) or self._prepare(name)
+        params = params or {}
+        missing = sorted(set(types) - set(params))
+        if missing:
+            raise KeyError(f"sql/statements/{name}.sql: no value for ${', $'.join(missing)}")
+        args = ", ".join(f"{p} := cast({sql_literal(params[p])} as {t})" for p, t in types.items())
+        return self.con.execute(f"execute {handle}({args})" if args else f"execute {handle}")
+
+    def check_catalog(self) -> bool:
+        """Forget every prepared statement if the catalog changed since the last check; True if it did."""
+        fingerprint = self.con.execute(statement("prepared/catalog_fingerprint")).fetchone()
+        changed = self._catalog is not None and fingerprint != self._catalog
+        self._catalog = fingerprint
+        if changed:
+            self.forget()
+        return changed
+
+    def forget(self) -> None:
+        for handle in self._prepared.values():
+            self.con.execute(f"deallocate {handle}")
+        self._prepared.clear()
+
+    def _prepare(self, name: str) -> str:
+        handle = self._prefix + "_" + re.sub(r"\W", "_", name)
+        self.con.execute(f"prepare {handle} as {statement(name).strip().rstrip(';')}")
+        self._prepared[name] = handle
+        self.prepares += 1
+        return handle
