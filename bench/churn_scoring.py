@@ -37,6 +37,7 @@ import pyarrow as pa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from customer_health import sqlfiles  # noqa: E402
 from customer_health.churn import bgnbd, model  # noqa: E402
 from customer_health.config import Settings  # noqa: E402
 from customer_health.db import open_owner  # noqa: E402
@@ -188,7 +189,7 @@ def main() -> int:
     for b in range(args.repeat):
         customers = rng.choice(args.customers, args.batch_customers, replace=False)
         insert_payments(con, customers, np.zeros(len(customers), dtype=np.int64), next_batch, f"b{b}-", rng)
-        ctx = BatchContext(next_batch, NOW + timedelta(minutes=b + 1), "kafka")
+        ctx = BatchContext(next_batch, NOW + timedelta(minutes=b + 1), "kafka", sqlfiles.Planned(con))
 
         def batch(ctx: BatchContext = ctx) -> tuple[float, float, int]:
             churn_s, scored = timed(lambda: hooks.after_land(con, ctx))

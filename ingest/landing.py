@@ -1,7 +1,9 @@
 """Land one batch of raw messages in DuckDB, in one transaction, through the event contract.
 
 Parsing and validation run inside DuckDB (sql/statements/ingest). A batch either lands completely
-(valid events, dead letters, consumer offsets and the batch record) or not at all.
+(valid events, dead letters, consumer offsets and the batch record) or not at all. The batch statements
+are prepared once per connection and the batch tables they read are created once and emptied per batch,
+so a batch costs running them, not planning them again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pyarrow as pa
 
 from customer_health import sqlfiles
 from customer_health.config import EVENT_TYPES
+from customer_health.sqlfiles import PreparedStatements, StatementRunner
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ INCOMING_SCHEMA = pa.schema(
     ]
 )
 _CHUNK_SCHEMA = INCOMING_SCHEMA.remove(0)  # ordinal is numbered over the whole batch
+# Created once per connection (sql/statements/ingest/batch_tables), emptied at the start of each batch.
+BATCH_TABLES = ("incoming", "decoded", "checked_tickets", "checked_payments", "checked_visits", "checked_customers")
 
 
 class KafkaRecord(Protocol):
@@ -155,11 +160,13 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class BatchContext:
-    """What a batch hook sees: the open transaction's batch id and time (UTC)."""
+    """What a batch hook sees: the open transaction's batch id and time (UTC), and the lander's runner of
+    prepared statements (hooks run their per-batch statements through it)."""
 
     batch_id: int
     now: datetime
     source: str
+    statements: StatementRunner
 
 
 BatchHook = Callable[[duckdb.DuckDBPyConnection, BatchContext], int | None]
@@ -178,46 +185,53 @@ class Lander:
     max_message_bytes: int
     before_land: list[BatchHook] = field(default_factory=list)
     after_land: list[BatchHook] = field(default_factory=list)
+    statements: PreparedStatements = field(init=False)
+    _tables_created: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.statements = PreparedStatements(self.con)
 
     def land(self, batch: RawBatch | pa.Table, source: str) -> BatchResult:
         """Land every message of the batch exactly once: valid events, or dead letters with reasons."""
         table = batch.to_arrow() if isinstance(batch, RawBatch) else batch
         started_at = _utc_now()
         con = self.con
-        con.register("incoming", table)
+        if not self._tables_created:
+            for name in BATCH_TABLES:
+                sqlfiles.run(con, f"ingest/batch_tables/{name}")
+            self._tables_created = True
+        self.statements.check_catalog()
+        con.execute("begin")
         try:
-            con.execute("begin")
-            try:
-                result = self._land_in_transaction(table.num_rows, source, started_at)
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
-        finally:
-            con.unregister("incoming")
+            for name in BATCH_TABLES:
+                con.execute(f"delete from temp.{name}")
+            con.from_arrow(table).insert_into("temp.incoming")
+            result = self._land_in_transaction(table.num_rows, source, started_at)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
         return result
 
     def _land_in_transaction(self, messages: int, source: str, started_at: datetime) -> BatchResult:
         con = self.con
-        batch_id = int(sqlfiles.run(con, "ingest/next_batch_id").fetchone()[0])
+        run = self.statements.run
+        batch_id = int(run("ingest/next_batch_id").fetchone()[0])
         now = _utc_now()
-        ctx = BatchContext(batch_id=batch_id, now=now, source=source)
-        sqlfiles.run(con, "ingest/decode_incoming", {"max_message_bytes": self.max_message_bytes})
+        ctx = BatchContext(batch_id=batch_id, now=now, source=source, statements=self.statements)
+        run("ingest/decode_incoming", {"max_message_bytes": self.max_message_bytes})
         for event_type in EVENT_TYPES:
-            sqlfiles.run(con, f"ingest/check_{event_type}")
+            run(f"ingest/check_{event_type}")
         quarantined = sum(hook(con, ctx) or 0 for hook in self.before_land)
-        valid = int(sqlfiles.run(con, "ingest/count_valid").fetchone()[0])
+        valid = int(run("ingest/count_valid").fetchone()[0])
         landed = 0
         for event_type in EVENT_TYPES:
-            landed += int(sqlfiles.run(con, f"ingest/land_{event_type}", {"batch_id": batch_id}).fetchone()[0])
-        sqlfiles.run(con, "ingest/upsert_customer_profiles")
-        dead = int(
-            sqlfiles.run(con, "ingest/dead_letter_batch", {"now": now, "batch_id": batch_id}).fetchone()[0]
-        )
-        sqlfiles.run(con, "ingest/record_offsets", {"group_id": self.group_id, "now": now})
+            landed += int(run(f"ingest/land_{event_type}", {"batch_id": batch_id}).fetchone()[0])
+        run("ingest/upsert_customer_profiles")
+        dead = int(run("ingest/dead_letter_batch", {"now": now, "batch_id": batch_id}).fetchone()[0])
+        run("ingest/record_offsets", {"group_id": self.group_id, "now": now})
         duplicates = valid - landed
-        sqlfiles.run(
-            con,
+        run(
             "ingest/record_batch",
             {
                 "batch_id": batch_id, "source": source, "started_at": started_at, "now": now,

@@ -339,7 +339,7 @@ def after_land(hooks: model.ChurnPipelineHooks, con, events: list[dict], now: da
     """Land a batch and run the churn hook in its transaction at ``now``, as the Lander does."""
     batch_id = land(con, events)
     con.execute("begin")
-    scored = hooks.after_land(con, BatchContext(batch_id, now, "kafka"))
+    scored = hooks.after_land(con, BatchContext(batch_id, now, "kafka", sqlfiles.Planned(con)))
     con.execute("commit")
     return scored
 

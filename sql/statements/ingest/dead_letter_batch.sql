@@ -10,7 +10,7 @@ with problems as (
     from decoded
     where event_type is null or event_type not in ('tickets', 'payments', 'visits', 'customers')
 )
-select nextval('dead_letter_ids'), $now, $batch_id, d.event_type, d.topic, d."partition", d."offset", d.source_file, d.source_line,
+select nextval('dead_letter_ids'), $now::TIMESTAMP, $batch_id::BIGINT, d.event_type, d.topic, d."partition", d."offset", d.source_file, d.source_line,
     d.message_key, d.raw, p.problems[1].code,
     array_to_string(list_transform(p.problems, x -> x.message), '; ')
 from problems p

@@ -1,18 +1,18 @@
--- The raw bytes of a batch (the registered relation `incoming`) as text, parsed once per message for the
+-- The raw bytes of a batch (the batch table `incoming`) as text, parsed once per message for the
 -- JSON types (t) and text (s) of every contract field of its event type (paths in contract_paths_<type>();
 -- index 1 is the root), how many of those fields it has (present, null or not: contract_fields), and the
 -- problem of the message as a whole (envelope_problem), if any.
-create or replace temp table decoded as
+insert into decoded
 with sized as (
     select *,
-        octet_length(raw) > $max_message_bytes as oversized,
-        case when octet_length(raw) <= $max_message_bytes then try(decode(raw)) end as text
+        octet_length(raw) > $max_message_bytes::BIGINT as oversized,
+        case when octet_length(raw) <= $max_message_bytes::BIGINT then try(decode(raw)) end as text
     from incoming
 ), enveloped as (
     select *,
         case
             when oversized then contract_problem('oversized',
-                'message is ' || octet_length(raw) || ' bytes, over the limit of ' || $max_message_bytes)
+                'message is ' || octet_length(raw) || ' bytes, over the limit of ' || $max_message_bytes::BIGINT)
             when text is null then contract_problem('not_utf8', 'message is not valid UTF-8')
         end as early_problem
     from sized

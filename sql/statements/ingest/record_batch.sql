@@ -1,4 +1,5 @@
 insert into ingest_batches
-select $batch_id, $source, $started_at, $now, $messages, $landed, $duplicates, $dead_lettered, $quarantined,
-    min(epoch_ms($now) - epoch_ms(produced_at)), max(epoch_ms($now) - epoch_ms(produced_at))
+select $batch_id::BIGINT, $source::VARCHAR, $started_at::TIMESTAMP, $now::TIMESTAMP, $messages::BIGINT,
+    $landed::BIGINT, $duplicates::BIGINT, $dead_lettered::BIGINT, $quarantined::BIGINT,
+    min(epoch_ms($now::TIMESTAMP) - epoch_ms(produced_at)), max(epoch_ms($now::TIMESTAMP) - epoch_ms(produced_at))
 from incoming;
