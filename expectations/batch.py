@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 from customer_health import sqlfiles
 from customer_health.config import Settings
@@ -24,6 +24,10 @@ from expectations.store import record_suite_result
 from ingest.landing import BatchContext
 
 log = logging.getLogger(__name__)
+
+_FAILING_ROWS = pa.schema([
+    ("ordinal", pa.int64()), ("run_id", pa.int64()), ("expectations", pa.list_(pa.string())), ("reason", pa.string()),
+])
 
 
 class BatchQualityHook:
@@ -77,11 +81,12 @@ class BatchQualityHook:
                 )
         if not failing:
             return 0
-        rows = pd.DataFrame(failing, columns=["ordinal", "run_id", "expectations", "reason"])
-        con.register("quality_failing_rows", rows)
-        try:
-            sqlfiles.run(con, "quality/quarantine_rows", {"now": ctx.now, "batch_id": ctx.batch_id})
-            sqlfiles.run(con, "quality/drop_quarantined")
-        finally:
-            con.unregister("quality_failing_rows")
+        rows = pa.Table.from_pylist(failing, schema=_FAILING_ROWS)
+        # A table created once and refilled, not a registered relation: registering one would change the
+        # catalog and make DuckDB plan the pipeline's prepared statements again (sqlfiles.PreparedStatements).
+        sqlfiles.run(con, "quality/failing_rows_table")
+        con.execute("delete from temp.quality_failing_rows")
+        con.from_arrow(rows).insert_into("temp.quality_failing_rows")
+        sqlfiles.run(con, "quality/quarantine_rows", {"now": ctx.now, "batch_id": ctx.batch_id})
+        sqlfiles.run(con, "quality/drop_quarantined")
         return len(failing)

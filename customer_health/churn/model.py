@@ -316,15 +316,16 @@ def score_customers(
         "threshold": churn.alert_p_alive_below, "valuable_min_transactions": churn.valuable_min_transactions,
         "valuable_min_lifetime_value": churn.valuable_min_lifetime_value,
     }
-    con.register("churn_scores", frame)
-    try:
-        fading = int(sqlfiles.run(con, "churn/record_fading", params).fetchone()[0])
-        sqlfiles.run(con, "churn/delete_scores")
-        sqlfiles.run(con, "churn/insert_scores", params)
-        if customer_ids is None:
-            sqlfiles.run(con, "churn/drop_unscored")
-    finally:
-        con.unregister("churn_scores")
+    # A table created once and refilled, not a registered relation: registering one per batch would change
+    # the catalog and make DuckDB plan the pipeline's prepared statements again (sqlfiles.PreparedStatements).
+    sqlfiles.run(con, "churn/scores_table")
+    con.execute("delete from temp.churn_scores")
+    con.from_arrow(frame).insert_into("temp.churn_scores")
+    fading = int(sqlfiles.run(con, "churn/record_fading", params).fetchone()[0])
+    sqlfiles.run(con, "churn/delete_scores")
+    sqlfiles.run(con, "churn/insert_scores", params)
+    if customer_ids is None:
+        sqlfiles.run(con, "churn/drop_unscored")
     duration_ms = (time.perf_counter() - started) * 1000
     return ScoreResult(len(summaries), fading, fit.fit_id, duration_ms)
 

@@ -1,4 +1,4 @@
--- Customers of the new scores (relation churn_scores) that used to be valuable and whose p_alive fell
+-- Customers of the new scores (table churn_scores) that used to be valuable and whose p_alive fell
 -- from at or above $threshold (their stored score) to below it: appended to churn_fading. Customers who
 -- cancelled by $as_of did not go silent (they said so) and are left out.
 insert into churn_fading

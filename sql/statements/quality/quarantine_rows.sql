@@ -1,4 +1,4 @@
--- Copy the batch's rows listed in the registered relation `quality_failing_rows` (ordinal, run_id,
+-- Copy the batch's rows listed in the table `quality_failing_rows` (ordinal, run_id,
 -- expectations, reason) to quarantine, in arrival order, with their ids (checked_*), raw bytes and origin
 -- (decoded).
 insert into quarantine (quarantine_id, quarantined_at, batch_id, run_id, event_type, event_id, customer_id, topic,
