@@ -48,12 +48,12 @@ class BatchQualityHook:
         trigger = "load" if ctx.source.startswith("file:") else "pipeline"
 
         def execute(name: str, p: Mapping[str, Any]) -> duckdb.DuckDBPyConnection:
-            return sqlfiles.run(con, name, p)
+            return ctx.statements.run(name, p)
 
         failing: list[dict[str, Any]] = []
         self.last_results = []
         for event_type in EVENT_SUITES:
-            frame = sqlfiles.run(con, f"quality/batch_frame_{event_type}", {"now": ctx.now}).df()
+            frame = ctx.statements.run(f"quality/batch_frame_{event_type}", {"now": ctx.now}).df()
             if frame.empty:
                 continue
             result = runner.validate(event_type, "batch", frame, params, quick_pass=True)
