@@ -19,8 +19,10 @@ customer whose segment changed at any refresh.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,6 +32,7 @@ import duckdb
 from customer_health import sqlfiles
 from customer_health.config import HealthSettings, Settings
 from customer_health.health.params import health_params
+from customer_health.sqlfiles import StatementRunner
 
 if TYPE_CHECKING:
     from ingest.landing import BatchContext
@@ -38,8 +41,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RefreshKind = Literal["incremental", "full"]
-_CHANGED = ("health_changed_escalations", "health_changed_invoices")
-_TEMP_TABLES = ("health_batch_facts", "health_refreshed")
+# This connection's temporary tables a refresh passes its rows through (health/batch_tables): created once,
+# emptied at the end of each refresh, never dropped, so that no refresh changes the catalog (a catalog change
+# has DuckDB plan every prepared statement again on each run until it is prepared anew).
+_BATCH_TABLES = ("health_batch_context", "health_batch_facts", "health_changed_escalations", "health_changed_invoices",
+                 "health_refreshed")
 # A median margin moving by less than this share of 10 currency units is no drift.
 _MARGIN_SCALE = 10.0
 
@@ -65,48 +71,73 @@ class HealthRefresher:
         self.params = health_params(self.health)
 
     def after_land(self, con: duckdb.DuckDBPyConnection, ctx: BatchContext) -> None:
-        """The pipeline hook: fold batch ``ctx.batch_id`` into the model at the batch's time."""
-        self.refresh_batch(con, ctx.batch_id, ctx.now)
+        """The pipeline hook: fold batch ``ctx.batch_id`` into the model at the batch's time, running the per-batch
+        statements prepared (``ctx.statements``)."""
+        self.refresh_batch(con, ctx.batch_id, ctx.now, ctx.statements)
 
-    def refresh_batch(self, con: duckdb.DuckDBPyConnection, batch_id: int, now: datetime) -> RefreshResult:
-        """Add batch ``batch_id`` (already landed in this transaction) and refresh health as of ``now`` (UTC)."""
+    def refresh_batch(
+        self, con: duckdb.DuckDBPyConnection, batch_id: int, now: datetime, statements: StatementRunner | None = None,
+    ) -> RefreshResult:
+        """Add batch ``batch_id`` (already landed in this transaction) and refresh health as of ``now`` (UTC).
+
+        ``statements`` runs the per-batch statements (the pipeline's prepared ones; default: planned on each
+        run). A full refresh, when due, plans its statements (it runs rarely).
+        """
         started = time.perf_counter()
+        run = self._runner(con, statements)
+        with _plans_without_statistics(con, statements is not None):
+            return self._refresh_batch(con, run, batch_id, now, started)
+
+    def _refresh_batch(
+        self, con: duckdb.DuckDBPyConnection, run: StatementRunner, batch_id: int, now: datetime, started: float,
+    ) -> RefreshResult:
         try:
-            self._run(con, "health/batch_facts", batch_id=batch_id)
-            self._register(con, "health_changed_escalations", "health/upsert_escalations", batch_id=batch_id)
-            self._run(con, "health/rollup_batch", batch_id=batch_id)
-            invoices_changed = self._register(con, "health_changed_invoices", "health/upsert_invoices",
-                                              batch_id=batch_id)
-            reason = self.full_refresh_reason(con, now)
+            self._begin(con, run, now)
+            self._run(run, "health/batch_facts", batch_id=batch_id)
+            self._fill(con, run, "health_changed_escalations", "health/upsert_escalations", batch_id=batch_id)
+            self._run(run, "health/rollup_batch", batch_id=batch_id)
+            invoices_changed = self._fill(con, run, "health_changed_invoices", "health/upsert_invoices",
+                                          batch_id=batch_id)
+            reason = self._full_refresh_reason(con, run, now)
             if reason is not None:
                 kind: RefreshKind = "full"
                 self._compute_all(con, now, reason)
             else:
                 kind, reason = "incremental", "batch"
                 if invoices_changed:
-                    self._run(con, "health/apply_changed_invoices", now=now)
-                self._run(con, "health/compute_touched", batch_id=batch_id, now=now)
-            return self._write(con, kind, reason, now, batch_id, started)
+                    self._run(run, "health/drop_changed_open_invoices")
+                    self._run(run, "health/apply_changed_invoices")
+                self._run(run, "health/compute_touched", batch_id=batch_id)
+            return self._write(con, run, kind, reason, now, batch_id, started)
         finally:
-            self._cleanup(con)
+            self._empty(con)
 
-    def full_refresh(self, con: duckdb.DuckDBPyConnection, now: datetime, reason: str = "manual") -> RefreshResult:
+    def full_refresh(
+        self, con: duckdb.DuckDBPyConnection, now: datetime, reason: str = "manual",
+        statements: StatementRunner | None = None,
+    ) -> RefreshResult:
         """Recompute every customer as of ``now`` from the rollups (in the caller's transaction)."""
         started = time.perf_counter()
-        try:
-            self._compute_all(con, now, reason)
-            return self._write(con, "full", reason, now, None, started)
-        finally:
-            self._cleanup(con)
+        run = self._runner(con, statements)
+        with _plans_without_statistics(con, statements is not None):
+            try:
+                self._begin(con, run, now)
+                self._compute_all(con, now, reason)
+                return self._write(con, run, "full", reason, now, None, started)
+            finally:
+                self._empty(con)
 
     def rebuild_rollups(self, con: duckdb.DuckDBPyConnection) -> None:
         """Rebuild customer_day, invoice_state and ticket_escalations from every landed event."""
         for name in ("health/rebuild_escalations", "health/rebuild_invoices", "health/rebuild_customer_day"):
-            self._run(con, name)
+            self._run(sqlfiles.Planned(con), name)
 
     def full_refresh_reason(self, con: duckdb.DuckDBPyConnection, now: datetime) -> str | None:
         """Why the refresh at ``now`` must be a full one, or None when an incremental one will do."""
-        window_day, computed_at, params, *in_use = self._run(con, "health/refresh_status").fetchone()
+        return self._full_refresh_reason(con, sqlfiles.Planned(con), now)
+
+    def _full_refresh_reason(self, con: duckdb.DuckDBPyConnection, run: StatementRunner, now: datetime) -> str | None:
+        window_day, computed_at, params, *in_use = self._run(run, "health/refresh_status").fetchone()
         if window_day is None:
             return "first"
         if window_day < now.date():
@@ -115,11 +146,12 @@ class HealthRefresher:
             return "settings_changed"
         if now - computed_at > timedelta(minutes=self.health.norms_max_age_minutes):
             return "norms_age"
-        # Checked every norms_check_seconds since the norms were computed or last checked.
+        # Checked every norms_check_seconds since the norms were computed or last checked (planned: it is rare
+        # and compares $now in a filter, which would have a prepared statement planned again anyway).
         checked = max(self._norms_checked_at or computed_at, computed_at)
         if (now - checked).total_seconds() >= self.health.norms_check_seconds:
             self._norms_checked_at = now
-            current = self._run(con, "health/current_norms", now=now).fetchone()
+            current = self._run(sqlfiles.Planned(con), "health/current_norms", now=now).fetchone()
             scales = (1.0, self.health.support_reference_floor_minutes, self.health.complaint_reference_floor,
                       _MARGIN_SCALE)
             if any(_drift(old, new, scale) > self.health.norms_max_drift
@@ -128,55 +160,100 @@ class HealthRefresher:
         return None
 
     def _compute_all(self, con: duckdb.DuckDBPyConnection, now: datetime, reason: str) -> None:
-        window_day = self._run(con, "health/refresh_status", now=now).fetchone()[0]
+        """Every customer into health_refreshed (planned: a full refresh is rare)."""
+        run = sqlfiles.Planned(con)
+        window_day = self._run(run, "health/refresh_status").fetchone()[0]
         daily = window_day is None or window_day < now.date()
         if daily:
-            self._run(con, "health/compact_customer_day")
-        self._run(con, "health/rebuild_open_invoices", now=now)
-        self._run(con, "health/compute_all", now=now, daily=daily)
+            self._run(run, "health/compact_customer_day")
+        self._run(run, "health/rebuild_open_invoices", now=now)
+        self._run(run, "health/compute_all", now=now, daily=daily)
         if daily:
             for name in ("health/prune_snapshots", "health/prune_norms", "health/prune_refreshes"):
-                self._run(con, name, now=now)
+                self._run(run, name, now=now)
 
     def _write(
-        self, con: duckdb.DuckDBPyConnection, kind: RefreshKind, reason: str, now: datetime, batch_id: int | None,
-        started: float,
+        self, con: duckdb.DuckDBPyConnection, run: StatementRunner, kind: RefreshKind, reason: str, now: datetime,
+        batch_id: int | None, started: float,
     ) -> RefreshResult:
-        customers, changes, snapshots = self._run(con, "health/refreshed_counts").fetchone()
+        customers, changes, snapshots = self._run(run, "health/refreshed_counts").fetchone()
         if snapshots:
-            self._run(con, "health/write_snapshots")
+            self._run(run, "health/write_snapshots")
         if changes:
-            self._run(con, "health/write_segment_changes", batch_id=batch_id)
-        self._run(con, "health/write_state")
+            self._run(run, "health/write_segment_changes", batch_id=batch_id)
+        self._run(run, "health/delete_state")
+        self._run(run, "health/write_state")
         if kind == "full":
-            self._run(con, "health/record_norms", now=now)
+            self._run(sqlfiles.Planned(con), "health/record_norms", now=now)
         duration_ms = (time.perf_counter() - started) * 1000
-        self._run(con, "health/record_refresh", kind=kind, reason=reason, now=now, batch_id=batch_id,
+        self._run(run, "health/record_refresh", kind=kind, reason=reason, now=now, batch_id=batch_id,
                   duration_ms=duration_ms)
         if kind == "full":
             log.info("health: full refresh (%s) of %d customers, %d segment changes in %.0f ms",
                      reason, customers, changes, duration_ms)
         return RefreshResult(kind, reason, int(customers), int(changes), duration_ms)
 
-    def _run(self, con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
-        return sqlfiles.run(con, name, {"params": self.params, **params})
+    @staticmethod
+    def _runner(con: duckdb.DuckDBPyConnection, statements: StatementRunner | None) -> StatementRunner:
+        if statements is None:
+            return sqlfiles.Planned(con)
+        if statements.con is not con:
+            raise ValueError("statements run on another connection than the refresh")
+        return statements
 
-    def _register(self, con: duckdb.DuckDBPyConnection, view: str, name: str, **params: Any) -> int:
-        """Run an upsert that RETURNs the rows it changed and expose them to the next statements as ``view``;
-        how many rows it changed."""
-        changed = self._run(con, name, **params).fetch_arrow_table()
-        con.register(view, changed)
+    def _begin(self, con: duckdb.DuckDBPyConnection, run: StatementRunner, now: datetime) -> None:
+        """The refresh's context into health_batch_context, creating this connection's batch tables first if
+        they are missing: not created yet, or gone with the rollback of the transaction that created them (a
+        missing table is a catalog error, which leaves the transaction usable)."""
+        try:
+            self._run(run, "health/batch_context", now=now)
+        except duckdb.CatalogException:
+            sqlfiles.run(con, "health/batch_tables")
+            self._run(run, "health/batch_context", now=now)
+
+    def _run(self, run: StatementRunner, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
+        return run.run(name, {"params": self.params, **params})
+
+    def _fill(self, con: duckdb.DuckDBPyConnection, run: StatementRunner, table: str, name: str, **params: Any) -> int:
+        """Run an upsert that RETURNs the rows it changed and put them in batch table ``table`` for the next
+        statements (inserting rows changes no catalog, unlike registering them); how many rows it changed."""
+        changed = self._run(run, name, **params).fetch_arrow_table()
+        if changed.num_rows:
+            con.from_arrow(changed).insert_into(f"temp.{table}")
         return changed.num_rows
 
     @staticmethod
-    def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
-        for view in _CHANGED:
+    def _empty(con: duckdb.DuckDBPyConnection) -> None:
+        """Empty the batch tables. Within the refresh's transaction, so their rows are never committed: rows
+        committed to a temporary table and deleted by a later transaction would stay in memory for good,
+        and every scan of the table would read them again."""
+        for table in _BATCH_TABLES:
             try:
-                con.unregister(view)
-            except duckdb.Error:
+                con.execute(f"delete from temp.{table}")
+            except duckdb.Error:  # an aborted transaction: its rollback empties them
                 pass
-        for table in _TEMP_TABLES:
-            con.execute(f"drop table if exists temp.{table}")
+
+
+@contextlib.contextmanager
+def _plans_without_statistics(con: duckdb.DuckDBPyConnection, prepared: bool) -> Iterator[None]:
+    """Plan without DuckDB's statistics propagation while a refresh runs prepared statements.
+
+    DuckDB 1.5.5 keeps in a prepared plan what the optimizer derived from the tables' statistics when it was
+    prepared (duckdb/duckdb#23704, #24182; fixed upstream by skipping statistics propagation for PREPARE,
+    #24696): a statement prepared on an empty or small table later returns wrong rows (strings cut short,
+    matches missed) or fails ("Invalid unicode"). So statements prepared (or planned again) during a refresh
+    are planned without it. To go once PreparedStatements prepares that way itself.
+    """
+    if not prepared:
+        yield
+        return
+    disabled = con.execute("select current_setting('disabled_optimizers')").fetchone()[0]
+    con.execute("set disabled_optimizers = " + sqlfiles.sql_literal(
+        ",".join(filter(None, [disabled, "statistics_propagation"]))))
+    try:
+        yield
+    finally:
+        con.execute("set disabled_optimizers = " + sqlfiles.sql_literal(disabled))
 
 
 def _drift(old: float | None, new: float | None, scale: float) -> float:

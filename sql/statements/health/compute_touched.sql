@@ -1,18 +1,24 @@
--- Incremental refresh at $now of the customers batch $batch_id touched: their stored state plus the
--- batch's deltas (events up to $now; window sums only for days in the current windows), re-derived with
--- the latest portfolio norms. Cost grows with the batch and the touched customers, not with the events
+-- Incremental refresh at the refresh's time (as_of) of the customers batch $batch_id touched: their
+-- stored state plus the batch's deltas (events up to as_of; window sums only for days in the current
+-- windows), re-derived with the latest portfolio norms. Cost grows with the batch and the touched customers, not with the events
 -- stored: the batch's rows, their invoices and tickets (health_changed_*), the touched state rows and the
 -- open invoices (outstanding ones only).
--- Precondition: health_state's windows end on $now's UTC day (else a full refresh runs instead).
-create or replace temp table health_refreshed as
+-- Precondition: health_state's windows end on as_of's UTC day (else a full refresh runs instead).
+-- The time (as_of) and the settings come from health_batch_context and the batch is joined in, rather than
+-- parameters in filters or passed to a table macro, which would have the prepared statement planned again on
+-- every run (see health/batch_tables).
+insert into health_refreshed by name
 with bounds as (
-    select $now::timestamp as as_of, $now::timestamp::date as today
+    select as_of, as_of::date as today from health_batch_context
+),
+batch as (
+    select $batch_id::BIGINT as batch_id
 ),
 touched as (
     select customer_id from health_batch_facts
     union select customer_id from health_changed_escalations
     union select customer_id from health_changed_invoices
-    union select customer_id from customer_events where batch_id = $batch_id
+    union select e.customer_id from customer_events as e join batch on e.batch_id = batch.batch_id
 ),
 deltas as (
     select customer_id,
@@ -153,4 +159,4 @@ select * replace (
     has_profile and segment is distinct from baseline_segment as segment_changed,
     case when has_profile and segment is distinct from baseline_segment then 'segment_change' end
         as snapshot_reason
-from health_derive('state', $params::json);
+from health_derive('state', (select params from health_batch_context));

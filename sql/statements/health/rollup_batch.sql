@@ -23,6 +23,6 @@ select customer_id, day,
     coalesce(sum(failed_payments), 0), coalesce(sum(charge_attempts), 0), coalesce(sum(unpriced_payments), 0),
     coalesce(sum(visits), 0),
     min(first_visit_at), max(last_visit_at), max(last_activity_at), max(last_payment_at),
-    arg_max(last_payment_currency, last_payment_at), $batch_id
+    arg_max(last_payment_currency, last_payment_at), $batch_id::BIGINT
 from rows
 group by customer_id, day

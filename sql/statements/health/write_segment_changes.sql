@@ -1,5 +1,5 @@
 -- Record the segment changes of the refresh being written (found by batch $batch_id, if any).
 insert into segment_changes
 select customer_id, as_of, baseline_segment, segment, health_score, drifting_toward, days_to_threshold,
-    $batch_id, refreshed_by
+    $batch_id::BIGINT, refreshed_by
 from (select * from health_refreshed where segment_changed order by customer_id);

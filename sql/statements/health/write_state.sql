@@ -1,6 +1,5 @@
--- Store the refreshed rows (replacing the customers' previous rows); a customer just snapshotted has that
--- snapshot as its new baseline.
-delete from health_state where customer_id in (select customer_id from health_refreshed);
+-- Store the refreshed rows (their previous rows are gone: health/delete_state); a customer just
+-- snapshotted has that snapshot as its new baseline.
 insert into health_state by name
 select * exclude (snapshot_reason, segment_changed) replace (
     case when snapshot_reason is not null then as_of else baseline_at end as baseline_at,

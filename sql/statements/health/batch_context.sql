@@ -1,0 +1,2 @@
+-- The context of the refresh at $now into health_batch_context (read there by the batch statements).
+insert into health_batch_context select $params::JSON, health_fx($params::JSON), $now::TIMESTAMP;
