@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -142,10 +143,12 @@ class PreparedStatements:
     cast to the declared type).
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, prefix: str = "ch") -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, prefix: str = "ch", max_age_s: float = 600.0) -> None:
         self.con = con
+        self.max_age_s = max_age_s
         self._prefix = prefix
         self._prepared: dict[str, str] = {}
+        self._prepared_at: float | None = None  # time.monotonic() of the oldest prepared statement
         self._catalog: tuple | None = None
         self.prepares = 0  # statements prepared so far (tests and benchmarks read it)
 
@@ -160,22 +163,40 @@ class PreparedStatements:
         return self.con.execute(f"execute {handle}({args})" if args else f"execute {handle}")
 
     def check_catalog(self) -> bool:
-        """Forget every prepared statement if the catalog changed since the last check; True if it did."""
+        """Forget every prepared statement if the catalog changed since the last check, or if they were
+        prepared more than ``max_age_s`` ago (their plans were chosen for the table sizes of then); True if
+        they were forgotten. Call it outside a transaction."""
         fingerprint = self.con.execute(statement("prepared/catalog_fingerprint")).fetchone()
         changed = self._catalog is not None and fingerprint != self._catalog
         self._catalog = fingerprint
-        if changed:
+        aged = self._prepared_at is not None and time.monotonic() - self._prepared_at > self.max_age_s
+        if changed or aged:
             self.forget()
-        return changed
+        return changed or aged
 
     def forget(self) -> None:
         for handle in self._prepared.values():
             self.con.execute(f"deallocate {handle}")
         self._prepared.clear()
+        self._prepared_at = None
 
     def _prepare(self, name: str) -> str:
+        sql = statement(name).strip().rstrip(";")
+        if len(self.con.extract_statements(sql)) != 1:
+            # PREPARE would take the first statement and run the others at once.
+            raise ValueError(f"sql/statements/{name}.sql: a prepared statement file holds exactly one statement")
         handle = self._prefix + "_" + re.sub(r"\W", "_", name)
-        self.con.execute(f"prepare {handle} as {statement(name).strip().rstrip(';')}")
+        # DuckDB 1.5.5 keeps in a prepared plan the column statistics of the data at PREPARE time; later
+        # runs on other data return wrong rows (strings cut short, join rows lost) or fail (duckdb#23704,
+        # #24182; fixed upstream by planning PREPARE without statistics propagation, #24696). Do the same here.
+        disabled = self.con.execute("select current_setting('disabled_optimizers')").fetchone()[0]
+        without_statistics = ",".join(filter(None, [disabled, "statistics_propagation"]))
+        self.con.execute(f"set disabled_optimizers = {sql_literal(without_statistics)}")
+        try:
+            self.con.execute(f"prepare {handle} as {sql}")
+        finally:
+            self.con.execute(f"set disabled_optimizers = {sql_literal(disabled)}")
         self._prepared[name] = handle
+        self._prepared_at = self._prepared_at or time.monotonic()
         self.prepares += 1
         return handle
