@@ -19,10 +19,8 @@ customer whose segment changed at any refresh.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -85,8 +83,7 @@ class HealthRefresher:
         """
         started = time.perf_counter()
         run = self._runner(con, statements)
-        with _plans_without_statistics(con, statements is not None):
-            return self._refresh_batch(con, run, batch_id, now, started)
+        return self._refresh_batch(con, run, batch_id, now, started)
 
     def _refresh_batch(
         self, con: duckdb.DuckDBPyConnection, run: StatementRunner, batch_id: int, now: datetime, started: float,
@@ -119,13 +116,12 @@ class HealthRefresher:
         """Recompute every customer as of ``now`` from the rollups (in the caller's transaction)."""
         started = time.perf_counter()
         run = self._runner(con, statements)
-        with _plans_without_statistics(con, statements is not None):
-            try:
-                self._begin(con, run, now)
-                self._compute_all(con, now, reason)
-                return self._write(con, run, "full", reason, now, None, started)
-            finally:
-                self._empty(con)
+        try:
+            self._begin(con, run, now)
+            self._compute_all(con, now, reason)
+            return self._write(con, run, "full", reason, now, None, started)
+        finally:
+            self._empty(con)
 
     def rebuild_rollups(self, con: duckdb.DuckDBPyConnection) -> None:
         """Rebuild customer_day, invoice_state and ticket_escalations from every landed event."""
@@ -232,28 +228,6 @@ class HealthRefresher:
                 con.execute(f"delete from temp.{table}")
             except duckdb.Error:  # an aborted transaction: its rollback empties them
                 pass
-
-
-@contextlib.contextmanager
-def _plans_without_statistics(con: duckdb.DuckDBPyConnection, prepared: bool) -> Iterator[None]:
-    """Plan without DuckDB's statistics propagation while a refresh runs prepared statements.
-
-    DuckDB 1.5.5 keeps in a prepared plan what the optimizer derived from the tables' statistics when it was
-    prepared (duckdb/duckdb#23704, #24182; fixed upstream by skipping statistics propagation for PREPARE,
-    #24696): a statement prepared on an empty or small table later returns wrong rows (strings cut short,
-    matches missed) or fails ("Invalid unicode"). So statements prepared (or planned again) during a refresh
-    are planned without it. To go once PreparedStatements prepares that way itself.
-    """
-    if not prepared:
-        yield
-        return
-    disabled = con.execute("select current_setting('disabled_optimizers')").fetchone()[0]
-    con.execute("set disabled_optimizers = " + sqlfiles.sql_literal(
-        ",".join(filter(None, [disabled, "statistics_propagation"]))))
-    try:
-        yield
-    finally:
-        con.execute("set disabled_optimizers = " + sqlfiles.sql_literal(disabled))
 
 
 def _drift(old: float | None, new: float | None, scale: float) -> float:
