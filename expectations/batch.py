@@ -8,6 +8,7 @@ expectations in quality_results (the alert engine reads them).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -84,9 +85,14 @@ class BatchQualityHook:
         rows = pa.Table.from_pylist(failing, schema=_FAILING_ROWS)
         # A table created once and refilled, not a registered relation: registering one would change the
         # catalog and make DuckDB plan the pipeline's prepared statements again (sqlfiles.PreparedStatements).
+        # Emptied again in the batch's transaction: rows committed to a temporary table and deleted by a later
+        # transaction would stay in memory for good.
         sqlfiles.run(con, "quality/failing_rows_table")
-        con.execute("delete from temp.quality_failing_rows")
         con.from_arrow(rows).insert_into("temp.quality_failing_rows")
-        sqlfiles.run(con, "quality/quarantine_rows", {"now": ctx.now, "batch_id": ctx.batch_id})
-        sqlfiles.run(con, "quality/drop_quarantined")
+        try:
+            sqlfiles.run(con, "quality/quarantine_rows", {"now": ctx.now, "batch_id": ctx.batch_id})
+            sqlfiles.run(con, "quality/drop_quarantined")
+        finally:
+            with contextlib.suppress(duckdb.Error):  # an aborted transaction: its rollback empties it
+                con.execute("delete from temp.quality_failing_rows")
         return len(failing)

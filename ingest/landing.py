@@ -41,7 +41,7 @@ INCOMING_SCHEMA = pa.schema(
     ]
 )
 _CHUNK_SCHEMA = INCOMING_SCHEMA.remove(0)  # ordinal is numbered over the whole batch
-# Created once per connection (sql/statements/ingest/batch_tables), emptied at the start of each batch.
+# Created once per connection (sql/statements/ingest/batch_tables), emptied before each batch commits.
 BATCH_TABLES = ("incoming", "decoded", "checked_tickets", "checked_payments", "checked_visits", "checked_customers")
 
 
@@ -203,10 +203,12 @@ class Lander:
         self.statements.check_catalog()
         con.execute("begin")
         try:
-            for name in BATCH_TABLES:
-                con.execute(f"delete from temp.{name}")
             con.from_arrow(table).insert_into("temp.incoming")
             result = self._land_in_transaction(table.num_rows, source, started_at)
+            # Emptied inside the batch's transaction, so their rows are never committed: rows committed to a
+            # temporary table and deleted by a later transaction would stay in memory and be scanned again.
+            for name in BATCH_TABLES:
+                con.execute(f"delete from temp.{name}")
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

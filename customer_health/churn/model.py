@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -318,14 +319,19 @@ def score_customers(
     }
     # A table created once and refilled, not a registered relation: registering one per batch would change
     # the catalog and make DuckDB plan the pipeline's prepared statements again (sqlfiles.PreparedStatements).
+    # Emptied again in the caller's transaction: rows committed to a temporary table and deleted by a later
+    # transaction would stay in memory for good.
     sqlfiles.run(con, "churn/scores_table")
-    con.execute("delete from temp.churn_scores")
     con.from_arrow(frame).insert_into("temp.churn_scores")
-    fading = int(sqlfiles.run(con, "churn/record_fading", params).fetchone()[0])
-    sqlfiles.run(con, "churn/delete_scores")
-    sqlfiles.run(con, "churn/insert_scores", params)
-    if customer_ids is None:
-        sqlfiles.run(con, "churn/drop_unscored")
+    try:
+        fading = int(sqlfiles.run(con, "churn/record_fading", params).fetchone()[0])
+        sqlfiles.run(con, "churn/delete_scores")
+        sqlfiles.run(con, "churn/insert_scores", params)
+        if customer_ids is None:
+            sqlfiles.run(con, "churn/drop_unscored")
+    finally:
+        with contextlib.suppress(duckdb.Error):  # an aborted transaction: its rollback empties it
+            con.execute("delete from temp.churn_scores")
     duration_ms = (time.perf_counter() - started) * 1000
     return ScoreResult(len(summaries), fading, fit.fit_id, duration_ms)
 
