@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 from kafka import KafkaProducer
 
 try:
@@ -175,7 +176,12 @@ def main() -> int:
             history = produce(generate_history(sim, datetime.now(UTC)), producer, topics) + PROBES
             last, stable_since = -1, time.monotonic()
             while time.monotonic() - stable_since < 3.0 and time.monotonic() - started < 600:
-                now = landed_total(db)
+                try:
+                    now = landed_total(db)
+                except duckdb.Error as exc:  # a refused connection while the pipeline lands the history
+                    print(f"(read failed, retrying: {str(exc).splitlines()[0]})", file=sys.stderr)
+                    time.sleep(0.25)
+                    continue
                 if now != last:
                     last, stable_since = now, time.monotonic()
                 time.sleep(0.25)

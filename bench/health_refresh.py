@@ -136,6 +136,8 @@ class StatementTimer:
         self._run = sqlfiles.run
 
     def __enter__(self) -> StatementTimer:
+        # Wraps whatever runs statements now: another size's timer, entered before this one, keeps counting.
+        self._run = sqlfiles.run
         def timed(con: Any, name: str, params: Any = None) -> Any:
             started = time.perf_counter()
             result = self._run(con, name, params)
