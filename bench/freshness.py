@@ -180,10 +180,9 @@ def main() -> int:
                     now = landed_total(db)
                 except duckdb.Error as exc:  # a refused connection while the pipeline lands the history
                     print(f"(read failed, retrying: {str(exc).splitlines()[0]})", file=sys.stderr)
-                    time.sleep(0.25)
-                    continue
-                if now != last:
-                    last, stable_since = now, time.monotonic()
+                else:
+                    if now != last:
+                        last, stable_since = now, time.monotonic()
                 time.sleep(0.25)
             history_s = time.monotonic() - started
             (has_health,) = db.one("bench/has_health")

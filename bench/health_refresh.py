@@ -133,7 +133,7 @@ class StatementTimer:
     def __init__(self) -> None:
         self.times: dict[str, list[float]] = defaultdict(list)
         self.active = False
-        self._run = sqlfiles.run
+        self._run: Any = None  # what ran statements before __enter__, restored by __exit__
 
     def __enter__(self) -> StatementTimer:
         # Wraps whatever runs statements now: another size's timer, entered before this one, keeps counting.
