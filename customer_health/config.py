@@ -300,6 +300,11 @@ class HealthSettings:
     # threshold would be crossed within drift_horizon_days.
     drift_lookback_days: float = 14.0
     drift_horizon_days: float = 30.0
+    # For customers whose history landed after the fact (a first load, the demo), full refreshes reconstruct
+    # the snapshots drift and score changes are measured from (7, 30 and drift_lookback_days back) from the
+    # rollup, so they drift at once instead of after a day: up to 3 point-in-time computations per such
+    # refresh (not the hourly norms_age one), in a deployment's first 30 days or after a backfill only.
+    reconstruct_snapshots: bool = True
     # Win-back contacts, days after cancellation.
     win_back_days: tuple[int, ...] = (30, 180)
     # Portfolio norms (medians, means, active customers) are recomputed by a full refresh at least this

@@ -14,7 +14,9 @@ Per landed batch (an ``after_land`` hook, inside the batch's transaction):
    from the norms in use (the check reads health_state: constant in the events stored).
 
 Snapshots go to ``health_snapshots``: everyone at the first full refresh of a UTC day, and any
-customer whose segment changed at any refresh.
+customer whose segment changed at any refresh. Drift and score changes are measured from snapshots 7, 14
+and 30 days old; for customers whose history landed after the fact (a first load, the demo) a full refresh
+reconstructs those from the rollup, so they drift at once instead of after a day.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ RefreshKind = Literal["incremental", "full"]
 # has DuckDB plan every prepared statement again on each run until it is prepared anew).
 _BATCH_TABLES = ("health_batch_context", "health_batch_facts", "health_changed_escalations", "health_changed_invoices",
                  "health_refreshed")
+# Besides health.drift_lookback_days, the ages (days) of the snapshots a full refresh reconstructs for history
+# landed after the fact: the ones score_change_7d and score_change_30d are measured from.
+_RECONSTRUCTED_DAYS = (7.0, 30.0)
 # A median margin moving by less than this share of 10 currency units is no drift.
 _MARGIN_SCALE = 10.0
 
@@ -162,11 +167,28 @@ class HealthRefresher:
         daily = window_day is None or window_day < now.date()
         if daily:
             self._run(run, "health/compact_customer_day")
+        if self.health.reconstruct_snapshots and reason != "norms_age":
+            self.reconstruct_snapshots(con, now)
         self._run(run, "health/rebuild_open_invoices", now=now)
         self._run(run, "health/compute_all", now=now, daily=daily)
         if daily:
             for name in ("health/prune_snapshots", "health/prune_norms", "health/prune_refreshes"):
                 self._run(run, name, now=now)
+
+    def reconstruct_snapshots(self, con: duckdb.DuckDBPyConnection, now: datetime) -> int:
+        """Snapshots at the instants drift and score changes are measured from, for customers whose history
+        landed after the fact (health.reconstruct_snapshots), in the caller's transaction; derived again at each
+        call, as more of a backlog may have landed. How many it made."""
+        run = sqlfiles.Planned(con)
+        self._run(run, "health/drop_reconstructed_snapshots")
+        made = 0
+        for days in sorted({*_RECONSTRUCTED_DAYS, self.health.drift_lookback_days}, reverse=True):
+            at = now - timedelta(days=days)
+            if self._run(run, "health/reconstruction_needed", at=at).fetchone()[0]:
+                made += self._run(run, "health/reconstruct_snapshots", at=at).fetchone()[0]
+        if made:
+            log.info("health: %d snapshots reconstructed for history landed after the fact", made)
+        return made
 
     def _write(
         self, con: duckdb.DuckDBPyConnection, run: StatementRunner, kind: RefreshKind, reason: str, now: datetime,
