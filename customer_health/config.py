@@ -302,8 +302,9 @@ class HealthSettings:
     drift_horizon_days: float = 30.0
     # For customers whose history landed after the fact (a first load, the demo), full refreshes reconstruct
     # the snapshots drift and score changes are measured from (7, 30 and drift_lookback_days back) from the
-    # rollup, so they drift at once instead of after a day: up to 3 point-in-time computations per such
-    # refresh (not the hourly norms_age one), in a deployment's first 30 days or after a backfill only.
+    # rollup, so they drift at once instead of after a day: up to 3 point-in-time computations at the first
+    # full refresh of each UTC day and at one after history landed, in a deployment's first 30 days or after
+    # a backfill only.
     reconstruct_snapshots: bool = True
     # Win-back contacts, days after cancellation.
     win_back_days: tuple[int, ...] = (30, 180)

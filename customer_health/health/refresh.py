@@ -49,6 +49,9 @@ _BATCH_TABLES = ("health_batch_context", "health_batch_facts", "health_changed_e
 # Besides health.drift_lookback_days, the ages (days) of the snapshots a full refresh reconstructs for history
 # landed after the fact: the ones score_change_7d and score_change_30d are measured from.
 _RECONSTRUCTED_DAYS = (7.0, 30.0)
+# Full refreshes that reconstruct them whatever landed since the last one (the daily one does too: its
+# compaction leaves the rollup rows without their batch); others only after history landed.
+_RECONSTRUCT_ALWAYS = ("first", "manual", "settings_changed")
 # A median margin moving by less than this share of 10 currency units is no drift.
 _MARGIN_SCALE = 10.0
 
@@ -167,13 +170,21 @@ class HealthRefresher:
         daily = window_day is None or window_day < now.date()
         if daily:
             self._run(run, "health/compact_customer_day")
-        if self.health.reconstruct_snapshots and reason != "norms_age":
+        if self.health.reconstruct_snapshots and (
+            daily or reason in _RECONSTRUCT_ALWAYS or self._history_landed(run, now)
+        ):
             self.reconstruct_snapshots(con, now)
         self._run(run, "health/rebuild_open_invoices", now=now)
         self._run(run, "health/compute_all", now=now, daily=daily)
         if daily:
             for name in ("health/prune_snapshots", "health/prune_norms", "health/prune_refreshes"):
                 self._run(run, name, now=now)
+
+    def _history_landed(self, run: StatementRunner, now: datetime) -> bool:
+        """Whether events older than the latest reconstructed instant landed since the last full refresh (each
+        full refresh reconstructs or has found none landed since the one before, so that one is enough)."""
+        latest = now - timedelta(days=min(*_RECONSTRUCTED_DAYS, self.health.drift_lookback_days))
+        return bool(self._run(run, "health/history_landed_since_full_refresh", before=latest.date()).fetchone()[0])
 
     def reconstruct_snapshots(self, con: duckdb.DuckDBPyConnection, now: datetime) -> int:
         """Snapshots at the instants drift and score changes are measured from, for customers whose history

@@ -77,15 +77,25 @@ def test_a_full_refresh_derives_them_again_from_the_history_landed_since(world: 
     assert snaps[BACK[1] + timedelta(minutes=1)][2] == 100.0
 
 
-def test_the_hourly_norms_refresh_leaves_them_alone(tmp_path: Path) -> None:
+def test_other_full_refreshes_derive_them_again_only_after_history_landed(tmp_path: Path) -> None:
     world = World(tmp_path, norms_max_age_minutes=30.0)
     try:
         world.land_and_refresh(*ordinary_portfolio(), profile("slide"), charge("s-new", "slide", ago(days=5), 20))
-        before = reconstructed(world, "slide")
-        world.land_and_refresh(charge("s-old", "slide", ago(days=95), 100), now=AS_OF + timedelta(minutes=1))
-        result = world.land_and_refresh(now=AS_OF + timedelta(minutes=40))
+        ids = "select list(snapshot_id order by snapshot_id) from health_snapshots where reason = 'reconstructed'"
+        first = world.con.execute(ids).fetchone()
+        # live events only (today's), then the hourly norms refresh: nothing to derive again
+        world.land_and_refresh(charge("s-live", "slide", ago(hours=1), 5), now=AS_OF + timedelta(minutes=1))
+        result = world.land_and_refresh(charge("o-live", "o1", ago(hours=1), 5), now=AS_OF + timedelta(minutes=40))
         assert (result.kind, result.reason) == ("full", "norms_age")
-        assert reconstructed(world, "slide") == before
+        assert world.con.execute(ids).fetchone() == first
+        # an old charge lands (a backfill): the next full refresh derives them again, with it
+        world.land_and_refresh(charge("s-old", "slide", ago(days=95), 100), now=AS_OF + timedelta(minutes=41))
+        later = AS_OF + timedelta(minutes=80)
+        result = world.land_and_refresh(charge("o-live2", "o2", ago(hours=1), 5), now=later)
+        assert (result.kind, result.reason) == ("full", "norms_age")
+        assert world.con.execute(ids).fetchone() != first
+        assert reconstructed(world, "slide")[later - timedelta(days=14)][2] == 100.0
+        assert world.maintained()["slide"]["drifting_toward"] == "unprofitable"
     finally:
         world.close()
 
