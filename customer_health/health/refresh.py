@@ -180,10 +180,14 @@ class HealthRefresher:
             for name in ("health/prune_snapshots", "health/prune_norms", "health/prune_refreshes"):
                 self._run(run, name, now=now)
 
+    def _reconstructed_ages(self) -> list[float]:
+        """How old (days) the reconstructed snapshots are, oldest first."""
+        return sorted({*_RECONSTRUCTED_DAYS, self.health.drift_lookback_days}, reverse=True)
+
     def _history_landed(self, run: StatementRunner, now: datetime) -> bool:
         """Whether events older than the latest reconstructed instant landed since the last full refresh (each
         full refresh reconstructs or has found none landed since the one before, so that one is enough)."""
-        latest = now - timedelta(days=min(*_RECONSTRUCTED_DAYS, self.health.drift_lookback_days))
+        latest = now - timedelta(days=self._reconstructed_ages()[-1])
         return bool(self._run(run, "health/history_landed_since_full_refresh", before=latest.date()).fetchone()[0])
 
     def reconstruct_snapshots(self, con: duckdb.DuckDBPyConnection, now: datetime) -> int:
@@ -193,7 +197,7 @@ class HealthRefresher:
         run = sqlfiles.Planned(con)
         self._run(run, "health/drop_reconstructed_snapshots")
         made = 0
-        for days in sorted({*_RECONSTRUCTED_DAYS, self.health.drift_lookback_days}, reverse=True):
+        for days in self._reconstructed_ages():
             at = now - timedelta(days=days)
             if self._run(run, "health/reconstruction_needed", at=at).fetchone()[0]:
                 made += self._run(run, "health/reconstruct_snapshots", at=at).fetchone()[0]

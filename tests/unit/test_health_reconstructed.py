@@ -21,10 +21,9 @@ def world(tmp_path: Path) -> Iterator[World]:
     w.close()
 
 
-def slide(*extra: tuple[str, dict]) -> list[tuple[str, dict]]:
+def slide() -> list[tuple[str, dict]]:
     """100 EUR charged 95 days ago (inside the 90-day window 14 days back, outside today's), 20 EUR 5 days ago."""
-    return [profile("slide"), charge("s-old", "slide", ago(days=95), 100), charge("s-new", "slide", ago(days=5), 20),
-            *extra]
+    return [profile("slide"), charge("s-old", "slide", ago(days=95), 100), charge("s-new", "slide", ago(days=5), 20)]
 
 
 def reconstructed(world: World, customer_id: str) -> dict[datetime, tuple[float, str, float]]:
