@@ -8,11 +8,13 @@ committed offsets follow DuckDB's and serve monitoring (consumer-group lag) only
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,6 +29,11 @@ from ingest.landing import BatchResult, Lander, RawBatch
 log = logging.getLogger(__name__)
 
 _LAG_INTERVAL_S = 5.0
+# How long a thread may hold the GIL while another waits for it (seconds; Python's default is 0.005).
+# DuckDB's Python client takes the GIL back after every task of a statement (to check for Ctrl-C), so
+# while the poll thread runs kafka-python's pure-Python decoding the landing thread waits up to this long
+# after each of them: at 5 ms a batch took several times as long as on its own (bench/RESULTS.md).
+GIL_SWITCH_INTERVAL_S = 0.0001
 
 
 @dataclass
@@ -175,6 +182,10 @@ class Pipeline:
 
     def run(self) -> PipelineStats:
         """Consume until stopped; the open batch is landed and committed before returning."""
+        with gil_switch_interval(GIL_SWITCH_INTERVAL_S):
+            return self._run()
+
+    def _run(self) -> PipelineStats:
         kafka = self.settings.kafka
         pipeline = self.settings.pipeline
         self._landing.start()
@@ -277,6 +288,17 @@ class Pipeline:
             done = landed.get((tp.topic, tp.partition), 0)
             rows.append((tp.topic, tp.partition, end, done, max(0, end - done)))
         self.lander.record_lag(rows, datetime.now(UTC).replace(tzinfo=None))
+
+
+@contextlib.contextmanager
+def gil_switch_interval(seconds: float) -> Iterator[None]:
+    """Python's thread switch interval set to ``seconds`` while the block runs (it is process-wide)."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def _topic_id(consumer: KafkaConsumer, topic: str) -> str | None:

@@ -7,12 +7,16 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import duckdb
 import pytest
 
+from customer_health.config import Settings
 from customer_health.db import reader
 from customer_health.errors import UserError
+from ingest.consumer import GIL_SWITCH_INTERVAL_S
+from ingest.service import PipelineExtensions, run_pipeline
 from tests.conftest import REPO, Env, stop_process, wait_until
 from tests.factories import BAD_MESSAGES, FACTORIES, encode
 
@@ -183,3 +187,29 @@ def test_reader_sees_live_data_over_quack_and_a_client_without_token_is_refused(
         assert stop_process(proc) == 0, env.pipeline_log()
     assert not (env.tmp / "health.duckdb.quack.json").exists()
     assert env.status()["landed"]["tickets"] == 40  # read-only file access once the pipeline is gone
+
+
+def test_batches_land_with_short_gil_hand_offs_and_the_interval_is_restored(env: Env) -> None:
+    """DuckDB's client takes the GIL back after every task of a statement; the landing thread must not wait
+    Python's default 5 ms for it each time while the poll thread decodes records (bench/ingest_rate.py)."""
+    env.create_topics()
+    produce(env, good_messages(5))
+    seen: list[float] = []
+    stop = threading.Event()
+
+    def record_interval(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
+        return PipelineExtensions(on_landed=[lambda result: seen.append(sys.getswitchinterval())])
+
+    before = sys.getswitchinterval()
+    assert before != GIL_SWITCH_INTERVAL_S
+    pipeline = threading.Thread(target=run_pipeline, args=(env.settings(), stop),
+                                kwargs={"extensions": record_interval, "install_signal_handlers": False})
+    pipeline.start()
+    try:
+        wait_until(lambda: seen, message="a batch landed")
+    finally:
+        stop.set()
+        pipeline.join(60)
+    assert not pipeline.is_alive()
+    assert seen == pytest.approx([GIL_SWITCH_INTERVAL_S] * len(seen))
+    assert sys.getswitchinterval() == before
