@@ -91,6 +91,7 @@ def open_owner(settings: Settings, threads: int | None = None) -> duckdb.DuckDBP
                 ) from None
             time.sleep(0.1)
     con.execute("set timezone = 'UTC'")
+    con.execute(f"set checkpoint_threshold = '{int(settings.pipeline.checkpoint_threshold_mb)}MiB'")
     if threads is not None:
         con.execute(f"set threads = {int(threads)}")
     apply_schema(con)

@@ -55,6 +55,7 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
         ("[pipeline]\nduckdb_threads = -1\n", "pipeline.duckdb_threads must be 0 (automatic) or more, got -1"),
         ("[pipeline]\nbatch_max_events = 0\n", "pipeline.batch_max_events must be more than 0, got 0"),
         ("[pipeline]\nbatch_max_wait_ms = -5\n", "pipeline.batch_max_wait_ms must be more than 0, got -5"),
+        ("[pipeline]\ncheckpoint_threshold_mb = 0\n", "pipeline.checkpoint_threshold_mb must be more than 0, got 0"),
     ],
 )
 def test_pipeline_settings_out_of_range(tmp_path: Path, text: str, message: str) -> None:
@@ -68,3 +69,17 @@ def test_duckdb_threads_leave_a_core_to_the_poll_loop(tmp_path: Path) -> None:
     assert [automatic.threads(cores) for cores in (None, 1, 2, 8)] == [1, 1, 1, 7]
     (tmp_path / "c.toml").write_text("[pipeline]\nduckdb_threads = 3\n")
     assert load_settings(tmp_path / "c.toml", env={}).pipeline.threads(2) == 3
+
+
+def test_the_owner_connection_checkpoints_at_the_configured_log_size(tmp_path: Path) -> None:
+    from customer_health.db import open_owner
+
+    default = load_settings(None, env={}).with_overrides(db_path=tmp_path / "a.duckdb")
+    (tmp_path / "c.toml").write_text("[pipeline]\ncheckpoint_threshold_mb = 64\n")
+    configured = load_settings(tmp_path / "c.toml", env={}).with_overrides(db_path=tmp_path / "b.duckdb")
+    for settings, expected in ((default, "128.0 MiB"), (configured, "64.0 MiB")):
+        con = open_owner(settings)
+        try:
+            assert con.execute("select current_setting('checkpoint_threshold')").fetchone()[0] == expected
+        finally:
+            con.close()
