@@ -49,6 +49,8 @@ SUITE: tuple[Benchmark, ...] = (
               quick=("--customers", "1000", "--live", "50000", "--repeat", "3")),
     Benchmark("ingest_rate", "ingest rate vs raw consume rate; produced -> landed latency at a steady rate",
               quick=("--events", "50000", "--steady-rate", "1000", "--steady-seconds", "10")),
+    Benchmark("landing_cost", "landing per event in-process: plug-ins, GIL hand-offs, checkpoint threshold",
+              quick=("--events", "100000", "--gil-events", "40000")),
     Benchmark("quality_batch_cost", "what the quality batch suites add to landing a batch",
               quick=("--batches", "6")),
     Benchmark("freshness", "end to end: produced -> health and segment readable by a client, at a steady rate",
