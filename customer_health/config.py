@@ -82,8 +82,8 @@ class PipelineSettings:
     duckdb_threads: int = 0
     # DuckDB moves its write-ahead log into the database file once the log reaches this size (MiB). A
     # checkpoint's cost grows with the database, not with the log, so fewer of them land a backlog faster
-    # (1.5x at 128 against DuckDB's 16, bench/RESULTS.md); a larger log takes longer to replay after a crash
-    # (about 1.3 s per 100 MB here).
+    # (1.1-1.5x at 128 against DuckDB's 16 over 600k events, bench/landing_cost.py); a larger log takes
+    # longer to replay after a crash (about 1.3 s per 100 MB here).
     checkpoint_threshold_mb: int = 128
 
     def __post_init__(self) -> None:

@@ -191,7 +191,7 @@ def test_reader_sees_live_data_over_quack_and_a_client_without_token_is_refused(
 
 def test_batches_land_with_short_gil_hand_offs_and_the_interval_is_restored(env: Env) -> None:
     """DuckDB's client takes the GIL back after every task of a statement; the landing thread must not wait
-    Python's default 5 ms for it each time while the poll thread decodes records (bench/ingest_rate.py)."""
+    Python's default 5 ms for it each time while the poll thread decodes records (bench/landing_cost.py)."""
     env.create_topics()
     produce(env, good_messages(5))
     seen: list[float] = []

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from customer_health.config import load_settings
+from customer_health.db import open_owner
 from customer_health.errors import UserError
 
 
@@ -72,8 +73,6 @@ def test_duckdb_threads_leave_a_core_to_the_poll_loop(tmp_path: Path) -> None:
 
 
 def test_the_owner_connection_checkpoints_at_the_configured_log_size(tmp_path: Path) -> None:
-    from customer_health.db import open_owner
-
     default = load_settings(None, env={}).with_overrides(db_path=tmp_path / "a.duckdb")
     (tmp_path / "c.toml").write_text("[pipeline]\ncheckpoint_threshold_mb = 64\n")
     configured = load_settings(tmp_path / "c.toml", env={}).with_overrides(db_path=tmp_path / "b.duckdb")
