@@ -70,7 +70,10 @@ class KafkaSettings:
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    batch_max_events: int = 20000
+    batch_max_events: int = 50000
+    # A batch also closes once its messages take this much memory (MiB of Arrow buffers), whatever their
+    # count: 50,000 messages at the 64 KiB limit would otherwise hold 3 GiB.
+    batch_max_mb: int = 64
     # Upper bound on how long an event waits in an open batch before it is landed (milliseconds).
     batch_max_wait_ms: int = 250
     # Messages larger than this are dead-lettered as oversized (bytes).
@@ -87,7 +90,8 @@ class PipelineSettings:
     checkpoint_threshold_mb: int = 128
 
     def __post_init__(self) -> None:
-        for key in ("batch_max_events", "batch_max_wait_ms", "max_message_bytes", "checkpoint_threshold_mb"):
+        for key in ("batch_max_events", "batch_max_mb", "batch_max_wait_ms", "max_message_bytes",
+                    "checkpoint_threshold_mb"):
             if getattr(self, key) <= 0:
                 raise UserError(f"config: pipeline.{key} must be more than 0, got {getattr(self, key)}")
         if self.duckdb_threads < 0:

@@ -59,15 +59,16 @@ class _OpenBatch:
     """The batch the poll thread fills and the landing thread takes whole.
 
     While one batch lands, arriving events gather here; the next landing takes all of them (up to
-    ``max_events``). Under load batches grow by themselves, so the fixed cost of a landing (planning,
-    quality suites, health refresh) is shared by more events and latency stays near one landing time
-    instead of growing behind a queue of small batches. A full open batch blocks the poll thread
-    (backpressure; heartbeats run on kafka-python's IO thread meanwhile).
+    ``max_events`` events or ``max_bytes`` of Arrow buffers). Under load batches grow by themselves, so the
+    fixed cost of a landing (planning, quality suites, health refresh) is shared by more events and latency
+    stays near one landing time instead of growing behind a queue of small batches. A full open batch
+    blocks the poll thread (backpressure; heartbeats run on kafka-python's IO thread meanwhile).
     """
 
-    def __init__(self, max_events: int, max_wait_s: float) -> None:
+    def __init__(self, max_events: int, max_wait_s: float, max_bytes: int) -> None:
         self.max_events = max_events
         self.max_wait_s = max_wait_s
+        self.max_bytes = max_bytes
         self.cond = threading.Condition()
         self.batch = RawBatch()
         self.offsets: dict[TopicPartition, int] = {}
@@ -77,11 +78,14 @@ class _OpenBatch:
         self.landing = False  # the landing thread holds a taken batch
         self.failed = False
 
+    def full(self) -> bool:
+        return len(self.batch) >= self.max_events or self.batch.nbytes >= self.max_bytes
+
     def room(self) -> int:
         """Events the poll thread may add now; waits (bounded) while the open batch is full."""
         with self.cond:
-            self.cond.wait_for(lambda: len(self.batch) < self.max_events or self.failed, timeout=1.0)
-            return max(0, self.max_events - len(self.batch))
+            self.cond.wait_for(lambda: not self.full() or self.failed, timeout=1.0)
+            return 0 if self.full() else self.max_events - len(self.batch)
 
     def add(self, batch: RawBatch, offsets: dict[TopicPartition, int]) -> None:
         with self.cond:
@@ -96,7 +100,7 @@ class _OpenBatch:
         with self.cond:
             while True:
                 if self.batch and (
-                    len(self.batch) >= self.max_events or self.flushing or self.closed
+                    self.full() or self.flushing or self.closed
                     or time.monotonic() - self.opened_at >= self.max_wait_s
                 ):
                     taken = (self.batch, self.offsets)
@@ -175,7 +179,8 @@ class Pipeline:
         self.on_tick = on_tick
         self.stats = PipelineStats()
         self.type_by_topic = {topic: etype for etype, topic in settings.kafka.topics.by_type().items()}
-        self._open = _OpenBatch(settings.pipeline.batch_max_events, settings.pipeline.batch_max_wait_ms / 1000)
+        self._open = _OpenBatch(settings.pipeline.batch_max_events, settings.pipeline.batch_max_wait_ms / 1000,
+                                settings.pipeline.batch_max_mb * 1024 * 1024)
         self._landing = _LandingThread(lander, self.stats, on_landed, self._open)
         self._consumer: KafkaConsumer | None = None
         self._last_lag_at = 0.0

@@ -65,15 +65,23 @@ class RawBatch:
         self._chunks: list[pa.RecordBatch] = []
         self._single: list[tuple] = []  # messages added one by one, not yet a chunk
         self._rows = 0
+        self._chunk_bytes = 0
 
     def __len__(self) -> int:
         return self._rows
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the batch's Arrow buffers hold."""
+        self._seal()
+        return self._chunk_bytes
 
     def extend(self, other: RawBatch) -> None:
         self._seal()
         other._seal()
         self._chunks.extend(other._chunks)
         self._rows += other._rows
+        self._chunk_bytes += other._chunk_bytes
 
     def add_records(
         self, event_type: str, topic: str, partition: int, records: Sequence[KafkaRecord], topic_id: str | None = None,
@@ -132,12 +140,15 @@ class RawBatch:
         self._seal()
         self._chunks.append(chunk)
         self._rows += chunk.num_rows
+        self._chunk_bytes += chunk.nbytes
 
     def _seal(self) -> None:
         """Turn the messages added one by one into a chunk (keeps arrival order)."""
         if self._single:
             columns = [list(column) for column in zip(*self._single, strict=True)]
-            self._chunks.append(pa.record_batch(columns, schema=_CHUNK_SCHEMA))
+            chunk = pa.record_batch(columns, schema=_CHUNK_SCHEMA)
+            self._chunks.append(chunk)
+            self._chunk_bytes += chunk.nbytes
             self._single = []
 
     def to_arrow(self) -> pa.Table:

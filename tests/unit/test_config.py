@@ -55,6 +55,7 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     [
         ("[pipeline]\nduckdb_threads = -1\n", "pipeline.duckdb_threads must be 0 (automatic) or more, got -1"),
         ("[pipeline]\nbatch_max_events = 0\n", "pipeline.batch_max_events must be more than 0, got 0"),
+        ("[pipeline]\nbatch_max_mb = 0\n", "pipeline.batch_max_mb must be more than 0, got 0"),
         ("[pipeline]\nbatch_max_wait_ms = -5\n", "pipeline.batch_max_wait_ms must be more than 0, got -5"),
         ("[pipeline]\ncheckpoint_threshold_mb = 0\n", "pipeline.checkpoint_threshold_mb must be more than 0, got 0"),
     ],
