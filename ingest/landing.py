@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 import duckdb
@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from customer_health import sqlfiles
+from customer_health.clock import utc_now
 from customer_health.config import EVENT_TYPES
 from customer_health.sqlfiles import PreparedStatements, StatementRunner
 
@@ -205,7 +206,7 @@ class Lander:
     def land(self, batch: RawBatch | pa.Table, source: str) -> BatchResult:
         """Land every message of the batch exactly once: valid events, or dead letters with reasons."""
         table = batch.to_arrow() if isinstance(batch, RawBatch) else batch
-        started_at = _utc_now()
+        started_at = utc_now()
         con = self.con
         if not self._tables_created:
             for name in BATCH_TABLES:
@@ -230,7 +231,7 @@ class Lander:
         con = self.con
         run = self.statements.run
         batch_id = int(run("ingest/next_batch_id").fetchone()[0])
-        now = _utc_now()
+        now = utc_now()
         ctx = BatchContext(batch_id=batch_id, now=now, source=source, statements=self.statements)
         run("ingest/decode_incoming", {"max_message_bytes": self.max_message_bytes})
         for event_type in EVENT_TYPES:
@@ -276,10 +277,6 @@ class Lander:
                     "topic": topic, "partition": partition, "end_offset": end, "next_offset": done,
                     "lag": lag, "now": observed_at,
                 })
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def batch_from_rows(rows: Sequence[tuple[str | None, str, int, bytes]]) -> pa.Table:

@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -24,6 +24,7 @@ from customer_health import sqlfiles
 from customer_health.alerts.engine import AlertEngine, DispatchReport
 from customer_health.alerts.sources import AlertSources
 from customer_health.alerts.webhook import WebhookSink
+from customer_health.clock import utc_now
 from customer_health.config import Settings
 
 log = logging.getLogger("customer_health.alerts")
@@ -47,7 +48,7 @@ class QualityAndAlerts:
 
         self.con = con
         self.settings = settings
-        self.clock = clock or _utc_now
+        self.clock = clock or utc_now
         self.batch_hook = BatchQualityHook(settings)
         alerts = settings.alerts
         self.sink = (WebhookSink(con.cursor, alerts) if alerts.enabled and alerts.webhook_url else None)
@@ -159,7 +160,3 @@ class QualityAndAlerts:
                     self._queued.discard(job)
         finally:
             cur.close()
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)

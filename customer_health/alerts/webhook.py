@@ -21,13 +21,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
 
 from customer_health import sqlfiles
+from customer_health.clock import utc_now
 from customer_health.config import AlertSettings
 from customer_health.errors import UserError
 
@@ -125,7 +126,7 @@ class WebhookSink:
         for attempt in range(1, max_attempts + 1):
             error, retryable = self._post(body, headers)
             if error is None:  # delivered; last_error keeps the failure retried before, if any
-                self._record(alert_id, "delivered", attempt, _utc_now(), last_error)
+                self._record(alert_id, "delivered", attempt, utc_now(), last_error)
                 return
             last_error = error
             if not retryable or attempt == max_attempts:
@@ -173,7 +174,3 @@ class WebhookSink:
                 except duckdb.Error as exc:
                     log.warning("cannot record the delivery of alert #%d: %s", alert_id, exc)
                     return
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -33,6 +33,7 @@ import pyarrow as pa
 from customer_health import sqlfiles
 from customer_health.churn import bgnbd
 from customer_health.churn.bgnbd import _expected_if_alive  # E[transactions | alive]: the value at risk
+from customer_health.clock import utc_now
 from customer_health.config import Settings
 from customer_health.errors import UserError
 
@@ -118,10 +119,6 @@ def fx_params(settings: Settings) -> dict[str, Any]:
         "fx_currencies": list(settings.health.fx_rates),
         "fx_rates": [float(v) for v in settings.health.fx_rates.values()],
     }
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # --------------------------------------------------------------------------------------------------

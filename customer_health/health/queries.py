@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from customer_health.clock import utc_now
 from customer_health.config import Settings
 from customer_health.db import Reader
 from customer_health.errors import UserError
@@ -45,10 +46,6 @@ SUMMARY_KEYS: tuple[str, ...] = (
     "margin_90d", "support_minutes_90d", "drifting_toward", "days_to_threshold", "next_step", "next_step_reason",
     "win_back_dates",
 )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def parse_as_of(text: str | None, option: str = "--as-of") -> datetime | None:

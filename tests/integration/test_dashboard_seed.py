@@ -133,7 +133,7 @@ def land(settings: Settings, events: list[tuple[str, dict]], as_of: datetime, ev
             batch = RawBatch()
             for event_type, event in group:
                 add(batch, event_type, 0, event["customer_id"].encode(), json.dumps(event).encode())
-            with mock.patch("ingest.landing._utc_now", return_value=landed_at):
+            with mock.patch("ingest.landing.utc_now", return_value=landed_at):
                 lander.land(batch, "kafka")
         dead = 0
         if bad:
