@@ -16,13 +16,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from customer_health.clock import utc_now
 from customer_health.config import Settings
 from ingest.landing import BatchResult, Lander, RawBatch
 
@@ -44,6 +45,8 @@ class PipelineStats:
     duplicates: int = 0
     dead_lettered: int = 0
     last_batch_at: datetime | None = None
+    # When the first poll that returned records started (UTC): consuming began, the group join is behind.
+    first_polled_at: datetime | None = None
     errors: list[str] = field(default_factory=list)
 
     def add(self, result: BatchResult) -> None:
@@ -218,6 +221,7 @@ class Pipeline:
                 room = self._open.room()
                 if room == 0:
                     continue
+                poll_started_at = utc_now()
                 try:
                     polled = consumer.poll(timeout_ms=poll_ms, max_records=room)
                 except KafkaError as exc:
@@ -225,6 +229,8 @@ class Pipeline:
                     self.stop.wait(1.0)
                     continue
                 if polled:
+                    if self.stats.first_polled_at is None:
+                        self.stats.first_polled_at = poll_started_at
                     self._open.add(*self._to_batch(consumer, polled))
                 self._record_lag()
                 self.on_tick()
@@ -292,7 +298,7 @@ class Pipeline:
             end = int(ends.get(tp, 0))
             done = landed.get((tp.topic, tp.partition), 0)
             rows.append((tp.topic, tp.partition, end, done, max(0, end - done)))
-        self.lander.record_lag(rows, datetime.now(UTC).replace(tzinfo=None))
+        self.lander.record_lag(rows, utc_now())
 
 
 @contextlib.contextmanager

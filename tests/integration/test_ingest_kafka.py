@@ -8,14 +8,16 @@ import subprocess
 import sys
 import textwrap
 import threading
+from datetime import timedelta
 
 import duckdb
 import pytest
 
+from customer_health.clock import utc_now
 from customer_health.config import Settings
 from customer_health.db import reader
 from customer_health.errors import UserError
-from ingest.consumer import GIL_SWITCH_INTERVAL_S
+from ingest.consumer import GIL_SWITCH_INTERVAL_S, PipelineStats
 from ingest.service import PipelineExtensions, run_pipeline
 from tests.conftest import REPO, Env, stop_process, wait_until
 from tests.factories import BAD_MESSAGES, FACTORIES, encode
@@ -213,3 +215,41 @@ def test_batches_land_with_short_gil_hand_offs_and_the_interval_is_restored(env:
     assert not pipeline.is_alive()
     assert seen == pytest.approx([GIL_SWITCH_INTERVAL_S] * len(seen))
     assert sys.getswitchinterval() == before
+
+
+def test_stats_mark_when_the_first_records_were_polled_not_when_polling_began(env: Env) -> None:
+    """Throughput is measured from the poll that first returned records (bench/ingest_rate.py): polls that only
+    join the group or find nothing must not start that clock, and it starts before the first batch lands."""
+    env.create_topics()
+    ticks = threading.Event()
+    tick_count = [0]
+
+    def count_ticks(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
+        def tick() -> None:
+            tick_count[0] += 1
+            if tick_count[0] >= 20:  # about 2 s of empty polls at the test config's 100 ms
+                ticks.set()
+        return PipelineExtensions(on_tick=[tick])
+
+    stop = threading.Event()
+    returned: list[PipelineStats] = []
+    pipeline = threading.Thread(
+        target=lambda: returned.append(run_pipeline(env.settings(), stop, extensions=count_ticks,
+                                                    install_signal_handlers=False)))
+    pipeline.start()
+    try:
+        assert ticks.wait(60), "the pipeline never polled"
+        produced_at = utc_now()
+        produce(env, good_messages(5))
+        wait_until(lambda: count_rows(env, "select count(*) from ingest_batches") > 0, message="a batch landed")
+    finally:
+        stop.set()
+        pipeline.join(60)
+    assert not pipeline.is_alive() and returned
+    first_polled_at = returned[0].first_polled_at
+    with duckdb.connect(str(env.db_path), read_only=True) as con:
+        first_batch_started = con.execute("select min(started_at) from ingest_batches").fetchone()[0]
+    assert first_polled_at is not None
+    # The poll that returned them may have started a poll timeout before they were produced (1 s: slack for a
+    # poll kept longer by group housekeeping; the empty polls began seconds earlier).
+    assert produced_at - timedelta(seconds=1) <= first_polled_at <= first_batch_started
