@@ -1,5 +1,6 @@
 """Ingest benchmark: raw kafka-python consume rate vs the pipeline's landing rate, side by side in one run,
-and end-to-end latency (produced -> durably landed) at a steady rate.
+and end-to-end latency (produced -> durably landed) at a steady rate. Also the CPU each event costs, by
+thread (Linux /proc), and the highest landing / raw ratio those costs allow on this machine's cores.
 
     .venv/bin/python bench/ingest_rate.py [--events 200000] [--steady-rate 1000] [--steady-seconds 20]
 
