@@ -10,14 +10,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from customer_health.config import Settings, load_settings
 from customer_health.errors import UserError
 
 
 class CliParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, as argparse does, but without the usage dump
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as argparse does, but without the usage dump
         sys.stderr.write(f"customer-health: error: {message} (see --help)\n")
         raise SystemExit(2)
 
