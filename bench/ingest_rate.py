@@ -182,7 +182,8 @@ class RunningPipeline:
     """
 
     def __init__(self, settings: Settings, plugins: bool = True) -> None:
-        from ingest.service import PipelineExtensions, default_extensions
+        from customer_health.composition import pipeline_extensions
+        from ingest.plugins import PipelineExtensions
 
         self.settings = settings
         self.committed_at: dict[int, datetime] = {}  # batch id -> commit time
@@ -191,7 +192,7 @@ class RunningPipeline:
         self._stop = threading.Event()
 
         def extensions(con: duckdb.DuckDBPyConnection, s: Settings) -> PipelineExtensions:
-            ext = default_extensions(con, s) if plugins else PipelineExtensions()
+            ext = pipeline_extensions(con, s) if plugins else PipelineExtensions()
             ext.on_landed.append(self._landed)
             return ext
 

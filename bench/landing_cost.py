@@ -32,11 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ingest_rate import mixed_events  # noqa: E402
 
+from customer_health.composition import pipeline_extensions  # noqa: E402
 from customer_health.config import Settings  # noqa: E402
 from customer_health.db import open_owner  # noqa: E402
 from ingest.consumer import GIL_SWITCH_INTERVAL_S, gil_switch_interval  # noqa: E402
 from ingest.landing import RawBatch  # noqa: E402
-from ingest.service import PipelineExtensions, build_lander, default_extensions  # noqa: E402
+from ingest.plugins import PipelineExtensions  # noqa: E402
+from ingest.service import build_lander  # noqa: E402
 
 PYTHON_DEFAULT_SWITCH_INTERVAL_S = 0.005
 
@@ -74,7 +76,7 @@ def land_all(events: list[tuple[str, bytes, bytes]], batch_events: int, tmp: Pat
     if checkpoint_mib is not None:
         settings = settings.with_overrides(pipeline__checkpoint_threshold_mb=checkpoint_mib)
     con = open_owner(settings, threads=1)
-    ext = default_extensions(con, settings) if plugins else PipelineExtensions()
+    ext = pipeline_extensions(con, settings) if plugins else PipelineExtensions()
     lander = build_lander(con, settings, ext)
     try:
         started = time.perf_counter()

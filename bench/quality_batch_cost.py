@@ -21,13 +21,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from customer_health import sqlfiles  # noqa: E402
+from customer_health.composition import pipeline_extensions  # noqa: E402
 from customer_health.config import load_settings  # noqa: E402
 from customer_health.db import open_owner  # noqa: E402
 from expectations.batch import BatchQualityHook  # noqa: E402
 from expectations.runner import get_runner  # noqa: E402
 from expectations.tables import run_table_suites  # noqa: E402
 from ingest.landing import Lander, RawBatch  # noqa: E402
-from ingest.service import build_lander, default_extensions  # noqa: E402
+from ingest.service import build_lander  # noqa: E402
 from tests.factories import FACTORIES, encode  # noqa: E402
 
 
@@ -59,8 +60,8 @@ def main() -> None:
     checked_settings = dataclasses.replace(base, db_path=tmp / "checked.duckdb")
     plain_con, checked_con = open_owner(plain_settings), open_owner(checked_settings)
     if args.product:  # every pipeline hook (health refresh, churn, quality), batch suites on or off
-        plain_ext = default_extensions(plain_con, plain_settings)
-        checked_ext = default_extensions(checked_con, checked_settings)
+        plain_ext = pipeline_extensions(plain_con, plain_settings)
+        checked_ext = pipeline_extensions(checked_con, checked_settings)
         plain = build_lander(plain_con, plain_settings, plain_ext)
         checked = build_lander(checked_con, checked_settings, checked_ext)
         hook = next(h for h in checked.before_land if isinstance(h, BatchQualityHook))

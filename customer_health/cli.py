@@ -3,73 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 import duckdb
 from kafka.errors import KafkaError
 
-from customer_health.config import Settings, load_settings
+from customer_health.cliutil import CliParser, common_options
+from customer_health.commands import churn, dashboard, demo, health, pipeline, quality, simulate
 from customer_health.errors import UserError
 
-# Each module registers its subcommands with `register(subparsers, common)`.
-COMMAND_MODULES = [
-    "customer_health.commands.pipeline",
-    "customer_health.commands.health",
-    "customer_health.commands.quality",
-    "customer_health.commands.dashboard",
-    "customer_health.commands.simulate",
-    "customer_health.commands.demo",
-    "customer_health.commands.churn",
-]
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, as argparse does, but without the usage dump
-        sys.stderr.write(f"customer-health: error: {message} (see --help)\n")
-        raise SystemExit(2)
-
-
-def common_options() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument("--db", type=Path, help="database file (default: data/customer_health.duckdb)")
-    common.add_argument("--config", type=Path, help="TOML config file; every setting has a default")
-    common.add_argument(
-        "--bootstrap-servers", metavar="HOST:PORT",
-        help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS, else localhost:9092)",
-    )
-    common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
-    return common
+# Each module registers its subcommands with `register(subparsers, common)`, in this order (as --help lists them).
+COMMANDS: tuple[ModuleType, ...] = (pipeline, health, quality, dashboard, simulate, demo, churn)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="customer-health", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = CliParser(prog="customer-health", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=CliParser)
     common = common_options()
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub, common)
+    for command in COMMANDS:
+        command.register(sub, common)
     return parser
-
-
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    settings = load_settings(args.config)
-    if args.db is not None:
-        settings = settings.with_overrides(db_path=args.db)
-    if args.bootstrap_servers:
-        if ":" not in args.bootstrap_servers:
-            raise UserError(f"--bootstrap-servers must be HOST:PORT, got {args.bootstrap_servers!r}")
-        settings = settings.with_overrides(kafka__bootstrap_servers=args.bootstrap_servers)
-    return settings
-
-
-def print_json(document: Any) -> None:
-    json.dump(document, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,6 +31,7 @@ from typing import IO, Any
 
 import duckdb
 
+from customer_health.commands.dashboard import APP as DASHBOARD_APP
 from customer_health.commands.simulate import check_state
 from customer_health.config import Settings
 from customer_health.db import Reader, endpoint_path, open_reader
@@ -84,17 +85,8 @@ def logs_dir(db_path: Path) -> Path:
 
 
 def dashboard_available() -> bool:
-    """Whether this installation has the `dashboard` command and the app it serves."""
-    from customer_health.cli import COMMAND_MODULES
-
-    if "customer_health.commands.dashboard" not in COMMAND_MODULES:
-        return False
-    try:
-        from customer_health.commands import dashboard
-    except ImportError:
-        return False
-    app = getattr(dashboard, "APP", None)
-    return app is None or Path(app).exists()
+    """Whether this installation has the app the `dashboard` command serves."""
+    return DASHBOARD_APP.exists()
 
 
 def first_free_port(preferred: int, host: str = "127.0.0.1", tries: int = 20) -> int:

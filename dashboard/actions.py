@@ -12,6 +12,9 @@ import html
 import duckdb
 
 from customer_health.errors import UserError
+from customer_health.health.dossier import render_html, render_markdown
+from customer_health.health.interventions import record_intervention
+from customer_health.health.queries import dossier_data
 from dashboard.source import DataError, DataSource
 
 
@@ -22,10 +25,6 @@ class ActionError(Exception):
 def record(source: DataSource, customer_id: str, step: str, note: str, recorded_by: str) -> None:
     """Record that ``step`` was tried with the customer, by ``recorded_by`` (a signed-in identity when
     sign-in is on): through the running pipeline when there is one, else in the file."""
-    try:
-        from customer_health.health.interventions import record_intervention
-    except ImportError:
-        raise ActionError("this installation cannot record interventions (no health model)") from None
     try:
         record_intervention(source.settings, customer_id=customer_id, step=step, note=note,
                             recorded_by=recorded_by)
@@ -38,12 +37,6 @@ def record(source: DataSource, customer_id: str, step: str, note: str, recorded_
 def dossier(source: DataSource, customer_id: str) -> tuple[str, str]:
     """The customer's evidence file as (html, markdown), the same as `customer-health dossier` writes;
     on failure a short page saying why."""
-    try:
-        from customer_health.health.dossier import render_html, render_markdown
-        from customer_health.health.queries import dossier_data
-    except ImportError:
-        message = "The evidence file is not available in this installation (no health model)."
-        return f"<p>{message}</p>", message
     try:
         data = source.read(lambda db: dossier_data(db, source.settings, customer_id))
         return render_html(data), render_markdown(data)

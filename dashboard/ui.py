@@ -17,6 +17,7 @@ from typing import Any, ParamSpec
 import pandas as pd
 import streamlit as st
 
+from customer_health.cliutil import common_options, settings_from_args
 from customer_health.config import Settings
 from customer_health.errors import UserError
 from dashboard import queries
@@ -40,8 +41,6 @@ def settings() -> Settings:
 
 @st.cache_resource(show_spinner=False)
 def _settings_for(argv: tuple[str, ...]) -> Settings:
-    from customer_health.cli import common_options, settings_from_args
-
     args, _unknown = common_options().parse_known_args(list(argv))
     return settings_from_args(args)
 

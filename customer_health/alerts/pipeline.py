@@ -1,6 +1,5 @@
 """Quality and alerts inside the pipeline process.
 
-- ``before_land``: the batch suites (expectations.batch), quarantining rows failing a critical expectation.
 - ``on_tick``: cheap clock checks on the poll loop; due jobs go to one background worker thread, so the
   poll loop never waits on them: the table suites every ``pipeline.schedule_interval_s`` and the alert
   evaluation every ``alerts.evaluate_interval_s``. Each job keeps its own clock.
@@ -26,6 +25,9 @@ from customer_health.alerts.sources import AlertSources
 from customer_health.alerts.webhook import WebhookSink
 from customer_health.clock import utc_now
 from customer_health.config import Settings
+from expectations.runner import get_runner
+from expectations.tables import record_table_check, run_table_suites
+from ingest.plugins import PipelineExtensions, Plugin
 
 log = logging.getLogger("customer_health.alerts")
 
@@ -36,7 +38,7 @@ REQUEUE_WINDOW = timedelta(hours=24)
 
 
 class QualityAndAlerts:
-    """The pipeline's quality and alerting plug-ins; threads start on the first tick, ``stop()`` ends them."""
+    """The pipeline's scheduled table suites and alerts; threads start on the first tick, ``stop()`` ends them."""
 
     def __init__(
         self,
@@ -44,12 +46,9 @@ class QualityAndAlerts:
         settings: Settings,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        from expectations.batch import BatchQualityHook  # GX itself is imported on the first batch
-
         self.con = con
         self.settings = settings
         self.clock = clock or utc_now
-        self.batch_hook = BatchQualityHook(settings)
         alerts = settings.alerts
         self.sink = (WebhookSink(con.cursor, alerts) if alerts.enabled and alerts.webhook_url else None)
         self.engine = AlertEngine(alerts, self.sink)
@@ -91,8 +90,6 @@ class QualityAndAlerts:
     # --- jobs (on the worker thread) ----------------------------------------------------------------------------
 
     def run_table_suites(self, cur: duckdb.DuckDBPyConnection) -> Any:
-        from expectations.tables import record_table_check, run_table_suites
-
         now = self.clock()
         check = run_table_suites(lambda name, params: sqlfiles.run(cur, name, params).df(), self.settings, now)
         record_table_check(lambda name, params: sqlfiles.run(cur, name, params), check, trigger="schedule")
@@ -134,9 +131,7 @@ class QualityAndAlerts:
     def _work(self) -> None:
         cur = self.con.cursor()
         try:
-            try:  # import Great Expectations (~3 s) while the consumer joins its group, not in the first batch
-                from expectations.runner import get_runner
-
+            try:  # load Great Expectations (~3 s) while the consumer joins its group, not in the first batch
                 get_runner(self.settings.quality.failing_sample_rows)
             except Exception:
                 log.exception("cannot load Great Expectations: quality suites will fail until it loads")
@@ -160,3 +155,19 @@ class QualityAndAlerts:
                     self._queued.discard(job)
         finally:
             cur.close()
+
+
+def install(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
+    """The scheduled table suites and alerts of the pipeline (``load`` never ticks: they do not run there)."""
+    jobs = QualityAndAlerts(con, settings)
+    return PipelineExtensions(on_tick=[jobs.on_tick], on_stop=[jobs.stop])
+
+
+PLUGIN = Plugin(
+    name="alerts",
+    reads=frozenset({"segment_changes", "health_state", "churn_fading", "quality_results", "consumer_lag",
+                     "ingest_batches", "dead_letter", "customers", "tickets", "payments", "visits",
+                     "health_snapshots"}),
+    writes=frozenset({"alerts", "alert_state", "alert_cursors", "quality_runs", "quality_results"}),
+    install=install,
+)

@@ -6,7 +6,7 @@
   state reached counts.
 - ``drift``: a customer projected to cross into a bad segment within ``alerts.drift_horizon_days``.
 - ``fading``: a customer who used to be valuable went silent: P(alive) fell below
-  ``churn.alert_p_alive_below`` (the churn model's ``churn_fading``, see customer_health.churn.alerts).
+  ``churn.alert_p_alive_below`` (the churn model's ``churn_fading``, see customer_health.alerts.fading).
 - ``quality``: a critical expectation failed (batch or table scope), read incrementally.
 - ``pipeline``: consumer lag beyond ``alerts.lag_bound_messages``; no Kafka batch for
   ``alerts.staleness_minutes``.
@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
 
 from customer_health import sqlfiles
-from customer_health.alerts.engine import AlertCandidate
+from customer_health.alerts.engine import AlertCandidate, Evaluation
+from customer_health.alerts.fading import fading_candidates
 from customer_health.config import Settings
 
 log = logging.getLogger("customer_health.alerts")
@@ -38,13 +38,6 @@ SEGMENT_CURSOR = "segment_changes"
 QUALITY_CURSOR = "quality_results"
 # Signals older than this are not trusted for lag (the pipeline records lag every few seconds).
 LAG_FRESHNESS = timedelta(minutes=5)
-
-
-@dataclass
-class Evaluation:
-    candidates: list[AlertCandidate] = field(default_factory=list)
-    cursors: dict[str, int] = field(default_factory=dict)  # to store once the alerts are stored
-    catching_up: str | None = None
 
 
 class AlertSources:
@@ -76,8 +69,6 @@ class AlertSources:
             if "segment_changes" in existing:
                 evaluation.candidates += self.segment_changes(cur, evaluation)
             if "churn_fading" in existing:
-                from customer_health.churn.alerts import fading_candidates
-
                 evaluation.candidates += fading_candidates(cur, self.settings, evaluation)
             drift_due = self._drift_read_at is None or (
                 now - self._drift_read_at >= timedelta(seconds=self.settings.alerts.drift_interval_s))

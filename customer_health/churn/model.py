@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -36,10 +36,8 @@ from customer_health.churn.bgnbd import _expected_if_alive  # E[transactions | a
 from customer_health.clock import utc_now
 from customer_health.config import Settings
 from customer_health.errors import UserError
-
-if TYPE_CHECKING:
-    from ingest.landing import BatchContext
-    from ingest.service import PipelineExtensions
+from ingest.landing import BatchContext
+from ingest.plugins import PipelineExtensions, Plugin
 
 log = logging.getLogger(__name__)
 
@@ -453,10 +451,15 @@ class ChurnPipelineHooks:
             self._fit_thread = None
 
 
-def install(ext: PipelineExtensions, con: duckdb.DuckDBPyConnection, settings: Settings) -> ChurnPipelineHooks:
-    """Register the churn hooks with the pipeline. Register before the health refresh: health reads p_alive."""
+def install(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
+    """The churn hooks on the owner connection of the pipeline (and of ``load``)."""
     hooks = ChurnPipelineHooks(con, settings)
-    ext.after_land.append(hooks.after_land)
-    ext.on_tick.append(hooks.on_tick)
-    ext.on_stop.append(hooks.stop)
-    return hooks
+    return PipelineExtensions(after_land=[hooks.after_land], on_tick=[hooks.on_tick], on_stop=[hooks.stop])
+
+
+PLUGIN = Plugin(
+    name="churn",
+    reads=frozenset({"payments", "customers", "ingest_batches"}),
+    writes=frozenset({"churn_days", "churn_model_fits", "customer_churn", "churn_fading"}),
+    install=install,
+)

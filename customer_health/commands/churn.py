@@ -11,10 +11,11 @@ from typing import Any
 import duckdb
 
 from customer_health.churn import model
-from customer_health.cli import print_json, settings_from_args
+from customer_health.cliutil import print_json, settings_from_args
 from customer_health.config import Settings
 from customer_health.db import open_owner, open_reader, reader
 from customer_health.errors import UserError
+from customer_health.health.refresh import HealthRefresher
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -79,8 +80,6 @@ def _database(settings: Settings) -> Iterator[tuple[model.StatementRunner, duckd
 
 def _rescore(con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime) -> int:
     """Without a pipeline: every customer's churn scores, then their health (which reads P(alive)), as of now."""
-    from customer_health.health.refresh import HealthRefresher
-
     con.execute("begin")
     try:
         scored = model.score_customers(con, settings, None, now).customers

@@ -10,7 +10,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from customer_health.cli import settings_from_args
+from customer_health.cliutil import settings_from_args
 from customer_health.config import Settings
 from customer_health.errors import UserError
 

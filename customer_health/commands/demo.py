@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from customer_health.cli import settings_from_args
+from customer_health.cliutil import settings_from_args
 from customer_health.commands.simulate import _positive_float, _positive_int
+from customer_health.demo import DemoOptions, run_demo
 from customer_health.errors import UserError
 
 
@@ -37,8 +38,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from customer_health.demo import DemoOptions, run_demo
-
     if not 0.0 <= args.bad_share < 1.0:
         raise UserError(f"--bad-share must be in [0, 1), got {args.bad_share}")
     settings = settings_from_args(args)

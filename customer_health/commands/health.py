@@ -7,10 +7,15 @@ import getpass
 from pathlib import Path
 from typing import Any
 
-from customer_health.cli import print_json, settings_from_args
+from customer_health.cliutil import print_json, settings_from_args
+from customer_health.clock import utc_now
 from customer_health.db import open_owner, reader
 from customer_health.errors import UserError
+from customer_health.health.dossier import write_dossier
+from customer_health.health.interventions import record_intervention
 from customer_health.health.params import SEGMENTS, STEPS
+from customer_health.health.queries import customer_health, customers_summary, dossier_data, parse_as_of, portfolio
+from customer_health.health.refresh import HealthRefresher
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -65,8 +70,6 @@ def _money(value: Any) -> str:
 
 
 def cmd_customer(args: argparse.Namespace) -> int:
-    from customer_health.health.queries import customer_health, parse_as_of
-
     settings = settings_from_args(args)
     with reader(settings) as db:
         doc = customer_health(db, settings, args.customer_id, parse_as_of(args.as_of))
@@ -119,8 +122,6 @@ def _signed(value: Any) -> str:
 
 
 def cmd_customers(args: argparse.Namespace) -> int:
-    from customer_health.health.queries import customers_summary, parse_as_of
-
     settings = settings_from_args(args)
     with reader(settings) as db:
         rows = customers_summary(db, settings, args.segment, parse_as_of(args.as_of))
@@ -137,9 +138,6 @@ def cmd_customers(args: argparse.Namespace) -> int:
 
 
 def cmd_intervene(args: argparse.Namespace) -> int:
-    from customer_health.health.interventions import record_intervention
-    from customer_health.health.queries import customer_health, parse_as_of
-
     settings = settings_from_args(args)
     who = args.by or getpass.getuser()
     done = record_intervention(settings, args.customer_id, args.step, args.note, who, parse_as_of(args.at, "--at"))
@@ -156,9 +154,6 @@ def cmd_intervene(args: argparse.Namespace) -> int:
 
 
 def cmd_dossier(args: argparse.Namespace) -> int:
-    from customer_health.health.dossier import write_dossier
-    from customer_health.health.queries import dossier_data, parse_as_of
-
     settings = settings_from_args(args)
     if args.days < 1:
         raise UserError("--days must be at least 1")
@@ -181,8 +176,6 @@ def cmd_dossier(args: argparse.Namespace) -> int:
 
 
 def cmd_portfolio(args: argparse.Namespace) -> int:
-    from customer_health.health.queries import portfolio
-
     settings = settings_from_args(args)
     with reader(settings) as db:
         doc = portfolio(db, args.points, args.days)
@@ -209,9 +202,6 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from customer_health.health.queries import utc_now
-    from customer_health.health.refresh import HealthRefresher
-
     settings = settings_from_args(args)
     con = open_owner(settings)
     try:

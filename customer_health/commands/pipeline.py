@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import threading
 from pathlib import Path
 
-from customer_health.cli import print_json, settings_from_args
+from customer_health.alerts.webhook import validate_webhook_url
+from customer_health.cliutil import print_json, settings_from_args
+from customer_health.composition import load_lander, pipeline_extensions
 from customer_health.db import open_owner, reader
 from customer_health.errors import UserError
 from customer_health.status import pipeline_status
+from ingest.broker import ensure_topics, start_broker
+from ingest.files import load_files, terminal_progress
+from ingest.service import run_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -41,28 +47,21 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from ingest.service import run_pipeline
-
     settings = settings_from_args(args)
     if args.no_serve:
         settings = settings.with_overrides(quack__enabled=False)
     if args.alert_webhook:
-        from customer_health.alerts.webhook import validate_webhook_url
-
         url = validate_webhook_url(args.alert_webhook, key="--alert-webhook")
         settings = settings.with_overrides(alerts__webhook_url=url)
-    run_pipeline(settings)
+    run_pipeline(settings, extensions=pipeline_extensions)
     return 0
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from ingest.files import load_files, terminal_progress
-    from ingest.service import build_lander, default_extensions
-
     settings = settings_from_args(args)
     con = open_owner(settings)
     try:
-        lander = build_lander(con, settings, default_extensions(con, settings))
+        lander = load_lander(con, settings)
         totals = load_files(lander, args.files, args.type, progress=terminal_progress)
     finally:
         con.close()
@@ -79,14 +78,10 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
-    from ingest.broker import ensure_topics, start_broker
-
     settings = settings_from_args(args)
     broker = start_broker(args.host, args.port)
     settings = settings.with_overrides(kafka__bootstrap_servers=broker.bootstrap_servers)
     stop = threading.Event()
-    import signal
-
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
     try:

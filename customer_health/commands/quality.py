@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from customer_health import sqlfiles
-from customer_health.cli import print_json, settings_from_args
+from customer_health.cliutil import print_json, settings_from_args
 from customer_health.db import open_owner, open_reader, reader
+from expectations.tables import check_document, record_table_check, run_table_suites
 
 SUITE_NAMES = ("tickets", "payments", "visits", "customers", "customer_health", "health_snapshots", "topics")
 
@@ -37,8 +38,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Exit 0: no critical expectation failed (warnings allowed); 1: at least one did (or an error)."""
-    from expectations.tables import check_document, record_table_check, run_table_suites
-
     settings = settings_from_args(args)
     now = datetime.now(UTC).replace(tzinfo=None)
     db = open_reader(settings)  # UserError when there is no database

@@ -27,10 +27,14 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-from customer_health.cli import print_json, settings_from_args
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from customer_health.cliutil import print_json, settings_from_args
 from customer_health.config import KafkaSettings
 from customer_health.errors import UserError
 from customer_health.simulate import SimEvent, SimulationSettings, generate_history, generate_live, produce, write_jsonl
+from ingest.broker import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +203,6 @@ class _CheckedProducer:
     """kafka-python's producer, counting failed deliveries (``produce`` does not look at the futures)."""
 
     def __init__(self, kafka: KafkaSettings) -> None:
-        from kafka import KafkaProducer
-        from kafka.errors import KafkaError
 
         try:
             self.producer = KafkaProducer(**kafka.client_options(), linger_ms=5,
@@ -279,8 +281,6 @@ def _to_jsonl(sim: SimulationSettings, args: argparse.Namespace, end: datetime, 
 
 
 def _to_kafka(sim: SimulationSettings, args: argparse.Namespace, end: datetime, since: datetime | None) -> dict:
-    from ingest.broker import ensure_topics
-
     settings = settings_from_args(args)
     kafka = settings.kafka
     stop = threading.Event()

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from customer_health.churn.model import customer_figures
 from customer_health.clock import utc_now
 from customer_health.config import Settings
 from customer_health.db import Reader
@@ -124,8 +125,6 @@ def customer_health(db: Reader, settings: Settings, customer_id: str, as_of: dat
             raise UserError(f"no customer {customer_id!r}: no profile has landed for this id")
         raise UserError(f"customer {customer_id!r} has no profile at {as_of:%Y-%m-%d %H:%M:%S} UTC "
                         f"(its profile dates from {profile[-1]:%Y-%m-%d %H:%M:%S} UTC)")
-    from customer_health.churn.model import customer_figures
-
     # Silent churn at the same instant (computed from the churn model's scoring fit; None without one).
     churn = customer_figures(db.execute, customer_id, rows[0]["as_of"])
     return customer_document(rows[0] | {k: churn[k] for k in

@@ -25,7 +25,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import duckdb
 
@@ -33,10 +33,8 @@ from customer_health import sqlfiles
 from customer_health.config import HealthSettings, Settings
 from customer_health.health.params import health_params
 from customer_health.sqlfiles import StatementRunner
-
-if TYPE_CHECKING:
-    from ingest.landing import BatchContext
-    from ingest.service import PipelineExtensions
+from ingest.landing import BatchContext
+from ingest.plugins import PipelineExtensions, Plugin
 
 log = logging.getLogger(__name__)
 
@@ -273,8 +271,16 @@ def _drift(old: float | None, new: float | None, scale: float) -> float:
     return abs(new - old) / max(abs(old), abs(new), scale, 1e-9)
 
 
-def install(ext: PipelineExtensions, con: duckdb.DuckDBPyConnection, settings: Settings) -> HealthRefresher:
-    """Register the health refresh as an ``after_land`` hook of the pipeline (and of ``load``)."""
-    refresher = HealthRefresher(settings.health)
-    ext.after_land.append(refresher.after_land)
-    return refresher
+def install(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
+    """The health refresh as an ``after_land`` hook of the pipeline (and of ``load``)."""
+    return PipelineExtensions(after_land=[HealthRefresher(settings.health).after_land])
+
+
+PLUGIN = Plugin(
+    name="health",
+    # customer_churn: the batch's p_alive, scored by the churn plug-in in the same transaction.
+    reads=frozenset({"tickets", "payments", "visits", "customers", "customer_events", "customer_churn"}),
+    writes=frozenset({"customer_day", "invoice_state", "ticket_escalations", "health_norms", "health_state",
+                      "health_snapshots", "health_refreshes", "segment_changes"}),
+    install=install,
+)

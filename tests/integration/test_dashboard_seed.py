@@ -20,10 +20,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
+from customer_health.composition import pipeline_extensions
 from customer_health.config import Settings, load_settings
 from customer_health.db import open_owner
 from ingest.landing import RawBatch
-from ingest.service import build_lander, default_extensions
+from ingest.service import build_lander
 from tests import factories as f
 
 CUSTOMERS = ("c-champ", "c-drain", "c-angry", "c-fading", "c-gone")
@@ -112,7 +113,7 @@ def land(settings: Settings, events: list[tuple[str, dict]], as_of: datetime, ev
     its period on a simulated clock: the hooks run as they did on those days (daily snapshots, segment
     changes). Then every bad message kind, at the real now. Returns how many were dead-lettered."""
     con = open_owner(settings)
-    ext = default_extensions(con, settings)
+    ext = pipeline_extensions(con, settings)
     try:
         lander = build_lander(con, settings, ext)
         offsets: dict[str, int] = {}

@@ -18,9 +18,10 @@ from customer_health.cli import main
 from customer_health.config import Settings
 from customer_health.db import reader
 from customer_health.errors import UserError
+from customer_health.health import refresh
 from customer_health.health.queries import CUSTOMER_KEYS
-from customer_health.health.refresh import install
-from ingest.service import PipelineExtensions, run_pipeline
+from ingest.plugins import PipelineExtensions
+from ingest.service import run_pipeline
 from tests.conftest import Env, wait_until
 from tests.factories import customer, encode, payment, ticket, visit
 
@@ -141,9 +142,7 @@ def test_health_commands_on_a_loaded_file(tmp_path: Path, capsys: pytest.Capture
 
 
 def health_only(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
-    ext = PipelineExtensions()
-    install(ext, con, settings)
-    return ext
+    return refresh.PLUGIN.install(con, settings)
 
 
 def test_same_answers_through_a_running_pipeline_and_from_the_file(

@@ -18,7 +18,8 @@ from customer_health.config import Settings
 from customer_health.db import reader
 from customer_health.errors import UserError
 from ingest.consumer import GIL_SWITCH_INTERVAL_S, PipelineStats
-from ingest.service import PipelineExtensions, run_pipeline
+from ingest.plugins import PipelineExtensions
+from ingest.service import run_pipeline
 from tests.conftest import REPO, Env, stop_process, wait_until
 from tests.factories import BAD_MESSAGES, FACTORIES, encode
 

@@ -13,11 +13,13 @@ import pytest
 
 from customer_health import sqlfiles
 from customer_health.alerts.pipeline import QualityAndAlerts
+from customer_health.composition import pipeline_extensions
 from customer_health.config import load_settings
 from customer_health.db import open_owner
 from expectations.tables import run_table_suites
 from ingest.landing import Lander, RawBatch
-from ingest.service import PipelineExtensions, build_lander, default_extensions
+from ingest.plugins import PipelineExtensions
+from ingest.service import build_lander
 from tests.factories import customer, encode, payment, ticket, visit
 
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -32,7 +34,7 @@ class World:
         base = load_settings(None, env={})
         self.settings = dataclasses.replace(base, db_path=tmp_path / "world.duckdb")
         self.con = open_owner(self.settings)
-        self.ext: PipelineExtensions = default_extensions(self.con, self.settings)
+        self.ext: PipelineExtensions = pipeline_extensions(self.con, self.settings)
         self.lander: Lander = build_lander(self.con, self.settings, self.ext)
         self.offset = 0
 

@@ -14,6 +14,7 @@ import pytest
 
 from customer_health import sqlfiles
 from customer_health.churn import bgnbd, model
+from customer_health.composition import pipeline_extensions
 from customer_health.config import Settings, load_settings
 from customer_health.db import open_owner
 from customer_health.errors import UserError
@@ -403,9 +404,7 @@ def test_on_tick_refits_on_schedule_in_the_background(db):
 
 def test_the_pipeline_registers_churn_before_health(db):
     con, settings = db
-    from ingest.service import default_extensions
-
-    ext = default_extensions(con, settings)
+    ext = pipeline_extensions(con, settings)
     try:
         owners = [getattr(h, "__self__", None) for h in ext.after_land]
         churn_at = next(i for i, o in enumerate(owners) if isinstance(o, model.ChurnPipelineHooks))

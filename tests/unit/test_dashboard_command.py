@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from customer_health.cli import build_parser, common_options, settings_from_args
+from customer_health.cli import build_parser
+from customer_health.cliutil import common_options, settings_from_args
 from customer_health.commands.dashboard import APP, check_sign_in, streamlit_command
 from customer_health.config import Settings, load_settings
 from customer_health.errors import UserError

@@ -11,16 +11,13 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
 from customer_health import sqlfiles
-from customer_health.alerts.engine import AlertCandidate
+from customer_health.alerts.engine import AlertCandidate, Evaluation
 from customer_health.config import Settings
-
-if TYPE_CHECKING:
-    from customer_health.alerts.sources import Evaluation
 
 log = logging.getLogger("customer_health.alerts")
 

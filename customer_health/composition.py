@@ -1,0 +1,31 @@
+"""The composition root: the one place that knows the product's plug-ins and assembles the pipeline.
+
+``ingest`` (the Kafka pipeline) and ``load`` (file backfills) both land batches through
+:func:`pipeline_extensions`, so they run the same plug-ins in the same order: the order their declared
+reads and writes give (ingest.plugins.order_plugins), not the order of :data:`PLUGINS`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from customer_health.alerts import pipeline as alerts
+from customer_health.churn import model as churn
+from customer_health.config import Settings
+from customer_health.health import refresh as health
+from expectations import batch as quality
+from ingest.landing import Lander
+from ingest.plugins import PipelineExtensions, Plugin, assemble
+from ingest.service import build_lander
+
+PLUGINS: tuple[Plugin, ...] = (alerts.PLUGIN, churn.PLUGIN, health.PLUGIN, quality.PLUGIN)
+
+
+def pipeline_extensions(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
+    """Every plug-in of the product installed on the owner connection ``con``, hooks in data order."""
+    return assemble(PLUGINS, con, settings)
+
+
+def load_lander(con: duckdb.DuckDBPyConnection, settings: Settings) -> Lander:
+    """The lander of ``load``: the pipeline's landing path with the same plug-ins."""
+    return build_lander(con, settings, pipeline_extensions(con, settings))
