@@ -231,7 +231,7 @@ class AlertSettings(_Section):
     # Drift alerts when a customer is projected to cross into a bad segment within this many days;
     # drift is read from customer_health at most every drift_interval_s seconds.
     drift_horizon_days: Positive = 30.0
-    drift_interval_s: Positive = 60.0
+    drift_interval_s: NonNegative = 60.0
     # Pipeline health bounds: consumer lag (messages) and minutes without a landed Kafka batch.
     lag_bound_messages: Count = 50_000
     staleness_minutes: Positive = 15.0
@@ -347,7 +347,7 @@ class HealthSettings(_Section):
     # often (minutes), and sooner when, checked every norms_check_seconds, one of them moved by more than
     # norms_max_drift (relative) from the norms in use.
     norms_max_age_minutes: Positive = 60.0
-    norms_check_seconds: Positive = 30.0
+    norms_check_seconds: NonNegative = 30.0
     norms_max_drift: NonNegative = 0.1
     # Snapshots older than this are deleted by the daily full refresh (days).
     snapshot_retention_days: Positive = 400.0
@@ -363,7 +363,7 @@ class ChurnSettings(_Section):
     # (a pipeline started on a backlog fits on its first charges, then again once more have landed).
     refit_growth: NonNegative = 0.25
     # How often the pipeline looks at the refit schedule (seconds).
-    check_interval_s: Positive = 30.0
+    check_interval_s: NonNegative = 30.0
     # A "silently fading" alert fires when a customer's p_alive falls below this (from at or above it) ...
     alert_p_alive_below: Fraction = 0.3
     # ... and the customer used to be valuable: at least this many transactions (days with a succeeded
