@@ -90,7 +90,7 @@ class KafkaSettings(_Section):
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", ""] = ""
     sasl_username: str = ""
-    sasl_password: str = Field(default="", repr=False)
+    sasl_password: SecretStr = SecretStr("")
     ssl_cafile: str = ""
     topics: TopicSettings = Field(default_factory=TopicSettings)
 
@@ -105,7 +105,7 @@ class KafkaSettings(_Section):
             opts |= {
                 "sasl_mechanism": self.sasl_mechanism,
                 "sasl_plain_username": self.sasl_username,
-                "sasl_plain_password": self.sasl_password,
+                "sasl_plain_password": self.sasl_password.get_secret_value(),
             }
         if self.ssl_cafile:
             opts["ssl_cafile"] = self.ssl_cafile
@@ -143,7 +143,7 @@ class QuackSettings(_Section):
     host: str = "127.0.0.1"
     port: Port = 9494
     # Empty: a random token is generated and written next to the database with mode 0600.
-    token: str = Field(default="", repr=False)
+    token: SecretStr = SecretStr("")
 
 
 class DashboardSettings(_Section):
@@ -207,7 +207,7 @@ class AlertSettings(_Section):
     enabled: bool = True
     # JSON POST per alert; empty: alerts are only logged and stored. `ingest --alert-webhook URL` overrides.
     webhook_url: str = ""
-    webhook_headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    webhook_headers: dict[str, SecretStr] = Field(default_factory=dict)
     webhook_timeout_s: Positive = 5.0
     webhook_max_attempts: Count = 5
     webhook_backoff_initial_s: Positive = 1.0

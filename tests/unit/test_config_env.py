@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from customer_health.config import load_settings
 from customer_health.errors import UserError
@@ -22,7 +23,7 @@ def test_variables_set_top_level_and_nested_settings_with_their_types() -> None:
     assert settings.db_path == Path("/data/health.duckdb")
     assert settings.quack.port == 9595 and settings.quack.enabled is False
     assert settings.kafka.security_protocol == "SASL_SSL"
-    assert settings.kafka.sasl_password == "s3cret with spaces = and 'quotes'"
+    assert settings.kafka.sasl_password.get_secret_value() == "s3cret with spaces = and 'quotes'"
     assert settings.pipeline.schedule_interval_s == 5.0
 
 
@@ -99,7 +100,7 @@ def test_variables_set_nested_sections_lists_and_tables_typed_like_toml() -> Non
     })
     assert settings.health.weights.engagement == 0.5 and settings.health.weights.profitability == 0.20
     assert settings.alerts.segment_order == ("a", "b")
-    assert settings.alerts.webhook_headers == {"X-Api-Key": "k-1"}
+    assert settings.alerts.webhook_headers == {"X-Api-Key": SecretStr("k-1")}
     assert settings.dashboard.auth_secrets_file == Path("/run/secrets/auth.toml")
 
 
@@ -109,3 +110,13 @@ def test_customer_health_variable_wins_over_kafka_bootstrap_servers_and_the_file
     env = {"KAFKA_BOOTSTRAP_SERVERS": "k:1", "CUSTOMER_HEALTH_KAFKA__BOOTSTRAP_SERVERS": "c:3"}
     assert load_settings(path, env=env).kafka.bootstrap_servers == "c:3"
     assert load_settings(None, env=env).kafka.bootstrap_servers == "c:3"
+
+
+def test_secrets_never_show_in_a_repr_and_reach_the_kafka_client() -> None:
+    settings = load_settings(None, env={
+        "CUSTOMER_HEALTH_KAFKA__SASL_MECHANISM": "PLAIN", "CUSTOMER_HEALTH_KAFKA__SASL_PASSWORD": "pw-123",
+        "CUSTOMER_HEALTH_QUACK__TOKEN": "tok-456", "CUSTOMER_HEALTH_ALERTS__WEBHOOK_HEADERS": '{ X-Key = "hdr-789" }',
+    })
+    assert not any(secret in repr(settings) for secret in ("pw-123", "tok-456", "hdr-789"))
+    assert settings.kafka.client_options()["sasl_plain_password"] == "pw-123"
+    assert settings.quack.token.get_secret_value() == "tok-456"
