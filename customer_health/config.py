@@ -15,7 +15,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, Va
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
-    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -443,22 +442,20 @@ def load_settings(config_file: Path | None = None, env: typing.Mapping[str, str]
     env = os.environ if env is None else env
     if config_file is None and env.get(CONFIG_ENV):
         config_file = Path(env[CONFIG_ENV])
-    environment = EnvironmentSource(Settings, env)
-    sources: list[PydanticBaseSettingsSource] = [environment]
-    file_data: dict[str, Any] = {}
+    # Lowest first: KAFKA_BOOTSTRAP_SERVERS, the file, the CUSTOMER_HEALTH_* variables.
+    layers: list[dict[str, Any]] = []
+    if env.get("KAFKA_BOOTSTRAP_SERVERS"):
+        layers.append({"kafka": {"bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]}})
     if config_file is not None:
         path = Path(config_file)
         if not path.is_file():
             raise UserError(f"config file {config_file} " + ("is not a file" if path.exists() else "does not exist"))
         try:
-            toml = TomlConfigSettingsSource(Settings, toml_file=path)
+            layers.append(TomlConfigSettingsSource(Settings, toml_file=path)())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UserError(f"config file {config_file} is not valid TOML: {exc}") from None
-        file_data = toml.toml_data
-        sources.append(toml)
-    kafka = file_data.get("kafka")
-    if env.get("KAFKA_BOOTSTRAP_SERVERS") and not (isinstance(kafka, dict) and "bootstrap_servers" in kafka):
-        sources.append(InitSettingsSource(Settings, {"kafka": {"bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]}}))
+    environment = EnvironmentSource(Settings, env)
+    layers.append(environment())
 
     def source_of(loc: tuple[str | int, ...]) -> str:
         for depth in range(len(loc), 0, -1):
@@ -466,11 +463,22 @@ def load_settings(config_file: Path | None = None, env: typing.Mapping[str, str]
                 return f"environment variable {environment.origins[loc[:depth]]}"
         return f"config {config_file}" if config_file is not None else "config"
 
+    data: dict[str, Any] = {}
+    for layer in layers:
+        data = _merged(data, layer)
     try:
-        # _build_sources: these sources, in this order, instead of settings_customise_sources' own.
-        return Settings(_build_sources=(tuple(sources), {}))  # type: ignore[call-arg]
+        return Settings.model_validate(data)
     except ValidationError as exc:
         raise UserError(_describe(exc, source_of, Settings)) from None
+
+
+def _merged(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
+    """``low`` with ``high``'s values over it, table by table."""
+    merged = dict(low)
+    for key, value in high.items():
+        below = merged.get(key)
+        merged[key] = _merged(below, value) if isinstance(below, dict) and isinstance(value, dict) else value
+    return merged
 
 
 class EnvironmentSource(PydanticBaseSettingsSource):
@@ -483,11 +491,13 @@ class EnvironmentSource(PydanticBaseSettingsSource):
 
     def __init__(self, settings_cls: type[BaseSettings], env: typing.Mapping[str, str]) -> None:
         super().__init__(settings_cls)
+        self.prefix: str = self.config.get("env_prefix", "")
+        self.delimiter: str = self.config.get("env_nested_delimiter") or ENV_NESTED_DELIMITER
         self.data: dict[str, Any] = {}
         # (section, key) -> the variable that set it, for errors.
         self.origins: dict[tuple[str | int, ...], str] = {}
         for name in sorted(env):
-            if name.startswith(ENV_PREFIX) and name != CONFIG_ENV:
+            if name.startswith(self.prefix) and name != CONFIG_ENV:
                 loc, value = self._decode(name, env[name])
                 table = self.data
                 for section in loc[:-1]:
@@ -497,7 +507,7 @@ class EnvironmentSource(PydanticBaseSettingsSource):
 
     def _decode(self, name: str, text: str) -> tuple[tuple[str, ...], Any]:
         source = f"environment variable {name}"
-        parts = tuple(name.removeprefix(ENV_PREFIX).lower().split(ENV_NESTED_DELIMITER))
+        parts = tuple(name.removeprefix(self.prefix).lower().split(self.delimiter))
         model: type[BaseModel] = self.settings_cls
         for depth, part in enumerate(parts):
             key = ".".join(parts[: depth + 1])
@@ -510,7 +520,7 @@ class EnvironmentSource(PydanticBaseSettingsSource):
                     raise UserError(f"{source}: '{key}' is not a section")
                 model = typing.cast(type[BaseModel], hint)
         if _is_section(hint):
-            raise UserError(f"{source}: '{key}' is a section; set one of its keys ({name}__<KEY>)")
+            raise UserError(f"{source}: '{key}' is a section; set one of its keys ({name}{self.delimiter}<KEY>)")
         literal_strings = typing.get_origin(hint) is Literal and all(isinstance(a, str) for a in typing.get_args(hint))
         if hint in (str, Path, SecretStr) or literal_strings:
             return parts, text
