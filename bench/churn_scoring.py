@@ -20,7 +20,6 @@ Prints median / worst of --repeat runs. Figures depend on the machine: compare s
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import sys
 import tempfile
@@ -144,7 +143,7 @@ def main() -> int:
     path.unlink(missing_ok=True)
     base = Settings(db_path=path)
     # The measured health refreshes stay what they are asked to be (no norm-age upgrade to a full refresh).
-    settings = dataclasses.replace(base, health=dataclasses.replace(base.health, norms_max_age_minutes=1e9))
+    settings = base.with_overrides(health__norms_max_age_minutes=1e9)
     con = open_owner(settings)
 
     started = time.perf_counter()

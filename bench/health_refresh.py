@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import statistics
 import sys
 import time
@@ -199,9 +198,9 @@ def build(args: argparse.Namespace, events: int) -> Size:
     # Incremental refreshes stay incremental during the measurement (the drift check is timed apart).
     # The history is built at once, with no snapshot older than the build: the full refreshes measured are those
     # of a deployment past its first 30 days (no reconstruction); reconstruction is timed apart.
-    health = dataclasses.replace(base.health, norms_check_seconds=1e12, norms_max_age_minutes=1e9,
-                                 reconstruct_snapshots=False)
-    size = Size(events, dataclasses.replace(base, health=health))
+    health = base.health.with_overrides(norms_check_seconds=1e12, norms_max_age_minutes=1e9,
+                                        reconstruct_snapshots=False)
+    size = Size(events, base.with_overrides(health=health))
     if not (args.reuse and path.exists()):
         for leftover in (path, path.with_name(path.name + ".wal")):
             leftover.unlink(missing_ok=True)

@@ -10,7 +10,6 @@ median landing time per batch of each, the difference, and the table-suite run t
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import sys
 import tempfile
@@ -55,9 +54,8 @@ def main() -> None:
     get_runner()
     print(f"Great Expectations import + context: {time.perf_counter() - t:.2f} s (once per process)")
     base = load_settings(None, env={})
-    plain_settings = dataclasses.replace(base, db_path=tmp / "plain.duckdb",
-                                         quality=dataclasses.replace(base.quality, batch_suites=False))
-    checked_settings = dataclasses.replace(base, db_path=tmp / "checked.duckdb")
+    plain_settings = base.with_overrides(db_path=tmp / "plain.duckdb", quality__batch_suites=False)
+    checked_settings = base.with_overrides(db_path=tmp / "checked.duckdb")
     plain_con, checked_con = open_owner(plain_settings), open_owner(checked_settings)
     if args.product:  # every pipeline hook (health refresh, churn, quality), batch suites on or off
         plain_ext = pipeline_extensions(plain_con, plain_settings)

@@ -1,18 +1,24 @@
-"""Typed settings: one object, loaded once from an optional TOML file over embedded defaults.
+"""Typed settings: one object, loaded once from an optional TOML file and the environment over embedded defaults.
 
 Nothing else in the project reads the environment: the few environment overrides are applied here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
-import types
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from customer_health.errors import UserError
 
@@ -20,8 +26,46 @@ EventType = Literal["tickets", "payments", "visits", "customers"]
 EVENT_TYPES: tuple[EventType, ...] = ("tickets", "payments", "visits", "customers")
 
 
-@dataclass(frozen=True)
-class TopicSettings:
+def _within(low: float, high: float) -> AfterValidator:
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}")
+        return value
+    return AfterValidator(check)
+
+
+def _automatic_or_more(value: int) -> int:
+    if value < 0:
+        raise ValueError("must be 0 (automatic) or more")
+    return value
+
+
+Port = Annotated[int, _within(1, 65535)]
+# Counts and sizes; also timeouts and intervals given in whole milliseconds.
+Count = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+# Durations, limits and multiples.
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, _within(0, 1)]
+# A health score or score component (0-100).
+Score = Annotated[float, _within(0, 100)]
+# TOML has no tuples, and paths are strings: these two accept lists and strings (their items stay strict).
+Names = Annotated[tuple[str, ...], Field(strict=False)]
+LaxPath = Annotated[Path, Field(strict=False)]
+
+
+class _Section(BaseModel):
+    """A settings section: immutable, strictly typed (no "3" for 3, no 1 for true), unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    def with_overrides(self, **changes: Any) -> typing.Self:
+        """A copy with these keys (or ``section__key`` paths) replaced, validated like the file."""
+        return _with_overrides(self, changes)
+
+
+class TopicSettings(_Section):
     """Kafka topic name for each event type."""
 
     tickets: str = "tickets"
@@ -33,22 +77,21 @@ class TopicSettings:
         return {t: getattr(self, t) for t in EVENT_TYPES}
 
 
-@dataclass(frozen=True)
-class KafkaSettings:
+class KafkaSettings(_Section):
     bootstrap_servers: str = "localhost:9092"
     group_id: str = "customer-health"
-    partitions: int = 3
+    partitions: Count = 3
     # Short group timeouts: a consumer gets its assignment in ~3 s instead of ~23 s (see NOTES).
-    session_timeout_ms: int = 6000
-    heartbeat_interval_ms: int = 1000
-    max_poll_interval_ms: int = 60000
-    request_timeout_ms: int = 30000
+    session_timeout_ms: Count = 6000
+    heartbeat_interval_ms: Count = 1000
+    max_poll_interval_ms: Count = 60000
+    request_timeout_ms: Count = 30000
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", ""] = ""
     sasl_username: str = ""
-    sasl_password: str = field(default="", repr=False)
+    sasl_password: SecretStr = SecretStr("")
     ssl_cafile: str = ""
-    topics: TopicSettings = field(default_factory=TopicSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
 
     def client_options(self) -> dict[str, Any]:
         """Connection options shared by every kafka-python client (consumer, producer, admin)."""
@@ -61,254 +104,236 @@ class KafkaSettings:
             opts |= {
                 "sasl_mechanism": self.sasl_mechanism,
                 "sasl_plain_username": self.sasl_username,
-                "sasl_plain_password": self.sasl_password,
+                "sasl_plain_password": self.sasl_password.get_secret_value(),
             }
         if self.ssl_cafile:
             opts["ssl_cafile"] = self.ssl_cafile
         return opts
 
 
-@dataclass(frozen=True)
-class PipelineSettings:
-    batch_max_events: int = 50000
+class PipelineSettings(_Section):
+    batch_max_events: Count = 50000
     # A batch also closes once its messages take this much memory (MiB of Arrow buffers), whatever their
     # count: 50,000 messages at the 64 KiB limit would otherwise hold 3 GiB.
-    batch_max_mb: int = 64
+    batch_max_mb: Count = 64
     # Upper bound on how long an event waits in an open batch before it is landed (milliseconds).
-    batch_max_wait_ms: int = 250
+    batch_max_wait_ms: Count = 250
     # Messages larger than this are dead-lettered as oversized (bytes).
-    max_message_bytes: int = 65536
+    max_message_bytes: Count = 65536
     # Seconds between scheduled table-level jobs (quality suites, daily snapshots).
-    schedule_interval_s: float = 60.0
+    schedule_interval_s: Positive = 60.0
     # DuckDB worker threads of the pipeline's database (landing, health, quality, Quack readers).
     # 0: one per core but one, which stays free for the Kafka poll loop (at least 1).
-    duckdb_threads: int = 0
+    duckdb_threads: Annotated[int, AfterValidator(_automatic_or_more)] = 0
     # DuckDB moves its write-ahead log into the database file once the log reaches this size (MiB). A
     # checkpoint's cost grows with the database, not with the log, so fewer of them land a backlog faster
     # (1.1-1.5x at 128 against DuckDB's 16 over 600k events, bench/landing_cost.py); a larger log takes
     # longer to replay after a crash (about 1.3 s per 100 MB here).
-    checkpoint_threshold_mb: int = 128
-
-    def __post_init__(self) -> None:
-        for key in ("batch_max_events", "batch_max_mb", "batch_max_wait_ms", "max_message_bytes",
-                    "checkpoint_threshold_mb"):
-            if getattr(self, key) <= 0:
-                raise UserError(f"config: pipeline.{key} must be more than 0, got {getattr(self, key)}")
-        if self.duckdb_threads < 0:
-            raise UserError(f"config: pipeline.duckdb_threads must be 0 (automatic) or more, got {self.duckdb_threads}")
+    checkpoint_threshold_mb: Count = 128
 
     def threads(self, cores: int | None) -> int:
         """DuckDB threads for a machine with ``cores`` cores."""
         return self.duckdb_threads or max(1, (cores or 1) - 1)
 
 
-@dataclass(frozen=True)
-class QuackSettings:
+class QuackSettings(_Section):
     enabled: bool = True
     # Loopback by default: the database holds personal and financial data.
     host: str = "127.0.0.1"
-    port: int = 9494
+    port: Port = 9494
     # Empty: a random token is generated and written next to the database with mode 0600.
-    token: str = field(default="", repr=False)
+    token: SecretStr = SecretStr("")
 
 
-@dataclass(frozen=True)
-class DashboardSettings:
+class DashboardSettings(_Section):
     """The Streamlit dashboard (`customer-health dashboard`)."""
 
     # Loopback by default: the pages show personal and financial data.
     host: str = "127.0.0.1"
-    port: int = 8501
+    port: Port = 8501
     # Seconds between live refreshes of the Live health and Data quality pages (fragments, no page reload).
-    refresh_seconds: float = 5.0
+    refresh_seconds: Positive = 5.0
     # OIDC sign-in with Streamlit's st.login; the provider is configured in the [auth] section of
     # `auth_secrets_file` (Streamlit's secrets.toml format). When on, recording an intervention needs a
     # signed-in user, whose identity is stored with it.
     auth: bool = False
     # The provider name of an [auth.<name>] section; empty: the [auth] section itself.
     auth_provider: str = ""
-    auth_secrets_file: Path = Path(".streamlit/secrets.toml")
+    auth_secrets_file: LaxPath = Path(".streamlit/secrets.toml")
     # With sign-in on: whether the pages may be read without signing in (recording still needs sign-in).
     auth_anonymous_read: bool = False
 
 
-@dataclass(frozen=True)
-class QualitySettings:
+class QualitySettings(_Section):
     """Great Expectations suites (expectations/): batch suites on every landed batch, table suites on a schedule."""
 
     # Validate every landed batch; valid rows failing a critical expectation are quarantined, never landed.
     batch_suites: bool = True
     # Table suites run every pipeline.schedule_interval_s on the rows landed in this window (hours),
     # at most table_max_rows newest rows per table.
-    table_window_hours: float = 24.0
-    table_max_rows: int = 200_000
+    table_window_hours: Positive = 24.0
+    table_max_rows: Count = 200_000
     # Event times may run ahead of the pipeline clock by this much (minutes) before they count as future.
-    future_tolerance_minutes: float = 10.0
+    future_tolerance_minutes: NonNegative = 10.0
     # An event's customer must have a profile within this long after the event landed (minutes).
-    customer_grace_minutes: float = 60.0
+    customer_grace_minutes: NonNegative = 60.0
     # Plausible maxima: amounts in currency units, handling time in minutes per ticket event.
-    max_amount: float = 1_000_000.0
-    max_compensation: float = 100_000.0
-    max_handling_minutes: float = 1440.0
-    max_visit_seconds: float = 86_400.0
-    max_pages: int = 10_000
+    max_amount: Positive = 1_000_000.0
+    max_compensation: Positive = 100_000.0
+    max_handling_minutes: Positive = 1440.0
+    max_visit_seconds: Positive = 86_400.0
+    max_pages: Count = 10_000
     # Freshness: the newest event per topic must be younger than this (minutes, by occurred_at).
-    freshness_max_age_minutes: dict[str, float] = field(
+    freshness_max_age_minutes: dict[str, Positive] = Field(
         default_factory=lambda: {"tickets": 1440.0, "payments": 1440.0, "visits": 360.0, "customers": 10080.0}
     )
     # Volume: events per topic in the last window must lie within [average / band, average * band] of the
     # trailing windows before it; not judged while the trailing average is below volume_min_average.
-    volume_window_minutes: float = 60.0
-    volume_trailing_windows: int = 24
-    volume_band: float = 3.0
-    volume_min_average: float = 10.0
+    volume_window_minutes: Positive = 60.0
+    volume_trailing_windows: Count = 24
+    volume_band: Annotated[float, Field(ge=1)] = 3.0
+    volume_min_average: NonNegative = 10.0
     # Failing rows kept per expectation result (a sample, for people).
-    failing_sample_rows: int = 10
+    failing_sample_rows: NonNegativeInt = 10
     # Run records (and their results) older than this are deleted by the schedule (days), per scope.
-    batch_runs_retention_days: float = 30.0
-    table_runs_retention_days: float = 90.0
+    batch_runs_retention_days: Positive = 30.0
+    table_runs_retention_days: Positive = 90.0
 
 
-@dataclass(frozen=True)
-class AlertSettings:
+class AlertSettings(_Section):
     """One alerting path: sources evaluated in the pipeline, sinks = webhook + log + the stored alert list."""
 
     enabled: bool = True
     # JSON POST per alert; empty: alerts are only logged and stored. `ingest --alert-webhook URL` overrides.
     webhook_url: str = ""
-    webhook_headers: dict[str, str] = field(default_factory=dict, repr=False)
-    webhook_timeout_s: float = 5.0
-    webhook_max_attempts: int = 5
-    webhook_backoff_initial_s: float = 1.0
-    webhook_backoff_max_s: float = 60.0
-    webhook_queue_size: int = 1000
+    webhook_headers: dict[str, SecretStr] = Field(default_factory=dict)
+    webhook_timeout_s: Positive = 5.0
+    webhook_max_attempts: Count = 5
+    webhook_backoff_initial_s: Positive = 1.0
+    webhook_backoff_max_s: Positive = 60.0
+    webhook_queue_size: Count = 1000
     # Seconds between evaluations of the alert sources in the pipeline.
-    evaluate_interval_s: float = 5.0
+    evaluate_interval_s: Positive = 5.0
     # A (source, subject) that fired stays quiet this long (minutes) unless its severity rises.
-    cooldown_minutes: float = 60.0
-    cooldown_minutes_by_source: dict[str, float] = field(default_factory=lambda: {"drift": 10080.0})
+    cooldown_minutes: NonNegative = 60.0
+    cooldown_minutes_by_source: dict[str, NonNegative] = Field(default_factory=lambda: {"drift": 10080.0})
     # Circuit breaker, per source: more than flood_threshold alerts within flood_window_minutes are held
     # back and sent as one summary.
-    flood_threshold: int = 20
-    flood_window_minutes: float = 10.0
+    flood_threshold: Count = 20
+    flood_window_minutes: Positive = 10.0
     # Segments from best to worst. A move to a worse segment alerts when the new one is an alert segment
     # (champion -> healthy is not news; healthy -> at_risk is); entering an always_alert segment from
     # outside the order (a new or returning customer) alerts too.
-    segment_order: tuple[str, ...] = ("champion", "healthy", "at_risk", "unprofitable", "terrorist")
-    alert_segments: tuple[str, ...] = ("at_risk", "unprofitable", "terrorist")
-    always_alert_segments: tuple[str, ...] = ("unprofitable", "terrorist")
+    segment_order: Names = ("champion", "healthy", "at_risk", "unprofitable", "terrorist")
+    alert_segments: Names = ("at_risk", "unprofitable", "terrorist")
+    always_alert_segments: Names = ("unprofitable", "terrorist")
     # Drift alerts when a customer is projected to cross into a bad segment within this many days;
     # drift is read from customer_health at most every drift_interval_s seconds.
-    drift_horizon_days: float = 30.0
-    drift_interval_s: float = 60.0
+    drift_horizon_days: Positive = 30.0
+    drift_interval_s: NonNegative = 60.0
     # Pipeline health bounds: consumer lag (messages) and minutes without a landed Kafka batch.
-    lag_bound_messages: int = 50_000
-    staleness_minutes: float = 15.0
+    lag_bound_messages: Count = 50_000
+    staleness_minutes: Positive = 15.0
     # Catching up: customer alerts wait while the lag exceeds this or the freshest record of the last
     # batch was produced longer ago than catch_up_latency_s; then they reflect the caught-up state.
-    catch_up_lag_messages: int = 5_000
-    catch_up_latency_s: float = 300.0
+    catch_up_lag_messages: NonNegativeInt = 5_000
+    catch_up_latency_s: Positive = 300.0
     # Dead-letter spike: the rate over the last window vs the trailing hours before it.
-    dead_letter_window_minutes: float = 5.0
-    dead_letter_trailing_hours: float = 24.0
-    dead_letter_min_messages: int = 100
-    dead_letter_min_rate: float = 0.05
-    dead_letter_spike_factor: float = 3.0
+    dead_letter_window_minutes: Positive = 5.0
+    dead_letter_trailing_hours: Positive = 24.0
+    dead_letter_min_messages: NonNegativeInt = 100
+    dead_letter_min_rate: Fraction = 0.05
+    dead_letter_spike_factor: Positive = 3.0
 
 
-@dataclass(frozen=True)
-class HealthWeights:
+class HealthWeights(_Section):
     """Weight of each health-score component; the score is their weighted mean (weights need not sum to 1)."""
 
-    engagement: float = 0.25
-    payment_behaviour: float = 0.20
-    support_burden: float = 0.15
-    complaint_behaviour: float = 0.20
-    profitability: float = 0.20
+    engagement: NonNegative = 0.25
+    payment_behaviour: NonNegative = 0.20
+    support_burden: NonNegative = 0.15
+    complaint_behaviour: NonNegative = 0.20
+    profitability: NonNegative = 0.20
 
 
-@dataclass(frozen=True)
-class ComplaintWeights:
+class ComplaintWeights(_Section):
     """complaint_index_90d = the weighted count of complaint-driven acts in the 90-day window."""
 
-    complaint: float = 1.0
-    compensation_request: float = 1.0
-    legal_threat: float = 3.0
-    escalation: float = 1.0
+    complaint: NonNegative = 1.0
+    compensation_request: NonNegative = 1.0
+    legal_threat: NonNegative = 3.0
+    escalation: NonNegative = 1.0
 
 
-@dataclass(frozen=True)
-class SegmentRules:
+class SegmentRules(_Section):
     """Segment rules, applied in this order: churned, terrorist, unprofitable, at_risk, champion, healthy."""
 
     # Terrorist: complaint_index_90d at least this AND at least norm_multiple x max(portfolio median,
     # complaint_reference_floor).
-    terrorist_min_complaint_index: float = 6.0
-    terrorist_norm_multiple: float = 4.0
+    terrorist_min_complaint_index: NonNegative = 6.0
+    terrorist_norm_multiple: Positive = 4.0
     # At risk: health score below this, or silent fading (no visit for fading_gap_multiple x the
     # customer's usual gap between visits, for customers with at least fading_min_visits visits).
-    at_risk_below_score: float = 50.0
-    fading_gap_multiple: float = 4.0
-    fading_min_visits: int = 3
+    at_risk_below_score: Score = 50.0
+    fading_gap_multiple: Positive = 4.0
+    fading_min_visits: Count = 3
     # The usual gap counts as at least this many days (a daily visitor is not fading after a few hours).
-    fading_min_gap_days: float = 1.0
+    fading_min_gap_days: NonNegative = 1.0
     # Silent churn (customer_health/churn): also at risk when the BG/NBD P(alive) is below this.
-    at_risk_p_alive_below: float = 0.3
+    at_risk_p_alive_below: Fraction = 0.3
     # Champion: health score at least this and margin_90d above the portfolio median margin.
-    champion_min_score: float = 75.0
+    champion_min_score: Score = 75.0
     # ... and an engagement component at least this (a profitable customer who is rarely seen is healthy).
-    champion_min_engagement: float = 75.0
+    champion_min_engagement: Score = 75.0
 
 
-@dataclass(frozen=True)
-class PlaybookRules:
+class PlaybookRules(_Section):
     """When each step of the five-step playbook fits (see docs/health_model.md)."""
 
     # Educate: how-to tickets take at least this share of the support minutes, and support minutes are
     # at least heavy_support_multiple x the portfolio median (and at least support_floor_minutes).
-    educate_min_how_to_share: float = 0.5
-    heavy_support_multiple: float = 4.0
-    support_floor_minutes: float = 60.0
+    educate_min_how_to_share: Fraction = 0.5
+    heavy_support_multiple: Positive = 4.0
+    support_floor_minutes: NonNegative = 60.0
     # Migrate: failed payments + overdue invoices are at least this share of payment attempts, and at
     # least migrate_min_payment_problems of them.
-    migrate_min_payment_problem_share: float = 0.3
-    migrate_min_payment_problems: int = 2
+    migrate_min_payment_problem_share: Fraction = 0.3
+    migrate_min_payment_problems: Count = 2
     # A step tried less than this many days ago is not recommended again (the next fitting step is).
-    retry_after_days: float = 30.0
+    retry_after_days: NonNegative = 30.0
     # Exit notice for business accounts, months ahead (consumers: in person or by phone).
-    b2b_exit_notice_months: int = 3
+    b2b_exit_notice_months: Count = 3
 
 
-@dataclass(frozen=True)
-class HealthSettings:
+class HealthSettings(_Section):
     """The health model (issue 3): costs, currency, score, segments, drift and the playbook."""
 
     # Costs in the reporting currency.
-    cost_per_support_minute: float = 1.0
-    cost_per_failed_payment: float = 5.0
+    cost_per_support_minute: NonNegative = 1.0
+    cost_per_failed_payment: NonNegative = 5.0
     # Amounts are converted to this currency: amount / fx_rates[currency] (units of that currency per
     # reporting unit). Payments in a currency without a rate are left out and counted as unpriced.
     currency: str = "EUR"
-    fx_rates: dict[str, float] = field(
+    fx_rates: dict[str, Positive] = Field(
         default_factory=lambda: {"EUR": 1.0, "GBP": 0.86, "USD": 1.08, "CHF": 0.94, "SEK": 11.4, "DKK": 7.46,
                                  "NOK": 11.7, "PLN": 4.3, "CZK": 25.0, "JPY": 160.0}
     )
     # Engagement: visits_90d against this target, and recency (days since the last visit) against horizon.
-    engagement_target_visits_90d: float = 30.0
-    recency_horizon_days: float = 30.0
+    engagement_target_visits_90d: Positive = 30.0
+    recency_horizon_days: Positive = 30.0
     # Share of engagement taken by the BG/NBD P(alive) when the customer has one (the rest: visits, recency).
-    engagement_p_alive_share: float = 0.5
+    engagement_p_alive_share: Fraction = 0.5
     # Support burden and complaint behaviour halve at max(portfolio norm, floor).
-    support_reference_floor_minutes: float = 60.0
-    complaint_reference_floor: float = 2.0
-    weights: HealthWeights = field(default_factory=HealthWeights)
-    complaint_weights: ComplaintWeights = field(default_factory=ComplaintWeights)
-    segments: SegmentRules = field(default_factory=SegmentRules)
-    playbook: PlaybookRules = field(default_factory=PlaybookRules)
+    support_reference_floor_minutes: Positive = 60.0
+    complaint_reference_floor: Positive = 2.0
+    weights: HealthWeights = Field(default_factory=HealthWeights)
+    complaint_weights: ComplaintWeights = Field(default_factory=ComplaintWeights)
+    segments: SegmentRules = Field(default_factory=SegmentRules)
+    playbook: PlaybookRules = Field(default_factory=PlaybookRules)
     # Drift: trend between now and the snapshot drift_lookback_days ago, projected; flagged when the
     # threshold would be crossed within drift_horizon_days.
-    drift_lookback_days: float = 14.0
-    drift_horizon_days: float = 30.0
+    drift_lookback_days: Positive = 14.0
+    drift_horizon_days: Positive = 30.0
     # For customers whose history landed after the fact (a first load, the demo), full refreshes reconstruct
     # the snapshots drift and score changes are measured from (7, 30 and drift_lookback_days back) from the
     # rollup, so they drift at once instead of after a day: up to 3 point-in-time computations at the first
@@ -316,68 +341,95 @@ class HealthSettings:
     # a backfill only.
     reconstruct_snapshots: bool = True
     # Win-back contacts, days after cancellation.
-    win_back_days: tuple[int, ...] = (30, 180)
+    win_back_days: Annotated[tuple[Count, ...], Field(strict=False)] = (30, 180)
     # Portfolio norms (medians, means, active customers) are recomputed by a full refresh at least this
     # often (minutes), and sooner when, checked every norms_check_seconds, one of them moved by more than
     # norms_max_drift (relative) from the norms in use.
-    norms_max_age_minutes: float = 60.0
-    norms_check_seconds: float = 30.0
-    norms_max_drift: float = 0.1
+    norms_max_age_minutes: Positive = 60.0
+    norms_check_seconds: NonNegative = 30.0
+    norms_max_drift: NonNegative = 0.1
     # Snapshots older than this are deleted by the daily full refresh (days).
-    snapshot_retention_days: float = 400.0
+    snapshot_retention_days: Positive = 400.0
 
 
-@dataclass(frozen=True)
-class ChurnSettings:
+class ChurnSettings(_Section):
     """Silent churn (issue 7): the BG/NBD model of repeat purchases (customer_health/churn)."""
 
     # The pipeline refits the model on every succeeded charge up to now this often (hours); customers are
     # rescored from the latest fit on every batch that touches them and everyone at each new fit and UTC day.
-    refit_interval_hours: float = 24.0
+    refit_interval_hours: Positive = 24.0
     # ... and sooner when the customers with a purchase grew by more than this share since the last fit
     # (a pipeline started on a backlog fits on its first charges, then again once more have landed).
-    refit_growth: float = 0.25
+    refit_growth: NonNegative = 0.25
     # How often the pipeline looks at the refit schedule (seconds).
-    check_interval_s: float = 30.0
+    check_interval_s: NonNegative = 30.0
     # A "silently fading" alert fires when a customer's p_alive falls below this (from at or above it) ...
-    alert_p_alive_below: float = 0.3
+    alert_p_alive_below: Fraction = 0.3
     # ... and the customer used to be valuable: at least this many transactions (days with a succeeded
     # charge) that add up to at least this much (reporting currency, health.currency).
-    valuable_min_transactions: int = 3
-    valuable_min_lifetime_value: float = 100.0
-
-
-@dataclass(frozen=True)
-class Settings:
-    db_path: Path = Path("data/customer_health.duckdb")
-    kafka: KafkaSettings = field(default_factory=KafkaSettings)
-    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
-    quack: QuackSettings = field(default_factory=QuackSettings)
-    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
-    quality: QualitySettings = field(default_factory=QualitySettings)
-    alerts: AlertSettings = field(default_factory=AlertSettings)
-    health: HealthSettings = field(default_factory=HealthSettings)
-    churn: ChurnSettings = field(default_factory=ChurnSettings)
-
-    def with_overrides(self, **changes: Any) -> Settings:
-        """A copy with top-level or dotted-path values replaced (``kafka.bootstrap_servers=...``)."""
-        result: Any = self
-        for dotted, value in changes.items():
-            result = _replace_path(result, dotted.split("__"), value)
-        return result
-
-
-def _replace_path(obj: Any, path: list[str], value: Any) -> Any:
-    head, *rest = path
-    new_value = _replace_path(getattr(obj, head), rest, value) if rest else value
-    return dataclasses.replace(obj, **{head: new_value})
+    valuable_min_transactions: Count = 3
+    valuable_min_lifetime_value: NonNegative = 100.0
 
 
 # Environment overrides (containers, CI): CUSTOMER_HEALTH_<KEY> or CUSTOMER_HEALTH_<SECTION>__<KEY>, e.g.
 # CUSTOMER_HEALTH_DB_PATH, CUSTOMER_HEALTH_QUACK__PORT, CUSTOMER_HEALTH_KAFKA__SASL_PASSWORD. They win over the
 # file. CUSTOMER_HEALTH_CONFIG names the TOML file when no explicit one is given.
 ENV_PREFIX = "CUSTOMER_HEALTH_"
+ENV_NESTED_DELIMITER = "__"
 CONFIG_ENV = "CUSTOMER_HEALTH_CONFIG"
+
+
+class Settings(BaseSettings):
+    """Every setting. ``Settings(...)`` takes only the values it is given; ``load_settings`` adds the file
+    and the environment."""
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", strict=True, case_sensitive=True,
+        env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_NESTED_DELIMITER,
+    )
+
+    db_path: LaxPath = Path("data/customer_health.duckdb")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    quack: QuackSettings = Field(default_factory=QuackSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    churn: ChurnSettings = Field(default_factory=ChurnSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with top-level or nested values replaced (``kafka__bootstrap_servers=...``), validated like
+        the file; UserError naming the key for a wrong one."""
+        return _with_overrides(self, changes)
+
+
+_Model = typing.TypeVar("_Model", bound=BaseModel)
+
+
+def _with_overrides(model: _Model, changes: dict[str, Any]) -> _Model:
+    data = model.model_dump()
+    for path, value in changes.items():
+        *sections, key = path.split(ENV_NESTED_DELIMITER)
+        table = data
+        for section in sections:
+            table = table[section]
+        table[key] = value
+    try:
+        return type(model).model_validate(data)
+    except ValidationError as exc:
+        raise UserError(_describe(exc, lambda _loc: "config override", type(model))) from None
 
 
 def load_settings(config_file: Path | None = None, env: typing.Mapping[str, str] | None = None) -> Settings:
@@ -385,111 +437,141 @@ def load_settings(config_file: Path | None = None, env: typing.Mapping[str, str]
 
     The environment: KAFKA_BOOTSTRAP_SERVERS unless the file sets the servers, then every
     ``CUSTOMER_HEALTH_*`` variable (see ENV_PREFIX). Raises UserError naming the file and key, or the
-    variable, for an unreadable file, an unknown key or a wrong type.
+    variable, for an unreadable file, an unknown key, a wrong type or a value out of range.
     """
     env = os.environ if env is None else env
     if config_file is None and env.get(CONFIG_ENV):
         config_file = Path(env[CONFIG_ENV])
-    data: dict[str, Any] = {}
+    # Lowest first: KAFKA_BOOTSTRAP_SERVERS, the file, the CUSTOMER_HEALTH_* variables.
+    layers: list[dict[str, Any]] = []
+    if env.get("KAFKA_BOOTSTRAP_SERVERS"):
+        layers.append({"kafka": {"bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]}})
     if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise UserError(f"config file {config_file} " + ("is not a file" if path.exists() else "does not exist"))
         try:
-            data = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UserError(f"config file {config_file} does not exist") from None
+            layers.append(TomlConfigSettingsSource(Settings, toml_file=path)())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UserError(f"config file {config_file} is not valid TOML: {exc}") from None
-    settings = _build(Settings, data, prefix="", source=str(config_file))
-    if env.get("KAFKA_BOOTSTRAP_SERVERS") and "bootstrap_servers" not in data.get("kafka", {}):
-        settings = settings.with_overrides(kafka__bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
-    for name in sorted(env):
-        if name.startswith(ENV_PREFIX) and name != CONFIG_ENV:
-            settings = settings.with_overrides(**_env_override(name, env[name]))
-    return settings
+    environment = EnvironmentSource(Settings, env)
+    layers.append(environment())
+
+    def source_of(loc: tuple[str | int, ...]) -> str:
+        for depth in range(len(loc), 0, -1):
+            if loc[:depth] in environment.origins:
+                return f"environment variable {environment.origins[loc[:depth]]}"
+        return f"config {config_file}" if config_file is not None else "config"
+
+    data: dict[str, Any] = {}
+    for layer in layers:
+        data = _merged(data, layer)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(_describe(exc, source_of, Settings)) from None
 
 
-def _env_override(name: str, text: str) -> dict[str, Any]:
-    """``{"section__key": value}`` for one CUSTOMER_HEALTH_* variable; the text is typed like a TOML value
-    (strings, paths and string choices are taken as they are)."""
-    source = f"environment variable {name}"
-    parts = name.removeprefix(ENV_PREFIX).lower().split("__")
-    cls: Any = Settings
-    for depth, part in enumerate(parts):
-        fields = {f.name for f in dataclasses.fields(cls)}
-        if part not in fields:
-            raise UserError(f"{source}: unknown setting '{'.'.join(parts[: depth + 1])}' "
-                            f"(known keys here: {', '.join(sorted(fields))})")
-        hint = typing.get_type_hints(cls)[part]
-        if depth < len(parts) - 1:
-            if not dataclasses.is_dataclass(hint):
-                raise UserError(f"{source}: '{'.'.join(parts[: depth + 1])}' is not a section")
-            cls = hint
-    if dataclasses.is_dataclass(hint):
-        raise UserError(f"{source}: '{'.'.join(parts)}' is a section; set one of its keys "
-                        f"({name}__<KEY>)")
-    args = typing.get_args(hint)
-    if hint in (str, Path) or (typing.get_origin(hint) is Literal and all(isinstance(a, str) for a in args)):
-        value: Any = text
-    else:
+def _merged(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
+    """``low`` with ``high``'s values over it, table by table."""
+    merged = dict(low)
+    for key, value in high.items():
+        below = merged.get(key)
+        merged[key] = _merged(below, value) if isinstance(below, dict) and isinstance(value, dict) else value
+    return merged
+
+
+class EnvironmentSource(PydanticBaseSettingsSource):
+    """The CUSTOMER_HEALTH_<KEY> and CUSTOMER_HEALTH_<SECTION>__<KEY> variables of a given mapping.
+
+    Unlike pydantic-settings' EnvSettingsSource, which reads os.environ, decodes values as JSON and skips
+    names it does not know, a value is typed like a TOML value (strings, paths, secrets and string choices
+    are taken as they are) and an unknown name is an error.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], env: typing.Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.prefix: str = self.config.get("env_prefix", "")
+        self.delimiter: str = self.config.get("env_nested_delimiter") or ENV_NESTED_DELIMITER
+        self.data: dict[str, Any] = {}
+        # (section, key) -> the variable that set it, for errors.
+        self.origins: dict[tuple[str | int, ...], str] = {}
+        for name in sorted(env):
+            if name.startswith(self.prefix) and name != CONFIG_ENV:
+                loc, value = self._decode(name, env[name])
+                table = self.data
+                for section in loc[:-1]:
+                    table = table.setdefault(section, {})
+                table[loc[-1]] = value
+                self.origins[loc] = name
+
+    def _decode(self, name: str, text: str) -> tuple[tuple[str, ...], Any]:
+        source = f"environment variable {name}"
+        parts = tuple(name.removeprefix(self.prefix).lower().split(self.delimiter))
+        model: type[BaseModel] = self.settings_cls
+        for depth, part in enumerate(parts):
+            key = ".".join(parts[: depth + 1])
+            if part not in model.model_fields:
+                raise UserError(f"{source}: unknown setting '{key}' "
+                                f"(known keys here: {', '.join(sorted(model.model_fields))})")
+            hint = model.model_fields[part].annotation
+            if depth < len(parts) - 1:
+                if not _is_section(hint):
+                    raise UserError(f"{source}: '{key}' is not a section")
+                model = typing.cast(type[BaseModel], hint)
+        if _is_section(hint):
+            raise UserError(f"{source}: '{key}' is a section; set one of its keys ({name}{self.delimiter}<KEY>)")
+        literal_strings = typing.get_origin(hint) is Literal and all(isinstance(a, str) for a in typing.get_args(hint))
+        if hint in (str, Path, SecretStr) or literal_strings:
+            return parts, text
         try:
-            value = tomllib.loads(f"value = {text}")["value"]
+            return parts, tomllib.loads(f"value = {text}")["value"]
         except tomllib.TOMLDecodeError:
-            raise UserError(f"{source}: {text!r} is not a TOML value for '{'.'.join(parts)}'") from None
-    return {"__".join(parts): _coerce(hint, value, ".".join(parts), source)}
+            raise UserError(f"{source}: {text!r} is not a TOML value for '{key}'") from None
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self.data
 
 
-def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
-    if not isinstance(data, dict):
-        raise UserError(f"config {source}: '{prefix.rstrip('.')}' must be a table")
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise UserError(
-            f"config {source}: unknown key '{prefix}{unknown[0]}' (known keys: {', '.join(sorted(known))})"
-        )
-    kwargs = {name: _coerce(hints[name], value, f"{prefix}{name}", source) for name, value in data.items()}
-    return cls(**kwargs)
+def _is_section(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, BaseModel)
 
 
-def _coerce(hint: Any, value: Any, key: str, source: str) -> Any:
-    origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, prefix=f"{key}.", source=source)
-    if origin is Literal:
-        allowed = typing.get_args(hint)
-        if value not in allowed:
-            raise UserError(f"config {source}: '{key}' must be one of {list(allowed)}, got {value!r}")
-        return value
-    if origin in (types.UnionType, typing.Union):
-        errors = []
-        for option in typing.get_args(hint):
-            if option is type(None) and value is None:
-                return None
-            try:
-                return _coerce(option, value, key, source)
-            except UserError as exc:
-                errors.append(str(exc))
-        raise UserError(errors[-1])
-    if origin in (dict, typing.Mapping):
-        if not isinstance(value, dict):
-            raise UserError(f"config {source}: '{key}' must be a table")
-        _, value_type = typing.get_args(hint)
-        return {k: _coerce(value_type, v, f"{key}.{k}", source) for k, v in value.items()}
-    if origin in (tuple, list):
-        if not isinstance(value, list):
-            raise UserError(f"config {source}: '{key}' must be a list")
-        (item_type, *_) = typing.get_args(hint)
-        return tuple(_coerce(item_type, v, f"{key}[]", source) for v in value)
-    if hint is Path:
-        if not isinstance(value, str):
-            raise UserError(f"config {source}: '{key}' must be a path string")
-        return Path(value)
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise UserError(f"config {source}: '{key}' must be a number, got {value!r}")
-        return float(value)
-    if hint in (int, str, bool):
-        if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-            raise UserError(f"config {source}: '{key}' must be {hint.__name__}, got {value!r}")
-        return value
-    raise UserError(f"config {source}: '{key}' has an unsupported type")
+_TYPE_NAMES = {
+    "int_type": "int", "int_parsing": "int", "int_from_float": "int", "bool_type": "bool", "bool_parsing": "bool",
+    "string_type": "str", "float_type": "a number", "float_parsing": "a number",
+    "model_type": "a table", "model_attributes_type": "a table", "dict_type": "a table",
+    "tuple_type": "a list", "list_type": "a list", "path_type": "a path string",
+}
+_BOUNDS = {"greater_than": "more than {gt}", "greater_than_equal": "{ge} or more", "less_than": "less than {lt}",
+           "less_than_equal": "{le} or less"}
+
+
+def _describe(
+    exc: ValidationError, source_of: typing.Callable[[tuple[str | int, ...]], str], model: type[BaseModel]
+) -> str:
+    """One line for the first error: its source (file, variable), the key and what is wrong."""
+    error = exc.errors(include_url=False)[0]
+    loc, kind, value, ctx = error["loc"], error["type"], error.get("input"), error.get("ctx", {})
+    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).removeprefix(".")
+    if kind == "extra_forbidden":
+        parent: Any = model
+        for part in loc[:-1]:
+            parent = parent.model_fields[part].annotation
+        text = f"unknown key '{key}' (known keys: {', '.join(sorted(parent.model_fields))})"
+    elif kind in _TYPE_NAMES:
+        text = f"'{key}' must be {_TYPE_NAMES[kind]}"
+        text += "" if kind.startswith(("model", "dict")) else f", got {value!r}"
+    elif kind == "literal_error":
+        text = f"'{key}' must be one of {ctx['expected']}, got {value!r}"
+    elif kind in _BOUNDS:
+        bounds = {name: f"{bound:g}" if isinstance(bound, float) else bound for name, bound in ctx.items()}
+        text = f"{key} must be {_BOUNDS[kind].format(**bounds)}, got {value!r}"
+    elif kind == "value_error":
+        text = f"{key} {ctx['error']}, got {value!r}"
+    else:
+        text = f"'{key}': {error['msg']}, got {value!r}"
+    return f"{source_of(loc)}: {text}"

@@ -57,7 +57,7 @@ def endpoint_path(db_path: Path) -> Path:
 def resolve_token(settings: Settings) -> str:
     """The configured token, else the one stored next to the database (created 0600 on first use)."""
     if settings.quack.token:
-        return settings.quack.token
+        return settings.quack.token.get_secret_value()
     path = token_path(settings.db_path)
     if path.exists():
         return path.read_text(encoding="utf-8").strip()

@@ -95,7 +95,7 @@ class DataSource:
         return message
 
     def _secrets(self) -> list[str]:
-        found = [self.settings.quack.token] if self.settings.quack.token else []
+        found = [self.settings.quack.token.get_secret_value()]
         path = token_path(self.settings.db_path)
         if path.exists():
             try:

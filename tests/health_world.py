@@ -8,7 +8,6 @@ known by hand: median support minutes 0, median complaint index 0, median margin
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,8 +38,8 @@ class World:
         base = load_settings(None, env={})
         # Norm checks only when a test asks: refreshes stay incremental within a day.
         health = {"norms_check_seconds": 1e9, "norms_max_age_minutes": 1e9} | health
-        self.settings: Settings = dataclasses.replace(
-            base, db_path=tmp_path / "health.duckdb", health=dataclasses.replace(base.health, **health),
+        self.settings: Settings = base.with_overrides(
+            db_path=tmp_path / "health.duckdb", health=base.health.with_overrides(**health),
         )
         self.con = open_owner(self.settings)
         self.lander = Lander(self.con, "test", 65536)

@@ -120,7 +120,7 @@ class WebhookSink:
         body = json.dumps(payload).encode("utf-8")
         headers = {"Content-Type": "application/json", "User-Agent": "customer-health-alerts/1",
                    "X-Alert-Id": str(alert_id)}
-        headers.update(self.settings.webhook_headers)
+        headers.update({k: v.get_secret_value() for k, v in self.settings.webhook_headers.items()})
         max_attempts = max(1, self.settings.webhook_max_attempts)
         last_error: str | None = None
         for attempt in range(1, max_attempts + 1):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
 from customer_health.config import HealthSettings
 
@@ -18,12 +17,12 @@ COMPONENTS: tuple[str, ...] = (
 def health_params(health: HealthSettings) -> str:
     """The JSON read by the SQL macro ``health_params`` (sql/40_health/00_health_params.sql)."""
     flat: dict[str, object] = {
-        k: v for k, v in asdict(health).items()
+        k: v for k, v in health.model_dump().items()
         if k not in {"weights", "complaint_weights", "segments", "playbook", "fx_rates", "win_back_days"}
     }
-    flat |= {f"w_{k}": v for k, v in asdict(health.weights).items()}
-    flat |= {f"cw_{k}": v for k, v in asdict(health.complaint_weights).items()}
-    flat |= asdict(health.segments) | asdict(health.playbook)
+    flat |= {f"w_{k}": v for k, v in health.weights.model_dump().items()}
+    flat |= {f"cw_{k}": v for k, v in health.complaint_weights.model_dump().items()}
+    flat |= health.segments.model_dump() | health.playbook.model_dump()
     flat["fx_currencies"] = list(health.fx_rates)
     flat["fx_rates"] = [float(v) for v in health.fx_rates.values()]
     flat["win_back_days"] = list(health.win_back_days)

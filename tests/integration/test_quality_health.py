@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +31,7 @@ def iso(moment: datetime) -> str:
 class World:
     def __init__(self, tmp_path: Path) -> None:
         base = load_settings(None, env={})
-        self.settings = dataclasses.replace(base, db_path=tmp_path / "world.duckdb")
+        self.settings = base.with_overrides(db_path=tmp_path / "world.duckdb")
         self.con = open_owner(self.settings)
         self.ext: PipelineExtensions = pipeline_extensions(self.con, self.settings)
         self.lander: Lander = build_lander(self.con, self.settings, self.ext)

@@ -5,7 +5,6 @@ max(6, 4 x max(0, 2)) = 8)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -272,7 +271,7 @@ def test_norms_are_recomputed_when_they_drift_or_age(tmp_path: Path) -> None:
         result = world.land_and_refresh(seen("n3", "o3", ago(hours=1)), now=AS_OF + timedelta(minutes=40))
         assert (result.kind, result.reason) == ("full", "norms_age")
         # A pipeline started with other [health] settings re-derives everyone at its first batch.
-        world.refresher = HealthRefresher(dataclasses.replace(world.health, cost_per_support_minute=2.0))
+        world.refresher = HealthRefresher(world.health.with_overrides(cost_per_support_minute=2.0))
         result = world.land_and_refresh(seen("n5", "o5", ago(hours=1)), now=AS_OF + timedelta(minutes=41))
         assert (result.kind, result.reason) == ("full", "settings_changed")
         assert world.land_and_refresh(seen("n6", "o5", ago(hours=1)), now=AS_OF + timedelta(minutes=42)).kind == \
