@@ -6,6 +6,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("kafka").setLevel(logging.WARNING if not args.verbose else logging.DEBUG)
     try:
         result = args.handler(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_went_away()
     except UserError as exc:
         sys.stderr.write(f"customer-health: {exc}\n")
         return 1
@@ -99,6 +103,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"customer-health: unexpected {type(exc).__name__}: {exc} (run with -v for details)\n")
         return 1
     return int(result or 0)
+
+
+def _reader_went_away() -> int:
+    """The reader of our stdout closed it (`| head -1`): stop quietly with success, as `cat` would.
+
+    stdout now points at /dev/null, so the interpreter's final flush of what is still buffered cannot
+    fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 if __name__ == "__main__":
