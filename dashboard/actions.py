@@ -35,6 +35,15 @@ def record(source: DataSource, customer_id: str, step: str, note: str, recorded_
         raise ActionError(source.redact(str(exc).splitlines()[0])) from None
 
 
+def note_problem(step: str, note: str) -> str | None:
+    """Why ``note`` is not enough to record ``step`` (None: it is): the health model's own rule."""
+    try:
+        from customer_health.health.interventions import note_problem as health_note_problem
+    except ImportError:
+        return None
+    return health_note_problem(step, note)
+
+
 def dossier(source: DataSource, customer_id: str) -> tuple[str, str]:
     """The customer's evidence file as (html, markdown), the same as `customer-health dossier` writes;
     on failure a short page saying why."""
