@@ -24,6 +24,7 @@ import pandas as pd
 
 from customer_health.config import Settings
 from customer_health.errors import UserError
+from customer_health.exposure import warn_if_exposed
 from customer_health.sqlfiles import apply_schema, sql_literal, statement
 
 
@@ -118,6 +119,8 @@ def serve(owner: duckdb.DuckDBPyConnection, settings: Settings) -> QuackServer:
     server_con = owner.cursor()
     load_quack(server_con)
     uri = f"quack:{settings.quack.host}:{settings.quack.port}"
+    warn_if_exposed("the database (Quack)", settings.quack.host, settings.quack.port,
+                    "only its token protects it, and the connection is not encrypted")
     try:
         server_con.execute("call quack_serve(?, token => ?)", [uri, resolve_token(settings)])
     except duckdb.Error as exc:

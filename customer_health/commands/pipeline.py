@@ -11,6 +11,7 @@ from pathlib import Path
 from customer_health.cli import print_json, settings_from_args
 from customer_health.db import open_owner, reader
 from customer_health.errors import UserError
+from customer_health.exposure import warn_if_exposed
 from customer_health.status import pipeline_status
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,8 @@ def cmd_broker(args: argparse.Namespace) -> int:
     from ingest.broker import ensure_topics, start_broker
 
     settings = settings_from_args(args)
+    warn_if_exposed("the broker", args.host, args.port,
+                    "it has no authentication: anyone who reaches it reads and writes every topic")
     broker = start_broker(args.host, args.port)
     settings = settings.with_overrides(kafka__bootstrap_servers=broker.bootstrap_servers)
     stop = threading.Event()
