@@ -17,6 +17,7 @@ from kafka.errors import KafkaError
 
 from customer_health.config import Settings, load_settings
 from customer_health.errors import UserError
+from customer_health.private import restrict_umask
 
 # Each module registers its subcommands with `register(subparsers, common)`.
 COMMAND_MODULES = [
@@ -74,6 +75,7 @@ def print_json(document: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    restrict_umask()  # what the commands write (database, dossiers, event files) is the user's alone
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
