@@ -186,3 +186,10 @@ def test_a_broker_bound_beyond_loopback_warns_that_kafka_is_unauthenticated(
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1 and "the broker listens on 0.0.0.0:9092" in warnings[0], warnings
     assert "no authentication" in warnings[0]
+
+
+def test_streamlit_run_from_the_repository_sends_no_usage_statistics() -> None:
+    import tomllib
+
+    config = tomllib.loads((APP.parent.parent / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["browser"]["gatherUsageStats"] is False
