@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import threading
 from pathlib import Path
 
@@ -57,18 +56,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from ingest.files import load_files, terminal_progress
+    from customer_health.progress import progress
+    from ingest.files import load_files
     from ingest.service import build_lander, default_extensions
 
     settings = settings_from_args(args)
     con = open_owner(settings)
     try:
         lander = build_lander(con, settings, default_extensions(con, settings))
-        totals = load_files(lander, args.files, args.type, progress=terminal_progress)
+        with progress("loading", unit="rows") as shown:
+            totals = load_files(lander, args.files, args.type, progress=lambda t, _elapsed: shown.update(
+                t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered))
     finally:
         con.close()
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
     document = {"rows": totals.rows, "landed": totals.landed, "duplicates": totals.duplicates,
                 "dead_lettered": totals.dead_lettered}
     if args.json:
