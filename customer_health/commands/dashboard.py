@@ -63,6 +63,9 @@ def streamlit_command(settings: Settings, config_file: Path | None = None, verbo
         "--browser.gatherUsageStats", "false",
         "--client.showErrorDetails", "none",  # no tracebacks in the page: pages show their own messages
         "--client.toolbarMode", "viewer",
+        # The tables' own CSV download writes cells as they are (spreadsheet formulas included): each table
+        # has a "Download CSV" button that neutralises them instead (customer_health.csv_export).
+        "--client.disableDataExport", "true",
         "--logger.level", "debug" if verbose else "info",
     ]
     if dash.auth:

@@ -193,3 +193,10 @@ def test_streamlit_run_from_the_repository_sends_no_usage_statistics() -> None:
 
     config = tomllib.loads((APP.parent.parent / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["disableDataExport"] is True
+
+
+def test_the_tables_own_csv_export_is_off_so_every_csv_goes_through_the_neutralising_button(
+        tmp_path: Path) -> None:
+    command = streamlit_command(load_settings(None, env={}).with_overrides(db_path=tmp_path / "h.duckdb"))
+    assert _option(command, "--client.disableDataExport") == "true"
