@@ -24,7 +24,7 @@ def is_loopback(host: str) -> bool:
         return False
     with contextlib.suppress(OSError, UnicodeError):
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-        return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+        return bool(addresses) and all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addresses)
     return False
 
 

@@ -158,3 +158,14 @@ def test_an_endpoint_whose_pid_owns_the_listening_socket_is_believed(file_db: Se
     finally:
         child.kill()
         child.wait()
+
+
+def test_serving_the_database_beyond_loopback_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(db_path=tmp_path / "h.duckdb").with_overrides(quack__host="0.0.0.0", quack__port=free_port())
+    owner = open_owner(settings)
+    try:
+        with caplog.at_level(logging.WARNING):
+            serve(owner, settings).stop()
+    finally:
+        owner.close()
+    assert any("the database (Quack) listens on 0.0.0.0" in r.getMessage() for r in caplog.records), caplog.text
