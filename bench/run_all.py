@@ -27,6 +27,13 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 
+try:
+    import customer_health  # noqa: F401
+except ImportError:  # run from a checkout without the package installed
+    sys.path.insert(0, str(REPO))
+
+from customer_health.progress import progress  # noqa: E402
+
 
 @dataclass(frozen=True)
 class Benchmark:
@@ -199,8 +206,12 @@ def main() -> int:
     timeout = args.timeout or (7200.0 if args.full else 900.0)
     chosen = [b for b in (*SUITE, *unlisted()) if not args.only or b.name in args.only]
     started = datetime.now(UTC)
-    with tempfile.TemporaryDirectory(prefix="customer-health-bench-") as tmp:
-        outcomes = [run(b, args.full, timeout, Path(tmp)) for b in chosen]
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="customer-health-bench-") as tmp, \
+            progress("benchmarks", unit="benchmarks", total=len(chosen)) as shown:
+        for bench in chosen:
+            outcomes.append(run(bench, args.full, timeout, Path(tmp)))
+            shown.advance()
     print(f"customer-health benchmarks, {'full' if args.full else 'quick'} sizes, "
           f"{started:%Y-%m-%d %H:%M} UTC")
     print(f"machine: {machine()}")

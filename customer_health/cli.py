@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -14,6 +15,7 @@ from kafka.errors import KafkaError
 from customer_health.cliutil import CliParser, common_options
 from customer_health.commands import churn, dashboard, demo, health, pipeline, quality, simulate
 from customer_health.errors import UserError
+from customer_health.private import restrict_umask
 
 # Each module registers its subcommands with `register(subparsers, common)`, in this order (as --help lists them).
 COMMANDS: tuple[ModuleType, ...] = (pipeline, health, quality, dashboard, simulate, demo, churn)
@@ -29,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    restrict_umask()  # what the commands write (database, dossiers, event files) is the user's alone
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -38,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("kafka").setLevel(logging.WARNING if not args.verbose else logging.DEBUG)
     try:
         result = args.handler(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_went_away()
     except UserError as exc:
         sys.stderr.write(f"customer-health: {exc}\n")
         return 1
@@ -55,6 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"customer-health: unexpected {type(exc).__name__}: {exc} (run with -v for details)\n")
         return 1
     return int(result or 0)
+
+
+def _reader_went_away() -> int:
+    """The reader of our stdout closed it (`| head -1`): stop quietly with success, as `cat` would.
+
+    stdout now points at /dev/null, so the interpreter's final flush of what is still buffered cannot
+    fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 if __name__ == "__main__":

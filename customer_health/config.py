@@ -162,6 +162,9 @@ class DashboardSettings(_Section):
     auth_secrets_file: LaxPath = Path(".streamlit/secrets.toml")
     # With sign-in on: whether the pages may be read without signing in (recording still needs sign-in).
     auth_anonymous_read: bool = False
+    # A host other than loopback with sign-in off is refused unless this accepts it (e.g. in a container
+    # whose port is published on the machine's loopback only).
+    allow_unauthenticated_remote: bool = False
 
 
 class QualitySettings(_Section):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import ipaddress
 import json
+import logging
 import os
 import secrets
 import socket
@@ -24,6 +26,8 @@ import pandas as pd
 
 from customer_health.config import Settings
 from customer_health.errors import UserError
+from customer_health.exposure import is_loopback, warn_if_exposed
+from customer_health.private import make_private_dir, restrict_umask, warn_if_readable_by_others, write_private_text
 from customer_health.sqlfiles import apply_schema, sql_literal, statement
 
 
@@ -41,6 +45,8 @@ def load_quack(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"LOAD '{_extension_path('duckdb_extension_quack', 'quack')}'")
 
 
+_log = logging.getLogger("customer_health.db")
+
 # How long the owner waits for short-lived read-only readers to release the file (seconds).
 OWNER_LOCK_WAIT_S = 10.0
 
@@ -54,6 +60,10 @@ def endpoint_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".quack.json")
 
 
+def wal_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".wal")
+
+
 def resolve_token(settings: Settings) -> str:
     """The configured token, else the one stored next to the database (created 0600 on first use)."""
     if settings.quack.token:
@@ -61,7 +71,7 @@ def resolve_token(settings: Settings) -> str:
     path = token_path(settings.db_path)
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     token = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -73,8 +83,13 @@ def open_owner(settings: Settings, threads: int | None = None) -> duckdb.DuckDBP
     """Open the database read-write as its single owner and bring the schema up to date.
 
     ``threads``: DuckDB worker threads for this database (None: DuckDB's default, one per core).
+    The database and its WAL are created 0600 (see customer_health.private); existing files that other
+    users may read are named in a warning.
     """
-    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    restrict_umask()
+    make_private_dir(settings.db_path.parent)
+    db = settings.db_path
+    warn_if_readable_by_others([db, wal_path(db), token_path(db), endpoint_path(db)])
     # Readers without a pipeline open the file read-only for a moment (status, a dashboard refresh):
     # wait that out rather than fail the pipeline's start.
     deadline = time.monotonic() + OWNER_LOCK_WAIT_S
@@ -118,27 +133,95 @@ def serve(owner: duckdb.DuckDBPyConnection, settings: Settings) -> QuackServer:
     server_con = owner.cursor()
     load_quack(server_con)
     uri = f"quack:{settings.quack.host}:{settings.quack.port}"
+    warn_if_exposed("the database (Quack)", settings.quack.host, settings.quack.port,
+                    "only its token protects it, and the connection is not encrypted")
     try:
         server_con.execute("call quack_serve(?, token => ?)", [uri, resolve_token(settings)])
     except duckdb.Error as exc:
         raise UserError(f"cannot serve the database on {uri}: {exc}") from None
     endpoint = endpoint_path(settings.db_path)
-    endpoint.write_text(json.dumps({"uri": uri, "pid": os.getpid()}), encoding="utf-8")
+    write_private_text(endpoint, json.dumps({"uri": uri, "pid": os.getpid()}))
     return QuackServer(server_con, uri, endpoint)
 
 
 def _pipeline_uri(settings: Settings) -> str | None:
-    """The URI of a live pipeline serving this database, if one is running."""
+    """The URI of a live pipeline serving this database, if one is running.
+
+    The endpoint file is believed only when it is this user's and not writable by others, names a
+    loopback (or this machine's wildcard) address, and its pid owns the socket listening there, or it
+    is this process's own; otherwise readers fall back as when no pipeline runs, with a warning, so the
+    token never goes to an address that a stale or planted file names.
+    """
     endpoint = endpoint_path(settings.db_path)
     try:
         info = json.loads(endpoint.read_text(encoding="utf-8"))
-        os.kill(int(info["pid"]), 0)
-    except (FileNotFoundError, ValueError, KeyError, ProcessLookupError, PermissionError):
+        pid = int(info["pid"])
+        host, port_text = str(info["uri"]).removeprefix("quack:").rsplit(":", 1)
+        port = int(port_text)
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, KeyError, TypeError, AttributeError, ProcessLookupError,
+            PermissionError):
         return None
-    host, port = info["uri"].removeprefix("quack:").rsplit(":", 1)
-    with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=1):
+    problem = _endpoint_problem(endpoint, pid, host, port)
+    if problem:
+        _log.warning("ignoring %s: %s; reading the database as when no pipeline runs", endpoint, problem)
+        return None
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
         return str(info["uri"])
     return None
+
+
+def _endpoint_problem(endpoint: Path, pid: int, host: str, port: int) -> str | None:
+    """Why the endpoint file is not to be trusted (None: it is)."""
+    st = endpoint.stat()
+    if st.st_uid != os.getuid():
+        return f"it belongs to uid {st.st_uid}, not to this user"
+    if st.st_mode & 0o022:
+        return f"others may write it (mode {st.st_mode & 0o777:04o})"
+    if not (is_loopback(host) or _is_wildcard(host)):
+        return f"it names {host}:{port}, not a loopback address"
+    if pid == os.getpid():
+        return None
+    try:
+        listening = _listening_inodes(pid, port)
+        owned = _socket_inodes(pid)
+    except OSError as exc:
+        return f"cannot check that pid {pid} listens on port {port} ({exc.strerror or exc})"
+    if not listening & owned:
+        return f"pid {pid} does not listen on port {port}"
+    return None
+
+
+def _is_wildcard(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def _listening_inodes(pid: int, port: int) -> set[int]:
+    """Socket inodes listening on TCP ``port`` in ``pid``'s network namespace (Linux /proc)."""
+    inodes = set()
+    for table in ("tcp", "tcp6"):
+        path = Path(f"/proc/{pid}/net/{table}")
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="ascii").splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(int(fields[9]))
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    """Inodes of the sockets ``pid`` holds open."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(int(target[8:-1]))
+    return inodes
 
 
 @dataclass

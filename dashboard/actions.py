@@ -13,6 +13,7 @@ import duckdb
 
 from customer_health.errors import UserError
 from customer_health.health.dossier import render_html, render_markdown
+from customer_health.health.interventions import note_problem as health_note_problem
 from customer_health.health.interventions import record_intervention
 from customer_health.health.queries import dossier_data
 from dashboard.source import DataError, DataSource
@@ -32,6 +33,11 @@ def record(source: DataSource, customer_id: str, step: str, note: str, recorded_
         raise ActionError(source.redact(str(exc))) from None
     except duckdb.Error as exc:
         raise ActionError(source.redact(str(exc).splitlines()[0])) from None
+
+
+def note_problem(step: str, note: str) -> str | None:
+    """Why ``note`` is not enough to record ``step`` (None: it is): the health model's own rule."""
+    return health_note_problem(step, note)
 
 
 def dossier(source: DataSource, customer_id: str) -> tuple[str, str]:

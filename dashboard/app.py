@@ -13,6 +13,9 @@ import streamlit as st
 from dashboard import ui
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
+# A file, inlined by Streamlit as a data URL: a Material icon as page icon makes the browser fetch the
+# favicon from fonts.gstatic.com, and the monitor may run without internet.
+FAVICON = Path(__file__).resolve().parent / "favicon.svg"
 PAGES: list[tuple[str, str, str]] = [
     ("live_health.py", "Live health", ":material/monitor_heart:"),
     ("portfolio.py", "Portfolio", ":material/pie_chart:"),
@@ -22,7 +25,7 @@ PAGES: list[tuple[str, str, str]] = [
 
 
 def main() -> None:
-    st.set_page_config(page_title="Customer health", page_icon=":material/monitor_heart:", layout="wide")
+    st.set_page_config(page_title="Customer health", page_icon=str(FAVICON), layout="wide")
     ui.sign_in_sidebar()
     if not ui.may_view():
         return

@@ -17,6 +17,7 @@ from typing import Any, ParamSpec
 import pandas as pd
 import streamlit as st
 
+from customer_health import csv_export
 from customer_health.cliutil import common_options, settings_from_args
 from customer_health.config import Settings
 from customer_health.errors import UserError
@@ -151,7 +152,8 @@ def table(
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    return df.to_csv(index=False).encode("utf-8")
+    """The table as a download: formula-leading text is neutralised (customer_health.csv_export)."""
+    return csv_export.csv_bytes(df)
 
 
 def open_customer(customer_id: str) -> None:

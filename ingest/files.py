@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -119,15 +118,3 @@ def load_files(
             if progress:
                 progress(totals, time.monotonic() - started)
     return totals
-
-
-def terminal_progress(totals: LoadTotals, elapsed: float) -> None:
-    """One refreshed line on a terminal: rows, rate, dead-lettered."""
-    if not sys.stderr.isatty():
-        return
-    rate = totals.rows / elapsed if elapsed > 0 else 0.0
-    sys.stderr.write(
-        f"\r{totals.rows:,} rows  {rate:,.0f} rows/s  landed {totals.landed:,}  "
-        f"duplicates {totals.duplicates:,}  dead-lettered {totals.dead_lettered:,}   "
-    )
-    sys.stderr.flush()

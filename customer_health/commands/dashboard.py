@@ -13,6 +13,7 @@ from pathlib import Path
 from customer_health.cliutil import settings_from_args
 from customer_health.config import Settings
 from customer_health.errors import UserError
+from customer_health.exposure import is_loopback, warn_if_exposed
 
 APP = Path(__file__).resolve().parent.parent.parent / "dashboard" / "app.py"
 
@@ -33,6 +34,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             raise UserError(f"--port must be between 1 and 65535, got {args.port}")
         settings = settings.with_overrides(dashboard__port=args.port)
     check_sign_in(settings)
+    check_exposure(settings)
     command = streamlit_command(settings, config_file=args.config, verbose=args.verbose)
     print(f"dashboard on http://{settings.dashboard.host}:{settings.dashboard.port} "
           f"(reading {settings.db_path}); Ctrl-C to stop", file=sys.stderr, flush=True)
@@ -61,6 +63,9 @@ def streamlit_command(settings: Settings, config_file: Path | None = None, verbo
         "--browser.gatherUsageStats", "false",
         "--client.showErrorDetails", "none",  # no tracebacks in the page: pages show their own messages
         "--client.toolbarMode", "viewer",
+        # The tables' own CSV download writes cells as they are (spreadsheet formulas included): each table
+        # has a "Download CSV" button that neutralises them instead (customer_health.csv_export).
+        "--client.disableDataExport", "true",
         "--logger.level", "debug" if verbose else "info",
     ]
     if dash.auth:
@@ -70,6 +75,23 @@ def streamlit_command(settings: Settings, config_file: Path | None = None, verbo
         command += ["--config", str(config_file.resolve())]
     command += ["--bootstrap-servers", settings.kafka.bootstrap_servers]
     return command
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse a dashboard reachable from other machines without sign-in unless explicitly accepted; warn
+    whenever it is reachable."""
+    dash = settings.dashboard
+    if is_loopback(dash.host):
+        return
+    if not dash.auth and not dash.allow_unauthenticated_remote:
+        raise UserError(
+            f"dashboard.host = {dash.host!r} shows customer data to other machines without sign-in: turn on "
+            "dashboard.auth, bind to 127.0.0.1, or set dashboard.allow_unauthenticated_remote = true"
+        )
+    risk = ("sign-in is on (dashboard.auth); serve it behind TLS" if dash.auth else
+            "sign-in is OFF (dashboard.allow_unauthenticated_remote = true): anyone who reaches it reads "
+            "customer data and records interventions")
+    warn_if_exposed("the dashboard", dash.host, dash.port, risk)
 
 
 def check_sign_in(settings: Settings) -> None:

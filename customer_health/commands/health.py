@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("intervene", parents=[common], help="record that a playbook step was tried")
     p.add_argument("customer_id", metavar="ID")
     p.add_argument("step", choices=STEPS)
-    p.add_argument("--note", required=True, help="what was done")
+    p.add_argument("--note", required=True,
+                   help="what was done (for exit: why), at least 3 words or 10 characters")
     p.add_argument("--by", help="who did it (default: the current OS user)")
     p.add_argument("--at", metavar="T", help="when it was tried (UTC; default: now)")
     p.add_argument("--json", action="store_true", help="print as JSON")

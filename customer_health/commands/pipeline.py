@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
 import threading
 from pathlib import Path
 
@@ -14,9 +13,11 @@ from customer_health.cliutil import print_json, settings_from_args
 from customer_health.composition import load_lander, pipeline_extensions
 from customer_health.db import open_owner, reader
 from customer_health.errors import UserError
+from customer_health.exposure import warn_if_exposed
+from customer_health.progress import progress
 from customer_health.status import pipeline_status
 from ingest.broker import ensure_topics, start_broker
-from ingest.files import load_files, terminal_progress
+from ingest.files import load_files
 from ingest.service import run_pipeline
 
 log = logging.getLogger(__name__)
@@ -62,11 +63,11 @@ def cmd_load(args: argparse.Namespace) -> int:
     con = open_owner(settings)
     try:
         lander = load_lander(con, settings)
-        totals = load_files(lander, args.files, args.type, progress=terminal_progress)
+        with progress("loading", unit="rows") as shown:
+            totals = load_files(lander, args.files, args.type, progress=lambda t, _elapsed: shown.update(
+                t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered))
     finally:
         con.close()
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
     document = {"rows": totals.rows, "landed": totals.landed, "duplicates": totals.duplicates,
                 "dead_lettered": totals.dead_lettered}
     if args.json:
@@ -79,6 +80,8 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_broker(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    warn_if_exposed("the broker", args.host, args.port,
+                    "it has no authentication: anyone who reaches it reads and writes every topic")
     broker = start_broker(args.host, args.port)
     settings = settings.with_overrides(kafka__bootstrap_servers=broker.bootstrap_servers)
     stop = threading.Event()

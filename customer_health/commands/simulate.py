@@ -33,6 +33,7 @@ from kafka.errors import KafkaError
 from customer_health.cliutil import print_json, settings_from_args
 from customer_health.config import KafkaSettings
 from customer_health.errors import UserError
+from customer_health.progress import progress
 from customer_health.simulate import SimEvent, SimulationSettings, generate_history, generate_live, produce, write_jsonl
 from ingest.broker import ensure_topics
 
@@ -271,7 +272,8 @@ def _to_jsonl(sim: SimulationSettings, args: argparse.Namespace, end: datetime, 
     history = count("history", history_since(generate_history(sim, end), since))
     live_n = int(args.live_seconds * sim.rate_per_second) if args.live_seconds and not args.no_live else 0
     live = count("live", clock.watch_live(islice(generate_live(sim, end), live_n)))
-    paths = write_jsonl(chain(history, live), args.jsonl)
+    with progress(f"writing events to {args.jsonl}", unit="events") as shown:
+        paths = write_jsonl(shown.track(chain(history, live)), args.jsonl)
     clock.advance(max(end, since) if since else end)
     if args.state is not None:
         write_state(args.state, SimulatorState(sim.seed, sim.customers, clock.latest))
@@ -294,7 +296,9 @@ def _to_kafka(sim: SimulationSettings, args: argparse.Namespace, end: datetime, 
         skip_history = since is not None and since >= end
         if not skip_history:
             started = time.monotonic()
-            history_sent = produce(history_since(generate_history(sim, end), since), producer, topics, stop=stop)
+            with progress("sending the history", unit="events") as shown:
+                history_sent = produce(shown.track(history_since(generate_history(sim, end), since)), producer,
+                                       topics, stop=stop)
             _check_delivery(producer, kafka)
             clock.advance(end)
             log.info("history: %d events sent in %.1f s%s", history_sent, time.monotonic() - started,
@@ -315,8 +319,9 @@ def _to_kafka(sim: SimulationSettings, args: argparse.Namespace, end: datetime, 
             _warn_if_ahead(sim, live_start, settings.quality.future_tolerance_minutes)
             saver = _StateSaver(args.state, sim, clock, stop) if args.state is not None else None
             try:
-                live_sent = produce(clock.watch_live(generate_live(sim, live_start)), producer, topics,
-                                    rate_per_second=sim.rate_per_second, speed=sim.speed, stop=stop)
+                with progress("sending live events", unit="events") as shown:
+                    live_sent = produce(shown.track(clock.watch_live(generate_live(sim, live_start))), producer,
+                                        topics, rate_per_second=sim.rate_per_second, speed=sim.speed, stop=stop)
             finally:
                 if saver is not None:
                     saver.finish()

@@ -18,6 +18,20 @@ from customer_health.errors import UserError
 from customer_health.health.params import STEPS
 from customer_health.health.queries import utc_now
 
+# A note says what was done (for an exit: why) in at least this many words or non-space characters.
+MIN_NOTE_WORDS = 3
+MIN_NOTE_CHARS = 10
+
+
+def note_problem(step: str, note: str) -> str | None:
+    """Why ``note`` is not enough to record ``step`` (None: it is), in words a user can act on."""
+    words = note.split()
+    if len(words) >= MIN_NOTE_WORDS or len("".join(words)) >= MIN_NOTE_CHARS:
+        return None
+    what = "the reason for the exit" if step == "exit" else "what was done"
+    return (f"the note must say {what}, in at least {MIN_NOTE_WORDS} words or {MIN_NOTE_CHARS} characters "
+            f"(got {note.strip()!r})")
+
 
 @dataclass(frozen=True)
 class Intervention:
@@ -43,15 +57,15 @@ def record_intervention(
 ) -> Intervention:
     """Store that ``step`` was tried with ``customer_id`` by ``recorded_by`` (at ``tried_at``, default now, UTC).
 
-    Raises UserError for an unknown step or customer, an empty author, or a database owned by a
-    pipeline that does not serve it.
+    Raises UserError for an unknown step or customer, a note too short to say what was done (for an exit:
+    why; see ``note_problem``), an empty author, or a database owned by a pipeline that does not serve it.
     """
     if step not in STEPS:
         raise UserError(f"unknown step {step!r} (one of: {', '.join(STEPS)})")
     if not recorded_by.strip():
         raise UserError("an intervention needs who recorded it (--by)")
     now = utc_now()
-    params = {"customer_id": customer_id, "step": step, "note": note, "recorded_by": recorded_by.strip(),
+    params = {"customer_id": customer_id, "step": step, "note": note.strip(), "recorded_by": recorded_by.strip(),
               "tried_at": tried_at or now, "recorded_at": now}
     if tried_at is not None and tried_at > now:
         raise UserError(f"--at {tried_at:%Y-%m-%d %H:%M:%S} UTC is in the future: record a step once it was tried")
@@ -59,6 +73,7 @@ def record_intervention(
     if db.mode == "quack":
         try:
             _known(db.one("health/customer_profile", {"customer_id": customer_id}), customer_id)
+            _enough(step, note)
             row = db.one("health/record_intervention", params)
         finally:
             db.close()
@@ -67,6 +82,7 @@ def record_intervention(
         con = open_owner(settings)
         try:
             _known(sqlfiles.run(con, "health/customer_profile", {"customer_id": customer_id}).fetchone(), customer_id)
+            _enough(step, note)
             row = sqlfiles.run(con, "health/record_intervention", params).fetchone()
         finally:
             con.close()
@@ -77,3 +93,9 @@ def record_intervention(
 def _known(profile: tuple[Any, ...] | None, customer_id: str) -> None:
     if profile is None:
         raise UserError(f"no customer {customer_id!r}: no profile has landed for this id")
+
+
+def _enough(step: str, note: str) -> None:
+    problem = note_problem(step, note)
+    if problem:
+        raise UserError(f"--note: {problem}")

@@ -293,6 +293,10 @@ def interventions(row: pd.Series) -> None:
         if not note.strip() or not str(recorded_by).strip():
             st.error("A note and who records it are both needed.")
             return
+        problem = actions.note_problem(step, note)
+        if problem:
+            st.error(f"Not recorded: {problem[0].upper()}{problem[1:]}.")
+            return
         try:
             actions.record(ui.source(), customer_id, step, note.strip(), str(recorded_by).strip())
         except actions.ActionError as exc:

@@ -50,3 +50,29 @@ def test_broker_command_serves_kafka_until_sigterm() -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     wait_until(lambda: not port_open("127.0.0.1", port), timeout=10, message="broker port released")
+
+
+def piped_to_head(*args: str) -> tuple[int, str, str]:
+    """Run the CLI with its stdout piped into `head -1`; returns (the CLI's exit code, its stderr, what head
+    printed)."""
+    cli = subprocess.Popen([sys.executable, "-m", "customer_health.cli", *args], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, cwd=REPO)
+    head = subprocess.Popen(["head", "-1"], stdin=cli.stdout, stdout=subprocess.PIPE)
+    assert cli.stdout is not None and cli.stderr is not None
+    cli.stdout.close()  # head holds the only read end: when it exits, the CLI's writes fail with EPIPE
+    printed, _ = head.communicate(timeout=60)
+    err = cli.stderr.read().decode()
+    return cli.wait(timeout=60), err, printed.decode()
+
+
+def test_a_reader_closing_the_pipe_ends_the_listing_quietly_with_success(tmp_path) -> None:
+    db = tmp_path / "health.duckdb"
+    assert run("simulate", "--customers", "1500", "--history-days", "10", "--no-live", "--jsonl",
+               str(tmp_path / "events"), "--db", str(db)).returncode == 0
+    load = run("load", *(str(p) for p in sorted((tmp_path / "events").glob("*.jsonl"))), "--db", str(db))
+    assert load.returncode == 0, load.stderr
+    first = run("customers", "--db", str(db), "--limit", "1").stdout.splitlines()[1].split()[0]
+    for args in (("customers",), ("customer", first), ("portfolio", "--points", "3000")):
+        code, err, printed = piped_to_head(*args, "--db", str(db))
+        assert printed.count("\n") == 1
+        assert (code, err) == (0, ""), args

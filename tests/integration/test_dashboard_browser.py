@@ -189,3 +189,64 @@ def test_a_customer_appears_and_changes_segment_live(env: Env, dashboard) -> Non
     time.sleep(0.5)
     assert token not in dashboard_log.read_text(encoding="utf-8"), "the Quack token appears in the dashboard log"
     assert pipeline.poll() is None
+
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+def test_the_dashboard_requests_nothing_beyond_this_machine(tmp_path: Path) -> None:
+    """Every page, in a real browser, on a seeded file (no pipeline, no broker): every request, websocket
+    included, goes to the dashboard's own loopback address; outside requests are recorded and refused."""
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.integration.test_dashboard_seed import build_seeded_db
+
+    seeded = build_seeded_db(tmp_path)
+    port = free_port()
+    log_path = tmp_path / "dashboard.log"
+    with log_path.open("w") as log:
+        dash = subprocess.Popen(
+            [sys.executable, "-m", "customer_health.cli", "dashboard", "--config", str(seeded.config_path),
+             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+        try:
+            wait_until(lambda: port_open("127.0.0.1", port) or dash.poll() is not None, 60,
+                       message="the dashboard to listen")
+            assert dash.poll() is None, log_path.read_text()
+            requested: list[str] = []
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+                try:
+                    context = browser.new_context(viewport={"width": 1440, "height": 2000})
+
+                    def record(route, request) -> None:  # noqa: ANN001
+                        requested.append(request.url)
+                        if urlsplit(request.url).hostname in LOOPBACK_HOSTS or request.url.startswith(
+                                ("data:", "blob:")):
+                            route.continue_()
+                        else:
+                            route.abort()
+
+                    context.route("**/*", record)
+                    page = context.new_page()
+                    page.on("websocket", lambda ws: requested.append(ws.url))
+                    page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                    expect(page.get_by_role("heading", name="Live health")).to_be_visible(timeout=60_000)
+                    page.wait_for_timeout(3000)
+                    for name in ("Portfolio", "Customer", "Data quality & pipeline"):
+                        page.get_by_role("link", name=name).click()
+                        expect(page.get_by_role("heading", name=name).first).to_be_visible(timeout=30_000)
+                        page.wait_for_timeout(3000)
+                    page.goto(f"http://127.0.0.1:{port}/customer?customer=c-angry", wait_until="domcontentloaded")
+                    expect(page.get_by_text("Andy Angry").first).to_be_visible(timeout=30_000)
+                    page.wait_for_timeout(3000)
+                    _no_page_errors(page)
+                finally:
+                    browser.close()
+        finally:
+            stop_process(dash)
+    assert len(requested) > 20 and any(u.startswith("ws://127.0.0.1") for u in requested), requested
+    outside = sorted({u for u in requested if urlsplit(u).hostname not in LOOPBACK_HOSTS
+                      and not u.startswith(("data:", "blob:"))})
+    assert outside == [], f"the dashboard requested outside resources: {outside}"

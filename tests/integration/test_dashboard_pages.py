@@ -423,3 +423,21 @@ def test_a_process_holding_the_file_without_serving_it_is_a_message(tmp_path: Pa
         holder.wait()
     assert not at.exception
     assert "is locked by another process that does not serve it over Quack" in texts(at)
+
+
+def test_a_note_too_short_to_say_what_was_done_is_refused_by_the_form_and_the_cli(seeded: SeededDb) -> None:
+    before = _recorded(seeded, "c-fading")
+    at = page_test(seeded.config_path, "customer.py", {"customer": "c-fading"})
+    at.selectbox(key="cust_step").set_value("exit")
+    at.text_area(key="cust_note").input("   ok   ")
+    at.text_input(key="cust_recorded_by").input("Sam Support")
+    at.form_submit_button[0].click().run()
+    assert "Not recorded: The note must say the reason for the exit, in at least 3 words" in texts(at)
+    assert _recorded(seeded, "c-fading") == before
+    for note in ("", "   ", "done it"):
+        result = subprocess.run(
+            [sys.executable, "-m", "customer_health.cli", "intervene", "c-fading", "educate", "--note", note,
+             "--by", "sam", "--config", str(seeded.config_path)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert "--note: the note must say what was done, in at least 3 words or 10 characters" in result.stderr
+    assert _recorded(seeded, "c-fading") == before

@@ -172,7 +172,7 @@ def test_same_answers_through_a_running_pipeline_and_from_the_file(
                 return False
 
         wait_until(landed, interval=0.5, message="all events landed and served over Quack")
-        recorded = json_of(cli("intervene", "t1", "educate", "--note", "via quack", "--by", "bob", "--json"))
+        recorded = json_of(cli("intervene", "t1", "educate", "--note", "taught via quack", "--by", "bob", "--json"))
         assert recorded["next_step"] == "migrate"
         live = {c: json_of(cli("customer", c, "--json")) for c in ("t1", "h1", "g1")}
         live_at = json_of(cli("customer", "t1", "--as-of", at(2), "--json"))

@@ -131,3 +131,73 @@ def test_dashboard_is_a_registered_subcommand() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert "dashboard" in sub.choices
+
+
+def _run_dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config_text: str) -> list[list[str]]:
+    started: list[list[str]] = []
+
+    class FakeProcess:
+        def __init__(self, command: list[str]) -> None:
+            started.append(command)
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr("customer_health.commands.dashboard.subprocess.Popen", FakeProcess)
+    config = tmp_path / "c.toml"
+    config.write_text(config_text, encoding="utf-8")
+    args = build_parser().parse_args(["dashboard", "--config", str(config), "--db", str(tmp_path / "x.duckdb")])
+    args.handler(args)
+    return started
+
+
+def test_a_dashboard_open_to_the_network_without_sign_in_is_refused_naming_the_setting(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UserError, match="dashboard.allow_unauthenticated_remote = true") as caught:
+        _run_dashboard(tmp_path, monkeypatch, '[dashboard]\nhost = "0.0.0.0"\n')
+    assert "\n" not in str(caught.value) and "dashboard.auth" in str(caught.value)
+
+
+def test_an_accepted_unauthenticated_remote_dashboard_starts_with_a_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    started = _run_dashboard(tmp_path, monkeypatch,
+                             '[dashboard]\nhost = "0.0.0.0"\nallow_unauthenticated_remote = true\n')
+    assert len(started) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("the dashboard listens on 0.0.0.0:8501" in w and "sign-in is OFF" in w for w in warnings), warnings
+
+
+def test_a_loopback_dashboard_starts_without_a_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    for host in ("127.0.0.1", "localhost", "::1"):
+        assert len(_run_dashboard(tmp_path, monkeypatch, f'[dashboard]\nhost = "{host}"\n')) == 1
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_a_broker_bound_beyond_loopback_warns_that_kafka_is_unauthenticated(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def no_broker(host: str, port: int) -> None:
+        raise UserError("not started in this test")
+
+    monkeypatch.setattr("ingest.broker.start_broker", no_broker)
+    for host in ("127.0.0.1", "0.0.0.0"):
+        args = build_parser().parse_args(["broker", "--host", host, "--port", "9092"])
+        with pytest.raises(UserError, match="not started"):
+            args.handler(args)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "the broker listens on 0.0.0.0:9092" in warnings[0], warnings
+    assert "no authentication" in warnings[0]
+
+
+def test_streamlit_run_from_the_repository_sends_no_usage_statistics() -> None:
+    import tomllib
+
+    config = tomllib.loads((APP.parent.parent / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["disableDataExport"] is True
+
+
+def test_the_tables_own_csv_export_is_off_so_every_csv_goes_through_the_neutralising_button(
+        tmp_path: Path) -> None:
+    command = streamlit_command(load_settings(None, env={}).with_overrides(db_path=tmp_path / "h.duckdb"))
+    assert _option(command, "--client.disableDataExport") == "true"
