@@ -114,6 +114,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"dead letters: {dl['total']:,} ({reasons})")
     lag = status["lag"]
     print(f"lag ({lag['source']}): {lag['total']:,} messages")
+    if lag.get("broker_error"):
+        print(f"  broker not read: {lag['broker_error']}")
     for partition, n in lag["partitions"].items():
         print(f"  {partition}: {n:,}")
     print(f"last batch:   {status['last_batch_at'] or 'never'}")
