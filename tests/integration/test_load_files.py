@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 
-from tests.conftest import Env
+from tests.conftest import REPO, Env
 from tests.factories import customer, encode, ticket, visit
 
 
@@ -73,3 +77,24 @@ def test_unreadable_input_is_one_clear_line(env: Env, tmp_path: Path) -> None:
     wrong = tmp_path / "visits.xlsx"
     wrong.write_bytes(encode(visit("v")))
     assert "unsupported file type" in env.cli("load", str(wrong)).stderr
+
+
+def test_a_database_that_cannot_grow_fails_the_load_naming_the_write_error(env: Env, tmp_path: Path) -> None:
+    small = tmp_path / "visits.jsonl"
+    small.write_bytes(encode(visit("v0")) + b"\n")
+    assert env.cli("load", str(small)).returncode == 0
+    big = tmp_path / "tickets.jsonl"
+    big.write_bytes(b"\n".join(encode(ticket(f"t{i}", note="x" * 400)) for i in range(20_000)) + b"\n")
+    limit = sum(p.stat().st_size for p in tmp_path.glob("health.duckdb*")) + 64 * 1024
+
+    def cap_file_size() -> None:  # a full disk without root: writes past `limit` bytes fail (EFBIG)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "customer_health.cli", "load", str(big), "--config", str(env.config_path)],
+        capture_output=True, text=True, timeout=120, cwd=REPO, preexec_fn=cap_file_size,
+    )
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "File too large" in last_line and "cannot rollback" not in last_line, result.stderr
