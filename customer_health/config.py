@@ -88,6 +88,9 @@ class PipelineSettings:
     # (1.1-1.5x at 128 against DuckDB's 16 over 600k events, bench/landing_cost.py); a larger log takes
     # longer to replay after a crash (about 1.3 s per 100 MB here).
     checkpoint_threshold_mb: int = 128
+    # `load` lands a file in batches of at most this much raw text (MiB), so a file's size is bounded by the
+    # disk; one Arrow array of a batch holds at most 2 GiB.
+    load_chunk_mb: int = 64
 
     def __post_init__(self) -> None:
         for key in ("batch_max_events", "batch_max_mb", "batch_max_wait_ms", "max_message_bytes",

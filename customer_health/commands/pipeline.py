@@ -63,7 +63,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     con = open_owner(settings)
     try:
         lander = build_lander(con, settings, default_extensions(con, settings))
-        totals = load_files(lander, args.files, args.type, progress=terminal_progress)
+        totals = load_files(lander, args.files, args.type, progress=terminal_progress,
+                            chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024)
     finally:
         con.close()
     if sys.stderr.isatty():
