@@ -179,6 +179,9 @@ class AlertSettings:
     enabled: bool = True
     # JSON POST per alert; empty: alerts are only logged and stored. `ingest --alert-webhook URL` overrides.
     webhook_url: str = ""
+    # More receivers (Slack, Mattermost, Teams workflows, paging): each gets every alert, from its own queue
+    # and thread, so a slow one never delays the others.
+    webhook_urls: tuple[str, ...] = ()
     webhook_headers: dict[str, str] = field(default_factory=dict, repr=False)
     webhook_timeout_s: float = 5.0
     webhook_max_attempts: int = 5

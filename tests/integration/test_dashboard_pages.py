@@ -423,3 +423,29 @@ def test_a_process_holding_the_file_without_serving_it_is_a_message(tmp_path: Pa
         holder.wait()
     assert not at.exception
     assert "is locked by another process that does not serve it over Quack" in texts(at)
+
+
+def test_data_quality_page_lists_alerts_that_were_never_delivered(tmp_path: Path) -> None:
+    from customer_health.alerts.engine import AlertCandidate, AlertEngine
+    from customer_health.alerts.webhook import WebhookSink
+    from customer_health.config import AlertSettings
+
+    seeded = build_seeded_db(tmp_path, with_quality=False)
+    con = open_owner(seeded.settings)
+    try:
+        settings = AlertSettings(webhook_max_attempts=1)
+        sink = WebhookSink(con.cursor, settings, f"http://127.0.0.1:{free_port()}/hook")  # nothing listens
+        sink.start()
+        engine = AlertEngine(settings, sink)
+        report = engine.dispatch(con, [AlertCandidate("pipeline", s, "critical", f"Alert {s}") for s in "xy"],
+                                 seeded.as_of)
+        engine.deliver(report)
+        sink.close()
+    finally:
+        con.close()
+    at = page_test(seeded.config_path, "data_quality.py")
+    no_failures(at)
+    undelivered = table(at, "receivers", "last_error")
+    assert sorted(undelivered["alert_id"]) == sorted(a.alert_id for a in report.sent)
+    assert set(undelivered["delivery_status"]) == {"failed"}
+    assert "customer-health alerts retry" in texts(at)
