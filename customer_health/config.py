@@ -43,6 +43,12 @@ class KafkaSettings:
     heartbeat_interval_ms: int = 1000
     max_poll_interval_ms: int = 60000
     request_timeout_ms: int = 30000
+    # Static group membership (Kafka >= 2.3, KIP-345): a restarted pipeline takes its partitions back as soon
+    # as it rejoins, instead of waiting up to session_timeout_ms for the member it replaces. The id must be
+    # stable across restarts and unique per pipeline; empty: derived from the host name and db_path. Static
+    # members do not leave the group on shutdown: the others get its partitions after session_timeout_ms.
+    static_membership: bool = True
+    group_instance_id: str = ""
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", ""] = ""
     sasl_username: str = ""
