@@ -170,3 +170,37 @@ def test_undelivered_alerts_are_listed_and_a_retry_sends_them(env: Env) -> None:
         assert "every alert was delivered" in env.cli("alerts", "--undelivered").stdout
     finally:
         receiver.close()
+
+
+def test_a_retry_beside_a_running_pipeline_records_through_it(env: Env) -> None:
+    gone = Receiver()
+    unreachable = gone.url
+    gone.close()
+    env.create_topics()
+    con = open_owner(env.settings())
+    try:
+        settings = AlertSettings(webhook_max_attempts=1)
+        sink = WebhookSink(con.cursor, settings, unreachable)
+        sink.start()
+        engine = AlertEngine(settings, sink)
+        report = engine.dispatch(con, [AlertCandidate("pipeline", "lag", "warning", "Lag")],
+                                 datetime(2026, 11, 2, 12, 0))
+        engine.deliver(report)
+        sink.close()
+    finally:
+        con.close()
+    (alert_id,) = [a.alert_id for a in report.sent]
+    receiver = Receiver()
+    configure(env, f'webhook_url = "{receiver.url}"\n')
+    proc = env.start_pipeline()
+    try:
+        wait_until(lambda: (env.tmp / "health.duckdb.quack.json").exists(), message="Quack endpoint")
+        retried = env.cli("alerts", "retry", "--json")
+        assert retried.returncode == 0, retried.stderr
+        assert json.loads(retried.stdout) == [{"alert_id": alert_id, "delivery_status": "delivered"}]
+        assert json.loads(env.cli("alerts", "--undelivered", "--json").stdout) == []
+    finally:
+        assert stop_process(proc) == 0, env.pipeline_log()
+        receiver.close()
+    assert [p["alert_id"] for p in receiver.payloads] == [alert_id]
+    assert query(env, f"select delivery_status from alerts where alert_id = {alert_id}") == [("delivered",)]
