@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--bootstrap-servers", default="")
     args = parser.parse_args()
     broker = None if args.bootstrap_servers else start_broker("127.0.0.1", free_port())
-    bootstrap = args.bootstrap_servers or broker.bootstrap_servers
+    bootstrap = broker.bootstrap_servers if broker is not None else args.bootstrap_servers
     try:
         with tempfile.TemporaryDirectory(prefix="rejoin-") as tmp:
             for static in (False, True):
