@@ -86,6 +86,12 @@ class KafkaSettings(_Section):
     heartbeat_interval_ms: Count = 1000
     max_poll_interval_ms: Count = 60000
     request_timeout_ms: Count = 30000
+    # Static group membership (Kafka >= 2.3, KIP-345): a restarted pipeline takes its partitions back as soon
+    # as it rejoins, instead of waiting up to session_timeout_ms for the member it replaces. The id must be
+    # stable across restarts and unique per pipeline; empty: derived from the host name and db_path. Static
+    # members do not leave the group on shutdown: the others get its partitions after session_timeout_ms.
+    static_membership: bool = True
+    group_instance_id: str = ""
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", ""] = ""
     sasl_username: str = ""
@@ -130,6 +136,9 @@ class PipelineSettings(_Section):
     # (1.1-1.5x at 128 against DuckDB's 16 over 600k events, bench/landing_cost.py); a larger log takes
     # longer to replay after a crash (about 1.3 s per 100 MB here).
     checkpoint_threshold_mb: Count = 128
+    # `load` lands a file in batches of at most this much raw text (MiB), so a file's size is bounded by the
+    # disk; one Arrow array of a batch holds at most 2 GiB.
+    load_chunk_mb: Count = 64
 
     def threads(self, cores: int | None) -> int:
         """DuckDB threads for a machine with ``cores`` cores."""
@@ -209,6 +218,9 @@ class AlertSettings(_Section):
     enabled: bool = True
     # JSON POST per alert; empty: alerts are only logged and stored. `ingest --alert-webhook URL` overrides.
     webhook_url: str = ""
+    # More receivers (Slack, Mattermost, Teams workflows, paging): each gets every alert, from its own queue
+    # and thread, so a slow one never delays the others.
+    webhook_urls: tuple[str, ...] = ()
     webhook_headers: dict[str, SecretStr] = Field(default_factory=dict)
     webhook_timeout_s: Positive = 5.0
     webhook_max_attempts: Count = 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -10,6 +11,8 @@ from kafka.errors import KafkaError
 
 from customer_health.config import Settings
 from customer_health.db import Reader
+
+log = logging.getLogger(__name__)
 
 
 def pipeline_status(db: Reader, settings: Settings) -> dict[str, Any]:
@@ -27,13 +30,18 @@ def pipeline_status(db: Reader, settings: Settings) -> dict[str, Any]:
 
 def consumer_lag(db: Reader, settings: Settings) -> dict[str, Any]:
     """Lag per partition ("topic[partition]": messages) from the broker's end offsets now if reachable,
-    else the pipeline's last recorded figures. On Tansu end offsets are approximate."""
+    else the pipeline's last recorded figures with ``broker_error`` saying why the broker was not read.
+    On Tansu end offsets are approximate."""
     landed = {
         (t, int(p)): int(o)
         for t, p, o in db.rows("status/landed_offsets", {"group_id": settings.kafka.group_id})
     }
-    live = _end_offsets(settings)
-    if live is not None:
+    try:
+        live = _end_offsets(settings)
+    except (KafkaError, OSError) as exc:
+        error = f"{settings.kafka.bootstrap_servers}: {type(exc).__name__}: {exc}"
+        log.warning("status: could not read end offsets from the broker at %s", error)
+    else:
         partitions = {
             f"{tp.topic}[{tp.partition}]": max(0, end - landed.get((tp.topic, tp.partition), 0))
             for tp, end in sorted(live.items())
@@ -45,25 +53,28 @@ def consumer_lag(db: Reader, settings: Settings) -> dict[str, Any]:
     return {
         "source": "recorded", "partitions": partitions, "total": sum(partitions.values()),
         "observed_at": observed.isoformat() + "Z" if observed else None,
+        "broker_error": error,
     }
 
 
-def _end_offsets(settings: Settings) -> dict[TopicPartition, int] | None:
+# How long `status` waits for the broker (milliseconds): a health check must answer within seconds.
+BROKER_TIMEOUT_MS = 3000
+
+
+def _end_offsets(settings: Settings) -> dict[TopicPartition, int]:
+    """End offsets of every partition of the configured topics; raises what the client raised."""
     kafka = settings.kafka
-    try:
-        consumer = KafkaConsumer(**kafka.client_options(), client_id="customer-health-status",
-                                 api_version_auto_timeout_ms=3000)
-    except KafkaError:
-        return None
+    consumer = KafkaConsumer(**kafka.client_options(), client_id="customer-health-status",
+                             bootstrap_timeout_ms=BROKER_TIMEOUT_MS)
     try:
         tps = [
             TopicPartition(topic, p)
             for topic in kafka.topics.by_type().values()
             for p in (consumer.partitions_for_topic(topic) or ())
         ]
-        return {tp: int(o) for tp, o in consumer.end_offsets(tps, timeout_ms=3000).items()} if tps else {}
-    except KafkaError:
-        return None
+        if not tps:
+            return {}
+        return {tp: int(o) for tp, o in consumer.end_offsets(tps, timeout_ms=BROKER_TIMEOUT_MS).items()}
     finally:
         with contextlib.suppress(Exception):
             consumer.close(timeout_ms=2000)

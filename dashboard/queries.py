@@ -134,6 +134,11 @@ def alerts(db: Reader, severity: str | None = None, limit: int = 200) -> pd.Data
     return _df(db, "dashboard/alerts", {"severity": severity, "limit": limit})
 
 
+def undelivered_alerts(db: Reader, limit: int = 200) -> pd.DataFrame:
+    """Alerts that never reached every webhook receiver (failed, pending, held), newest first."""
+    return _df(db, "alerts/never_delivered", {"limit": limit})
+
+
 # --- Live health ---------------------------------------------------------------------------------------
 
 

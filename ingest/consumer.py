@@ -9,8 +9,11 @@ committed offsets follow DuckDB's and serve monitoring (consumer-group lag) only
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import queue
+import re
+import socket
 import sys
 import threading
 import time
@@ -197,6 +200,9 @@ class Pipeline:
         kafka = self.settings.kafka
         pipeline = self.settings.pipeline
         self._landing.start()
+        instance_id = group_instance_id(self.settings)
+        log.info("joining consumer group %s as %s", kafka.group_id,
+                 f"static member {instance_id}" if instance_id else "a dynamic member")
         consumer = KafkaConsumer(
             **kafka.client_options(),
             group_id=kafka.group_id,
@@ -210,6 +216,7 @@ class Pipeline:
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
             reconnect_backoff_max_ms=5000,
+            group_instance_id=instance_id,
         )
         self._consumer = consumer
         consumer.subscribe(list(self.type_by_topic), listener=_SeekToLanded(self))
@@ -319,6 +326,19 @@ def _topic_id(consumer: KafkaConsumer, topic: str) -> str | None:
     """
     topic_id = consumer._client.cluster.topic_id(topic)
     return str(topic_id) if topic_id is not None else None
+
+
+def group_instance_id(settings: Settings) -> str | None:
+    """The pipeline's static group member id (None: dynamic membership). Derived, it names the host and
+    the database file, so a restart on the same host and file is the same member."""
+    kafka = settings.kafka
+    if not kafka.static_membership:
+        return None
+    if kafka.group_instance_id:
+        return kafka.group_instance_id
+    db = str(settings.db_path.expanduser().resolve())
+    host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:100] or "host"
+    return f"customer-health-{host}-{hashlib.sha256(db.encode()).hexdigest()[:12]}"
 
 
 class _SeekToLanded(ConsumerRebalanceListener):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,24 +59,30 @@ def file_format(path: Path) -> str:
     return fmt
 
 
-def _jsonl_chunks(path: Path, chunk_rows: int) -> Iterator[list[tuple[int, bytes]]]:
+def _chunks(rows: Iterable[tuple[int, bytes]], chunk_rows: int, chunk_bytes: int) -> Iterator[list[tuple[int, bytes]]]:
+    """Consecutive rows in chunks of at most ``chunk_rows`` rows and, unless one row is larger,
+    ``chunk_bytes`` bytes of raw text (an Arrow binary array holds at most 2 GiB)."""
     chunk: list[tuple[int, bytes]] = []
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            line = line.rstrip(b"\r\n")
-            if not line.strip():
-                continue
-            chunk.append((number, line))
-            if len(chunk) >= chunk_rows:
-                yield chunk
-                chunk = []
+    size = 0
+    for row in rows:
+        if chunk and (len(chunk) >= chunk_rows or size + len(row[1]) > chunk_bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(row)
+        size += len(row[1])
     if chunk:
         yield chunk
 
 
-def _tabular_chunks(
-    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, chunk_rows: int
-) -> Iterator[list[tuple[int, bytes]]]:
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, bytes]]:
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            line = line.rstrip(b"\r\n")
+            if line.strip():
+                yield number, line
+
+
+def _tabular_rows(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Iterator[tuple[int, bytes]]:
     with con.cursor() as cur:
         try:
             source = (cur.read_csv(str(path), all_varchar=True, header=True) if fmt == "csv"
@@ -85,13 +91,17 @@ def _tabular_chunks(
             result = sqlfiles.run(cur, "load/tabular_rows", {
                 "number_fields": NUMBER_FIELDS, "boolean_fields": BOOLEAN_FIELDS,
             })
-            while True:
-                rows = result.fetchmany(chunk_rows)
-                if not rows:
-                    return
-                yield [(int(line), bytes(raw)) for line, raw in rows]
+            while rows := result.fetchmany(_FETCH_ROWS):
+                for line, raw in rows:
+                    yield int(line), bytes(raw)
         except duckdb.Error as exc:
             raise UserError(f"{path}: cannot read as {fmt.upper()}: {str(exc).splitlines()[0]}") from None
+
+
+# Rows fetched from DuckDB at a time while reading CSV or Parquet.
+_FETCH_ROWS = 2048
+# Default bound of a landed chunk's raw text (bytes); settings: pipeline.load_chunk_mb.
+DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024
 
 
 def load_files(
@@ -99,9 +109,13 @@ def load_files(
     paths: list[Path],
     explicit_type: str | None = None,
     chunk_rows: int = 50_000,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     progress: Callable[[LoadTotals, float], None] | None = None,
 ) -> LoadTotals:
-    """Land every row of every file; a bad row is dead-lettered with its file and line."""
+    """Land every row of every file, in batches of at most ``chunk_rows`` rows and ``chunk_bytes`` bytes
+    (a file's size is bounded by the disk, not by memory); a bad row is dead-lettered with its file and line."""
+    if chunk_rows <= 0 or chunk_bytes <= 0:
+        raise UserError(f"load: chunk_rows and chunk_bytes must be more than 0, got {chunk_rows}, {chunk_bytes}")
     plan = []
     for path in paths:
         if not path.is_file():
@@ -110,9 +124,8 @@ def load_files(
     totals = LoadTotals()
     started = time.monotonic()
     for path, event_type, fmt in plan:
-        chunks = (_jsonl_chunks(path, chunk_rows) if fmt == "jsonl"
-                  else _tabular_chunks(lander.con, path, fmt, chunk_rows))
-        for chunk in chunks:
+        rows = _jsonl_rows(path) if fmt == "jsonl" else _tabular_rows(lander.con, path, fmt)
+        for chunk in _chunks(rows, chunk_rows, chunk_bytes):
             table: pa.Table = batch_from_rows([(event_type, str(path), line, raw) for line, raw in chunk])
             totals.add(lander.land(table, f"file:{path}"))
             if progress:

@@ -222,8 +222,15 @@ class Lander:
             for name in BATCH_TABLES:
                 con.execute(f"delete from temp.{name}")
             con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
+        except BaseException as exc:
+            # DuckDB may already have ended the transaction (a failed commit, a write error): the rollback
+            # then fails too, and that second error must not replace the one that explains the failure.
+            try:
+                con.execute("rollback")
+            except duckdb.Error as rollback_error:
+                log.warning("batch from %s: rollback after the failure failed as well: %s", source, rollback_error)
+            log.error("batch from %s (%d messages) failed, nothing of it landed: %s: %s",
+                      source, table.num_rows, type(exc).__name__, exc)
             raise
         return result
 

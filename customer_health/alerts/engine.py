@@ -249,7 +249,7 @@ class AlertEngine:
                           and planned.summary_index >= 0 else self._breakers[c.source].summary_alert_id)
         payload = {
             "alert_id": alert_id, "created_at": now.isoformat() + "Z", "source": c.source, "subject": c.subject,
-            "severity": c.severity, "title": c.title, "details": c.details,
+            "severity": c.severity, "title": c.title, "details": c.details, "text": alert_text(alert_id, c),
         }
         payload = json.loads(json.dumps(payload, default=str))  # plain JSON types only
         if planned.status == "held":
@@ -285,6 +285,12 @@ class AlertEngine:
             },
             group="summary",
         )
+
+
+def alert_text(alert_id: int, candidate: AlertCandidate) -> str:
+    """One line a chat tool shows as it is (the ``text`` of Slack and Mattermost incoming webhooks)."""
+    return (f"[{candidate.severity.upper()}] {candidate.title} "
+            f"({candidate.source}/{candidate.subject}, alert #{alert_id})")
 
 
 def _strongest_per_key(candidates: list[AlertCandidate]) -> list[AlertCandidate]:

@@ -22,7 +22,7 @@ import duckdb
 from customer_health import sqlfiles
 from customer_health.alerts.engine import AlertEngine, DispatchReport
 from customer_health.alerts.sources import AlertSources
-from customer_health.alerts.webhook import WebhookSink
+from customer_health.alerts.webhook import WebhookSink, receiver_urls
 from customer_health.clock import utc_now
 from customer_health.config import Settings
 from expectations.runner import get_runner
@@ -50,7 +50,7 @@ class QualityAndAlerts:
         self.settings = settings
         self.clock = clock or utc_now
         alerts = settings.alerts
-        self.sink = (WebhookSink(con.cursor, alerts) if alerts.enabled and alerts.webhook_url else None)
+        self.sink = (WebhookSink(con.cursor, alerts) if alerts.enabled and receiver_urls(alerts) else None)
         self.engine = AlertEngine(alerts, self.sink)
         self.sources = AlertSources(settings, started_at=self.clock())
         self._intervals = {TABLE_SUITES: settings.pipeline.schedule_interval_s}

@@ -65,7 +65,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         lander = load_lander(con, settings)
         with progress("loading", unit="rows") as shown:
             totals = load_files(lander, args.files, args.type, progress=lambda t, _elapsed: shown.update(
-                t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered))
+                t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered),
+                chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024)
     finally:
         con.close()
     document = {"rows": totals.rows, "landed": totals.landed, "duplicates": totals.duplicates,
@@ -112,6 +113,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"dead letters: {dl['total']:,} ({reasons})")
     lag = status["lag"]
     print(f"lag ({lag['source']}): {lag['total']:,} messages")
+    if lag.get("broker_error"):
+        print(f"  broker not read: {lag['broker_error']}")
     for partition, n in lag["partitions"].items():
         print(f"  {partition}: {n:,}")
     print(f"last batch:   {status['last_batch_at'] or 'never'}")

@@ -6,14 +6,17 @@ Great Expectations is imported only by `check`, inside its handler: other comman
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from customer_health import sqlfiles
+from customer_health.alerts.webhook import WebhookSink, receiver_urls
 from customer_health.cliutil import print_json, settings_from_args
 from customer_health.db import open_owner, open_reader, reader
+from customer_health.errors import UserError
 from expectations.tables import check_document, record_table_check, run_table_suites
 
 SUITE_NAMES = ("tickets", "payments", "visits", "customers", "customer_health", "health_snapshots", "topics")
@@ -33,7 +36,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("alerts", parents=[common], help="the most recent alerts and their delivery status")
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    p.add_argument("--undelivered", action="store_true",
+                   help="only alerts that never reached every webhook receiver (failed, pending, held)")
     p.set_defaults(handler=cmd_alerts)
+    actions = p.add_subparsers(dest="alerts_action", parser_class=type(p), metavar="{retry}")
+    retry = actions.add_parser("retry", parents=[common],
+                               help="send failed alerts (or the alerts --id names) to the webhook receivers again")
+    retry.add_argument("--id", type=int, action="append", dest="alert_ids", metavar="ALERT_ID",
+                       help="this alert (repeatable; default: every failed alert)")
+    retry.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    retry.set_defaults(handler=cmd_alerts_retry)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -91,7 +103,8 @@ def _print_check(document: dict[str, Any]) -> None:
 def cmd_alerts(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     with reader(settings) as db:
-        result = db.execute("alerts/recent", {"limit": max(1, args.limit)})
+        result = db.execute("alerts/never_delivered" if args.undelivered else "alerts/recent",
+                            {"limit": max(1, args.limit)})
         columns = [d[0] for d in result.description]
         rows = [dict(zip(columns, r, strict=True)) for r in result.fetchall()]
     for row in rows:
@@ -102,10 +115,63 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         print_json(rows)
         return 0
     if not rows:
-        print("no alerts")
+        print("every alert was delivered" if args.undelivered else "no alerts")
     for row in rows:
         delivery = row["delivery_status"] + (f" x{row['attempts']}" if row["attempts"] else "")
         print(f"#{row['alert_id']:<5} {row['created_at'][:19]}  {row['severity']:<8} {row['source']}/{row['subject']}"
               f"  [{delivery}]  {row['title']}")
+        if args.undelivered:
+            why = row["last_error"] or (f"held in summary #{row['summary_alert_id']}" if row["summary_alert_id"]
+                                        else "")
+            if why or row["receivers"]:
+                print(f"       {why}{'  ' if why and row['receivers'] else ''}{row['receivers']}")
+    if args.undelivered and rows:
+        print("send again: customer-health alerts retry [--id ALERT_ID ...]")
     return 0
+
+
+def cmd_alerts_retry(args: argparse.Namespace) -> int:
+    """Send the chosen alerts to the receivers that do not have them yet; exit 1 if one is still not delivered."""
+    settings = settings_from_args(args)
+    if not receiver_urls(settings.alerts):
+        raise UserError("no webhook receiver configured (alerts.webhook_url, alerts.webhook_urls)")
+    params = {"alert_ids": args.alert_ids}
+    db = open_reader(settings)
+    owner = None
+    try:
+        if db.mode == "quack":  # a pipeline owns the file: record through it, server-side
+            def record(name: str, values: Mapping[str, Any]) -> Any:
+                return db.execute(name, values)
+        else:
+            db.close()
+            owner = open_owner(settings)
+
+            def record(name: str, values: Mapping[str, Any]) -> Any:
+                return sqlfiles.run(owner, name, values)
+        rows = record("alerts/to_retry", params).fetchall()
+        # Retries are sent now, one attempt after another, without waiting out long backoffs.
+        alerts = settings.alerts
+        quick = dataclasses.replace(alerts, webhook_backoff_max_s=min(alerts.webhook_backoff_max_s, 5.0))
+        sink = WebhookSink(None, quick, record_statement=record)
+        sink.start()
+        for alert_id, payload, done in rows:
+            sink.submit(int(alert_id), json.loads(payload), skip=list(done))
+        budget = alerts.webhook_max_attempts * (alerts.webhook_timeout_s + 5.0) * max(1, len(rows))
+        sink.close(timeout=budget)
+        ids = [int(r[0]) for r in rows]
+        outcome = ([{"alert_id": i, "delivery_status": s} for i, s in
+                    record("alerts/delivery_of", {"alert_ids": ids}).fetchall()] if ids else [])
+    finally:
+        if owner is not None:
+            owner.close()
+        else:
+            db.close()
+    if args.json:
+        print_json(outcome)
+    else:
+        if not outcome:
+            print("nothing to retry" + ("" if args.alert_ids else " (no failed alert)"))
+        for row in outcome:
+            print(f"#{row['alert_id']:<5} {row['delivery_status']}")
+    return 0 if all(r["delivery_status"] == "delivered" for r in outcome) else 1
 

@@ -179,6 +179,12 @@ def alert_list(severity: str | None) -> None:
     found = ui.read("alerts", severity, 200, what="alerts")
     if not ui.empty(found, "No alerts."):
         ui.table(found, key="dq_alerts", file_name="alerts")
+        undelivered = ui.read("undelivered_alerts", 200, what="undelivered alerts")
+        if undelivered is not None and not undelivered.empty:
+            st.markdown(f"**{len(undelivered):,} alert(s) never reached every webhook receiver** (failed, still "
+                        "pending, or held by the circuit breaker); send them again with "
+                        "`customer-health alerts retry [--id ALERT_ID ...]`.")
+            ui.table(undelivered, key="dq_undelivered_alerts", file_name="undelivered_alerts")
 
 
 @ui.guarded

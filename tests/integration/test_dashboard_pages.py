@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from customer_health.config import load_settings
+from customer_health.alerts.engine import AlertCandidate, AlertEngine
+from customer_health.alerts.webhook import WebhookSink
+from customer_health.config import AlertSettings, load_settings
 from customer_health.db import open_owner, reader, serve
 from dashboard import actions, queries
 from dashboard.app import PAGES
@@ -441,3 +443,25 @@ def test_a_note_too_short_to_say_what_was_done_is_refused_by_the_form_and_the_cl
         assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
         assert "--note: the note must say what was done, in at least 3 words or 10 characters" in result.stderr
     assert _recorded(seeded, "c-fading") == before
+
+
+def test_data_quality_page_lists_alerts_that_were_never_delivered(tmp_path: Path) -> None:
+    seeded = build_seeded_db(tmp_path, with_quality=False)
+    con = open_owner(seeded.settings)
+    try:
+        settings = AlertSettings(webhook_max_attempts=1)
+        sink = WebhookSink(con.cursor, settings, f"http://127.0.0.1:{free_port()}/hook")  # nothing listens
+        sink.start()
+        engine = AlertEngine(settings, sink)
+        report = engine.dispatch(con, [AlertCandidate("pipeline", s, "critical", f"Alert {s}") for s in "xy"],
+                                 seeded.as_of)
+        engine.deliver(report)
+        sink.close()
+    finally:
+        con.close()
+    at = page_test(seeded.config_path, "data_quality.py")
+    no_failures(at)
+    undelivered = table(at, "receivers", "last_error")
+    assert sorted(undelivered["alert_id"]) == sorted(a.alert_id for a in report.sent)
+    assert set(undelivered["delivery_status"]) == {"failed"}
+    assert "customer-health alerts retry" in texts(at)

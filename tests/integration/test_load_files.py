@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 
-from tests.conftest import Env
+from tests.conftest import REPO, Env
 from tests.factories import customer, encode, ticket, visit
 
 
@@ -73,3 +77,50 @@ def test_unreadable_input_is_one_clear_line(env: Env, tmp_path: Path) -> None:
     wrong = tmp_path / "visits.xlsx"
     wrong.write_bytes(encode(visit("v")))
     assert "unsupported file type" in env.cli("load", str(wrong)).stderr
+
+
+def test_a_database_that_cannot_grow_fails_the_load_naming_the_write_error(env: Env, tmp_path: Path) -> None:
+    small = tmp_path / "visits.jsonl"
+    small.write_bytes(encode(visit("v0")) + b"\n")
+    assert env.cli("load", str(small)).returncode == 0
+    big = tmp_path / "tickets.jsonl"
+    big.write_bytes(b"\n".join(encode(ticket(f"t{i}", note="x" * 400)) for i in range(20_000)) + b"\n")
+    limit = sum(p.stat().st_size for p in tmp_path.glob("health.duckdb*")) + 64 * 1024
+
+    def cap_file_size() -> None:  # a full disk without root: writes past `limit` bytes fail (EFBIG)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "customer_health.cli", "load", str(big), "--config", str(env.config_path)],
+        capture_output=True, text=True, timeout=120, cwd=REPO, preexec_fn=cap_file_size,
+    )
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "File too large" in last_line and "cannot rollback" not in last_line, result.stderr
+
+
+def test_a_file_larger_than_one_chunk_lands_completely_in_bounded_batches(env: Env, tmp_path: Path) -> None:
+    config = env.config_path.read_text().replace("[quack]", "load_chunk_mb = 1\n[quack]")
+    env.config_path.write_text(config)
+    path = tmp_path / "tickets.jsonl"
+    bad = {7: b"{broken", 4_001: b"[1]", 8_003: encode(ticket("bad", handling_minutes=-1)), 11_999: b"nope"}
+    lines = []
+    for number in range(1, 12_001):
+        if number in bad:
+            lines.append(bad[number])
+        elif number % 1000 == 0:
+            lines.append(b"   ")  # blank lines are skipped but still counted
+        else:
+            lines.append(encode(ticket(f"t{number}", note="x" * 250)))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    assert path.stat().st_size > 3 * 1024 * 1024
+    result = env.cli("load", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"rows": 11_988, "landed": 11_984, "duplicates": 0, "dead_lettered": 4}
+    assert read(env, "select count(distinct event_id) from tickets") == [(11_984,)]
+    dead = read(env, "select source_line, source_file from dead_letter order by source_line")
+    assert dead == [(n, str(path)) for n in sorted(bad)]
+    batches = read(env, "select count(*), max(messages) from ingest_batches")[0]
+    line_bytes = len(lines[1]) + 1
+    assert batches[0] >= 4 and batches[1] * line_bytes <= 1024 * 1024 + line_bytes, batches

@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 
+from customer_health.alerts.engine import AlertCandidate, AlertEngine
+from customer_health.alerts.webhook import WebhookSink
 from customer_health.cli import main
+from customer_health.config import AlertSettings
 from customer_health.db import open_owner, reader
 from ingest.landing import Lander, RawBatch
 from tests.conftest import Env, stop_process, wait_until
@@ -123,3 +126,81 @@ def test_check_exits_1_on_a_critical_failure_and_0_on_warnings_only(
             [("check", 1 + 7 + 1)]
     missing = env.cli("check", "--db", str(env.tmp / "nowhere.duckdb"))
     assert missing.returncode == 1 and "no database" in missing.stderr
+
+
+def test_undelivered_alerts_are_listed_and_a_retry_sends_them(env: Env) -> None:
+    gone = Receiver()
+    unreachable = gone.url
+    gone.close()
+    con = open_owner(env.settings())
+    try:
+        settings = AlertSettings(webhook_max_attempts=1)
+        sink = WebhookSink(con.cursor, settings, unreachable)
+        sink.start()
+        engine = AlertEngine(settings, sink)
+        report = engine.dispatch(con, [AlertCandidate("pipeline", s, "warning", f"Alert {s}") for s in "abc"],
+                                 datetime(2026, 11, 2, 12, 0))
+        engine.deliver(report)
+        sink.close()
+    finally:
+        con.close()
+    ids = [a.alert_id for a in report.sent]
+    receiver = Receiver()
+    try:
+        configure(env, f'webhook_url = "{receiver.url}"\n')
+        listed = env.cli("alerts", "--undelivered", "--json")
+        assert listed.returncode == 0, listed.stderr
+        rows = json.loads(listed.stdout)
+        assert [r["alert_id"] for r in rows] == ids[::-1]
+        assert all(r["delivery_status"] == "failed" and r["last_error"].startswith("cannot reach") for r in rows)
+        text = env.cli("alerts", "--undelivered").stdout
+        assert f"#{ids[0]}" in text and "cannot reach" in text and "customer-health alerts retry" in text
+
+        one = env.cli("alerts", "retry", "--id", str(ids[0]), "--json")
+        assert one.returncode == 0, one.stderr
+        assert json.loads(one.stdout) == [{"alert_id": ids[0], "delivery_status": "delivered"}]
+        assert [p["alert_id"] for p in receiver.payloads] == [ids[0]]
+        left = json.loads(env.cli("alerts", "--undelivered", "--json").stdout)
+        assert [r["alert_id"] for r in left] == ids[:0:-1]
+
+        rest = env.cli("alerts", "retry")
+        assert rest.returncode == 0, rest.stderr
+        assert sorted(p["alert_id"] for p in receiver.payloads) == ids
+        assert json.loads(env.cli("alerts", "--undelivered", "--json").stdout) == []
+        assert "every alert was delivered" in env.cli("alerts", "--undelivered").stdout
+    finally:
+        receiver.close()
+
+
+def test_a_retry_beside_a_running_pipeline_records_through_it(env: Env) -> None:
+    gone = Receiver()
+    unreachable = gone.url
+    gone.close()
+    env.create_topics()
+    con = open_owner(env.settings())
+    try:
+        settings = AlertSettings(webhook_max_attempts=1)
+        sink = WebhookSink(con.cursor, settings, unreachable)
+        sink.start()
+        engine = AlertEngine(settings, sink)
+        report = engine.dispatch(con, [AlertCandidate("pipeline", "lag", "warning", "Lag")],
+                                 datetime(2026, 11, 2, 12, 0))
+        engine.deliver(report)
+        sink.close()
+    finally:
+        con.close()
+    (alert_id,) = [a.alert_id for a in report.sent]
+    receiver = Receiver()
+    configure(env, f'webhook_url = "{receiver.url}"\n')
+    proc = env.start_pipeline()
+    try:
+        wait_until(lambda: (env.tmp / "health.duckdb.quack.json").exists(), message="Quack endpoint")
+        retried = env.cli("alerts", "retry", "--json")
+        assert retried.returncode == 0, retried.stderr
+        assert json.loads(retried.stdout) == [{"alert_id": alert_id, "delivery_status": "delivered"}]
+        assert json.loads(env.cli("alerts", "--undelivered", "--json").stdout) == []
+    finally:
+        assert stop_process(proc) == 0, env.pipeline_log()
+        receiver.close()
+    assert [p["alert_id"] for p in receiver.payloads] == [alert_id]
+    assert query(env, f"select delivery_status from alerts where alert_id = {alert_id}") == [("delivered",)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +17,7 @@ from customer_health.alerts.engine import AlertCandidate, AlertEngine
 from customer_health.alerts.webhook import WebhookSink
 from customer_health.config import AlertSettings
 from customer_health.errors import UserError
-from customer_health.sqlfiles import schema_files
+from customer_health.sqlfiles import run, schema_files
 from tests.conftest import wait_until
 
 T0 = datetime(2026, 11, 2, 12, 0)
@@ -110,6 +111,7 @@ def test_an_alert_is_posted_as_json_with_headers_and_recorded_delivered(
         "alert_id": alert_id, "created_at": "2026-11-02T12:00:00Z", "source": "segment", "subject": "c1",
         "severity": "warning", "title": "Acme (c1): healthy -> at_risk (health score 41)",
         "details": {"from_segment": "healthy", "to_segment": "at_risk"},
+        "text": f"[WARNING] Acme (c1): healthy -> at_risk (health score 41) (segment/c1, alert #{alert_id})",
     }]
     request = receiver.requests[0]
     assert request["path"] == "/hooks/alerts?token=abc"
@@ -166,9 +168,15 @@ def test_a_flood_reaches_the_webhook_as_a_single_summary(
             "by_group": {"healthy -> at_risk": 2000},
             "sample": [{"subject": f"c{i:04d}", "title": f"c{i:04d}: healthy -> at_risk"} for i in range(10)],
         },
+        "text": "[WARNING] Circuit breaker: 2,000 segment alerts held back (over 20 in 10 min) "
+                f"(segment/*, alert #{ids[0]})",
     }]
     counts = con.execute("select delivery_status, count(*) from alerts group by all order by 1").fetchall()
     assert counts == [("delivered", 1), ("held", 2000)]
+    # What ops see as never delivered on their own: every held alert, pointing at the summary sent for it.
+    never = run(con, "alerts/never_delivered", {"limit": 5000}).fetchall()
+    assert len(never) == 2000
+    assert {(r[6], r[9]) for r in never} == {("held", ids[0])}
 
 
 def test_an_unreachable_webhook_is_retried_then_failed_and_never_blocks(con: duckdb.DuckDBPyConnection) -> None:
@@ -207,3 +215,119 @@ def test_the_queue_is_bounded_and_pending_alerts_survive_a_restart(
 def test_a_webhook_url_must_be_http(con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(UserError, match="alerts.webhook_url must be an http:// or https:// URL"):
         WebhookSink(con.cursor, AlertSettings(webhook_url="ftp://example.com/x"))
+
+
+class HangingReceiver:
+    """Accepts connections and reads the request, then never answers (or, with ``trickle``, answers one
+    header byte at a time, forever) until closed."""
+
+    def __init__(self, trickle: bool = False) -> None:
+        self.released = threading.Event()
+        self.requests = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests += 1
+                if not trickle:
+                    receiver.released.wait(60)
+                    return
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                while not receiver.released.wait(0.1):
+                    try:
+                        self.wfile.write(b"X")
+                        self.wfile.flush()
+                    except OSError:
+                        return
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hang"
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def receiver_deliveries(con: duckdb.DuckDBPyConnection, alert_id: int) -> dict[str, tuple]:
+    rows = con.execute("select receiver, status, attempts, last_error from alert_deliveries where alert_id = ?",
+                       [alert_id]).fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_a_hanging_receiver_never_delays_the_others(con: duckdb.DuckDBPyConnection, receiver: Receiver) -> None:
+    hanging = HangingReceiver()
+    try:
+        settings = fast(webhook_timeout_s=1.0, webhook_max_attempts=2)
+        started = time.monotonic()
+        sink = WebhookSink(con.cursor, settings, [hanging.url, receiver.url])
+        sink.start()
+        engine = AlertEngine(settings, sink)
+        report = engine.dispatch(con, [AlertCandidate("pipeline", s, "warning", s) for s in "abcde"], T0)
+        engine.deliver(report)
+        wait_until(lambda: len(receiver.payloads) == 5, timeout=10, message="the fast receiver has every alert")
+        fast_done = time.monotonic() - started
+        # The hanging receiver alone would hold the five alerts 5 x 2 attempts x 1 s.
+        assert fast_done < 1.0, fast_done
+        assert [p["subject"] for p in receiver.payloads] == list("abcde")
+        first = report.sent[0].alert_id
+        wait_until(lambda: delivery(con, first)[0] == "failed", timeout=10, message="hanging receiver gave up")
+        # Each attempt is cut off at the timeout: two attempts and a backoff take ~2 s, not a minute.
+        assert time.monotonic() - started < 4.0
+        sink.close(timeout=1)
+        hang_name, fast_name = hanging.url, receiver.url.split("?")[0]
+        deliveries = receiver_deliveries(con, first)
+        assert deliveries[fast_name][:2] == ("delivered", 1)
+        assert deliveries[hang_name] == ("failed", 2, f"no answer from {hang_name} within 1 s")
+        status, attempts, delivered_at, error = delivery(con, first)
+        assert (status, attempts, delivered_at) == ("failed", 2, False)
+        assert error == f"{hang_name}: no answer from {hang_name} within 1 s"
+    finally:
+        hanging.close()
+
+
+def test_an_attempt_is_bounded_even_when_the_receiver_keeps_sending(con: duckdb.DuckDBPyConnection) -> None:
+    trickling = HangingReceiver(trickle=True)
+    try:
+        sink, (alert_id,) = deliver(con, fast(webhook_timeout_s=0.5, webhook_max_attempts=1), trickling.url,
+                                    [AlertCandidate("pipeline", "lag", "warning", "Lag")])
+        started = time.monotonic()
+        wait_until(lambda: delivery(con, alert_id)[0] == "failed", timeout=10, message="attempt cut off")
+        assert time.monotonic() - started < 2.0
+        sink.close()
+        assert delivery(con, alert_id)[3] == f"no answer from {trickling.url} within 0.5 s"
+    finally:
+        trickling.close()
+
+
+def test_every_receiver_gets_every_alert_and_a_restart_sends_only_what_is_missing(
+    con: duckdb.DuckDBPyConnection, receiver: Receiver
+) -> None:
+    other = Receiver(statuses=[503] * 3)
+    try:
+        settings = fast(webhook_max_attempts=1)
+        sink, (alert_id,) = deliver(con, settings, [receiver.url, other.url],
+                                    [AlertCandidate("pipeline", "lag", "warning", "Lag")])
+        sink.close()
+        assert delivery(con, alert_id)[0] == "failed"  # one receiver gave up
+        assert len(receiver.payloads) == len(other.payloads) == 1
+        # A retry goes to the receiver that does not have it, not to the one that does.
+        con.execute("update alerts set delivery_status = 'pending'")
+        con.execute("update alert_deliveries set status = 'pending' where status = 'failed'")
+        restarted = WebhookSink(con.cursor, fast(webhook_max_attempts=5), [receiver.url, other.url])
+        restarted.start()
+        assert restarted.requeue_undelivered(con, T0 - timedelta(hours=1)) == 1
+        wait_until(lambda: delivery(con, alert_id)[0] == "delivered", timeout=10, message="delivered everywhere")
+        restarted.close()
+        assert len(receiver.payloads) == 1 and len(other.payloads) == 4
+    finally:
+        other.close()

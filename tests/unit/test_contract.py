@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -112,3 +113,21 @@ def test_a_failing_batch_lands_nothing(lander: Lander) -> None:
         "(select count(*) from consumer_offsets), (select count(*) from ingest_batches)"
     ).fetchone()
     assert counts == (0, 0, 0, 0)
+
+
+def test_a_failed_batch_reports_its_cause_when_duckdb_already_ended_the_transaction(
+    lander: Lander, caplog: pytest.LogCaptureFixture,
+) -> None:
+    def disk_full(con: duckdb.DuckDBPyConnection, ctx: object) -> int:
+        # What a full disk does to DuckDB: the write fails and the transaction is already gone.
+        con.execute("rollback")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    lander.before_land.append(disk_full)
+    with pytest.raises(OSError, match="No space left on device"):
+        lander.land(batch(("visits", encode(visit("v1")))), "kafka")
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("No space left on device" in m and "nothing of it landed" in m for m in errors), errors
+    assert any("cannot rollback" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    lander.before_land.clear()
+    assert lander.land(batch(("visits", encode(visit("v1")))), "kafka").landed == 1

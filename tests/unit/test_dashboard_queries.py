@@ -36,6 +36,7 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "quality_batch_failures": (NOW - timedelta(days=1), 10),
     "quarantine_summary": (10,),
     "alerts": ("critical", 10),
+    "undelivered_alerts": (10,),
     "kpis": (NOW, "b2b", "basic"),
     "watchlist": (NOW, "b2c", "basic", "healthy", "o'brien", 10),
     "drifting": (NOW, None, None, "x", 10),
