@@ -295,9 +295,7 @@ def settings_for(tmp: Path, bootstrap: str, name: str) -> Settings:
     settings = Settings(db_path=tmp / f"{name}.duckdb").with_overrides(
         kafka__bootstrap_servers=bootstrap, kafka__group_id=f"bench-{suffix}", quack__port=free_port(),
     )
-    from dataclasses import replace
-
-    topics = replace(settings.kafka.topics, **{t: f"{t}-{suffix}" for t in settings.kafka.topics.by_type()})
+    topics = settings.kafka.topics.with_overrides(**{t: f"{t}-{suffix}" for t in settings.kafka.topics.by_type()})
     return settings.with_overrides(kafka__topics=topics)
 
 

@@ -6,7 +6,6 @@ Great Expectations is imported only by `check`, inside its handler: other comman
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -151,7 +150,7 @@ def cmd_alerts_retry(args: argparse.Namespace) -> int:
         rows = record("alerts/to_retry", params).fetchall()
         # Retries are sent now, one attempt after another, without waiting out long backoffs.
         alerts = settings.alerts
-        quick = dataclasses.replace(alerts, webhook_backoff_max_s=min(alerts.webhook_backoff_max_s, 5.0))
+        quick = alerts.with_overrides(webhook_backoff_max_s=min(alerts.webhook_backoff_max_s, 5.0))
         sink = WebhookSink(None, quick, record_statement=record)
         sink.start()
         for alert_id, payload, done in rows:
