@@ -33,8 +33,9 @@ import duckdb
 
 from customer_health.commands.simulate import check_state
 from customer_health.config import Settings
-from customer_health.db import Reader, endpoint_path, open_reader
+from customer_health.db import endpoint_path, open_reader
 from customer_health.errors import UserError
+from customer_health.sqlfiles import Statements
 from ingest.broker import free_port, port_open
 
 DEFAULT_BROKER_PORT = 9092
@@ -205,7 +206,7 @@ class Demo:
         self.stop_requested = threading.Event()
         self.force = False
         self.children: list[Child] = []
-        self.reader: Reader | None = None
+        self.reader: Statements | None = None
         self.quack_uri: str | None = None
 
     # signals: the first asks for a clean stop, a second one kills what is left at once

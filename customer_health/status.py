@@ -9,10 +9,10 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from customer_health.config import Settings
-from customer_health.db import Reader
+from customer_health.sqlfiles import Statements
 
 
-def pipeline_status(db: Reader, settings: Settings) -> dict[str, Any]:
+def pipeline_status(db: Statements, settings: Settings) -> dict[str, Any]:
     """The status document (see the README for its JSON shape)."""
     tickets, payments, visits, customers = db.one("status/landed_counts")
     by_reason = dict(db.rows("status/dead_letter_by_reason"))
@@ -25,7 +25,7 @@ def pipeline_status(db: Reader, settings: Settings) -> dict[str, Any]:
     }
 
 
-def consumer_lag(db: Reader, settings: Settings) -> dict[str, Any]:
+def consumer_lag(db: Statements, settings: Settings) -> dict[str, Any]:
     """Lag per partition ("topic[partition]": messages) from the broker's end offsets now if reachable,
     else the pipeline's last recorded figures. On Tansu end offsets are approximate."""
     landed = {

@@ -124,10 +124,11 @@ class AlertEngine:
 
     def _load(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> None:
         longest = max([self.settings.cooldown_minutes, *self.settings.cooldown_minutes_by_source.values()])
-        for row in sqlfiles.run(cur, "alerts/load_state", {"since": now - timedelta(minutes=longest)}).fetchall():
+        sql = sqlfiles.Statements(cur)
+        for row in sql.rows("alerts/load_state", {"since": now - timedelta(minutes=longest)}):
             state = _State(*row)
             self._state[(state.source, state.subject)] = state
-        for source, created_at in sqlfiles.run(cur, "alerts/recent_sent", {"since": now - self.window}).fetchall():
+        for source, created_at in sql.rows("alerts/recent_sent", {"since": now - self.window}):
             self._breakers.setdefault(source, _Breaker()).sent.append(created_at)
         self._loaded = True
 
@@ -159,7 +160,7 @@ class AlertEngine:
         for source in sorted(set(fresh) | {s for s, b in self._breakers.items() if b.open_until}):
             self._plan_source(source, fresh.get(source, []), now, plan)
         if plan:
-            ids = [int(r[0]) for r in sqlfiles.run(cur, "alerts/next_alert_ids", {"n": len(plan)}).fetchall()]
+            ids = [int(r[0]) for r in sqlfiles.Statements(cur).rows("alerts/next_alert_ids", {"n": len(plan)})]
             self._resolve_summary_ids(plan, ids)
             rows = []
             for planned, alert_id in zip(plan, ids, strict=True):
@@ -295,6 +296,6 @@ def _max_severity(severities: Any) -> str:
 def _with_relation(cur: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, statement: str) -> None:
     cur.register(name, frame)
     try:
-        sqlfiles.run(cur, statement)
+        sqlfiles.Statements(cur).run(statement)
     finally:
         cur.unregister(name)

@@ -57,9 +57,9 @@ class AlertSources:
         self._drift_read_at: datetime | None = None
 
     def evaluate(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> Evaluation:
-        existing = {r[0] for r in sqlfiles.run(cur, "quality/existing_tables").fetchall()}
+        existing = {r[0] for r in sqlfiles.Statements(cur).run("quality/existing_tables").fetchall()}
         evaluation = Evaluation()
-        signals = sqlfiles.run(cur, "alerts/catch_up_signals", {"lag_since": now - LAG_FRESHNESS}).fetchone()
+        signals = sqlfiles.Statements(cur).run("alerts/catch_up_signals", {"lag_since": now - LAG_FRESHNESS}).fetchone()
         lag, last_latency_ms, last_kafka_batch_at = signals
         evaluation.catching_up = self.catching_up(lag, last_latency_ms, last_kafka_batch_at, now)
         if evaluation.catching_up != self._was_catching_up:
@@ -88,7 +88,7 @@ class AlertSources:
 
     def save_cursors(self, cur: duckdb.DuckDBPyConnection, evaluation: Evaluation, now: datetime) -> None:
         for name, position in evaluation.cursors.items():
-            sqlfiles.run(cur, "alerts/set_cursor", {"name": name, "position": position, "now": now})
+            sqlfiles.Statements(cur).run("alerts/set_cursor", {"name": name, "position": position, "now": now})
 
     # --- catching up -------------------------------------------------------------------------------------
 
@@ -137,16 +137,15 @@ class AlertSources:
         a = self.settings.alerts
         recent_start = now - timedelta(minutes=a.dead_letter_window_minutes)
         trailing_start = recent_start - timedelta(hours=a.dead_letter_trailing_hours)
-        recent_messages, recent_dead, trailing_messages, trailing_dead = sqlfiles.run(
-            cur, "alerts/dead_letter_rates", {"recent_start": recent_start, "trailing_start": trailing_start}
-        ).fetchone()
+        recent_messages, recent_dead, trailing_messages, trailing_dead = sqlfiles.Statements(cur).one(
+            "alerts/dead_letter_rates", {"recent_start": recent_start, "trailing_start": trailing_start})
         if recent_messages < a.dead_letter_min_messages:
             return []
         rate = recent_dead / recent_messages
         trailing_rate = trailing_dead / trailing_messages if trailing_messages else 0.0
         if rate < a.dead_letter_min_rate or rate < a.dead_letter_spike_factor * trailing_rate:
             return []
-        reasons = sqlfiles.run(cur, "alerts/dead_letter_reasons", {"since": recent_start}).fetchall()
+        reasons = sqlfiles.Statements(cur).run("alerts/dead_letter_reasons", {"since": recent_start}).fetchall()
         top = ", ".join(f"{t} {code} {n:,}" for t, code, n in reasons[:3])
         return [AlertCandidate(
             "dead_letter", "rate", "warning",
@@ -161,7 +160,7 @@ class AlertSources:
 
     def quality_failures(self, cur: duckdb.DuckDBPyConnection, evaluation: Evaluation) -> list[AlertCandidate]:
         after = self._cursor(cur, QUALITY_CURSOR, default=0)
-        rows = sqlfiles.run(cur, "alerts/quality_failures", {"after": after}).fetchall()
+        rows = sqlfiles.Statements(cur).run("alerts/quality_failures", {"after": after}).fetchall()
         if not rows:
             return []
         grouped: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
@@ -192,14 +191,14 @@ class AlertSources:
 
     def segment_changes(self, cur: duckdb.DuckDBPyConnection, evaluation: Evaluation) -> list[AlertCandidate]:
         after = self._cursor(cur, SEGMENT_CURSOR, default=-1)
-        upto = int(sqlfiles.run(cur, "alerts/max_segment_change").fetchone()[0])
+        upto = int(sqlfiles.Statements(cur).run("alerts/max_segment_change").fetchone()[0])
         if upto < after:
             log.warning("segment_changes was rebuilt (rowid %d < cursor %d): reading on from its end", upto, after)
             evaluation.cursors[SEGMENT_CURSOR] = upto
             return []
         if upto == after:
             return []
-        rows = sqlfiles.run(cur, "alerts/segment_net_changes", {"after": after, "upto": upto}).fetchall()
+        rows = sqlfiles.Statements(cur).run("alerts/segment_net_changes", {"after": after, "upto": upto}).fetchall()
         evaluation.cursors[SEGMENT_CURSOR] = upto
         out = []
         for customer_id, name, before, after_segment, score, drifting, days, changed_at, changes in rows:
@@ -228,7 +227,7 @@ class AlertSources:
     def drift(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> list[AlertCandidate]:
         a = self.settings.alerts
         cooldown = a.cooldown_minutes_by_source.get("drift", a.cooldown_minutes)
-        rows = sqlfiles.run(cur, "alerts/drifting_customers", {
+        rows = sqlfiles.Statements(cur).run("alerts/drifting_customers", {
             "horizon_days": a.drift_horizon_days, "cooldown_start": now - timedelta(minutes=cooldown),
         }).fetchall()
         out = []
@@ -246,7 +245,7 @@ class AlertSources:
         return out
 
     def _cursor(self, cur: duckdb.DuckDBPyConnection, name: str, default: int) -> int:
-        row = sqlfiles.run(cur, "alerts/get_cursor", {"name": name}).fetchone()
+        row = sqlfiles.Statements(cur).run("alerts/get_cursor", {"name": name}).fetchone()
         return int(row[0]) if row else default
 
 

@@ -86,7 +86,7 @@ class WebhookSink:
 
     def requeue_undelivered(self, cur: duckdb.DuckDBPyConnection, since: datetime) -> int:
         """Queue again the alerts a previous pipeline left ``pending``; how many."""
-        rows = sqlfiles.run(cur, "alerts/undelivered", {"since": since}).fetchall()
+        rows = sqlfiles.Statements(cur).run("alerts/undelivered", {"since": since}).fetchall()
         for alert_id, payload, _attempts in rows:
             self.submit(int(alert_id), json.loads(payload))
         return len(rows)
@@ -164,7 +164,7 @@ class WebhookSink:
                 self._cursor = self._cursor_factory()
             for attempt in range(5):
                 try:
-                    sqlfiles.run(self._cursor, "alerts/record_delivery", {
+                    sqlfiles.Statements(self._cursor).run("alerts/record_delivery", {
                         "alert_id": alert_id, "status": status, "attempts": attempts,
                         "delivered_at": delivered_at, "last_error": error,
                     })

@@ -32,9 +32,9 @@ def fading_candidates(
     cur: duckdb.DuckDBPyConnection, settings: Settings, evaluation: Evaluation
 ) -> list[AlertCandidate]:
     """Alert candidates for the fading records since the cursor; moves the cursor in ``evaluation``."""
-    row = sqlfiles.run(cur, "alerts/get_cursor", {"name": CURSOR}).fetchone()
+    row = sqlfiles.Statements(cur).run("alerts/get_cursor", {"name": CURSOR}).fetchone()
     after = int(row[0]) if row else -1
-    upto = int(sqlfiles.run(cur, "churn/max_fading").fetchone()[0])
+    upto = int(sqlfiles.Statements(cur).run("churn/max_fading").fetchone()[0])
     if upto < after:
         log.warning("churn_fading was rebuilt (rowid %d < cursor %d): reading on from its end", upto, after)
         evaluation.cursors[CURSOR] = upto
@@ -45,7 +45,7 @@ def fading_candidates(
     currency = settings.health.currency
     out = []
     for (customer_id, name, detected_at, previous, p_alive, threshold, transactions, lifetime_value, expected_value,
-         fit_id) in sqlfiles.run(cur, "churn/fading_after", {"after": after, "upto": upto}).fetchall():
+         fit_id) in sqlfiles.Statements(cur).run("churn/fading_after", {"after": after, "upto": upto}).fetchall():
         who = f"{name} ({customer_id})" if name else customer_id
         out.append(AlertCandidate(
             SOURCE, customer_id, "warning",

@@ -15,6 +15,7 @@ from customer_health.cli import print_json, settings_from_args
 from customer_health.config import Settings
 from customer_health.db import open_owner, open_reader, reader
 from customer_health.errors import UserError
+from customer_health.sqlfiles import Statements, transaction
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -54,8 +55,8 @@ def _as_of(text: str) -> datetime:
 
 
 @contextlib.contextmanager
-def _database(settings: Settings) -> Iterator[tuple[model.StatementRunner, duckdb.DuckDBPyConnection | None]]:
-    """(statement runner, owner connection or None): the file as its owner when no pipeline holds it,
+def _database(settings: Settings) -> Iterator[tuple[Statements, duckdb.DuckDBPyConnection | None]]:
+    """(statements, owner connection or None): the file as its owner when no pipeline holds it,
     else the running pipeline over Quack."""
     if not settings.db_path.exists():
         raise UserError(f"no database at {settings.db_path}: run `customer-health ingest` or `load` first")
@@ -66,13 +67,13 @@ def _database(settings: Settings) -> Iterator[tuple[model.StatementRunner, duckd
             raise
         served = open_reader(settings)  # a clear error when the owner does not serve the database
         try:
-            yield served.execute, None
+            yield served, None
         finally:
             served.close()
         return
     try:
         model.ensure_transactions(con, settings)
-        yield model.connection_runner(con), con
+        yield Statements(con), con
     finally:
         con.close()
 
@@ -81,14 +82,9 @@ def _rescore(con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime) 
     """Without a pipeline: every customer's churn scores, then their health (which reads P(alive)), as of now."""
     from customer_health.health.refresh import HealthRefresher
 
-    con.execute("begin")
-    try:
+    with transaction(con):
         scored = model.score_customers(con, settings, None, now).customers
         HealthRefresher(settings.health).full_refresh(con, now, reason="churn_fit")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return scored
 
 
@@ -132,7 +128,7 @@ def cmd_fits(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UserError("--limit must be at least 1")
     with reader(settings) as db:
-        fits = model.stored_fits(db.execute, args.limit)
+        fits = model.stored_fits(db, args.limit)
     if args.json:
         print_json([_jsonable(f.as_dict()) for f in fits])
         return 0

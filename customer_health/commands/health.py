@@ -11,6 +11,7 @@ from customer_health.cli import print_json, settings_from_args
 from customer_health.db import open_owner, reader
 from customer_health.errors import UserError
 from customer_health.health.params import SEGMENTS, STEPS
+from customer_health.sqlfiles import transaction
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -216,15 +217,10 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     con = open_owner(settings)
     try:
         refresher = HealthRefresher(settings.health)
-        con.execute("begin")
-        try:
+        with transaction(con):
             if args.rebuild:
                 refresher.rebuild_rollups(con)
             result = refresher.full_refresh(con, utc_now(), reason="manual")
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
     finally:
         con.close()
     doc = {"customers": result.customers, "segment_changes": result.segment_changes,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,21 +43,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     db = open_reader(settings)  # UserError when there is no database
     if db.mode == "quack":  # a pipeline owns the file: read and record through it, server-side
         try:
-            check = run_table_suites(db.df, settings, now, args.suite)
-            run_ids = None if args.no_store else record_table_check(db.execute, check, trigger="check")
+            check = run_table_suites(db, settings, now, args.suite)
+            run_ids = None if args.no_store else record_table_check(db, check, trigger="check")
         finally:
             db.close()
     else:
         db.close()
         con = open_owner(settings)
         try:
-            def query(name: str, params: Mapping[str, Any]) -> Any:
-                return sqlfiles.run(con, name, params).df()
-
-            check = run_table_suites(query, settings, now, args.suite)
-            run_ids = None if args.no_store else record_table_check(
-                lambda name, params: sqlfiles.run(con, name, params), check, trigger="check"
-            )
+            sql = sqlfiles.Statements(con)
+            check = run_table_suites(sql, settings, now, args.suite)
+            run_ids = None if args.no_store else record_table_check(sql, check, trigger="check")
         finally:
             con.close()
     document = check_document(check, run_ids)
@@ -92,7 +87,7 @@ def _print_check(document: dict[str, Any]) -> None:
 def cmd_alerts(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     with reader(settings) as db:
-        result = db.execute("alerts/recent", {"limit": max(1, args.limit)})
+        result = db.run("alerts/recent", {"limit": max(1, args.limit)})
         columns = [d[0] for d in result.description]
         rows = [dict(zip(columns, r, strict=True)) for r in result.fetchall()]
     for row in rows:

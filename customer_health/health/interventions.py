@@ -66,8 +66,9 @@ def record_intervention(
         db.close()
         con = open_owner(settings)
         try:
-            _known(sqlfiles.run(con, "health/customer_profile", {"customer_id": customer_id}).fetchone(), customer_id)
-            row = sqlfiles.run(con, "health/record_intervention", params).fetchone()
+            sql = sqlfiles.Statements(con)
+            _known(sql.one("health/customer_profile", {"customer_id": customer_id}), customer_id)
+            row = sql.one("health/record_intervention", params)
         finally:
             con.close()
     assert row is not None

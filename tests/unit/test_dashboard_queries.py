@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from customer_health.config import Settings
-from customer_health.db import Reader, open_owner, reader
-from customer_health.sqlfiles import SQL_ROOT
+from customer_health.db import open_owner, reader
+from customer_health.sqlfiles import SQL_ROOT, Statements
 from dashboard import queries
 
 NOW = datetime(2026, 11, 25, 12, 0, 0)
@@ -100,7 +100,7 @@ def test_every_query_runs_on_the_current_schema(empty_db: Settings, name: str) -
 
 
 def test_a_missing_table_is_reported_by_name() -> None:
-    db = Reader(duckdb.connect(), None)
+    db = Statements(duckdb.connect(), None)
     try:
         with pytest.raises(queries.DataUnavailable, match="no alerts table") as caught:
             queries.alerts(db)

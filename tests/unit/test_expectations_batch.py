@@ -139,16 +139,16 @@ def test_a_file_backfill_quarantines_with_file_and_line(con: duckdb.DuckDBPyConn
 
 def test_the_ops_page_statements_read_runs_failures_and_quarantine(con: duckdb.DuckDBPyConnection) -> None:
     lander(con).land(kafka_batch(GOOD + SUSPECT[:2]), "kafka")
-    history = sqlfiles.run(con, "quality/run_history", {"scope": None, "limit": 10}).fetchall()
+    history = sqlfiles.Statements(con).run("quality/run_history", {"scope": None, "limit": 10}).fetchall()
     assert len(history) == 4
-    assert len(sqlfiles.run(con, "quality/run_history", {"scope": "table", "limit": 10}).fetchall()) == 0
-    failures = sqlfiles.run(con, "quality/failure_history", {"limit": 10}).fetchall()
+    assert len(sqlfiles.Statements(con).run("quality/run_history", {"scope": "table", "limit": 10}).fetchall()) == 0
+    failures = sqlfiles.Statements(con).run("quality/failure_history", {"limit": 10}).fetchall()
     assert {f[5] for f in failures} == {"expect_column_values_to_be_between(amount)",
                                         "expect_column_values_to_be_between(handling_minutes)",
                                         "expect_column_values_to_be_between(compensation_granted)"}
-    recent = sqlfiles.run(con, "quality/quarantine_recent", {"limit": 10}).fetchall()
+    recent = sqlfiles.Statements(con).run("quality/quarantine_recent", {"limit": 10}).fetchall()
     assert [r[4] for r in recent] == ["t-long", "p-huge"] and json.loads(recent[0][-1])["event_id"] == "t-long"
-    summary = sqlfiles.run(con, "quality/quarantine_summary").fetchall()
+    summary = sqlfiles.Statements(con).run("quality/quarantine_summary").fetchall()
     assert [(r[0], r[1], r[2]) for r in summary] == [
         ("payments", "expect_column_values_to_be_between(amount)", 1),
         ("tickets", "expect_column_values_to_be_between(compensation_granted)", 1),
@@ -171,5 +171,5 @@ def test_the_schedule_runs_the_table_suites_and_prunes_old_history(con: duckdb.D
     assert rows(con, "select distinct scope, trigger from quality_runs") == [("table", "schedule")]
     assert rows(con, "select count(*) from quality_results where run_at < now()::timestamp - interval 1 day") \
         == [(0,)]
-    latest = sqlfiles.run(con, "quality/latest_results").fetchall()
+    latest = sqlfiles.Statements(con).run("quality/latest_results").fetchall()
     assert latest and {r[0] for r in latest} >= {"tickets", "topics"}

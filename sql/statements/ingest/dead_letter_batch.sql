@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Every message of the batch with at least one problem, with its raw bytes and all its reasons.
 insert into dead_letter (dead_letter_id, dead_lettered_at, batch_id, event_type, topic, "partition", "offset", source_file,
     source_line, message_key, raw, reason_code, reason)
