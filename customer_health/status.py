@@ -9,6 +9,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from customer_health.config import Settings
+from customer_health.jsonsafe import jsonable
 from customer_health.sqlfiles import Statements
 
 
@@ -21,7 +22,7 @@ def pipeline_status(db: Statements, settings: Settings) -> dict[str, Any]:
         "landed": {"tickets": tickets, "payments": payments, "visits": visits, "customers": customers},
         "dead_letter": {"total": sum(by_reason.values()), "by_reason": by_reason},
         "lag": consumer_lag(db, settings),
-        "last_batch_at": last_batch.isoformat() + "Z" if last_batch else None,
+        "last_batch_at": jsonable(last_batch),
     }
 
 
@@ -44,7 +45,7 @@ def consumer_lag(db: Statements, settings: Settings) -> dict[str, Any]:
     observed = max((r[5] for r in rows), default=None)
     return {
         "source": "recorded", "partitions": partitions, "total": sum(partitions.values()),
-        "observed_at": observed.isoformat() + "Z" if observed else None,
+        "observed_at": jsonable(observed),
     }
 
 

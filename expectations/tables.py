@@ -15,6 +15,7 @@ from typing import Any
 
 from customer_health.config import EVENT_TYPES, Settings
 from customer_health.errors import UserError
+from customer_health.jsonsafe import jsonable
 from customer_health.sqlfiles import Statements
 from expectations.parameters import suite_parameters
 from expectations.registry import SUITES
@@ -118,7 +119,7 @@ def check_document(check: TableCheck, run_ids: list[int] | None = None) -> dict[
             ],
         })
     return {
-        "run_at": check.run_at.isoformat() + "Z",
+        "run_at": jsonable(check.run_at),
         "success": check.success,
         "critical_failures": sum(len(r.critical_failures) for r in check.results),
         "suites": suites,

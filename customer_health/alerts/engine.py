@@ -26,6 +26,7 @@ import pandas as pd
 
 from customer_health import sqlfiles
 from customer_health.config import AlertSettings
+from customer_health.jsonsafe import jsonable
 
 log = logging.getLogger("customer_health.alerts")
 
@@ -240,10 +241,10 @@ class AlertEngine:
             summary_id = (ids[planned.summary_index] if planned.summary_index is not None
                           and planned.summary_index >= 0 else self._breakers[c.source].summary_alert_id)
         payload = {
-            "alert_id": alert_id, "created_at": now.isoformat() + "Z", "source": c.source, "subject": c.subject,
+            "alert_id": alert_id, "created_at": jsonable(now), "source": c.source, "subject": c.subject,
             "severity": c.severity, "title": c.title, "details": c.details,
         }
-        payload = json.loads(json.dumps(payload, default=str))  # plain JSON types only
+        payload = jsonable(payload)
         if planned.status == "held":
             status = "held"
         else:

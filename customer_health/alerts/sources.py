@@ -31,6 +31,7 @@ import duckdb
 from customer_health import sqlfiles
 from customer_health.alerts.engine import AlertCandidate
 from customer_health.config import Settings
+from customer_health.jsonsafe import jsonable
 
 log = logging.getLogger("customer_health.alerts")
 
@@ -128,7 +129,7 @@ class AlertSources:
             out.append(AlertCandidate(
                 "pipeline", "staleness", "critical",
                 f"No data landed from Kafka for {idle_minutes:,.0f} min (bound {a.staleness_minutes:g} min)",
-                {"last_kafka_batch_at": _iso(last_kafka_batch_at), "idle_minutes": round(idle_minutes, 1),
+                {"last_kafka_batch_at": jsonable(last_kafka_batch_at), "idle_minutes": round(idle_minutes, 1),
                  "bound_minutes": a.staleness_minutes},
             ))
         return out
@@ -180,7 +181,7 @@ class AlertSources:
             out.append(AlertCandidate(
                 "quality", f"{scope}:{suite}.{expectation}", "critical", title,
                 {"scope": scope, "suite": suite, "expectation": expectation, "failures": len(found),
-                 "unexpected_rows": unexpected, "last_run_id": last[1], "last_run_at": _iso(last[2]),
+                 "unexpected_rows": unexpected, "last_run_id": last[1], "last_run_at": jsonable(last[2]),
                  "last_batch_id": last[8], "error": last[9]},
                 group=f"{suite}.{expectation}",
             ))
@@ -210,7 +211,7 @@ class AlertSources:
                 f"{who}: {before or 'new'} -> {after_segment} (health score {_num(score)})",
                 {"customer_id": customer_id, "name": name, "from_segment": before, "to_segment": after_segment,
                  "health_score": _clean(score), "drifting_toward": drifting, "days_to_threshold": _clean(days),
-                 "changed_at": _iso(changed_at), "changes_netted": int(changes)},
+                 "changed_at": jsonable(changed_at), "changes_netted": int(changes)},
                 group=f"{before or 'new'} -> {after_segment}",
             ))
         return out
@@ -268,7 +269,3 @@ def _num(value: Any) -> str:
 def _signed(value: Any) -> str:
     number = _clean(value)
     return "?" if number is None else f"{number:+,.0f}"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value is not None else None

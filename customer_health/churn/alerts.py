@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -18,6 +17,7 @@ import duckdb
 from customer_health import sqlfiles
 from customer_health.alerts.engine import AlertCandidate
 from customer_health.config import Settings
+from customer_health.jsonsafe import jsonable
 
 if TYPE_CHECKING:
     from customer_health.alerts.sources import Evaluation
@@ -54,7 +54,7 @@ def fading_candidates(
             {"customer_id": customer_id, "name": name, "p_alive": _clean(p_alive), "previous_p_alive": _clean(previous),
              "threshold": threshold, "transactions": int(transactions), "lifetime_value": _clean(lifetime_value),
              "expected_value_90d": _clean(expected_value), "currency": currency, "fit_id": int(fit_id),
-             "detected_at": _iso(detected_at)},
+             "detected_at": jsonable(detected_at)},
             group="silently fading",
         ))
     return out
@@ -65,7 +65,3 @@ def _clean(value: Any) -> float | None:
         return None
     number = float(value)
     return round(number, 6) if math.isfinite(number) else None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value is not None else None

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from typing import Any
 
 import duckdb
 
@@ -15,6 +14,7 @@ from customer_health.cli import print_json, settings_from_args
 from customer_health.config import Settings
 from customer_health.db import open_owner, open_reader, reader
 from customer_health.errors import UserError
+from customer_health.jsonsafe import jsonable
 from customer_health.sqlfiles import Statements, transaction
 
 
@@ -107,7 +107,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "customers_scored": scored,
     }
     if args.json:
-        print_json(_jsonable(document))
+        print_json(jsonable(document))
         return 0
     print(f"fit #{fit.fit_id}: {fit.customers:,} customers, window {fit.window_start} .. {fit.window_end} (UTC days)")
     print(f"  r = {fit.r:.4f}  alpha = {fit.alpha:.4f} (weeks)  a = {fit.a:.4f}  b = {fit.b:.4f}")
@@ -130,7 +130,7 @@ def cmd_fits(args: argparse.Namespace) -> int:
     with reader(settings) as db:
         fits = model.stored_fits(db, args.limit)
     if args.json:
-        print_json([_jsonable(f.as_dict()) for f in fits])
+        print_json([jsonable(f.as_dict()) for f in fits])
         return 0
     if not fits:
         print("no fit stored yet: run `customer-health churn-model fit`")
@@ -141,15 +141,3 @@ def cmd_fits(args: argparse.Namespace) -> int:
               f"customers, r={f.r:.4g} alpha={f.alpha:.4g} a={f.a:.4g} b={f.b:.4g} LL={f.log_likelihood:.1f}, "
               f"{state}")
     return 0
-
-
-def _jsonable(document: dict[str, Any]) -> dict[str, Any]:
-    """Times as ISO 8601 UTC ('Z'), days as YYYY-MM-DD."""
-    out: dict[str, Any] = {}
-    for key, value in document.items():
-        if isinstance(value, datetime):
-            value = value.isoformat() + "Z"
-        elif isinstance(value, date):
-            value = value.isoformat()
-        out[key] = value
-    return out

@@ -13,6 +13,7 @@ from typing import Any
 from customer_health import sqlfiles
 from customer_health.cli import print_json, settings_from_args
 from customer_health.db import open_owner, open_reader, reader
+from customer_health.jsonsafe import jsonable
 
 SUITE_NAMES = ("tickets", "payments", "visits", "customers", "customer_health", "health_snapshots", "topics")
 
@@ -93,7 +94,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     for row in rows:
         row["payload"] = json.loads(row["payload"]) if row.get("payload") else None
         for key in ("created_at", "delivered_at"):
-            row[key] = row[key].isoformat() + "Z" if row.get(key) is not None else None
+            row[key] = jsonable(row.get(key))
     if args.json:
         print_json(rows)
         return 0

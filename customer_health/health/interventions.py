@@ -17,6 +17,7 @@ from customer_health.db import open_owner, open_reader
 from customer_health.errors import UserError
 from customer_health.health.params import STEPS
 from customer_health.health.queries import utc_now
+from customer_health.jsonsafe import jsonable
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,8 @@ class Intervention:
     def as_dict(self) -> dict[str, Any]:
         return {
             "intervention_id": self.intervention_id, "customer_id": self.customer_id, "step": self.step,
-            "note": self.note, "recorded_by": self.recorded_by, "tried_at": self.tried_at.isoformat() + "Z",
-            "recorded_at": self.recorded_at.isoformat() + "Z",
+            "note": self.note, "recorded_by": self.recorded_by, "tried_at": jsonable(self.tried_at),
+            "recorded_at": jsonable(self.recorded_at),
         }
 
 

@@ -9,16 +9,15 @@ is computed from scratch at that instant, with the same SQL a full refresh uses.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from customer_health.clock import utc_now
 from customer_health.config import Settings
 from customer_health.errors import UserError
 from customer_health.health.params import SEGMENTS, health_params
+from customer_health.jsonsafe import jsonable
 from customer_health.sqlfiles import Statements
 
 # The keys of `customer-health customer --json`, in order: the issue's metric names, then the score,
@@ -60,23 +59,6 @@ def parse_as_of(text: str | None, option: str = "--as-of") -> datetime | None:
         ) from None
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
-def jsonable(value: Any) -> Any:
-    """A value from DuckDB as JSON: timestamps as ISO 8601 UTC ('Z'), decimals as numbers, NaN as null."""
-    if isinstance(value, datetime):
-        return value.isoformat() + "Z"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
     return value
 
 
