@@ -21,9 +21,8 @@ import numpy as np
 import pandas as pd
 
 from customer_health.sqlfiles import Statements
+from customer_health.vocabulary import NEXT_STEPS, SEGMENTS  # noqa: F401 (the pages read them from here)
 
-SEGMENTS: tuple[str, ...] = ("champion", "healthy", "at_risk", "unprofitable", "terrorist", "churned")
-NEXT_STEPS: tuple[str, ...] = ("readjust", "educate", "renegotiate", "migrate", "exit", "none")
 KINDS: tuple[str, ...] = ("b2b", "b2c")
 
 _MISSING_TABLE = re.compile(r"Table with name (\w+) does not exist", re.IGNORECASE)

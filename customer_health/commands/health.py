@@ -10,8 +10,8 @@ from typing import Any
 from customer_health.cli import print_json, settings_from_args
 from customer_health.db import open_owner, reader
 from customer_health.errors import UserError
-from customer_health.health.params import SEGMENTS, STEPS
 from customer_health.sqlfiles import transaction
+from customer_health.vocabulary import SEGMENTS, STEPS
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -15,9 +15,9 @@ from customer_health import sqlfiles
 from customer_health.config import Settings
 from customer_health.db import open_owner, open_reader
 from customer_health.errors import UserError
-from customer_health.health.params import STEPS
 from customer_health.health.queries import utc_now
 from customer_health.jsonsafe import jsonable
+from customer_health.vocabulary import STEPS
 
 
 @dataclass(frozen=True)

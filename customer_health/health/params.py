@@ -7,9 +7,6 @@ from dataclasses import asdict
 
 from customer_health.config import HealthSettings
 
-STEPS: tuple[str, ...] = ("readjust", "educate", "renegotiate", "migrate", "exit")
-NEXT_STEPS: tuple[str, ...] = (*STEPS, "none")
-SEGMENTS: tuple[str, ...] = ("champion", "healthy", "at_risk", "unprofitable", "terrorist", "churned")
 COMPONENTS: tuple[str, ...] = (
     "engagement", "payment_behaviour", "support_burden", "complaint_behaviour", "profitability",
 )

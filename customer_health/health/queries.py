@@ -16,9 +16,10 @@ from typing import Any
 from customer_health.clock import utc_now
 from customer_health.config import Settings
 from customer_health.errors import UserError
-from customer_health.health.params import SEGMENTS, health_params
+from customer_health.health.params import health_params
 from customer_health.jsonsafe import jsonable
 from customer_health.sqlfiles import Statements
+from customer_health.vocabulary import SEGMENTS
 
 # The keys of `customer-health customer --json`, in order: the metric names, then the score,
 # segment, drift, next step, interventions and win-back.

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from customer_health.demo import dashboard_available, state_path
-from customer_health.health.params import SEGMENTS
+from customer_health.vocabulary import SEGMENTS
 from ingest.broker import free_port
 from tests.conftest import REPO, wait_until
 

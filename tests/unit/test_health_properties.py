@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customer_health.health.params import NEXT_STEPS, SEGMENTS, STEPS
 from customer_health.sqlfiles import apply_schema
+from customer_health.vocabulary import NEXT_STEPS, SEGMENTS, STEPS
 from tests.health_world import AS_OF, World, charge, iso, ordinary_portfolio, profile, seen, tick
 
 EARLIER = ("educate", "migrate", "renegotiate")

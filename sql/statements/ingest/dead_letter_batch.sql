@@ -9,7 +9,7 @@ with problems as (
     union all select ordinal, problems from checked_customers
     union all select ordinal, [contract_problem('unknown_event_type', 'no event type for this message')]
     from decoded
-    where event_type is null or event_type not in ('tickets', 'payments', 'visits', 'customers')
+    where event_type is null or not list_contains(event_types(), event_type)
 )
 select nextval('dead_letter_ids'), $now::TIMESTAMP, $batch_id::BIGINT, d.event_type, d.topic, d."partition", d."offset", d.source_file, d.source_line,
     d.message_key, d.raw, p.problems[1].code,
