@@ -84,20 +84,6 @@ def logs_dir(db_path: Path) -> Path:
     return db_path.parent / "logs"
 
 
-def dashboard_available() -> bool:
-    """Whether this installation has the `dashboard` command and the app it serves."""
-    from customer_health.cli import COMMAND_MODULES
-
-    if "customer_health.commands.dashboard" not in COMMAND_MODULES:
-        return False
-    try:
-        from customer_health.commands import dashboard
-    except ImportError:
-        return False
-    app = getattr(dashboard, "APP", None)
-    return app is None or Path(app).exists()
-
-
 def first_free_port(preferred: int, host: str = "127.0.0.1", tries: int = 20) -> int:
     """``preferred`` when nothing listens on it, else the next free one (else any free port)."""
     for port in range(preferred, preferred + tries):
@@ -326,9 +312,6 @@ class Demo:
 
         if not options.dashboard:
             self.out("  dashboard  not started (--no-dashboard)")
-        elif not dashboard_available():
-            self.out("  dashboard  unavailable in this installation (no `customer-health dashboard` yet); "
-                     "read the data with `customer-health status`")
         else:
             port = options.dashboard_port or first_free_port(DEFAULT_DASHBOARD_PORT)
             host = _connect_host(getattr(getattr(settings, "dashboard", None), "host", "127.0.0.1"))
