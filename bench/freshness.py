@@ -186,14 +186,12 @@ def main() -> int:
                         last, stable_since = now, time.monotonic()
                 time.sleep(0.25)
             history_s = time.monotonic() - started
-            (has_health,) = db.one("bench/has_health")
-            health = bool(has_health)
             read_health = "bench/probe_health_state" if args.read == "state" else "bench/probe_health"
-            if health:  # the health model runs in the pipeline only when its hooks are registered there
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline and len(db.rows(read_health)) < PROBES:
-                    time.sleep(0.5)
-                health = len(db.rows(read_health)) == PROBES
+            # the health model runs in the pipeline only when its hooks are registered there
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and len(db.rows(read_health)) < PROBES:
+                time.sleep(0.5)
+            health = len(db.rows(read_health)) == PROBES
 
             # 2. steady load, probes and the polling client
             probes, errors, stop = Probes(), [], threading.Event()
