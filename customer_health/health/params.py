@@ -13,7 +13,7 @@ COMPONENTS: tuple[str, ...] = (
 
 
 def health_params(health: HealthSettings) -> str:
-    """The JSON read by the SQL macro ``health_params`` (sql/40_health/00_health_params.sql)."""
+    """The JSON read by the SQL macro ``health_params`` (sql/10_reference/health_params.sql)."""
     flat: dict[str, object] = {
         k: v for k, v in asdict(health).items()
         if k not in {"weights", "complaint_weights", "segments", "playbook", "fx_rates", "win_back_days"}

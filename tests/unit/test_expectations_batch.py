@@ -16,7 +16,7 @@ from customer_health.config import QualitySettings, Settings
 from expectations.batch import BatchQualityHook
 from ingest.files import load_files
 from ingest.landing import Lander, RawBatch
-from tests.factories import customer, encode, payment, ticket, visit
+from tests.factories import customer, encode, is_health_model_sql, payment, ticket, visit
 
 # The ops views of suite runs, failures and quarantine: test oracles read with plain SQL (no product code runs them).
 RUN_HISTORY = """
@@ -72,7 +72,7 @@ order by r.success, not r.critical, r.suite, r.expectation;
 def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = duckdb.connect(str(tmp_path / "batch.duckdb"))
     for path in sqlfiles.schema_files():
-        if path.parent.name != "40_health":
+        if not is_health_model_sql(path):
             connection.execute(path.read_text(encoding="utf-8"))
     yield connection
     connection.close()

@@ -22,7 +22,7 @@ from expectations.registry import SUITES
 from expectations.runner import SuiteResult, get_runner
 from expectations.tables import run_table_suites
 from ingest.landing import Lander, RawBatch
-from tests.factories import FACTORIES, encode
+from tests.factories import FACTORIES, encode, is_health_model_sql
 
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 CUSTOMERS = [f"c{i}" for i in range(8)]
@@ -45,7 +45,7 @@ def iso(t: datetime) -> str:
 
 def apply_schema_without_health(con: duckdb.DuckDBPyConnection) -> None:
     for path in sqlfiles.schema_files():
-        if path.parent.name != "40_health":
+        if not is_health_model_sql(path):
             con.execute(path.read_text(encoding="utf-8"))
 
 
