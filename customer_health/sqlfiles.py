@@ -20,10 +20,12 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SQL_ROOT = Path(__file__).resolve().parent.parent / "sql"
 PREPARED_MARK = "-- prepared"

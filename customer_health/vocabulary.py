@@ -13,7 +13,9 @@ VOCABULARY_SQL = SQL_ROOT / "10_reference" / "vocabulary.sql"
 def _load() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     with duckdb.connect() as con:
         con.execute(VOCABULARY_SQL.read_text(encoding="utf-8"))
-        segments, steps, event_types = con.execute("select segments(), playbook_steps(), event_types()").fetchone()
+        row = con.execute("select segments(), playbook_steps(), event_types()").fetchone()
+    assert row is not None
+    segments, steps, event_types = row
     return tuple(segments), tuple(steps), tuple(event_types)
 
 
