@@ -162,7 +162,7 @@ def main() -> int:
     print(f"customers: {args.customers:,} ({len(who):,} charges on {transactions:,} customer-days; built in "
           f"{time.perf_counter() - started:.1f} s; median of {args.repeat} runs)")
 
-    run = model.connection_runner(con)
+    run = sqlfiles.Statements(con)
     reads, fits, stored = [], [], None
     for _ in range(args.repeat):
         seconds, summaries = timed(lambda: model.load_summaries(run, NOW))
@@ -188,7 +188,7 @@ def main() -> int:
     for b in range(args.repeat):
         customers = rng.choice(args.customers, args.batch_customers, replace=False)
         insert_payments(con, customers, np.zeros(len(customers), dtype=np.int64), next_batch, f"b{b}-", rng)
-        ctx = BatchContext(next_batch, NOW + timedelta(minutes=b + 1), "kafka", sqlfiles.Planned(con))
+        ctx = BatchContext(next_batch, NOW + timedelta(minutes=b + 1), "kafka", sqlfiles.Statements(con))
 
         def batch(ctx: BatchContext = ctx) -> tuple[float, float, int]:
             churn_s, scored = timed(lambda: hooks.after_land(con, ctx))

@@ -38,8 +38,9 @@ except ImportError:  # run from a checkout without the package installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from customer_health.config import load_settings  # noqa: E402
-from customer_health.db import Reader, endpoint_path, open_reader  # noqa: E402
+from customer_health.db import endpoint_path, open_reader  # noqa: E402
 from customer_health.simulate import SimulationSettings, generate_history, generate_live, produce  # noqa: E402
+from customer_health.sqlfiles import Statements  # noqa: E402
 from ingest.broker import ensure_topics, free_port, port_open, start_broker  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -107,11 +108,11 @@ def wait_serving(settings, pipeline: subprocess.Popen[bytes], timeout: float = 9
     raise SystemExit("the pipeline did not start serving")
 
 
-def landed_total(db: Reader) -> int:
+def landed_total(db: Statements) -> int:
     return sum(db.one("status/landed_counts") or (0,))
 
 
-def poll(db: Reader, probes: Probes, health: str | None, stop: threading.Event, interval: float,
+def poll(db: Statements, probes: Probes, health: str | None, stop: threading.Event, interval: float,
          errors: list[str]) -> None:
     """The client: reads what landed for the probe customers and their health (statement ``health``)."""
     while not stop.is_set():
@@ -185,18 +186,16 @@ def main() -> int:
                         last, stable_since = now, time.monotonic()
                 time.sleep(0.25)
             history_s = time.monotonic() - started
-            (has_health,) = db.one("bench/has_health")
-            health = bool(has_health)
             read_health = "bench/probe_health_state" if args.read == "state" else "bench/probe_health"
-            if health:  # the health model runs in the pipeline only when its hooks are registered there
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline and len(db.rows(read_health)) < PROBES:
-                    time.sleep(0.5)
-                health = len(db.rows(read_health)) == PROBES
+            # the health model runs in the pipeline only when its hooks are registered there
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and len(db.rows(read_health)) < PROBES:
+                time.sleep(0.5)
+            health = len(db.rows(read_health)) == PROBES
 
             # 2. steady load, probes and the polling client
             probes, errors, stop = Probes(), [], threading.Event()
-            client = Reader(db.con.cursor(), db.uri)
+            client = Statements(db.con.cursor(), db.uri)
             poller = threading.Thread(
                 target=poll, args=(client, probes, read_health if health else None, stop, args.poll_ms / 1000, errors),
                 daemon=True)

@@ -129,7 +129,7 @@ def append_events(con: duckdb.DuckDBPyConnection, customers: int, n: int, days: 
 
 
 class StatementTimer:
-    """Times every sqlfiles.run call by statement name (the refresh's own statements)."""
+    """Times every sqlfiles.Statements.run call by statement name (the refresh's own statements)."""
 
     def __init__(self) -> None:
         self.times: dict[str, list[float]] = defaultdict(list)
@@ -138,19 +138,19 @@ class StatementTimer:
 
     def __enter__(self) -> StatementTimer:
         # Wraps whatever runs statements now: another size's timer, entered before this one, keeps counting.
-        self._run = sqlfiles.run
-        def timed(con: Any, name: str, params: Any = None) -> Any:
+        self._run = sqlfiles.Statements.run
+        def timed(statements: Any, name: str, params: Any = None) -> Any:
             started = time.perf_counter()
-            result = self._run(con, name, params)
+            result = self._run(statements, name, params)
             if self.active:
                 self.times[name].append(time.perf_counter() - started)
             return result
 
-        sqlfiles.run = timed  # the refresh calls sqlfiles.run through the module attribute
+        sqlfiles.Statements.run = timed  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        sqlfiles.run = self._run
+        sqlfiles.Statements.run = self._run  # type: ignore[method-assign]
 
 
 def timed(fn: Any) -> float:
@@ -341,7 +341,7 @@ def main() -> int:
                 incremental_round(args, size, b, counted=b > 0)
     for size in sizes:
         reconstruct_round(size, size.clock + timedelta(seconds=30))
-        checks = [timed(lambda size=size: sqlfiles.run(size.con, "health/current_norms", {"now": AS_OF}).fetchone())
+        checks = [timed(lambda size=size: sqlfiles.Statements(size.con).one("health/current_norms", {"now": AS_OF}))
                   for _ in range(5)]
         size.facts["drift_check_s"] = statistics.median(checks)
         size.facts["health_rows"] = size.con.execute("select count(*) from health_state").fetchone()[0]

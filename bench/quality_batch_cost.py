@@ -90,7 +90,7 @@ def main() -> None:
           f"landing +{(c - p) * 1000:.1f} ms ({(c / p - 1) * 100:+.0f}%)")
     total_rows = args.batches * args.batch_size + args.batch_size
     started = time.perf_counter()
-    check = run_table_suites(lambda n, params: sqlfiles.run(checked_con, n, params).df(), checked_settings,
+    check = run_table_suites(sqlfiles.Statements(checked_con), checked_settings,
                              datetime.now(UTC).replace(tzinfo=None))
     print(f"table suites on {total_rows:,} landed events: {time.perf_counter() - started:.2f} s "
           f"({', '.join(f'{r.suite} {r.duration_ms:.0f} ms' for r in check.results if not r.skipped_reason)})")

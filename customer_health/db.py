@@ -16,19 +16,17 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
-import pandas as pd
 
 from customer_health.config import Settings
 from customer_health.errors import UserError
 from customer_health.exposure import is_loopback, warn_if_exposed
 from customer_health.private import make_private_dir, restrict_umask, warn_if_readable_by_others, write_private_text
-from customer_health.sqlfiles import apply_schema, sql_literal, statement
+from customer_health.sqlfiles import Statements, apply_schema
 
 
 def _extension_path(package: str, name: str) -> str:
@@ -224,46 +222,7 @@ def _socket_inodes(pid: int) -> set[int]:
     return inodes
 
 
-@dataclass
-class Reader:
-    """Runs the project's named read statements (sql/statements/...) wherever the data is.
-
-    Over Quack each statement runs whole on the server through ``quack_query`` (a client-side plan
-    over a Quack attachment supports one remote scan per query only). quack_query takes no bound
-    parameters in 1.5.5, so values are rendered as typed SQL literals by ``sql_literal``; on a local
-    file they are bound as parameters.
-    """
-
-    con: duckdb.DuckDBPyConnection
-    uri: str | None  # None: the file, read-only
-
-    @property
-    def mode(self) -> str:
-        return "file" if self.uri is None else "quack"
-
-    def execute(self, name: str, params: Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
-        sql = statement(name)
-        used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
-        if self.uri is None:
-            return self.con.execute(sql, used) if used else self.con.execute(sql)
-        for key in sorted(used, key=len, reverse=True):
-            sql = sql.replace(f"${key}", sql_literal(used[key]))
-        return self.con.execute("select * from quack_query(?, ?)", [self.uri, sql.strip().rstrip(";")])
-
-    def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.execute(name, params).fetchall()
-
-    def one(self, name: str, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
-        return self.execute(name, params).fetchone()
-
-    def df(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        return self.execute(name, params).df()
-
-    def close(self) -> None:
-        self.con.close()
-
-
-def open_reader(settings: Settings, uri: str | None = None) -> Reader:
+def open_reader(settings: Settings, uri: str | None = None) -> Statements:
     """A reader of this database: through Quack when a pipeline serves it, else the file read-only.
 
     The token is never part of an error message.
@@ -281,7 +240,7 @@ def open_reader(settings: Settings, uri: str | None = None) -> Reader:
                 ) from None
             raise UserError(f"cannot open {settings.db_path}: {exc}") from None
         con.execute("set timezone = 'UTC'")
-        return Reader(con, None)
+        return Statements(con)
     con = duckdb.connect()
     con.execute("set timezone = 'UTC'")
     load_quack(con)
@@ -292,11 +251,11 @@ def open_reader(settings: Settings, uri: str | None = None) -> Reader:
     except duckdb.Error as exc:
         message = str(exc).replace(token, "***") if token else str(exc)
         raise UserError(f"cannot reach the pipeline at {uri}: {message.splitlines()[0]}") from None
-    return Reader(con, uri)
+    return Statements(con, uri)
 
 
 @contextlib.contextmanager
-def reader(settings: Settings, uri: str | None = None) -> Iterator[Reader]:
+def reader(settings: Settings, uri: str | None = None) -> Iterator[Statements]:
     r = open_reader(settings, uri)
     try:
         yield r

@@ -31,11 +31,11 @@ from typing import IO, Any
 
 import duckdb
 
-from customer_health.commands.dashboard import APP as DASHBOARD_APP
 from customer_health.commands.simulate import check_state
 from customer_health.config import Settings
-from customer_health.db import Reader, endpoint_path, open_reader
+from customer_health.db import endpoint_path, open_reader
 from customer_health.errors import UserError
+from customer_health.sqlfiles import Statements
 from ingest.broker import free_port, port_open
 
 DEFAULT_BROKER_PORT = 9092
@@ -82,11 +82,6 @@ def state_path(db_path: Path) -> Path:
 
 def logs_dir(db_path: Path) -> Path:
     return db_path.parent / "logs"
-
-
-def dashboard_available() -> bool:
-    """Whether this installation has the app the `dashboard` command serves."""
-    return DASHBOARD_APP.exists()
 
 
 def first_free_port(preferred: int, host: str = "127.0.0.1", tries: int = 20) -> int:
@@ -197,7 +192,7 @@ class Demo:
         self.stop_requested = threading.Event()
         self.force = False
         self.children: list[Child] = []
-        self.reader: Reader | None = None
+        self.reader: Statements | None = None
         self.quack_uri: str | None = None
 
     # signals: the first asks for a clean stop, a second one kills what is left at once
@@ -317,9 +312,6 @@ class Demo:
 
         if not options.dashboard:
             self.out("  dashboard  not started (--no-dashboard)")
-        elif not dashboard_available():
-            self.out("  dashboard  unavailable in this installation (no `customer-health dashboard` yet); "
-                     "read the data with `customer-health status`")
         else:
             port = options.dashboard_port or first_free_port(DEFAULT_DASHBOARD_PORT)
             host = _connect_host(getattr(getattr(settings, "dashboard", None), "host", "127.0.0.1"))

@@ -2,27 +2,35 @@
 
 Layout: ``sql/NN_layer/NN_object.sql`` files are applied at start-up, layer by layer and file by file in
 name order, and must be repeatable (``create ... if not exists`` / ``create or replace``).
-``sql/statements/<group>/<name>.sql`` are statements run on demand with bound parameters, either planned
-on every run (``run``) or prepared once per connection (``PreparedStatements``: the pipeline's per-batch
-statements, where planning costs more than running).
+``sql/statements/<group>/<name>.sql`` are statements run on demand with named parameters, all through
+``Statements``. A statement whose file starts with ``-- prepared`` (the pipeline's per-batch statements,
+where planning costs more than running) is prepared once per connection; the others are planned on each
+run. ``transaction`` is the one begin/commit/rollback block.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import math
 import re
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 SQL_ROOT = Path(__file__).resolve().parent.parent / "sql"
+PREPARED_MARK = "-- prepared"
+
+log = logging.getLogger(__name__)
 
 
 def schema_files(root: Path = SQL_ROOT) -> list[Path]:
@@ -33,16 +41,30 @@ def schema_files(root: Path = SQL_ROOT) -> list[Path]:
 
 def apply_schema(con: duckdb.DuckDBPyConnection, root: Path = SQL_ROOT) -> None:
     """Create or update every table, macro and view, in one transaction."""
-    con.execute("begin")
-    try:
+    with transaction(con):
         for path in schema_files(root):
             try:
                 con.execute(path.read_text(encoding="utf-8"))
             except duckdb.Error as exc:
                 raise RuntimeError(f"{path.relative_to(root.parent)}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run the block in one transaction on ``con``: committed if the block succeeds, else rolled back.
+
+    A failure in the block or in the commit is what propagates, even when the rollback fails too (a
+    failed commit, e.g. on a full disk, has already ended the transaction): the rollback's error is logged.
+    """
+    con.execute("begin")
+    try:
+        yield con
         con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
+    except BaseException as exc:
+        try:
+            con.execute("rollback")
+        except duckdb.Error as rollback_error:
+            log.warning("rollback after %s failed: %s", type(exc).__name__, rollback_error)
         raise
 
 
@@ -53,15 +75,10 @@ def statement(name: str, root: Path = SQL_ROOT) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def run(
-    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
-) -> duckdb.DuckDBPyConnection:
-    """Execute a named statement with named parameters (``$name`` in the SQL)."""
-    sql = statement(name)
-    if params:
-        used = {k: v for k, v in params.items() if f"${k}" in sql}
-        return con.execute(sql, used)
-    return con.execute(sql)
+@functools.cache
+def is_prepared(name: str) -> bool:
+    """Whether the statement's file is marked to be prepared (its first line starts with ``-- prepared``)."""
+    return statement(name).lstrip().startswith(PREPARED_MARK)
 
 
 def sql_literal(value: Any) -> str:
@@ -85,24 +102,6 @@ def sql_literal(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(sql_literal(v) for v in value) + "]"
     raise TypeError(f"cannot render a {type(value).__name__} as SQL")
-
-
-class StatementRunner(Protocol):
-    """Runs named statements on one connection (``Planned`` or ``PreparedStatements``)."""
-
-    con: duckdb.DuckDBPyConnection
-
-    def run(self, name: str, params: Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection: ...
-
-
-@dataclass
-class Planned:
-    """Plans every statement on every run (``run``): for statements run now and then."""
-
-    con: duckdb.DuckDBPyConnection
-
-    def run(self, name: str, params: Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
-        return run(self.con, name, params)
 
 
 # $name::TYPE, TYPE one word with an optional (precision, scale) and [] suffixes
@@ -131,20 +130,33 @@ def _without_comments(sql: str) -> str:
     return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
 
 
-class PreparedStatements:
-    """Statements prepared once on a connection and then run with EXECUTE (planning only the EXECUTE).
+class Statements:
+    """Runs the named statements (``sql/statements/<name>.sql``) with named parameters (``$name``) on one
+    connection: the owner's, a read-only one, or a client of a pipeline serving the database over Quack.
 
-    DuckDB plans a prepared statement again when the catalog it reads changed since it was prepared
-    (any table, view or registered relation created or dropped, temporary ones included) or when an
-    argument's type differs from its parameter's. So statements run this way declare each parameter's
-    type (``$name::TYPE``, see ``parameter_types``), the batch tables they use are created once and
-    emptied per batch, and ``check_catalog`` re-prepares everything after a catalog change (outside a
-    transaction). EXECUTE takes no bound parameters, so arguments are typed literals (``sql_literal``
-    cast to the declared type).
+    Locally, statements marked ``-- prepared`` are prepared once and then run with EXECUTE (planning only
+    the EXECUTE); the others are planned on each run with bound parameters. DuckDB plans a prepared
+    statement again when the catalog it reads changed since it was prepared (any table, view or registered
+    relation created or dropped, temporary ones included) or when an argument's type differs from its
+    parameter's. So prepared statements declare each parameter's type (``$name::TYPE``, see
+    ``parameter_types``), the batch tables they use are created once and emptied per batch, and
+    ``check_catalog`` re-prepares everything after a catalog change (outside a transaction). EXECUTE takes no
+    bound parameters, so arguments are typed literals (``sql_literal`` cast to the declared type).
+
+    Over Quack (``uri``) each statement runs whole on the server through ``quack_query`` (a client-side plan
+    over a Quack attachment supports one remote scan per query only); quack_query takes no bound parameters
+    in 1.5.5, so values are rendered as typed SQL literals and nothing is prepared.
+
+    ``prepare=False`` plans every statement (the reference the prepared runs are tested against).
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, prefix: str = "ch", max_age_s: float = 600.0) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, uri: str | None = None, *, prepare: bool = True,
+        max_age_s: float = 600.0, prefix: str = "ch",
+    ) -> None:
         self.con = con
+        self.uri = uri
+        self.prepare = prepare and uri is None
         self.max_age_s = max_age_s
         self._prefix = prefix
         self._prepared: dict[str, str] = {}
@@ -152,15 +164,37 @@ class PreparedStatements:
         self._catalog: tuple | None = None
         self.prepares = 0  # statements prepared so far (tests and benchmarks read it)
 
+    @property
+    def mode(self) -> str:
+        """``file`` (a local connection) or ``quack`` (a client of a serving pipeline)."""
+        return "file" if self.uri is None else "quack"
+
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
-        types = parameter_types(name)
-        handle = self._prepared.get(name) or self._prepare(name)
-        params = params or {}
-        missing = sorted(set(types) - set(params))
-        if missing:
-            raise KeyError(f"sql/statements/{name}.sql: no value for ${', $'.join(missing)}")
-        args = ", ".join(f"{p} := cast({sql_literal(params[p])} as {t})" for p, t in types.items())
-        return self.con.execute(f"execute {handle}({args})" if args else f"execute {handle}")
+        """Execute statement ``name``; parameters the statement does not use are ignored."""
+        if self.uri is not None:
+            return self._run_remote(name, params or {})
+        if self.prepare and is_prepared(name):
+            return self._run_prepared(name, params or {})
+        sql = statement(name)
+        used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+        return self.con.execute(sql, used) if used else self.con.execute(sql)
+
+    def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.run(name, params).fetchall()
+
+    def one(self, name: str, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        return self.run(name, params).fetchone()
+
+    def value(self, name: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The first column of the first row (None when there is no row)."""
+        row = self.run(name, params).fetchone()
+        return None if row is None else row[0]
+
+    def df(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        return self.run(name, params).df()
+
+    def close(self) -> None:
+        self.con.close()
 
     def check_catalog(self) -> bool:
         """Forget every prepared statement if the catalog changed since the last check, or if they were
@@ -179,6 +213,22 @@ class PreparedStatements:
             self.con.execute(f"deallocate {handle}")
         self._prepared.clear()
         self._prepared_at = None
+
+    def _run_remote(self, name: str, params: Mapping[str, Any]) -> duckdb.DuckDBPyConnection:
+        sql = statement(name)
+        used = {k: v for k, v in params.items() if f"${k}" in sql}
+        for key in sorted(used, key=len, reverse=True):
+            sql = sql.replace(f"${key}", sql_literal(used[key]))
+        return self.con.execute("select * from quack_query(?, ?)", [self.uri, sql.strip().rstrip(";")])
+
+    def _run_prepared(self, name: str, params: Mapping[str, Any]) -> duckdb.DuckDBPyConnection:
+        types = parameter_types(name)
+        handle = self._prepared.get(name) or self._prepare(name)
+        missing = sorted(set(types) - set(params))
+        if missing:
+            raise KeyError(f"sql/statements/{name}.sql: no value for ${', $'.join(missing)}")
+        args = ", ".join(f"{p} := cast({sql_literal(params[p])} as {t})" for p, t in types.items())
+        return self.con.execute(f"execute {handle}({args})" if args else f"execute {handle}")
 
     def _prepare(self, name: str) -> str:
         sql = statement(name).strip().rstrip(";")

@@ -10,12 +10,13 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from customer_health.config import Settings
-from customer_health.db import Reader
+from customer_health.jsonsafe import jsonable
+from customer_health.sqlfiles import Statements
 
 log = logging.getLogger(__name__)
 
 
-def pipeline_status(db: Reader, settings: Settings) -> dict[str, Any]:
+def pipeline_status(db: Statements, settings: Settings) -> dict[str, Any]:
     """The status document (see the README for its JSON shape)."""
     tickets, payments, visits, customers = db.one("status/landed_counts")
     by_reason = dict(db.rows("status/dead_letter_by_reason"))
@@ -24,11 +25,11 @@ def pipeline_status(db: Reader, settings: Settings) -> dict[str, Any]:
         "landed": {"tickets": tickets, "payments": payments, "visits": visits, "customers": customers},
         "dead_letter": {"total": sum(by_reason.values()), "by_reason": by_reason},
         "lag": consumer_lag(db, settings),
-        "last_batch_at": last_batch.isoformat() + "Z" if last_batch else None,
+        "last_batch_at": jsonable(last_batch),
     }
 
 
-def consumer_lag(db: Reader, settings: Settings) -> dict[str, Any]:
+def consumer_lag(db: Statements, settings: Settings) -> dict[str, Any]:
     """Lag per partition ("topic[partition]": messages) from the broker's end offsets now if reachable,
     else the pipeline's last recorded figures with ``broker_error`` saying why the broker was not read.
     On Tansu end offsets are approximate."""
@@ -52,7 +53,7 @@ def consumer_lag(db: Reader, settings: Settings) -> dict[str, Any]:
     observed = max((r[5] for r in rows), default=None)
     return {
         "source": "recorded", "partitions": partitions, "total": sum(partitions.values()),
-        "observed_at": observed.isoformat() + "Z" if observed else None,
+        "observed_at": jsonable(observed),
         "broker_error": error,
     }
 

@@ -1,51 +1,23 @@
 """The dashboard's typed query layer: one function per table or chart, each returning a DataFrame.
 
-Every function takes a ``Reader`` (customer_health.db) and runs named statements from
+Every function takes a ``Statements`` (customer_health.sqlfiles) and runs named statements from
 ``sql/statements/dashboard`` or the health and quality engineers' agreed statements; no SQL lives here
 and streamlit is never imported (pages render, this module reads). Times are naive UTC.
-
-A statement that needs a table this database does not have (a feature not installed yet, e.g. the data
-quality tables) raises ``DataUnavailable`` naming the table, so a page can say so instead of failing.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from customer_health.db import Reader
+from customer_health.sqlfiles import Statements
+from customer_health.vocabulary import NEXT_STEPS, SEGMENTS  # noqa: F401 (the pages read them from here)
 
-SEGMENTS: tuple[str, ...] = ("champion", "healthy", "at_risk", "unprofitable", "terrorist", "churned")
-NEXT_STEPS: tuple[str, ...] = ("readjust", "educate", "renegotiate", "migrate", "exit", "none")
 KINDS: tuple[str, ...] = ("b2b", "b2c")
-
-_MISSING_TABLE = re.compile(r"Table with name (\w+) does not exist", re.IGNORECASE)
-
-
-class DataUnavailable(Exception):
-    """The statement reads a table this database does not hold yet."""
-
-    def __init__(self, table: str) -> None:
-        super().__init__(f"this database has no {table} table yet")
-        self.table = table
-
-
-def _df(db: Reader, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    try:
-        return db.df(name, params)
-    except duckdb.Error as exc:
-        missing = _MISSING_TABLE.search(str(exc))
-        if missing:
-            raise DataUnavailable(missing.group(1)) from None
-        raise
-
 
 def _with_float_lists(df: pd.DataFrame, column: str) -> pd.DataFrame:
     """``column`` as plain lists of floats (DuckDB hands lists over as arrays, masked where null)."""
@@ -60,229 +32,229 @@ def _with_float_lists(df: pd.DataFrame, column: str) -> pd.DataFrame:
 # --- Data quality and pipeline -------------------------------------------------------------------------
 
 
-def pipeline_overview(db: Reader, now: datetime) -> pd.DataFrame:
+def pipeline_overview(db: Statements, now: datetime) -> pd.DataFrame:
     """One row: batches, last_batch_at, messages, landed, dead_lettered, quarantined, messages_last_hour,
     max_latency_ms_last_hour."""
-    return _df(db, "dashboard/pipeline_overview", {"now": now})
+    return db.df("dashboard/pipeline_overview", {"now": now})
 
 
-def freshness(db: Reader, now: datetime, topics: Mapping[str, str]) -> pd.DataFrame:
+def freshness(db: Statements, now: datetime, topics: Mapping[str, str]) -> pd.DataFrame:
     """One row per event type: topic, events, newest_event_at, last_landed_at, seconds_since_landed,
     newest_event_age_seconds (ages are seconds before ``now``)."""
-    df = _df(db, "dashboard/freshness", {"now": now})
+    df = db.df("dashboard/freshness", {"now": now})
     df.insert(1, "topic", df["event_type"].map(dict(topics)))
     return df
 
 
-def topic_offsets(db: Reader, group_id: str) -> pd.DataFrame:
+def topic_offsets(db: Statements, group_id: str) -> pd.DataFrame:
     """One row per Kafka topic the consumer group landed from: partitions, next_offsets, last_advanced_at."""
-    return _df(db, "dashboard/topic_offsets", {"group_id": group_id})
+    return db.df("dashboard/topic_offsets", {"group_id": group_id})
 
 
-def consumer_lag(db: Reader) -> pd.DataFrame:
+def consumer_lag(db: Statements) -> pd.DataFrame:
     """The pipeline's latest recorded lag per partition: topic, partition, end_offset, next_offset, lag,
     observed_at (Tansu's end offsets are approximate)."""
     rows = db.rows("status/recorded_lag")
     return pd.DataFrame(rows, columns=["topic", "partition", "end_offset", "next_offset", "lag", "observed_at"])
 
 
-def ingest_batches(db: Reader, limit: int = 200) -> pd.DataFrame:
+def ingest_batches(db: Statements, limit: int = 200) -> pd.DataFrame:
     """The newest ``limit`` batches, newest first."""
-    return _df(db, "dashboard/ingest_batches", {"limit": limit})
+    return db.df("dashboard/ingest_batches", {"limit": limit})
 
 
-def ingest_throughput(db: Reader, since: datetime) -> pd.DataFrame:
+def ingest_throughput(db: Statements, since: datetime) -> pd.DataFrame:
     """Per minute since ``since``: batches, messages, landed, dead_lettered, max_latency_ms."""
-    return _df(db, "dashboard/ingest_throughput", {"since": since})
+    return db.df("dashboard/ingest_throughput", {"since": since})
 
 
-def dead_letter_reasons(db: Reader) -> pd.DataFrame:
+def dead_letter_reasons(db: Statements) -> pd.DataFrame:
     """reason_code, event_type, dead_letters, last_at; most frequent first."""
-    return _df(db, "dashboard/dead_letter_reasons")
+    return db.df("dashboard/dead_letter_reasons")
 
 
 def dead_letters(
-    db: Reader, reason_code: str | None = None, event_type: str | None = None, limit: int = 500
+    db: Statements, reason_code: str | None = None, event_type: str | None = None, limit: int = 500
 ) -> pd.DataFrame:
     """Dead letters newest first with reason, origin (topic[partition]@offset or file:line) and a text
     preview of the raw bytes."""
-    return _df(db, "dashboard/dead_letters", {"reason_code": reason_code, "event_type": event_type, "limit": limit})
+    return db.df("dashboard/dead_letters", {"reason_code": reason_code, "event_type": event_type, "limit": limit})
 
 
-def quality_over_time(db: Reader, since: datetime) -> pd.DataFrame:
+def quality_over_time(db: Statements, since: datetime) -> pd.DataFrame:
     """Per hour, suite and scope: runs, expectations, failed, critical_failed, quarantined."""
-    return _df(db, "dashboard/quality_over_time", {"since": since})
+    return db.df("dashboard/quality_over_time", {"since": since})
 
 
-def quality_latest(db: Reader) -> pd.DataFrame:
+def quality_latest(db: Statements) -> pd.DataFrame:
     """Each suite's latest table run, one row per expectation, failing first; failing_sample is JSON text."""
-    return _df(db, "dashboard/quality_latest")
+    return db.df("dashboard/quality_latest")
 
 
-def quality_batch_failures(db: Reader, since: datetime, limit: int = 200) -> pd.DataFrame:
+def quality_batch_failures(db: Statements, since: datetime, limit: int = 200) -> pd.DataFrame:
     """Expectations that failed on landed batches since ``since``, newest first, with sample rows."""
-    return _df(db, "dashboard/quality_batch_failures", {"since": since, "limit": limit})
+    return db.df("dashboard/quality_batch_failures", {"since": since, "limit": limit})
 
 
-def quarantine_summary(db: Reader, limit: int = 100) -> pd.DataFrame:
+def quarantine_summary(db: Statements, limit: int = 100) -> pd.DataFrame:
     """Quarantined messages per event type and reason."""
-    return _df(db, "dashboard/quarantine_summary", {"limit": limit})
+    return db.df("dashboard/quarantine_summary", {"limit": limit})
 
 
-def alerts(db: Reader, severity: str | None = None, limit: int = 200) -> pd.DataFrame:
+def alerts(db: Statements, severity: str | None = None, limit: int = 200) -> pd.DataFrame:
     """The newest alerts (all severities when ``severity`` is None)."""
-    return _df(db, "dashboard/alerts", {"severity": severity, "limit": limit})
+    return db.df("dashboard/alerts", {"severity": severity, "limit": limit})
 
 
-def undelivered_alerts(db: Reader, limit: int = 200) -> pd.DataFrame:
+def undelivered_alerts(db: Statements, limit: int = 200) -> pd.DataFrame:
     """Alerts that never reached every webhook receiver (failed, pending, held), newest first."""
-    return _df(db, "alerts/never_delivered", {"limit": limit})
+    return db.df("alerts/never_delivered", {"limit": limit})
 
 
 # --- Live health ---------------------------------------------------------------------------------------
 
 
-def kpis(db: Reader, now: datetime, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
+def kpis(db: Statements, now: datetime, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
     """One row: customers, active_customers, average_health, champions, at_risk, unprofitable, terrorists,
     drifting, revenue_90d, cost_to_serve_90d, margin_90d, refreshed_at, segment_changes_24h."""
-    return _df(db, "dashboard/kpis", {"now": now, "kind": kind, "plan": plan})
+    return db.df("dashboard/kpis", {"now": now, "kind": kind, "plan": plan})
 
 
 def watchlist(
-    db: Reader, now: datetime, kind: str | None = None, plan: str | None = None, segment: str | None = None,
+    db: Statements, now: datetime, kind: str | None = None, plan: str | None = None, segment: str | None = None,
     search: str | None = None, limit: int = 200,
 ) -> pd.DataFrame:
     """Customers matching the filters, lowest health first, with score_trend (list of 30-day scores); no
     next step (see customer_cards)."""
-    return _with_float_lists(_df(db, "dashboard/watchlist", {
+    return _with_float_lists(db.df("dashboard/watchlist", {
         "now": now, "kind": kind, "plan": plan, "segment": segment, "search": search or None, "limit": limit,
     }), "score_trend")
 
 
 def customer_cards(
-    db: Reader, search: str, kind: str | None = None, plan: str | None = None, segment: str | None = None,
+    db: Statements, search: str, kind: str | None = None, plan: str | None = None, segment: str | None = None,
     limit: int = 4,
 ) -> pd.DataFrame:
     """The customers a search finds, exact id first: name, segment, health_score, p_alive, drifting_toward,
     days_to_threshold, next_step, refreshed_at."""
-    return _df(db, "dashboard/customer_cards", {
+    return db.df("dashboard/customer_cards", {
         "search": search, "kind": kind, "plan": plan, "segment": segment, "limit": limit,
     })
 
 
 def drifting(
-    db: Reader, now: datetime, kind: str | None = None, plan: str | None = None, search: str | None = None,
+    db: Statements, now: datetime, kind: str | None = None, plan: str | None = None, search: str | None = None,
     limit: int = 100,
 ) -> pd.DataFrame:
     """Customers drifting toward unprofitable or terrorist, soonest to cross first, with score_trend,
     what_moved (components that fell in 7 days), next_step and next_step_reason."""
-    return _with_float_lists(_df(db, "dashboard/drifting", {
+    return _with_float_lists(db.df("dashboard/drifting", {
         "now": now, "kind": kind, "plan": plan, "search": search or None, "limit": limit,
     }), "score_trend")
 
 
-def support_minutes(db: Reader, kind: str | None = None, plan: str | None = None, limit: int = 20) -> pd.DataFrame:
+def support_minutes(db: Statements, kind: str | None = None, plan: str | None = None, limit: int = 20) -> pd.DataFrame:
     """The top support-time consumers (90 and 30 days) against the portfolio median (times_median)."""
-    return _df(db, "dashboard/support_minutes", {"kind": kind, "plan": plan, "limit": limit})
+    return db.df("dashboard/support_minutes", {"kind": kind, "plan": plan, "limit": limit})
 
 
 def segment_changes(
-    db: Reader, since: datetime, kind: str | None = None, plan: str | None = None, limit: int = 200
+    db: Statements, since: datetime, kind: str | None = None, plan: str | None = None, limit: int = 200
 ) -> pd.DataFrame:
     """Segment changes since ``since``, newest first."""
-    return _df(db, "dashboard/segment_changes", {"since": since, "kind": kind, "plan": plan, "limit": limit})
+    return db.df("dashboard/segment_changes", {"since": since, "kind": kind, "plan": plan, "limit": limit})
 
 
-def plans(db: Reader) -> pd.DataFrame:
+def plans(db: Statements) -> pd.DataFrame:
     """The distinct plans (column ``plan``)."""
-    return _df(db, "dashboard/plans")
+    return db.df("dashboard/plans")
 
 
 # --- Portfolio -------------------------------------------------------------------------------------------
 
 
-def segment_mix(db: Reader, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
+def segment_mix(db: Statements, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
     """Per segment now: customers, revenue_90d, cost_to_serve_90d, margin_90d, average_health."""
-    return _df(db, "dashboard/segment_mix", {"kind": kind, "plan": plan})
+    return db.df("dashboard/segment_mix", {"kind": kind, "plan": plan})
 
 
 def segment_mix_over_time(
-    db: Reader, since: datetime, kind: str | None = None, plan: str | None = None
+    db: Statements, since: datetime, kind: str | None = None, plan: str | None = None
 ) -> pd.DataFrame:
     """Per day and segment since ``since``: customers, each in the segment of their last snapshot that day."""
     if kind is None and plan is None:
-        return _df(db, "dashboard/segment_mix_over_time", {"since": since})
-    return _df(db, "dashboard/segment_mix_over_time_filtered", {"since": since, "kind": kind, "plan": plan})
+        return db.df("dashboard/segment_mix_over_time", {"since": since})
+    return db.df("dashboard/segment_mix_over_time_filtered", {"since": since, "kind": kind, "plan": plan})
 
 
-def segment_flows(db: Reader, since: datetime, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
+def segment_flows(db: Statements, since: datetime, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
     """from_segment, to_segment, customers, moves since ``since``."""
-    return _df(db, "dashboard/segment_flows", {"since": since, "kind": kind, "plan": plan})
+    return db.df("dashboard/segment_flows", {"since": since, "kind": kind, "plan": plan})
 
 
-def value_at_risk_by_segment(db: Reader, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
+def value_at_risk_by_segment(db: Statements, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
     """Per segment now: customers, scored_customers, average_p_alive, expected_value_90d and value_at_risk_90d
     (the silent-churn model's expected 90-day value, and the part of it at risk of silent churn)."""
-    return _df(db, "churn/value_at_risk_by_segment", {"kind": kind, "plan": plan})
+    return db.df("churn/value_at_risk_by_segment", {"kind": kind, "plan": plan})
 
 
-def whale_curve(db: Reader, kind: str | None = None, plan: str | None = None, points: int = 400) -> pd.DataFrame:
+def whale_curve(db: Statements, kind: str | None = None, plan: str | None = None, points: int = 400) -> pd.DataFrame:
     """rank, customer_share, cumulative_margin, cumulative_margin_share (about ``points`` rows)."""
-    return _df(db, "dashboard/whale_curve", {"kind": kind, "plan": plan, "points": points})
+    return db.df("dashboard/whale_curve", {"kind": kind, "plan": plan, "points": points})
 
 
-def portfolio_summary(db: Reader, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
+def portfolio_summary(db: Statements, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
     """One row: customers, revenue/cost/margin totals, top_30pct_margin_share, unprofitable_customers,
     profit_lost_to_unprofitable, margin_of_profitable, median revenue and cost to serve."""
-    return _df(db, "dashboard/portfolio_summary", {"kind": kind, "plan": plan})
+    return db.df("dashboard/portfolio_summary", {"kind": kind, "plan": plan})
 
 
 def revenue_vs_cost(
-    db: Reader, kind: str | None = None, plan: str | None = None, limit: int = 5000
+    db: Statements, kind: str | None = None, plan: str | None = None, limit: int = 5000
 ) -> pd.DataFrame:
     """At most ``limit`` customers (extremes kept, the rest sampled) with revenue_90d, cost_to_serve_90d,
     margin_90d, segment; customers_total says how many matched."""
-    return _df(db, "dashboard/revenue_vs_cost", {"kind": kind, "plan": plan, "limit": limit})
+    return db.df("dashboard/revenue_vs_cost", {"kind": kind, "plan": plan, "limit": limit})
 
 
 # --- Customer --------------------------------------------------------------------------------------------
 
 
-def customer_search(db: Reader, search: str, limit: int = 50) -> pd.DataFrame:
+def customer_search(db: Statements, search: str, limit: int = 50) -> pd.DataFrame:
     """customer_id, name, kind, plan, segment, health_score of customers whose id or name contains
     ``search``, exact id first."""
-    return _df(db, "dashboard/customer_search", {"search": search, "limit": limit})
+    return db.df("dashboard/customer_search", {"search": search, "limit": limit})
 
 
-def customer(db: Reader, customer_id: str) -> pd.DataFrame:
+def customer(db: Statements, customer_id: str) -> pd.DataFrame:
     """The customer's customer_health row (components as JSON text); empty when unknown."""
-    return _df(db, "dashboard/customer", {"customer_id": customer_id})
+    return db.df("dashboard/customer", {"customer_id": customer_id})
 
 
-def customer_snapshots(db: Reader, customer_id: str, since: datetime) -> pd.DataFrame:
+def customer_snapshots(db: Statements, customer_id: str, since: datetime) -> pd.DataFrame:
     """snapshot_at, health_score, segment, components (JSON text), revenue/cost/margin, oldest first."""
-    return _df(db, "dashboard/customer_snapshots", {"customer_id": customer_id, "since": since})
+    return db.df("dashboard/customer_snapshots", {"customer_id": customer_id, "since": since})
 
 
-def customer_segment_changes(db: Reader, customer_id: str) -> pd.DataFrame:
+def customer_segment_changes(db: Statements, customer_id: str) -> pd.DataFrame:
     """The customer's segment changes, newest first."""
-    return _df(db, "dashboard/customer_segment_changes", {"customer_id": customer_id})
+    return db.df("dashboard/customer_segment_changes", {"customer_id": customer_id})
 
 
-def customer_timeline(db: Reader, customer_id: str, since: datetime, limit: int = 1000) -> pd.DataFrame:
+def customer_timeline(db: Statements, customer_id: str, since: datetime, limit: int = 1000) -> pd.DataFrame:
     """occurred_at, event (ticket|payment|visit|profile), reference, detail, minutes, amount, currency,
     status; newest first."""
-    return _df(db, "dashboard/customer_timeline", {"customer_id": customer_id, "since": since, "limit": limit})
+    return db.df("dashboard/customer_timeline", {"customer_id": customer_id, "since": since, "limit": limit})
 
 
-def household(db: Reader, household_id: str) -> pd.DataFrame:
+def household(db: Statements, household_id: str) -> pd.DataFrame:
     """The household's customers with segment, health_score, margin_90d, household_churn_flag."""
-    return _df(db, "dashboard/household", {"household_id": household_id})
+    return db.df("dashboard/household", {"household_id": household_id})
 
 
-def customer_interventions(db: Reader, customer_id: str) -> pd.DataFrame:
+def customer_interventions(db: Statements, customer_id: str) -> pd.DataFrame:
     """recorded_at, step, note, recorded_by; newest first."""
-    return _df(db, "dashboard/customer_interventions", {"customer_id": customer_id})
+    return db.df("dashboard/customer_interventions", {"customer_id": customer_id})
 
 
 def since(now: datetime, period: str) -> datetime:

@@ -15,8 +15,9 @@ from typing import TypeVar
 import duckdb
 
 from customer_health.config import Settings
-from customer_health.db import Reader, open_reader, resolve_token, token_path
+from customer_health.db import open_reader, resolve_token, token_path
 from customer_health.errors import UserError
+from customer_health.sqlfiles import Statements
 from ingest.broker import port_open
 
 T = TypeVar("T")
@@ -36,10 +37,10 @@ class DataSource:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
-        self._quack: Reader | None = None
+        self._quack: Statements | None = None
         self.last = SourceInfo("none", None)
 
-    def read(self, fn: Callable[[Reader], T]) -> T:
+    def read(self, fn: Callable[[Statements], T]) -> T:
         """``fn(reader)`` on the pipeline when one serves the database, else on the file.
 
         Raises UserError (token redacted) when neither is readable. A Quack client whose pipeline went
@@ -70,16 +71,16 @@ class DataSource:
         except duckdb.Error as exc:
             raise DataError(self.redact(str(exc).splitlines()[0])) from None
 
-    def _on_quack(self, client: Reader, fn: Callable[[Reader], T]) -> T:
+    def _on_quack(self, client: Statements, fn: Callable[[Statements], T]) -> T:
         with self._lock:
             cursor = client.con.cursor()
         try:
             self.last = SourceInfo("quack", client.uri)
-            return fn(Reader(cursor, client.uri))
+            return fn(Statements(cursor, client.uri))
         finally:
             cursor.close()
 
-    def _drop_quack(self, client: Reader) -> None:
+    def _drop_quack(self, client: Statements) -> None:
         with self._lock:
             if self._quack is client:
                 self._quack = None

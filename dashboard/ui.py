@@ -22,7 +22,6 @@ from customer_health.cliutil import common_options, settings_from_args
 from customer_health.config import Settings
 from customer_health.errors import UserError
 from dashboard import queries
-from dashboard.queries import DataUnavailable
 from dashboard.source import DataError, DataSource
 
 CUSTOMER_PAGE = "pages/customer.py"
@@ -92,16 +91,14 @@ def read(query: str, *args: Any, what: str, slow: bool = False, quiet: bool = Fa
     key = _source_key(settings())
     try:
         return (_read_slow if slow else _read_live)(key, query, args)
-    except (DataUnavailable, UserError, DataError) as exc:
+    except (UserError, DataError) as exc:
         if not quiet:
             _explain(exc, what)
         return None
 
 
 def _explain(exc: Exception, what: str) -> None:
-    if isinstance(exc, DataUnavailable):
-        st.info(f"No {what} yet: {exc}. It appears once the feature that writes it runs in the pipeline.")
-    elif isinstance(exc, UserError):
+    if isinstance(exc, UserError):
         st.warning(f"Cannot read {what}: {exc}")
     else:
         st.error(f"Reading {what} failed: {exc}")

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from customer_health import sqlfiles
 from customer_health.config import Settings
 from expectations.parameters import suite_parameters
 from expectations.registry import EVENT_SUITES
@@ -45,12 +43,9 @@ class BatchQualityHook:
             return 0
         runner = get_runner(self.settings.quality.failing_sample_rows)
         if self._currencies is None:
-            self._currencies = list(sqlfiles.run(con, "quality/currencies").fetchone()[0])
+            self._currencies = list(ctx.statements.value("quality/currencies"))
         params = suite_parameters(self.settings.quality, self._currencies)
         trigger = "load" if ctx.source.startswith("file:") else "pipeline"
-
-        def execute(name: str, p: Mapping[str, Any]) -> duckdb.DuckDBPyConnection:
-            return ctx.statements.run(name, p)
 
         failing: list[dict[str, Any]] = []
         self.last_results = []
@@ -66,7 +61,7 @@ class BatchQualityHook:
                     row = frame.iloc[position]
                     reasons.setdefault(position, []).append((outcome.expectation, outcome.row_reason(row)))
             run_id = record_suite_result(
-                execute, result, run_at=ctx.now, trigger=trigger, batch_id=ctx.batch_id,
+                ctx.statements, result, run_at=ctx.now, trigger=trigger, batch_id=ctx.batch_id,
                 quarantined=len(reasons), failures_only=True,
             )
             for position, found in sorted(reasons.items()):
@@ -85,14 +80,14 @@ class BatchQualityHook:
             return 0
         rows = pa.Table.from_pylist(failing, schema=_FAILING_ROWS)
         # A table created once and refilled, not a registered relation: registering one would change the
-        # catalog and make DuckDB plan the pipeline's prepared statements again (sqlfiles.PreparedStatements).
+        # catalog and make DuckDB plan the pipeline's prepared statements again (sqlfiles.Statements).
         # Emptied again in the batch's transaction: rows committed to a temporary table and deleted by a later
         # transaction would stay in memory for good.
-        sqlfiles.run(con, "quality/failing_rows_table")
+        ctx.statements.run("quality/failing_rows_table")
         con.from_arrow(rows).insert_into("temp.quality_failing_rows")
         try:
-            sqlfiles.run(con, "quality/quarantine_rows", {"now": ctx.now, "batch_id": ctx.batch_id})
-            sqlfiles.run(con, "quality/drop_quarantined")
+            ctx.statements.run("quality/quarantine_rows", {"now": ctx.now, "batch_id": ctx.batch_id})
+            ctx.statements.run("quality/drop_quarantined")
         finally:
             with contextlib.suppress(duckdb.Error):  # an aborted transaction: its rollback empties it
                 con.execute("delete from temp.quality_failing_rows")

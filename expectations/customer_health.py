@@ -8,12 +8,13 @@ from __future__ import annotations
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from customer_health import vocabulary
 from expectations.common import add
 
 NAME = "customer_health"
 ROW_ID = "customer_id"
-SEGMENTS = ["champion", "healthy", "at_risk", "unprofitable", "terrorist", "churned"]
-NEXT_STEPS = ["readjust", "educate", "renegotiate", "migrate", "exit", "none"]
+SEGMENTS = list(vocabulary.SEGMENTS)
+NEXT_STEPS = list(vocabulary.NEXT_STEPS)
 DRIFT_TARGETS = ["unprofitable", "terrorist"]
 COMPONENTS = ["engagement", "payment_behaviour", "support_burden", "complaint_behaviour", "profitability"]
 

@@ -12,19 +12,17 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import math
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from customer_health.jsonsafe import jsonable as to_jsonable
 from expectations.registry import SUITES
 
 _runner: SuiteRunner | None = None
@@ -256,28 +254,8 @@ def _exception_message(info: Any) -> str | None:
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON types (numpy, pandas, Decimal, datetimes, NaN -> None)."""
-    if value is None or isinstance(value, bool | str | int):
-        return value
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.isoformat()
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | np.ndarray):
-        return [jsonable(v) for v in value]
-    return str(value)
+    """``value`` as plain JSON types, times quoted as the frame holds them (no 'Z')."""
+    return to_jsonable(value, utc_z=False)
 
 
 def to_json(value: Any) -> str:

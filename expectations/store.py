@@ -1,22 +1,17 @@
-"""Suite results into DuckDB (quality_runs, quality_results), through any statement executor.
-
-The executor runs a named statement with parameters: ``sqlfiles.run`` on the pipeline's connection, or
-``Reader.execute`` (server-side over Quack) for `customer-health check` beside a running pipeline.
+"""Suite results into DuckDB (quality_runs, quality_results), through ``Statements``: on the pipeline's
+connection, or server-side over Quack for `customer-health check` beside a running pipeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
 
+from customer_health.sqlfiles import Statements
 from expectations.runner import SuiteResult, to_json
-
-Execute = Callable[[str, Mapping[str, Any]], Any]
 
 
 def record_suite_result(
-    execute: Execute,
+    sql: Statements,
     result: SuiteResult,
     *,
     run_at: datetime,
@@ -26,16 +21,16 @@ def record_suite_result(
     failures_only: bool = False,
 ) -> int:
     """Store one run and its expectation results (only the failed ones when ``failures_only``); its run_id."""
-    run_id = int(execute("quality/record_run", {
+    run_id = int(sql.value("quality/record_run", {
         "run_at": run_at, "scope": result.scope, "suite": result.suite, "trigger": trigger, "batch_id": batch_id,
         "rows_validated": result.rows, "expectations": len(result.outcomes), "failed": len(result.failures),
         "critical_failed": len(result.critical_failures), "quarantined": quarantined, "success": result.success,
         "skipped_reason": result.skipped_reason, "duration_ms": round(result.duration_ms, 3),
-    }).fetchone()[0])
+    }))
     for outcome in result.outcomes:
         if failures_only and outcome.success:
             continue
-        execute("quality/record_result", {
+        sql.run("quality/record_result", {
             "run_id": run_id, "run_at": run_at, "scope": result.scope, "suite": result.suite,
             "expectation": outcome.expectation, "expectation_type": outcome.expectation_type,
             "column_name": outcome.column, "critical": outcome.critical, "success": outcome.success,

@@ -1,29 +1,26 @@
 """Table suites: validate the stored tables (on the pipeline's schedule and on `customer-health check`).
 
-Each suite's frame comes from ``sql/statements/quality/table_frame_<suite>.sql`` through a query
-function, so the same code runs on the pipeline's connection or through a Reader over Quack. A suite
+Each suite's frame comes from ``sql/statements/quality/table_frame_<suite>.sql`` through ``Statements``, so
+the same code runs on the pipeline's connection or over Quack beside a running pipeline. A suite
 whose table does not exist yet (e.g. the health model's tables before it is installed) is skipped.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import pandas as pd
-
 from customer_health.config import EVENT_TYPES, Settings
 from customer_health.errors import UserError
+from customer_health.jsonsafe import jsonable
+from customer_health.sqlfiles import Statements
 from expectations.parameters import suite_parameters
 from expectations.registry import SUITES
 from expectations.runner import SuiteResult, get_runner
-from expectations.store import Execute, record_suite_result
-
-# Runs a named statement with parameters and returns its rows as a DataFrame.
-FrameQuery = Callable[[str, Mapping[str, Any]], pd.DataFrame]
+from expectations.store import record_suite_result
 
 # The tables each suite reads (all must exist for it to run).
 SUITE_TABLES: dict[str, tuple[str, ...]] = {
@@ -50,7 +47,7 @@ class TableCheck:
 
 
 def run_table_suites(
-    query: FrameQuery, settings: Settings, now: datetime, suites: Iterable[str] | None = None
+    sql: Statements, settings: Settings, now: datetime, suites: Iterable[str] | None = None
 ) -> TableCheck:
     """Validate the table suites (all, or ``suites``) on the data as it is at ``now`` (UTC)."""
     quality = settings.quality
@@ -65,8 +62,8 @@ def run_table_suites(
             f"(topics: {', '.join(EVENT_TYPES)})"
         )
     runner = get_runner(quality.failing_sample_rows)
-    existing = set(query("quality/existing_tables", {})["table_name"])
-    currencies = list(query("quality/currencies", {}).iloc[0, 0])
+    existing = set(sql.df("quality/existing_tables")["table_name"])
+    currencies = list(sql.df("quality/currencies").iloc[0, 0])
     params = suite_parameters(quality, currencies)
     frame_params = {
         "now": now,
@@ -84,7 +81,7 @@ def run_table_suites(
         if missing:
             results.append(SuiteResult(name, "table", 0, skipped_reason=f"table {missing[0]} does not exist yet"))
             continue
-        frame = query(f"quality/table_frame_{name}", frame_params)
+        frame = sql.df(f"quality/table_frame_{name}", frame_params)
         if name == "topics":
             # Topics without a configured bound are not judged on freshness.
             frame["max_age_minutes"] = [
@@ -94,9 +91,9 @@ def run_table_suites(
     return TableCheck(now, results)
 
 
-def record_table_check(execute: Execute, check: TableCheck, trigger: str) -> list[int]:
+def record_table_check(sql: Statements, check: TableCheck, trigger: str) -> list[int]:
     """Store every suite run of ``check`` with all its expectation results; the run ids."""
-    return [record_suite_result(execute, r, run_at=check.run_at, trigger=trigger) for r in check.results]
+    return [record_suite_result(sql, r, run_at=check.run_at, trigger=trigger) for r in check.results]
 
 
 def check_document(check: TableCheck, run_ids: list[int] | None = None) -> dict[str, Any]:
@@ -122,7 +119,7 @@ def check_document(check: TableCheck, run_ids: list[int] | None = None) -> dict[
             ],
         })
     return {
-        "run_at": check.run_at.isoformat() + "Z",
+        "run_at": jsonable(check.run_at),
         "success": check.success,
         "critical_failures": sum(len(r.critical_failures) for r in check.results),
         "suites": suites,

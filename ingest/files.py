@@ -88,7 +88,7 @@ def _tabular_rows(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Itera
             source = (cur.read_csv(str(path), all_varchar=True, header=True) if fmt == "csv"
                       else cur.read_parquet(str(path)))
             source.create_view("load_source", replace=True)
-            result = sqlfiles.run(cur, "load/tabular_rows", {
+            result = sqlfiles.Statements(cur).run("load/tabular_rows", {
                 "number_fields": NUMBER_FIELDS, "boolean_fields": BOOLEAN_FIELDS,
             })
             while rows := result.fetchmany(_FETCH_ROWS):

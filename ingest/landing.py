@@ -18,10 +18,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from customer_health import sqlfiles
 from customer_health.clock import utc_now
 from customer_health.config import EVENT_TYPES
-from customer_health.sqlfiles import PreparedStatements, StatementRunner
+from customer_health.sqlfiles import Statements, transaction
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +177,7 @@ class BatchContext:
     batch_id: int
     now: datetime
     source: str
-    statements: StatementRunner
+    statements: Statements
 
 
 BatchHook = Callable[[duckdb.DuckDBPyConnection, BatchContext], int | None]
@@ -197,11 +196,11 @@ class Lander:
     max_message_bytes: int
     before_land: list[BatchHook] = field(default_factory=list)
     after_land: list[BatchHook] = field(default_factory=list)
-    statements: PreparedStatements = field(init=False)
+    statements: Statements = field(init=False)
     _tables_created: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        self.statements = PreparedStatements(self.con)
+        self.statements = Statements(self.con)
 
     def land(self, batch: RawBatch | pa.Table, source: str) -> BatchResult:
         """Land every message of the batch exactly once: valid events, or dead letters with reasons."""
@@ -210,25 +209,18 @@ class Lander:
         con = self.con
         if not self._tables_created:
             for name in BATCH_TABLES:
-                sqlfiles.run(con, f"ingest/batch_tables/{name}")
+                self.statements.run(f"ingest/batch_tables/{name}")
             self._tables_created = True
         self.statements.check_catalog()
-        con.execute("begin")
         try:
-            con.from_arrow(table).insert_into("temp.incoming")
-            result = self._land_in_transaction(table.num_rows, source, started_at)
-            # Emptied inside the batch's transaction, so their rows are never committed: rows committed to a
-            # temporary table and deleted by a later transaction would stay in memory and be scanned again.
-            for name in BATCH_TABLES:
-                con.execute(f"delete from temp.{name}")
-            con.execute("commit")
+            with transaction(con):
+                con.from_arrow(table).insert_into("temp.incoming")
+                result = self._land_in_transaction(table.num_rows, source, started_at)
+                # Emptied inside the batch's transaction, so their rows are never committed: rows committed to
+                # a temporary table and deleted by a later transaction would stay in memory and be scanned again.
+                for name in BATCH_TABLES:
+                    con.execute(f"delete from temp.{name}")
         except BaseException as exc:
-            # DuckDB may already have ended the transaction (a failed commit, a write error): the rollback
-            # then fails too, and that second error must not replace the one that explains the failure.
-            try:
-                con.execute("rollback")
-            except duckdb.Error as rollback_error:
-                log.warning("batch from %s: rollback after the failure failed as well: %s", source, rollback_error)
             log.error("batch from %s (%d messages) failed, nothing of it landed: %s: %s",
                       source, table.num_rows, type(exc).__name__, exc)
             raise
@@ -273,14 +265,14 @@ class Lander:
     def stored_positions(self) -> dict[tuple[str, int], tuple[int, str | None]]:
         """(next offset, topic id) per (topic, partition) for this consumer group."""
         with self.con.cursor() as cur:
-            rows = sqlfiles.run(cur, "ingest/stored_offsets", {"group_id": self.group_id}).fetchall()
+            rows = Statements(cur).run("ingest/stored_offsets", {"group_id": self.group_id}).fetchall()
         return {(topic, int(partition)): (int(offset), topic_id) for topic, partition, offset, topic_id in rows}
 
     def record_lag(self, rows: list[tuple[str, int, int, int, int]], observed_at: datetime) -> None:
         """Store the latest lag per partition: (topic, partition, end_offset, next_offset, lag)."""
         with self.con.cursor() as cur:
             for topic, partition, end, done, lag in rows:
-                sqlfiles.run(cur, "ingest/record_lag", {
+                Statements(cur).run("ingest/record_lag", {
                     "topic": topic, "partition": partition, "end_offset": end, "next_offset": done,
                     "lag": lag, "now": observed_at,
                 })

@@ -1,5 +1,5 @@
 """A health-model test world on a real DuckDB file: events land through the contract (Lander), the
-model refreshes at chosen instants, and rows are read through a Reader like the command line does.
+model refreshes at chosen instants, and rows are read through Statements like the command line does.
 
 Every world starts with five ordinary customers (o1..o5: one visit a day before AS_OF, one 10 EUR
 charge five days before, nothing else), so with at most four other customers the portfolio norms are
@@ -14,9 +14,10 @@ from typing import Any
 
 from customer_health import sqlfiles
 from customer_health.config import HealthSettings, Settings, load_settings
-from customer_health.db import Reader, open_owner
+from customer_health.db import open_owner
 from customer_health.health.queries import health_rows
 from customer_health.health.refresh import HealthRefresher, RefreshResult
+from customer_health.sqlfiles import Statements
 from ingest.landing import Lander, batch_from_rows
 from tests.factories import customer, encode, payment, ticket, visit
 
@@ -76,8 +77,8 @@ class World:
         self.con.execute("commit")
         return result
 
-    def reader(self) -> Reader:
-        return Reader(self.con.cursor(), None)
+    def reader(self) -> Statements:
+        return Statements(self.con.cursor(), None)
 
     def computed(self, as_of: datetime = AS_OF) -> dict[str, dict[str, Any]]:
         """Every known customer's health computed from scratch at as_of (customer --as-of)."""
@@ -85,12 +86,12 @@ class World:
 
     def maintained(self) -> dict[str, dict[str, Any]]:
         """Every known customer's health as the refreshes maintained it (the customer_health view)."""
-        rows = self.reader().execute("health/customer_now", {"customer_id": None, "segment": None})
+        rows = self.reader().run("health/customer_now", {"customer_id": None, "segment": None})
         columns = [d[0] for d in rows.description]
         return {r[0]: dict(zip(columns, r, strict=True)) for r in rows.fetchall()}
 
     def intervene(self, customer_id: str, step: str, tried_at: datetime, by: str = "tester") -> None:
-        sqlfiles.run(self.con, "health/record_intervention", {
+        sqlfiles.Statements(self.con).run("health/record_intervention", {
             "customer_id": customer_id, "step": step, "note": f"tried {step}", "recorded_by": by,
             "tried_at": tried_at, "recorded_at": tried_at,
         })

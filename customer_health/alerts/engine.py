@@ -26,6 +26,7 @@ import pandas as pd
 
 from customer_health import sqlfiles
 from customer_health.config import AlertSettings
+from customer_health.jsonsafe import jsonable
 
 log = logging.getLogger("customer_health.alerts")
 
@@ -133,10 +134,11 @@ class AlertEngine:
 
     def _load(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> None:
         longest = max([self.settings.cooldown_minutes, *self.settings.cooldown_minutes_by_source.values()])
-        for row in sqlfiles.run(cur, "alerts/load_state", {"since": now - timedelta(minutes=longest)}).fetchall():
+        sql = sqlfiles.Statements(cur)
+        for row in sql.rows("alerts/load_state", {"since": now - timedelta(minutes=longest)}):
             state = _State(*row)
             self._state[(state.source, state.subject)] = state
-        for source, created_at in sqlfiles.run(cur, "alerts/recent_sent", {"since": now - self.window}).fetchall():
+        for source, created_at in sql.rows("alerts/recent_sent", {"since": now - self.window}):
             self._breakers.setdefault(source, _Breaker()).sent.append(created_at)
         self._loaded = True
 
@@ -168,7 +170,7 @@ class AlertEngine:
         for source in sorted(set(fresh) | {s for s, b in self._breakers.items() if b.open_until}):
             self._plan_source(source, fresh.get(source, []), now, plan)
         if plan:
-            ids = [int(r[0]) for r in sqlfiles.run(cur, "alerts/next_alert_ids", {"n": len(plan)}).fetchall()]
+            ids = [int(r[0]) for r in sqlfiles.Statements(cur).rows("alerts/next_alert_ids", {"n": len(plan)})]
             self._resolve_summary_ids(plan, ids)
             rows = []
             for planned, alert_id in zip(plan, ids, strict=True):
@@ -248,10 +250,10 @@ class AlertEngine:
             summary_id = (ids[planned.summary_index] if planned.summary_index is not None
                           and planned.summary_index >= 0 else self._breakers[c.source].summary_alert_id)
         payload = {
-            "alert_id": alert_id, "created_at": now.isoformat() + "Z", "source": c.source, "subject": c.subject,
+            "alert_id": alert_id, "created_at": jsonable(now), "source": c.source, "subject": c.subject,
             "severity": c.severity, "title": c.title, "details": c.details, "text": alert_text(alert_id, c),
         }
-        payload = json.loads(json.dumps(payload, default=str))  # plain JSON types only
+        payload = jsonable(payload)
         if planned.status == "held":
             status = "held"
         else:
@@ -310,6 +312,6 @@ def _max_severity(severities: Any) -> str:
 def _with_relation(cur: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, statement: str) -> None:
     cur.register(name, frame)
     try:
-        sqlfiles.run(cur, statement)
+        sqlfiles.Statements(cur).run(statement)
     finally:
         cur.unregister(name)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -18,6 +17,7 @@ import duckdb
 from customer_health import sqlfiles
 from customer_health.alerts.engine import AlertCandidate, Evaluation
 from customer_health.config import Settings
+from customer_health.jsonsafe import jsonable
 
 log = logging.getLogger("customer_health.alerts")
 
@@ -29,9 +29,9 @@ def fading_candidates(
     cur: duckdb.DuckDBPyConnection, settings: Settings, evaluation: Evaluation
 ) -> list[AlertCandidate]:
     """Alert candidates for the fading records since the cursor; moves the cursor in ``evaluation``."""
-    row = sqlfiles.run(cur, "alerts/get_cursor", {"name": CURSOR}).fetchone()
+    row = sqlfiles.Statements(cur).run("alerts/get_cursor", {"name": CURSOR}).fetchone()
     after = int(row[0]) if row else -1
-    upto = int(sqlfiles.run(cur, "churn/max_fading").fetchone()[0])
+    upto = int(sqlfiles.Statements(cur).run("churn/max_fading").fetchone()[0])
     if upto < after:
         log.warning("churn_fading was rebuilt (rowid %d < cursor %d): reading on from its end", upto, after)
         evaluation.cursors[CURSOR] = upto
@@ -42,7 +42,7 @@ def fading_candidates(
     currency = settings.health.currency
     out = []
     for (customer_id, name, detected_at, previous, p_alive, threshold, transactions, lifetime_value, expected_value,
-         fit_id) in sqlfiles.run(cur, "churn/fading_after", {"after": after, "upto": upto}).fetchall():
+         fit_id) in sqlfiles.Statements(cur).run("churn/fading_after", {"after": after, "upto": upto}).fetchall():
         who = f"{name} ({customer_id})" if name else customer_id
         out.append(AlertCandidate(
             SOURCE, customer_id, "warning",
@@ -51,7 +51,7 @@ def fading_candidates(
             {"customer_id": customer_id, "name": name, "p_alive": _clean(p_alive), "previous_p_alive": _clean(previous),
              "threshold": threshold, "transactions": int(transactions), "lifetime_value": _clean(lifetime_value),
              "expected_value_90d": _clean(expected_value), "currency": currency, "fit_id": int(fit_id),
-             "detected_at": _iso(detected_at)},
+             "detected_at": jsonable(detected_at)},
             group="silently fading",
         ))
     return out
@@ -62,7 +62,3 @@ def _clean(value: Any) -> float | None:
         return None
     number = float(value)
     return round(number, 6) if math.isfinite(number) else None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value is not None else None

@@ -91,13 +91,14 @@ class QualityAndAlerts:
 
     def run_table_suites(self, cur: duckdb.DuckDBPyConnection) -> Any:
         now = self.clock()
-        check = run_table_suites(lambda name, params: sqlfiles.run(cur, name, params).df(), self.settings, now)
-        record_table_check(lambda name, params: sqlfiles.run(cur, name, params), check, trigger="schedule")
+        sql = sqlfiles.Statements(cur)
+        check = run_table_suites(sql, self.settings, now)
+        record_table_check(sql, check, trigger="schedule")
         quality = self.settings.quality
         for scope, days in (("batch", quality.batch_runs_retention_days), ("table", quality.table_runs_retention_days)):
             before = now - timedelta(days=days)
-            sqlfiles.run(cur, "quality/prune_results", {"scope": scope, "before": before})
-            sqlfiles.run(cur, "quality/prune_runs", {"scope": scope, "before": before})
+            sql.run("quality/prune_results", {"scope": scope, "before": before})
+            sql.run("quality/prune_runs", {"scope": scope, "before": before})
         failed = [r.suite for r in check.results if not r.success]
         log.info("table suites: %d run, %s", len(check.results),
                  f"critical failures in {', '.join(failed)}" if failed else "no critical failure")
@@ -105,15 +106,10 @@ class QualityAndAlerts:
 
     def evaluate_alerts(self, cur: duckdb.DuckDBPyConnection) -> DispatchReport:
         now = self.clock()
-        cur.execute("begin")
-        try:
+        with sqlfiles.transaction(cur):
             evaluation = self.sources.evaluate(cur, now)
             report = self.engine.dispatch(cur, evaluation.candidates, now)
             self.sources.save_cursors(cur, evaluation, now)
-            cur.execute("commit")
-        except BaseException:
-            cur.execute("rollback")
-            raise
         self.engine.deliver(report)
         return report
 

@@ -31,6 +31,7 @@ from customer_health import sqlfiles
 from customer_health.alerts.engine import AlertCandidate, Evaluation
 from customer_health.alerts.fading import fading_candidates
 from customer_health.config import Settings
+from customer_health.jsonsafe import jsonable
 
 log = logging.getLogger("customer_health.alerts")
 
@@ -50,9 +51,9 @@ class AlertSources:
         self._drift_read_at: datetime | None = None
 
     def evaluate(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> Evaluation:
-        existing = {r[0] for r in sqlfiles.run(cur, "quality/existing_tables").fetchall()}
+        existing = {r[0] for r in sqlfiles.Statements(cur).run("quality/existing_tables").fetchall()}
         evaluation = Evaluation()
-        signals = sqlfiles.run(cur, "alerts/catch_up_signals", {"lag_since": now - LAG_FRESHNESS}).fetchone()
+        signals = sqlfiles.Statements(cur).run("alerts/catch_up_signals", {"lag_since": now - LAG_FRESHNESS}).fetchone()
         lag, last_latency_ms, last_kafka_batch_at = signals
         evaluation.catching_up = self.catching_up(lag, last_latency_ms, last_kafka_batch_at, now)
         if evaluation.catching_up != self._was_catching_up:
@@ -79,7 +80,7 @@ class AlertSources:
 
     def save_cursors(self, cur: duckdb.DuckDBPyConnection, evaluation: Evaluation, now: datetime) -> None:
         for name, position in evaluation.cursors.items():
-            sqlfiles.run(cur, "alerts/set_cursor", {"name": name, "position": position, "now": now})
+            sqlfiles.Statements(cur).run("alerts/set_cursor", {"name": name, "position": position, "now": now})
 
     # --- catching up -------------------------------------------------------------------------------------
 
@@ -119,7 +120,7 @@ class AlertSources:
             out.append(AlertCandidate(
                 "pipeline", "staleness", "critical",
                 f"No data landed from Kafka for {idle_minutes:,.0f} min (bound {a.staleness_minutes:g} min)",
-                {"last_kafka_batch_at": _iso(last_kafka_batch_at), "idle_minutes": round(idle_minutes, 1),
+                {"last_kafka_batch_at": jsonable(last_kafka_batch_at), "idle_minutes": round(idle_minutes, 1),
                  "bound_minutes": a.staleness_minutes},
             ))
         return out
@@ -128,16 +129,15 @@ class AlertSources:
         a = self.settings.alerts
         recent_start = now - timedelta(minutes=a.dead_letter_window_minutes)
         trailing_start = recent_start - timedelta(hours=a.dead_letter_trailing_hours)
-        recent_messages, recent_dead, trailing_messages, trailing_dead = sqlfiles.run(
-            cur, "alerts/dead_letter_rates", {"recent_start": recent_start, "trailing_start": trailing_start}
-        ).fetchone()
+        recent_messages, recent_dead, trailing_messages, trailing_dead = sqlfiles.Statements(cur).one(
+            "alerts/dead_letter_rates", {"recent_start": recent_start, "trailing_start": trailing_start})
         if recent_messages < a.dead_letter_min_messages:
             return []
         rate = recent_dead / recent_messages
         trailing_rate = trailing_dead / trailing_messages if trailing_messages else 0.0
         if rate < a.dead_letter_min_rate or rate < a.dead_letter_spike_factor * trailing_rate:
             return []
-        reasons = sqlfiles.run(cur, "alerts/dead_letter_reasons", {"since": recent_start}).fetchall()
+        reasons = sqlfiles.Statements(cur).run("alerts/dead_letter_reasons", {"since": recent_start}).fetchall()
         top = ", ".join(f"{t} {code} {n:,}" for t, code, n in reasons[:3])
         return [AlertCandidate(
             "dead_letter", "rate", "warning",
@@ -152,7 +152,7 @@ class AlertSources:
 
     def quality_failures(self, cur: duckdb.DuckDBPyConnection, evaluation: Evaluation) -> list[AlertCandidate]:
         after = self._cursor(cur, QUALITY_CURSOR, default=0)
-        rows = sqlfiles.run(cur, "alerts/quality_failures", {"after": after}).fetchall()
+        rows = sqlfiles.Statements(cur).run("alerts/quality_failures", {"after": after}).fetchall()
         if not rows:
             return []
         grouped: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
@@ -172,7 +172,7 @@ class AlertSources:
             out.append(AlertCandidate(
                 "quality", f"{scope}:{suite}.{expectation}", "critical", title,
                 {"scope": scope, "suite": suite, "expectation": expectation, "failures": len(found),
-                 "unexpected_rows": unexpected, "last_run_id": last[1], "last_run_at": _iso(last[2]),
+                 "unexpected_rows": unexpected, "last_run_id": last[1], "last_run_at": jsonable(last[2]),
                  "last_batch_id": last[8], "error": last[9]},
                 group=f"{suite}.{expectation}",
             ))
@@ -183,14 +183,14 @@ class AlertSources:
 
     def segment_changes(self, cur: duckdb.DuckDBPyConnection, evaluation: Evaluation) -> list[AlertCandidate]:
         after = self._cursor(cur, SEGMENT_CURSOR, default=-1)
-        upto = int(sqlfiles.run(cur, "alerts/max_segment_change").fetchone()[0])
+        upto = int(sqlfiles.Statements(cur).run("alerts/max_segment_change").fetchone()[0])
         if upto < after:
             log.warning("segment_changes was rebuilt (rowid %d < cursor %d): reading on from its end", upto, after)
             evaluation.cursors[SEGMENT_CURSOR] = upto
             return []
         if upto == after:
             return []
-        rows = sqlfiles.run(cur, "alerts/segment_net_changes", {"after": after, "upto": upto}).fetchall()
+        rows = sqlfiles.Statements(cur).run("alerts/segment_net_changes", {"after": after, "upto": upto}).fetchall()
         evaluation.cursors[SEGMENT_CURSOR] = upto
         out = []
         for customer_id, name, before, after_segment, score, drifting, days, changed_at, changes in rows:
@@ -202,7 +202,7 @@ class AlertSources:
                 f"{who}: {before or 'new'} -> {after_segment} (health score {_num(score)})",
                 {"customer_id": customer_id, "name": name, "from_segment": before, "to_segment": after_segment,
                  "health_score": _clean(score), "drifting_toward": drifting, "days_to_threshold": _clean(days),
-                 "changed_at": _iso(changed_at), "changes_netted": int(changes)},
+                 "changed_at": jsonable(changed_at), "changes_netted": int(changes)},
                 group=f"{before or 'new'} -> {after_segment}",
             ))
         return out
@@ -219,7 +219,7 @@ class AlertSources:
     def drift(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> list[AlertCandidate]:
         a = self.settings.alerts
         cooldown = a.cooldown_minutes_by_source.get("drift", a.cooldown_minutes)
-        rows = sqlfiles.run(cur, "alerts/drifting_customers", {
+        rows = sqlfiles.Statements(cur).run("alerts/drifting_customers", {
             "horizon_days": a.drift_horizon_days, "cooldown_start": now - timedelta(minutes=cooldown),
         }).fetchall()
         out = []
@@ -237,7 +237,7 @@ class AlertSources:
         return out
 
     def _cursor(self, cur: duckdb.DuckDBPyConnection, name: str, default: int) -> int:
-        row = sqlfiles.run(cur, "alerts/get_cursor", {"name": name}).fetchone()
+        row = sqlfiles.Statements(cur).run("alerts/get_cursor", {"name": name}).fetchone()
         return int(row[0]) if row else default
 
 
@@ -260,7 +260,3 @@ def _num(value: Any) -> str:
 def _signed(value: Any) -> str:
     number = _clean(value)
     return "?" if number is None else f"{number:+,.0f}"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value is not None else None

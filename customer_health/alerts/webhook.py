@@ -121,7 +121,7 @@ class WebhookSink:
 
     def requeue_undelivered(self, cur: duckdb.DuckDBPyConnection, since: datetime) -> int:
         """Queue again the alerts a previous pipeline left ``pending``; how many."""
-        rows = sqlfiles.run(cur, "alerts/undelivered", {"since": since}).fetchall()
+        rows = sqlfiles.Statements(cur).run("alerts/undelivered", {"since": since}).fetchall()
         for alert_id, payload, done in rows:
             self.submit(int(alert_id), json.loads(payload), skip=list(done))
         return len(rows)
@@ -152,7 +152,7 @@ class WebhookSink:
                 cursor = self._cursor
 
                 def run(name: str, values: Mapping[str, Any]) -> object:
-                    return sqlfiles.run(cursor, name, values)
+                    return sqlfiles.Statements(cursor).run(name, values)
 
             for attempt in range(5):
                 try:

@@ -17,11 +17,10 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -40,10 +39,6 @@ from ingest.landing import BatchContext
 from ingest.plugins import PipelineExtensions, Plugin
 
 log = logging.getLogger(__name__)
-
-# Runs a named statement (sql/statements/<name>.sql) with parameters: sqlfiles.run bound to a connection,
-# or Reader.execute (over Quack when a pipeline serves the database).
-StatementRunner = Callable[[str, Mapping[str, Any] | None], duckdb.DuckDBPyConnection]
 
 WEEK_DAYS = 7.0
 HORIZON_30D_WEEKS = 30 / WEEK_DAYS
@@ -107,10 +102,6 @@ class ScoreResult:
     duration_ms: float
 
 
-def connection_runner(con: duckdb.DuckDBPyConnection) -> StatementRunner:
-    return functools.partial(sqlfiles.run, con)
-
-
 def fx_params(settings: Settings) -> dict[str, Any]:
     """The exchange rates as the ``$fx_currencies`` / ``$fx_rates`` parameters of the churn statements."""
     return {
@@ -125,27 +116,23 @@ def fx_params(settings: Settings) -> dict[str, Any]:
 
 def rollup_batch(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: int) -> None:
     """Add the succeeded charges landed by ``batch_id`` to ``churn_days`` (in the caller's transaction)."""
-    sqlfiles.run(con, "churn/rollup_batch", {"batch_id": batch_id, **fx_params(settings)})
+    sqlfiles.Statements(con).run("churn/rollup_batch", {"batch_id": batch_id, **fx_params(settings)})
 
 
 def rebuild_transactions(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Rebuild ``churn_days`` from every landed succeeded charge."""
-    sqlfiles.run(con, "churn/clear_transactions")
-    sqlfiles.run(con, "churn/rebuild_transactions", fx_params(settings))
+    sql = sqlfiles.Statements(con)
+    sql.run("churn/clear_transactions")
+    sql.run("churn/rebuild_transactions", fx_params(settings))
 
 
 def ensure_transactions(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
     """Rebuild the rollup when charges were landed but the rollup is empty; True when it rebuilt."""
-    if not sqlfiles.run(con, "churn/transactions_missing").fetchone()[0]:
+    if not sqlfiles.Statements(con).run("churn/transactions_missing").fetchone()[0]:
         return False
     log.info("churn: building the transaction rollup from the landed payments")
-    con.execute("begin")
-    try:
+    with sqlfiles.transaction(con):
         rebuild_transactions(con, settings)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return True
 
 
@@ -153,9 +140,9 @@ def ensure_transactions(con: duckdb.DuckDBPyConnection, settings: Settings) -> b
 # Fitting
 
 
-def load_summaries(run: StatementRunner, as_of: datetime, customer_ids: Sequence[str] | None = None) -> Summaries:
+def load_summaries(sql: sqlfiles.Statements, as_of: datetime, customer_ids: Sequence[str] | None = None) -> Summaries:
     """Every customer's (or the given customers') summary as of ``as_of`` (UTC)."""
-    table = run("churn/customer_summaries", {
+    table = sql.run("churn/customer_summaries", {
         "as_of": as_of, "customer_ids": list(customer_ids) if customer_ids is not None else None,
     }).fetch_arrow_table()
 
@@ -177,7 +164,7 @@ def load_summaries(run: StatementRunner, as_of: datetime, customer_ids: Sequence
 
 
 def fit_model(
-    run: StatementRunner, as_of: datetime, *, trigger: str = "manual", now: datetime | None = None
+    sql: sqlfiles.Statements, as_of: datetime, *, trigger: str = "manual", now: datetime | None = None
 ) -> StoredFit:
     """Fit BG/NBD on every customer's transactions up to the UTC day of ``as_of`` and store the fit.
 
@@ -185,7 +172,7 @@ def fit_model(
     :class:`EmptyWindowError` when no customer has a transaction in the window; nothing is stored then.
     """
     started = time.perf_counter()
-    summaries = load_summaries(run, as_of)
+    summaries = load_summaries(sql, as_of)
     if len(summaries) == 0:
         raise EmptyWindowError(
             f"no succeeded charge on or before {as_of.date().isoformat()} (UTC): the calibration window is "
@@ -200,7 +187,7 @@ def fit_model(
         "log_likelihood": result.log_likelihood, "customers": result.customers, "converged": result.converged,
         "message": result.message, "trigger": trigger, "duration_ms": duration_ms,
     }
-    fit_id = int(run("churn/insert_fit", row).fetchone()[0])
+    fit_id = int(sql.run("churn/insert_fit", row).fetchone()[0])
     return StoredFit(fit_id=fit_id, **row)
 
 
@@ -213,14 +200,14 @@ def _stored_fit(row: tuple[Any, ...] | None) -> StoredFit | None:
                      float(b), float(ll), int(customers), bool(converged), message, trigger, float(duration_ms))
 
 
-def scoring_fit(run: StatementRunner) -> StoredFit | None:
+def scoring_fit(sql: sqlfiles.Statements) -> StoredFit | None:
     """The fit customers are scored with: the converged fit with the latest ``as_of``; None when none."""
-    return _stored_fit(run("churn/scoring_fit", None).fetchone())
+    return _stored_fit(sql.run("churn/scoring_fit", None).fetchone())
 
 
-def stored_fits(run: StatementRunner, limit: int = 20) -> list[StoredFit]:
+def stored_fits(sql: sqlfiles.Statements, limit: int = 20) -> list[StoredFit]:
     """The newest stored fits first."""
-    return [f for f in (_stored_fit(row) for row in run("churn/fits", {"limit": limit}).fetchall()) if f]
+    return [f for f in (_stored_fit(row) for row in sql.run("churn/fits", {"limit": limit}).fetchall()) if f]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -249,7 +236,7 @@ CUSTOMER_FIGURES: tuple[str, ...] = (
 )
 
 
-def customer_figures(run: StatementRunner, customer_id: str, as_of: datetime) -> dict[str, Any]:
+def customer_figures(sql: sqlfiles.Statements, customer_id: str, as_of: datetime) -> dict[str, Any]:
     """One customer's silent-churn figures at ``as_of`` (CUSTOMER_FIGURES), from the scoring fit.
 
     Computed on the spot from the customer's transactions up to as_of's UTC day (cheap: closed forms), so
@@ -257,8 +244,8 @@ def customer_figures(run: StatementRunner, customer_id: str, as_of: datetime) ->
     equal the stored ``customer_churn`` row. All None without a transaction by then or without a fit.
     """
     figures: dict[str, Any] = dict.fromkeys(CUSTOMER_FIGURES)
-    fit = scoring_fit(run)
-    summaries = load_summaries(run, as_of, [customer_id])
+    fit = scoring_fit(sql)
+    summaries = load_summaries(sql, as_of, [customer_id])
     if fit is None or len(summaries) == 0:
         return figures
     scores = score_summaries(fit.params, summaries)
@@ -288,13 +275,13 @@ def score_customers(
     says which batch's scoring found them). Runs in the caller's transaction, if any.
     """
     started = time.perf_counter()
-    run = connection_runner(con)
-    fit = fit or scoring_fit(run)
+    sql = sqlfiles.Statements(con)
+    fit = fit or scoring_fit(sql)
     if fit is None:
         return ScoreResult(0, 0, None, 0.0)
     if customer_ids is not None and len(customer_ids) == 0:
         return ScoreResult(0, 0, fit.fit_id, 0.0)
-    summaries = load_summaries(run, as_of, customer_ids)
+    summaries = load_summaries(sql, as_of, customer_ids)
     scores = score_summaries(fit.params, summaries)
     frame = pa.table({
         "customer_id": pa.array(summaries.customer_id, pa.string()),
@@ -313,17 +300,17 @@ def score_customers(
         "valuable_min_lifetime_value": churn.valuable_min_lifetime_value,
     }
     # A table created once and refilled, not a registered relation: registering one per batch would change
-    # the catalog and make DuckDB plan the pipeline's prepared statements again (sqlfiles.PreparedStatements).
+    # the catalog and make DuckDB plan the pipeline's prepared statements again (sqlfiles.Statements).
     # Emptied again in the caller's transaction: rows committed to a temporary table and deleted by a later
     # transaction would stay in memory for good.
-    sqlfiles.run(con, "churn/scores_table")
+    sql.run("churn/scores_table")
     con.from_arrow(frame).insert_into("temp.churn_scores")
     try:
-        fading = int(sqlfiles.run(con, "churn/record_fading", params).fetchone()[0])
-        sqlfiles.run(con, "churn/delete_scores")
-        sqlfiles.run(con, "churn/insert_scores", params)
+        fading = int(sql.run("churn/record_fading", params).fetchone()[0])
+        sql.run("churn/delete_scores")
+        sql.run("churn/insert_scores", params)
         if customer_ids is None:
-            sqlfiles.run(con, "churn/drop_unscored")
+            sql.run("churn/drop_unscored")
     finally:
         with contextlib.suppress(duckdb.Error):  # an aborted transaction: its rollback empties it
             con.execute("delete from temp.churn_scores")
@@ -333,14 +320,8 @@ def score_customers(
 
 def score_everyone(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: datetime) -> ScoreResult:
     """Score every customer as of ``as_of`` in one transaction of its own."""
-    con.execute("begin")
-    try:
-        result = score_customers(con, settings, None, as_of)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    return result
+    with sqlfiles.transaction(con):
+        return score_customers(con, settings, None, as_of)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -378,12 +359,12 @@ class ChurnPipelineHooks:
     def after_land(self, con: duckdb.DuckDBPyConnection, ctx: BatchContext) -> int:
         """Keep the rollup and the scores current; returns the customers scored."""
         rollup_batch(con, self.settings, ctx.batch_id)
-        touched = [row[0] for row in sqlfiles.run(con, "churn/touched_customers", {"batch_id": ctx.batch_id})
+        touched = [row[0] for row in sqlfiles.Statements(con).run("churn/touched_customers", {"batch_id": ctx.batch_id})
                    .fetchall()]
         if touched and self._waiting_for_data:
             self._waiting_for_data = False
             self._next_check = 0.0  # the first charges: fit at the next tick
-        fit = scoring_fit(connection_runner(con))
+        fit = scoring_fit(sqlfiles.Statements(con))
         if fit is None:
             return 0
         everyone = fit.fit_id != self._scored_fit_id or ctx.now.date() != self._scored_day
@@ -417,7 +398,7 @@ class ChurnPipelineHooks:
         grew by more than churn.refit_growth since it."""
         churn = self.settings.churn
         with self.con.cursor() as cur:
-            last_at, last_customers, customers = sqlfiles.run(cur, "churn/refit_status").fetchone()
+            last_at, last_customers, customers = sqlfiles.Statements(cur).run("churn/refit_status").fetchone()
         return (last_at is None or now - last_at >= timedelta(hours=churn.refit_interval_hours)
                 or customers > last_customers * (1 + churn.refit_growth))
 
@@ -426,7 +407,7 @@ class ChurnPipelineHooks:
         now = self.clock()
         with self.con.cursor() as cur:
             try:
-                fit = fit_model(connection_runner(cur), now, trigger="schedule", now=now)
+                fit = fit_model(sqlfiles.Statements(cur), now, trigger="schedule", now=now)
             except EmptyWindowError:
                 self._waiting_for_data = True
                 log.info("churn: no succeeded charge landed yet; the model is fitted once there is one")

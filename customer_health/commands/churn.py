@@ -6,7 +6,6 @@ import argparse
 import contextlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from typing import Any
 
 import duckdb
 
@@ -16,6 +15,8 @@ from customer_health.config import Settings
 from customer_health.db import open_owner, open_reader, reader
 from customer_health.errors import UserError
 from customer_health.health.refresh import HealthRefresher
+from customer_health.jsonsafe import jsonable
+from customer_health.sqlfiles import Statements, transaction
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -55,8 +56,8 @@ def _as_of(text: str) -> datetime:
 
 
 @contextlib.contextmanager
-def _database(settings: Settings) -> Iterator[tuple[model.StatementRunner, duckdb.DuckDBPyConnection | None]]:
-    """(statement runner, owner connection or None): the file as its owner when no pipeline holds it,
+def _database(settings: Settings) -> Iterator[tuple[Statements, duckdb.DuckDBPyConnection | None]]:
+    """(statements, owner connection or None): the file as its owner when no pipeline holds it,
     else the running pipeline over Quack."""
     if not settings.db_path.exists():
         raise UserError(f"no database at {settings.db_path}: run `customer-health ingest` or `load` first")
@@ -67,27 +68,22 @@ def _database(settings: Settings) -> Iterator[tuple[model.StatementRunner, duckd
             raise
         served = open_reader(settings)  # a clear error when the owner does not serve the database
         try:
-            yield served.execute, None
+            yield served, None
         finally:
             served.close()
         return
     try:
         model.ensure_transactions(con, settings)
-        yield model.connection_runner(con), con
+        yield Statements(con), con
     finally:
         con.close()
 
 
 def _rescore(con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime) -> int:
     """Without a pipeline: every customer's churn scores, then their health (which reads P(alive)), as of now."""
-    con.execute("begin")
-    try:
+    with transaction(con):
         scored = model.score_customers(con, settings, None, now).customers
         HealthRefresher(settings.health).full_refresh(con, now, reason="churn_fit")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return scored
 
 
@@ -110,7 +106,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "customers_scored": scored,
     }
     if args.json:
-        print_json(_jsonable(document))
+        print_json(jsonable(document))
         return 0
     print(f"fit #{fit.fit_id}: {fit.customers:,} customers, window {fit.window_start} .. {fit.window_end} (UTC days)")
     print(f"  r = {fit.r:.4f}  alpha = {fit.alpha:.4f} (weeks)  a = {fit.a:.4f}  b = {fit.b:.4f}")
@@ -131,9 +127,9 @@ def cmd_fits(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UserError("--limit must be at least 1")
     with reader(settings) as db:
-        fits = model.stored_fits(db.execute, args.limit)
+        fits = model.stored_fits(db, args.limit)
     if args.json:
-        print_json([_jsonable(f.as_dict()) for f in fits])
+        print_json([jsonable(f.as_dict()) for f in fits])
         return 0
     if not fits:
         print("no fit stored yet: run `customer-health churn-model fit`")
@@ -144,15 +140,3 @@ def cmd_fits(args: argparse.Namespace) -> int:
               f"customers, r={f.r:.4g} alpha={f.alpha:.4g} a={f.a:.4g} b={f.b:.4g} LL={f.log_likelihood:.1f}, "
               f"{state}")
     return 0
-
-
-def _jsonable(document: dict[str, Any]) -> dict[str, Any]:
-    """Times as ISO 8601 UTC ('Z'), days as YYYY-MM-DD."""
-    out: dict[str, Any] = {}
-    for key, value in document.items():
-        if isinstance(value, datetime):
-            value = value.isoformat() + "Z"
-        elif isinstance(value, date):
-            value = value.isoformat()
-        out[key] = value
-    return out

@@ -13,9 +13,10 @@ from customer_health.db import open_owner, reader
 from customer_health.errors import UserError
 from customer_health.health.dossier import write_dossier
 from customer_health.health.interventions import record_intervention
-from customer_health.health.params import SEGMENTS, STEPS
 from customer_health.health.queries import customer_health, customers_summary, dossier_data, parse_as_of, portfolio
 from customer_health.health.refresh import HealthRefresher
+from customer_health.sqlfiles import transaction
+from customer_health.vocabulary import SEGMENTS, STEPS
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -207,15 +208,10 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     con = open_owner(settings)
     try:
         refresher = HealthRefresher(settings.health)
-        con.execute("begin")
-        try:
+        with transaction(con):
             if args.rebuild:
                 refresher.rebuild_rollups(con)
             result = refresher.full_refresh(con, utc_now(), reason="manual")
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
     finally:
         con.close()
     doc = {"customers": result.customers, "segment_changes": result.segment_changes,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from customer_health.alerts.webhook import WebhookSink, receiver_urls
 from customer_health.cliutil import print_json, settings_from_args
 from customer_health.db import open_owner, open_reader, reader
 from customer_health.errors import UserError
+from customer_health.jsonsafe import jsonable
 from expectations.tables import check_document, record_table_check, run_table_suites
 
 SUITE_NAMES = ("tickets", "payments", "visits", "customers", "customer_health", "health_snapshots", "topics")
@@ -54,21 +54,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     db = open_reader(settings)  # UserError when there is no database
     if db.mode == "quack":  # a pipeline owns the file: read and record through it, server-side
         try:
-            check = run_table_suites(db.df, settings, now, args.suite)
-            run_ids = None if args.no_store else record_table_check(db.execute, check, trigger="check")
+            check = run_table_suites(db, settings, now, args.suite)
+            run_ids = None if args.no_store else record_table_check(db, check, trigger="check")
         finally:
             db.close()
     else:
         db.close()
         con = open_owner(settings)
         try:
-            def query(name: str, params: Mapping[str, Any]) -> Any:
-                return sqlfiles.run(con, name, params).df()
-
-            check = run_table_suites(query, settings, now, args.suite)
-            run_ids = None if args.no_store else record_table_check(
-                lambda name, params: sqlfiles.run(con, name, params), check, trigger="check"
-            )
+            sql = sqlfiles.Statements(con)
+            check = run_table_suites(sql, settings, now, args.suite)
+            run_ids = None if args.no_store else record_table_check(sql, check, trigger="check")
         finally:
             con.close()
     document = check_document(check, run_ids)
@@ -102,14 +98,14 @@ def _print_check(document: dict[str, Any]) -> None:
 def cmd_alerts(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     with reader(settings) as db:
-        result = db.execute("alerts/never_delivered" if args.undelivered else "alerts/recent",
+        result = db.run("alerts/never_delivered" if args.undelivered else "alerts/recent",
                             {"limit": max(1, args.limit)})
         columns = [d[0] for d in result.description]
         rows = [dict(zip(columns, r, strict=True)) for r in result.fetchall()]
     for row in rows:
         row["payload"] = json.loads(row["payload"]) if row.get("payload") else None
         for key in ("created_at", "delivered_at"):
-            row[key] = row[key].isoformat() + "Z" if row.get(key) is not None else None
+            row[key] = jsonable(row.get(key))
     if args.json:
         print_json(rows)
         return 0
@@ -139,14 +135,12 @@ def cmd_alerts_retry(args: argparse.Namespace) -> int:
     owner = None
     try:
         if db.mode == "quack":  # a pipeline owns the file: record through it, server-side
-            def record(name: str, values: Mapping[str, Any]) -> Any:
-                return db.execute(name, values)
+            statements = db
         else:
             db.close()
             owner = open_owner(settings)
-
-            def record(name: str, values: Mapping[str, Any]) -> Any:
-                return sqlfiles.run(owner, name, values)
+            statements = sqlfiles.Statements(owner)
+        record = statements.run
         rows = record("alerts/to_retry", params).fetchall()
         # Retries are sent now, one attempt after another, without waiting out long backoffs.
         alerts = settings.alerts

@@ -15,8 +15,9 @@ from customer_health import sqlfiles
 from customer_health.config import Settings
 from customer_health.db import open_owner, open_reader
 from customer_health.errors import UserError
-from customer_health.health.params import STEPS
 from customer_health.health.queries import utc_now
+from customer_health.jsonsafe import jsonable
+from customer_health.vocabulary import STEPS
 
 # A note says what was done (for an exit: why) in at least this many words or non-space characters.
 MIN_NOTE_WORDS = 3
@@ -46,8 +47,8 @@ class Intervention:
     def as_dict(self) -> dict[str, Any]:
         return {
             "intervention_id": self.intervention_id, "customer_id": self.customer_id, "step": self.step,
-            "note": self.note, "recorded_by": self.recorded_by, "tried_at": self.tried_at.isoformat() + "Z",
-            "recorded_at": self.recorded_at.isoformat() + "Z",
+            "note": self.note, "recorded_by": self.recorded_by, "tried_at": jsonable(self.tried_at),
+            "recorded_at": jsonable(self.recorded_at),
         }
 
 
@@ -81,9 +82,10 @@ def record_intervention(
         db.close()
         con = open_owner(settings)
         try:
-            _known(sqlfiles.run(con, "health/customer_profile", {"customer_id": customer_id}).fetchone(), customer_id)
+            sql = sqlfiles.Statements(con)
+            _known(sql.one("health/customer_profile", {"customer_id": customer_id}), customer_id)
             _enough(step, note)
-            row = sqlfiles.run(con, "health/record_intervention", params).fetchone()
+            row = sql.one("health/record_intervention", params)
         finally:
             con.close()
     assert row is not None

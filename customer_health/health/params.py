@@ -6,16 +6,13 @@ import json
 
 from customer_health.config import HealthSettings
 
-STEPS: tuple[str, ...] = ("readjust", "educate", "renegotiate", "migrate", "exit")
-NEXT_STEPS: tuple[str, ...] = (*STEPS, "none")
-SEGMENTS: tuple[str, ...] = ("champion", "healthy", "at_risk", "unprofitable", "terrorist", "churned")
 COMPONENTS: tuple[str, ...] = (
     "engagement", "payment_behaviour", "support_burden", "complaint_behaviour", "profitability",
 )
 
 
 def health_params(health: HealthSettings) -> str:
-    """The JSON read by the SQL macro ``health_params`` (sql/40_health/00_health_params.sql)."""
+    """The JSON read by the SQL macro ``health_params`` (sql/10_reference/health_params.sql)."""
     flat: dict[str, object] = {
         k: v for k, v in health.model_dump().items()
         if k not in {"weights", "complaint_weights", "segments", "playbook", "fx_rates", "win_back_days"}

@@ -1,6 +1,6 @@
 """Typed reads of the health model for the command line and the dashboard (never imports streamlit).
 
-Every read goes through :class:`customer_health.db.Reader`, so it is the same with a running pipeline
+Every read goes through :class:`customer_health.sqlfiles.Statements`, so it is the same with a running pipeline
 (Quack) and without (the file, read-only). Without ``as_of`` the maintained health (``customer_health``)
 is read; it is computed on the spot instead when the maintained windows end before today (no pipeline
 refreshed it since the UTC day rolled over) or the customer has no row yet. With ``as_of`` everything
@@ -9,18 +9,18 @@ is computed from scratch at that instant, with the same SQL a full refresh uses.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from customer_health.churn.model import customer_figures
 from customer_health.clock import utc_now
 from customer_health.config import Settings
-from customer_health.db import Reader
 from customer_health.errors import UserError
-from customer_health.health.params import SEGMENTS, health_params
+from customer_health.health.params import health_params
+from customer_health.jsonsafe import jsonable
+from customer_health.sqlfiles import Statements
+from customer_health.vocabulary import SEGMENTS
 
 # The keys of `customer-health customer --json`, in order: the issue's metric names, then the score,
 # segment, drift, next step, interventions and win-back.
@@ -64,36 +64,19 @@ def parse_as_of(text: str | None, option: str = "--as-of") -> datetime | None:
     return value
 
 
-def jsonable(value: Any) -> Any:
-    """A value from DuckDB as JSON: timestamps as ISO 8601 UTC ('Z'), decimals as numbers, NaN as null."""
-    if isinstance(value, datetime):
-        return value.isoformat() + "Z"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
-
-
-def _records(db: Reader, name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    cur = db.execute(name, params)
+def _records(db: Statements, name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    cur = db.run(name, params)
     columns = [d[0] for d in cur.description]
     return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
 
 
-def _maintained_is_current(db: Reader, now: datetime) -> bool:
+def _maintained_is_current(db: Statements, now: datetime) -> bool:
     window_day, _, rows = db.one("health/state_freshness")
     return bool(rows) and window_day is not None and window_day >= now.date()
 
 
 def health_rows(
-    db: Reader, settings: Settings, *, customer_id: str | None = None, segment: str | None = None,
+    db: Statements, settings: Settings, *, customer_id: str | None = None, segment: str | None = None,
     as_of: datetime | None = None, summary: bool = False,
 ) -> list[dict[str, Any]]:
     """Health rows (every column of customer_health) of one customer, a segment or everyone; with
@@ -116,7 +99,9 @@ def health_rows(
     return [r | {"evaluated": "computed", "currency": settings.health.currency} for r in rows]
 
 
-def customer_health(db: Reader, settings: Settings, customer_id: str, as_of: datetime | None = None) -> dict[str, Any]:
+def customer_health(
+    db: Statements, settings: Settings, customer_id: str, as_of: datetime | None = None,
+) -> dict[str, Any]:
     """Everything about one customer's health (CUSTOMER_KEYS), or a UserError saying why there is none."""
     rows = health_rows(db, settings, customer_id=customer_id, as_of=as_of)
     if not rows:
@@ -126,7 +111,7 @@ def customer_health(db: Reader, settings: Settings, customer_id: str, as_of: dat
         raise UserError(f"customer {customer_id!r} has no profile at {as_of:%Y-%m-%d %H:%M:%S} UTC "
                         f"(its profile dates from {profile[-1]:%Y-%m-%d %H:%M:%S} UTC)")
     # Silent churn at the same instant (computed from the churn model's scoring fit; None without one).
-    churn = customer_figures(db.execute, customer_id, rows[0]["as_of"])
+    churn = customer_figures(db, customer_id, rows[0]["as_of"])
     return customer_document(rows[0] | {k: churn[k] for k in
                                          ("p_alive", "expected_tx_30d", "expected_tx_90d", "expected_value_90d")})
 
@@ -137,14 +122,14 @@ def customer_document(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def customers_summary(
-    db: Reader, settings: Settings, segment: str | None = None, as_of: datetime | None = None,
+    db: Statements, settings: Settings, segment: str | None = None, as_of: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """One summary row (SUMMARY_KEYS) per known customer, worst health first."""
     rows = health_rows(db, settings, segment=segment, as_of=as_of, summary=True)
     return [{k: jsonable(r.get(k)) for k in SUMMARY_KEYS} for r in rows]
 
 
-def portfolio(db: Reader, points: int = 20, days: int = 30) -> dict[str, Any]:
+def portfolio(db: Statements, points: int = 20, days: int = 30) -> dict[str, Any]:
     """Totals, top-30% profit share, profit destroyed by the unprofitable tail, whale curve, segment mix."""
     summary = _records(db, "health/portfolio_summary", {})[0]
     curve = _records(db, "health/whale_curve", {"points": points})
@@ -153,7 +138,7 @@ def portfolio(db: Reader, points: int = 20, days: int = 30) -> dict[str, Any]:
 
 
 def dossier_data(
-    db: Reader, settings: Settings, customer_id: str, as_of: datetime | None = None, days: int = 365,
+    db: Statements, settings: Settings, customer_id: str, as_of: datetime | None = None, days: int = 365,
 ) -> dict[str, Any]:
     """What the evidence file shows: the customer's health document, timeline and support months."""
     document = customer_health(db, settings, customer_id, as_of)

@@ -29,10 +29,9 @@ from typing import Any, Literal
 
 import duckdb
 
-from customer_health import sqlfiles
 from customer_health.config import HealthSettings, Settings
 from customer_health.health.params import health_params
-from customer_health.sqlfiles import StatementRunner
+from customer_health.sqlfiles import Statements
 from ingest.landing import BatchContext
 from ingest.plugins import PipelineExtensions, Plugin
 
@@ -80,19 +79,19 @@ class HealthRefresher:
         self.refresh_batch(con, ctx.batch_id, ctx.now, ctx.statements)
 
     def refresh_batch(
-        self, con: duckdb.DuckDBPyConnection, batch_id: int, now: datetime, statements: StatementRunner | None = None,
+        self, con: duckdb.DuckDBPyConnection, batch_id: int, now: datetime, statements: Statements | None = None,
     ) -> RefreshResult:
         """Add batch ``batch_id`` (already landed in this transaction) and refresh health as of ``now`` (UTC).
 
-        ``statements`` runs the per-batch statements (the pipeline's prepared ones; default: planned on each
-        run). A full refresh, when due, plans its statements (it runs rarely).
+        ``statements``: the connection's runner (the pipeline's keeps its prepared per-batch statements from
+        batch to batch; default: a new one). A full refresh, when due, runs statements that are planned.
         """
         started = time.perf_counter()
         run = self._runner(con, statements)
         return self._refresh_batch(con, run, batch_id, now, started)
 
     def _refresh_batch(
-        self, con: duckdb.DuckDBPyConnection, run: StatementRunner, batch_id: int, now: datetime, started: float,
+        self, con: duckdb.DuckDBPyConnection, run: Statements, batch_id: int, now: datetime, started: float,
     ) -> RefreshResult:
         try:
             self._begin(con, run, now)
@@ -104,7 +103,7 @@ class HealthRefresher:
             reason = self._full_refresh_reason(con, run, now)
             if reason is not None:
                 kind: RefreshKind = "full"
-                self._compute_all(con, now, reason)
+                self._compute_all(con, run, now, reason)
             else:
                 kind, reason = "incremental", "batch"
                 if invoices_changed:
@@ -117,14 +116,14 @@ class HealthRefresher:
 
     def full_refresh(
         self, con: duckdb.DuckDBPyConnection, now: datetime, reason: str = "manual",
-        statements: StatementRunner | None = None,
+        statements: Statements | None = None,
     ) -> RefreshResult:
         """Recompute every customer as of ``now`` from the rollups (in the caller's transaction)."""
         started = time.perf_counter()
         run = self._runner(con, statements)
         try:
             self._begin(con, run, now)
-            self._compute_all(con, now, reason)
+            self._compute_all(con, run, now, reason)
             return self._write(con, run, "full", reason, now, None, started)
         finally:
             self._empty(con)
@@ -132,13 +131,13 @@ class HealthRefresher:
     def rebuild_rollups(self, con: duckdb.DuckDBPyConnection) -> None:
         """Rebuild customer_day, invoice_state and ticket_escalations from every landed event."""
         for name in ("health/rebuild_escalations", "health/rebuild_invoices", "health/rebuild_customer_day"):
-            self._run(sqlfiles.Planned(con), name)
+            self._run(Statements(con), name)
 
     def full_refresh_reason(self, con: duckdb.DuckDBPyConnection, now: datetime) -> str | None:
         """Why the refresh at ``now`` must be a full one, or None when an incremental one will do."""
-        return self._full_refresh_reason(con, sqlfiles.Planned(con), now)
+        return self._full_refresh_reason(con, Statements(con), now)
 
-    def _full_refresh_reason(self, con: duckdb.DuckDBPyConnection, run: StatementRunner, now: datetime) -> str | None:
+    def _full_refresh_reason(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime) -> str | None:
         window_day, computed_at, params, *in_use = self._run(run, "health/refresh_status").fetchone()
         if window_day is None:
             return "first"
@@ -153,7 +152,7 @@ class HealthRefresher:
         checked = max(self._norms_checked_at or computed_at, computed_at)
         if (now - checked).total_seconds() >= self.health.norms_check_seconds:
             self._norms_checked_at = now
-            current = self._run(sqlfiles.Planned(con), "health/current_norms", now=now).fetchone()
+            current = self._run(run, "health/current_norms", now=now).fetchone()
             scales = (1.0, self.health.support_reference_floor_minutes, self.health.complaint_reference_floor,
                       _MARGIN_SCALE)
             if any(_drift(old, new, scale) > self.health.norms_max_drift
@@ -161,9 +160,8 @@ class HealthRefresher:
                 return "norms_drift"
         return None
 
-    def _compute_all(self, con: duckdb.DuckDBPyConnection, now: datetime, reason: str) -> None:
-        """Every customer into health_refreshed (planned: a full refresh is rare)."""
-        run = sqlfiles.Planned(con)
+    def _compute_all(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime, reason: str) -> None:
+        """Every customer into health_refreshed (its statements are planned: a full refresh is rare)."""
         window_day = self._run(run, "health/refresh_status").fetchone()[0]
         daily = window_day is None or window_day < now.date()
         if daily:
@@ -182,7 +180,7 @@ class HealthRefresher:
         """How old (days) the reconstructed snapshots are, oldest first."""
         return sorted({*_RECONSTRUCTED_DAYS, self.health.drift_lookback_days}, reverse=True)
 
-    def _history_landed(self, run: StatementRunner, now: datetime) -> bool:
+    def _history_landed(self, run: Statements, now: datetime) -> bool:
         """Whether events older than the latest reconstructed instant landed since the last full refresh (each
         full refresh reconstructs or has found none landed since the one before, so that one is enough)."""
         latest = now - timedelta(days=self._reconstructed_ages()[-1])
@@ -192,7 +190,7 @@ class HealthRefresher:
         """Snapshots at the instants drift and score changes are measured from, for customers whose history
         landed after the fact (health.reconstruct_snapshots), in the caller's transaction; derived again at each
         call, as more of a backlog may have landed. How many it made."""
-        run = sqlfiles.Planned(con)
+        run = Statements(con)
         self._run(run, "health/drop_reconstructed_snapshots")
         made = 0
         for days in self._reconstructed_ages():
@@ -204,7 +202,7 @@ class HealthRefresher:
         return made
 
     def _write(
-        self, con: duckdb.DuckDBPyConnection, run: StatementRunner, kind: RefreshKind, reason: str, now: datetime,
+        self, con: duckdb.DuckDBPyConnection, run: Statements, kind: RefreshKind, reason: str, now: datetime,
         batch_id: int | None, started: float,
     ) -> RefreshResult:
         customers, changes, snapshots = self._run(run, "health/refreshed_counts").fetchone()
@@ -215,7 +213,7 @@ class HealthRefresher:
         self._run(run, "health/delete_state")
         self._run(run, "health/write_state")
         if kind == "full":
-            self._run(sqlfiles.Planned(con), "health/record_norms", now=now)
+            self._run(run, "health/record_norms", now=now)
         duration_ms = (time.perf_counter() - started) * 1000
         self._run(run, "health/record_refresh", kind=kind, reason=reason, now=now, batch_id=batch_id,
                   duration_ms=duration_ms)
@@ -225,27 +223,27 @@ class HealthRefresher:
         return RefreshResult(kind, reason, int(customers), int(changes), duration_ms)
 
     @staticmethod
-    def _runner(con: duckdb.DuckDBPyConnection, statements: StatementRunner | None) -> StatementRunner:
+    def _runner(con: duckdb.DuckDBPyConnection, statements: Statements | None) -> Statements:
         if statements is None:
-            return sqlfiles.Planned(con)
+            return Statements(con)
         if statements.con is not con:
             raise ValueError("statements run on another connection than the refresh")
         return statements
 
-    def _begin(self, con: duckdb.DuckDBPyConnection, run: StatementRunner, now: datetime) -> None:
+    def _begin(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime) -> None:
         """The refresh's context into health_batch_context, creating this connection's batch tables first if
         they are missing: not created yet, or gone with the rollback of the transaction that created them (a
         missing table is a catalog error, which leaves the transaction usable)."""
         try:
             self._run(run, "health/batch_context", now=now)
         except duckdb.CatalogException:
-            sqlfiles.run(con, "health/batch_tables")
+            run.run("health/batch_tables")
             self._run(run, "health/batch_context", now=now)
 
-    def _run(self, run: StatementRunner, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
+    def _run(self, run: Statements, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
         return run.run(name, {"params": self.params, **params})
 
-    def _fill(self, con: duckdb.DuckDBPyConnection, run: StatementRunner, table: str, name: str, **params: Any) -> int:
+    def _fill(self, con: duckdb.DuckDBPyConnection, run: Statements, table: str, name: str, **params: Any) -> int:
         """Run an upsert that RETURNs the rows it changed and put them in batch table ``table`` for the next
         statements (inserting rows changes no catalog, unlike registering them); how many rows it changed."""
         changed = self._run(run, name, **params).fetch_arrow_table()

@@ -23,7 +23,7 @@ def store_fit_and_rescore(seeded: SeededDb) -> None:
     con = open_owner(seeded.settings)
     try:
         now = datetime.now(UTC).replace(tzinfo=None)
-        sqlfiles.run(con, "churn/insert_fit", {
+        sqlfiles.Statements(con).run("churn/insert_fit", {
             "fitted_at": now, "as_of": now, "window_start": now.date(), "window_end": now.date(), "r": 0.243,
             "alpha": 4.414, "a": 0.793, "b": 2.426, "log_likelihood": -1.0, "customers": 5, "converged": True,
             "message": "converged", "trigger": "manual", "duration_ms": 1.0})

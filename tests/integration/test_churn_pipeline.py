@@ -11,10 +11,21 @@ import numpy as np
 import pytest
 
 from customer_health.db import reader
+from customer_health.sqlfiles import sql_literal
 from tests.conftest import Env, stop_process, wait_until
 from tests.factories import customer, encode, payment
 
 CUSTOMERS = 300
+
+# The test's oracle: one customer's stored churn row, read server-side over Quack with plain SQL.
+CHURN_ROW = """
+-- One customer's silent-churn figures (no row: no transaction yet, or no fit yet).
+select c.customer_id, c.as_of, c.p_alive, c.expected_tx_30d, c.expected_tx_90d, c.expected_value_90d,
+    c.value_at_risk_90d, c.avg_charge, c.lifetime_value, c.frequency, c.recency_weeks, c.age_weeks, c.fit_id,
+    c.scored_at
+from customer_churn c
+where c.customer_id = {customer_id}
+"""
 
 
 def history(now: datetime, rng: np.random.Generator) -> list[tuple[str, dict]]:
@@ -53,7 +64,10 @@ def fits(env: Env) -> list[dict]:
 
 def churn_row(env: Env, customer_id: str) -> tuple | None:
     with reader(env.settings()) as db:
-        return db.one("churn/customer", {"customer_id": customer_id})
+        sql = CHURN_ROW.format(customer_id=sql_literal(customer_id))
+        if db.uri is None:
+            return db.con.execute(sql).fetchone()
+        return db.con.execute("select * from quack_query(?, ?)", [db.uri, sql]).fetchone()
 
 
 def test_the_pipeline_fits_scores_and_follows_a_fit_asked_for_over_quack(env: Env) -> None:

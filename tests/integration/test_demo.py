@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from customer_health.demo import dashboard_available, state_path
-from customer_health.health.params import SEGMENTS
+from customer_health.demo import state_path
+from customer_health.vocabulary import SEGMENTS
 from ingest.broker import free_port
 from tests.conftest import REPO, wait_until
 
@@ -121,19 +121,17 @@ def duplicates(db: Path) -> int:
 
 
 def test_demo_runs_stops_cleanly_and_a_second_run_continues_the_data(tmp_path: Path) -> None:
-    with_dashboard = dashboard_available()
-    first = DemoRun(tmp_path, *([] if with_dashboard else ["--no-dashboard"]))
+    first = DemoRun(tmp_path)
     try:
         wait_until(lambda: "Ctrl-C to stop" in first.output() or first.process.poll() is not None, timeout=60,
                    message="the demo to start its children")
         assert first.process.poll() is None, first.output()
-        if with_dashboard:
-            assert re.search(r"dashboard\s+http://127\.0\.0\.1:\d+", first.output()), first.output()
+        assert re.search(r"dashboard\s+http://127\.0\.0\.1:\d+", first.output()), first.output()
         history = first.wait_for_landed_above(0)
         first.wait_for_landed_above(history)  # live events keep landing after the history
         processes = first.descendants()
         names = {Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode() for pid in processes}
-        assert sum(" -m customer_health.cli " in n for n in names) == (4 if with_dashboard else 3), names
+        assert sum(" -m customer_health.cli " in n for n in names) == 4, names
         assert any("tansu" in n for n in names), names
     finally:
         code = first.terminate()

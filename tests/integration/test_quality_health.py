@@ -82,7 +82,7 @@ def test_a_customer_turning_terrorist_is_news_and_the_health_suites_pass(world: 
     assert (details["from_segment"], details["to_segment"], details["name"]) == ("healthy", "terrorist", "Customer x")
     assert sent[0].title.startswith("Customer x (x): healthy -> terrorist (health score ")
     # The health model's own tables pass their suites.
-    check = run_table_suites(lambda n, p: sqlfiles.run(world.con, n, p).df(), world.settings, NOW,
+    check = run_table_suites(sqlfiles.Statements(world.con), world.settings, NOW,
                              ["customer_health", "health_snapshots"])
     for result in check.results:
         assert result.skipped_reason is None and result.rows > 0
@@ -92,7 +92,7 @@ def test_a_customer_turning_terrorist_is_news_and_the_health_suites_pass(world: 
 def test_the_customer_health_suite_catches_a_customer_without_health(world: World) -> None:
     world.land(ordinary_customers(["o1", "o2"]))
     world.con.execute("delete from health_state where customer_id = 'o2'")
-    check = run_table_suites(lambda n, p: sqlfiles.run(world.con, n, p).df(), world.settings, NOW,
+    check = run_table_suites(sqlfiles.Statements(world.con), world.settings, NOW,
                              ["customer_health"])
     assert {o.expectation for o in check.results[0].failures} == {"expect_column_values_to_be_in_set(has_health_row)"}
     with pytest.raises(duckdb.Error):  # the view is the health model's: the suite only reads it

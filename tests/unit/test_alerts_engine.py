@@ -18,6 +18,7 @@ from customer_health.alerts.pipeline import QualityAndAlerts
 from customer_health.alerts.sources import AlertSources
 from customer_health.config import AlertSettings, Settings
 from customer_health.sqlfiles import schema_files
+from tests.factories import is_health_model_sql
 
 T0 = datetime(2026, 11, 2, 12, 0)
 
@@ -47,7 +48,7 @@ class Clock:
 def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(str(tmp_path / "alerts.duckdb"))
     for path in schema_files():  # every layer but the health model's, replaced by the agreed tables
-        if path.parent.name != "40_health":
+        if not is_health_model_sql(path):
             connection.execute(path.read_text(encoding="utf-8"))
     connection.execute(AGREED_HEALTH_TABLES)
     yield connection

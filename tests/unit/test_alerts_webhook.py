@@ -19,6 +19,7 @@ from customer_health.config import AlertSettings
 from customer_health.errors import UserError
 from customer_health.sqlfiles import run, schema_files
 from tests.conftest import wait_until
+from tests.factories import is_health_model_sql
 
 T0 = datetime(2026, 11, 2, 12, 0)
 
@@ -65,7 +66,7 @@ class Receiver:
 def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = duckdb.connect(str(tmp_path / "webhook.duckdb"))
     for path in schema_files():
-        if path.parent.name != "40_health":
+        if not is_health_model_sql(path):
             connection.execute(path.read_text(encoding="utf-8"))
     yield connection
     connection.close()

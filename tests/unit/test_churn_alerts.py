@@ -44,7 +44,7 @@ def weekly(customer_id: str, amount: float, weeks: int = 4) -> list[tuple[str, d
 def setup_portfolio(con, settings) -> None:
     land(con, settings, [("customers", customer("pv", "valuable", name="Valued Ltd")),
                          *weekly("valuable", 50.0), *weekly("small", 5.0)])
-    sqlfiles.run(con, "churn/insert_fit", {
+    sqlfiles.Statements(con).run("churn/insert_fit", {
         "fitted_at": NOW, "as_of": datetime(2026, 2, 1), "window_start": datetime(2026, 1, 1).date(),
         "window_end": datetime(2026, 2, 1).date(), "r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426,
         "log_likelihood": -1.0, "customers": 2, "converged": True, "message": "converged", "trigger": "manual",

@@ -84,7 +84,7 @@ def test_low_p_alive_lowers_engagement_and_marks_the_customer_at_risk(world):
         assert row["p_alive"] is None and row["components"]["engagement"] == 50.0
         assert row["segment"] != "at_risk"
 
-    sqlfiles.run(world.con, "churn/insert_fit", {
+    sqlfiles.Statements(world.con).run("churn/insert_fit", {
         "fitted_at": AS_OF, "as_of": AS_OF, "window_start": AS_OF.date(), "window_end": AS_OF.date(),
         "r": CDNOW.r, "alpha": CDNOW.alpha, "a": CDNOW.a, "b": CDNOW.b, "log_likelihood": -1.0, "customers": 2,
         "converged": True, "message": "converged", "trigger": "manual", "duration_ms": 1.0})

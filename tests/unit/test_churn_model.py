@@ -57,7 +57,7 @@ def land_and_roll_up(con, settings, events: list[dict]) -> int:
 
 
 def store_fit(con, params: bgnbd.BgNbdParams, as_of: datetime, converged: bool = True) -> int:
-    return int(sqlfiles.run(con, "churn/insert_fit", {
+    return int(sqlfiles.Statements(con).run("churn/insert_fit", {
         "fitted_at": datetime(2026, 6, 1), "as_of": as_of, "window_start": date(2026, 1, 1),
         "window_end": as_of.date(), "r": params.r, "alpha": params.alpha, "a": params.a, "b": params.b,
         "log_likelihood": -1.0, "customers": 1, "converged": converged, "message": "test", "trigger": "manual",
@@ -71,8 +71,8 @@ def churn_rows(con) -> dict[str, dict]:
     return {row[0]: dict(zip(names, row, strict=True)) for row in cur.fetchall()}
 
 
-def run(con) -> model.StatementRunner:
-    return model.connection_runner(con)
+def run(con) -> sqlfiles.Statements:
+    return sqlfiles.Statements(con)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ def after_land(hooks: model.ChurnPipelineHooks, con, events: list[dict], now: da
     """Land a batch and run the churn hook in its transaction at ``now``, as the Lander does."""
     batch_id = land(con, events)
     con.execute("begin")
-    scored = hooks.after_land(con, BatchContext(batch_id, now, "kafka", sqlfiles.Planned(con)))
+    scored = hooks.after_land(con, BatchContext(batch_id, now, "kafka", sqlfiles.Statements(con)))
     con.execute("commit")
     return scored
 

@@ -16,14 +16,63 @@ from customer_health.config import QualitySettings, Settings
 from expectations.batch import BatchQualityHook
 from ingest.files import load_files
 from ingest.landing import Lander, RawBatch
-from tests.factories import customer, encode, payment, ticket, visit
+from tests.factories import customer, encode, is_health_model_sql, payment, ticket, visit
+
+# The ops views of suite runs, failures and quarantine: test oracles read with plain SQL (no product code runs them).
+RUN_HISTORY = """
+-- The ops page: recent suite runs (both scopes), newest first; $scope null = both.
+select run_id, run_at, scope, suite, trigger, batch_id, rows_validated, expectations, failed, critical_failed,
+    quarantined, success, skipped_reason, duration_ms
+from quality_runs
+where $scope::VARCHAR is null or scope = $scope::VARCHAR
+order by run_id desc
+limit $limit;
+"""
+FAILURE_HISTORY = """
+-- The ops page: failed expectations over time (both scopes), newest first.
+select result_id, run_id, run_at, scope, suite, expectation, critical, unexpected_count, element_count,
+    observed_value, failing_sample, error, batch_id
+from quality_results
+where not success
+order by result_id desc
+limit $limit;
+"""
+QUARANTINE_RECENT = """
+-- The ops page: recently quarantined messages with their reasons and origin, newest first.
+select quarantine_id, quarantined_at, batch_id, event_type, event_id, customer_id, topic, "partition", "offset",
+    source_file, source_line, expectations, reason, decode(raw) as raw_text
+from quarantine
+order by quarantine_id desc
+limit $limit;
+"""
+QUARANTINE_SUMMARY = """
+-- Quarantined messages per event type and failed expectation (a message failing two counts under both).
+with failed as (
+    select event_type, unnest(expectations) as expectation, quarantined_at from quarantine
+)
+select event_type, expectation, count(*) as messages, max(quarantined_at) as last_at
+from failed
+group by all
+order by messages desc, event_type, expectation;
+"""
+LATEST_RESULTS = """
+-- The ops page: every expectation of the latest table run of each suite, failures first.
+with latest as (
+    select suite, max(run_id) as run_id from quality_runs where scope = 'table' group by suite
+)
+select r.suite, r.run_id, r.run_at, r.expectation, r.column_name, r.critical, r.success, r.element_count,
+    r.unexpected_count, r.observed_value, r.failing_sample, r.error
+from quality_results r
+join latest l using (suite, run_id)
+order by r.success, not r.critical, r.suite, r.expectation;
+"""
 
 
 @pytest.fixture
 def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = duckdb.connect(str(tmp_path / "batch.duckdb"))
     for path in sqlfiles.schema_files():
-        if path.parent.name != "40_health":
+        if not is_health_model_sql(path):
             connection.execute(path.read_text(encoding="utf-8"))
     yield connection
     connection.close()
@@ -139,16 +188,16 @@ def test_a_file_backfill_quarantines_with_file_and_line(con: duckdb.DuckDBPyConn
 
 def test_the_ops_page_statements_read_runs_failures_and_quarantine(con: duckdb.DuckDBPyConnection) -> None:
     lander(con).land(kafka_batch(GOOD + SUSPECT[:2]), "kafka")
-    history = sqlfiles.run(con, "quality/run_history", {"scope": None, "limit": 10}).fetchall()
+    history = con.execute(RUN_HISTORY, {"scope": None, "limit": 10}).fetchall()
     assert len(history) == 4
-    assert len(sqlfiles.run(con, "quality/run_history", {"scope": "table", "limit": 10}).fetchall()) == 0
-    failures = sqlfiles.run(con, "quality/failure_history", {"limit": 10}).fetchall()
+    assert len(con.execute(RUN_HISTORY, {"scope": "table", "limit": 10}).fetchall()) == 0
+    failures = con.execute(FAILURE_HISTORY, {"limit": 10}).fetchall()
     assert {f[5] for f in failures} == {"expect_column_values_to_be_between(amount)",
                                         "expect_column_values_to_be_between(handling_minutes)",
                                         "expect_column_values_to_be_between(compensation_granted)"}
-    recent = sqlfiles.run(con, "quality/quarantine_recent", {"limit": 10}).fetchall()
+    recent = con.execute(QUARANTINE_RECENT, {"limit": 10}).fetchall()
     assert [r[4] for r in recent] == ["t-long", "p-huge"] and json.loads(recent[0][-1])["event_id"] == "t-long"
-    summary = sqlfiles.run(con, "quality/quarantine_summary").fetchall()
+    summary = con.execute(QUARANTINE_SUMMARY).fetchall()
     assert [(r[0], r[1], r[2]) for r in summary] == [
         ("payments", "expect_column_values_to_be_between(amount)", 1),
         ("tickets", "expect_column_values_to_be_between(compensation_granted)", 1),
@@ -171,5 +220,5 @@ def test_the_schedule_runs_the_table_suites_and_prunes_old_history(con: duckdb.D
     assert rows(con, "select distinct scope, trigger from quality_runs") == [("table", "schedule")]
     assert rows(con, "select count(*) from quality_results where run_at < now()::timestamp - interval 1 day") \
         == [(0,)]
-    latest = sqlfiles.run(con, "quality/latest_results").fetchall()
+    latest = con.execute(LATEST_RESULTS).fetchall()
     assert latest and {r[0] for r in latest} >= {"tickets", "topics"}

@@ -22,7 +22,7 @@ from expectations.registry import SUITES
 from expectations.runner import SuiteResult, get_runner
 from expectations.tables import run_table_suites
 from ingest.landing import Lander, RawBatch
-from tests.factories import FACTORIES, encode
+from tests.factories import FACTORIES, encode, is_health_model_sql
 
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 CUSTOMERS = [f"c{i}" for i in range(8)]
@@ -45,7 +45,7 @@ def iso(t: datetime) -> str:
 
 def apply_schema_without_health(con: duckdb.DuckDBPyConnection) -> None:
     for path in sqlfiles.schema_files():
-        if path.parent.name != "40_health":
+        if not is_health_model_sql(path):
             con.execute(path.read_text(encoding="utf-8"))
 
 
@@ -89,7 +89,7 @@ def con(template: Path, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def run(con: duckdb.DuckDBPyConnection, suite: str, quality: QualitySettings | None = None) -> SuiteResult:
     settings = Settings(quality=quality or QualitySettings())
-    check = run_table_suites(lambda name, params: sqlfiles.run(con, name, params).df(), settings, NOW, [suite])
+    check = run_table_suites(sqlfiles.Statements(con), settings, NOW, [suite])
     (result,) = check.results
     assert result.skipped_reason is None
     return result
@@ -179,7 +179,7 @@ def test_a_broken_fixture_fails_naming_the_expectation(
 
 def test_ids_must_be_present_and_unique(con: duckdb.DuckDBPyConnection) -> None:
     """The tables' primary keys hold ids unique; the suites still check the frames they are given."""
-    frame = sqlfiles.run(con, "quality/table_frame_tickets", {
+    frame = sqlfiles.Statements(con).run("quality/table_frame_tickets", {
         "now": NOW, "window_start": NOW - timedelta(days=1), "grace_start": NOW - timedelta(hours=1),
         "max_rows": 1000,
     }).df()
@@ -214,7 +214,7 @@ def test_a_topic_that_never_had_an_event_is_not_judged_on_freshness(con: duckdb.
 
 def test_a_suite_whose_table_does_not_exist_is_skipped(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("drop table customer_health")
-    check = run_table_suites(lambda n, p: sqlfiles.run(con, n, p).df(), Settings(), NOW, ["customer_health"])
+    check = run_table_suites(sqlfiles.Statements(con), Settings(), NOW, ["customer_health"])
     assert check.results[0].skipped_reason == "table customer_health does not exist yet"
     assert check.success
 

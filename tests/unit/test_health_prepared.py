@@ -1,4 +1,4 @@
-"""The health refresh of a batch runs its statements prepared (customer_health.sqlfiles.PreparedStatements)
+"""The health refresh of a batch runs its statements prepared (customer_health.sqlfiles.Statements)
 without changing the catalog, so DuckDB never has to plan them again; on a real DuckDB file."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     w.close()
 
 
-def refresh(world: World, batch_id: int, statements: sqlfiles.StatementRunner) -> None:
+def refresh(world: World, batch_id: int, statements: sqlfiles.Statements) -> None:
     world.con.execute("begin")
     result = world.refresher.refresh_batch(world.con, batch_id, AS_OF, statements)
     world.con.execute("commit")
@@ -54,7 +54,7 @@ def test_every_batch_statement_is_one_statement_with_typed_parameters() -> None:
 
 
 def test_a_batch_refresh_changes_no_catalog_and_prepares_nothing_after_the_first(world: World) -> None:
-    statements = sqlfiles.PreparedStatements(world.con)
+    statements = sqlfiles.Statements(world.con)
     refresh(world, world.land(*ordinary_portfolio()), statements)  # the first: a full refresh
     refresh(world, world.land(*busy_batch(1)), statements)
     statements.check_catalog()
@@ -77,7 +77,7 @@ def test_a_batch_refresh_changes_no_catalog_and_prepares_nothing_after_the_first
 
 
 def test_the_batch_tables_are_empty_after_a_refresh_and_never_hold_committed_rows(world: World) -> None:
-    statements = sqlfiles.PreparedStatements(world.con)
+    statements = sqlfiles.Statements(world.con)
     refresh(world, world.land(*ordinary_portfolio()), statements)
     for n in range(1, 4):
         refresh(world, world.land(*busy_batch(n)), statements)
@@ -89,7 +89,7 @@ def test_the_batch_tables_are_empty_after_a_refresh_and_never_hold_committed_row
 
 
 def test_a_refresh_after_a_rolled_back_first_one_creates_the_batch_tables_again(world: World) -> None:
-    statements = sqlfiles.PreparedStatements(world.con)
+    statements = sqlfiles.Statements(world.con)
     first = world.land(*ordinary_portfolio())
     world.con.execute("begin")
     world.refresher.refresh_batch(world.con, first, AS_OF, statements)
@@ -105,9 +105,9 @@ def test_a_refresh_after_a_rolled_back_first_one_creates_the_batch_tables_again(
 def test_prepared_and_planned_refreshes_store_the_same_health(tmp_path: Path) -> None:
     worlds = {kind: World(tmp_path / kind) for kind in ("prepared", "planned")}
     try:
-        runners: dict[str, sqlfiles.StatementRunner] = {
-            "prepared": sqlfiles.PreparedStatements(worlds["prepared"].con),
-            "planned": sqlfiles.Planned(worlds["planned"].con),
+        runners: dict[str, sqlfiles.Statements] = {
+            "prepared": sqlfiles.Statements(worlds["prepared"].con),
+            "planned": sqlfiles.Statements(worlds["planned"].con, prepare=False),
         }
         for kind, w in worlds.items():
             # Prepared on short customer ids and few rows, then run on longer ids and more rows: a plan must

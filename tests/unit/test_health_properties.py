@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customer_health.health.params import NEXT_STEPS, SEGMENTS, STEPS
 from customer_health.sqlfiles import apply_schema
+from customer_health.vocabulary import NEXT_STEPS, SEGMENTS, STEPS
 from tests.health_world import AS_OF, World, charge, iso, ordinary_portfolio, profile, seen, tick
 
 EARLIER = ("educate", "migrate", "renegotiate")
@@ -160,7 +160,7 @@ def test_incremental_refresh_equals_full_recompute(tmp_path: Path, seed: int) ->
             kinds.append(world.land_and_refresh(*batch, now=now).kind)
         assert set(kinds) == {"incremental"}
         world.con.execute("update health_state set as_of = ?", [now])  # compare at one instant
-        maintained = world.reader().execute("health/customer_now", {"customer_id": None, "segment": None})
+        maintained = world.reader().run("health/customer_now", {"customer_id": None, "segment": None})
         columns = [d[0] for d in maintained.description]
         rows_m = {r[0]: dict(zip(columns, r, strict=True)) for r in maintained.fetchall()}
         rows_c = world.computed(now)

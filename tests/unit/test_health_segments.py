@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from customer_health.health.params import NEXT_STEPS, SEGMENTS
 from customer_health.health.refresh import HealthRefresher
+from customer_health.vocabulary import NEXT_STEPS, SEGMENTS
 from tests.health_world import AS_OF, World, ago, charge, ordinary_portfolio, profile, seen, tick
 
 

@@ -16,7 +16,7 @@ from tests.factories import BAD_MESSAGES, encode, payment, ticket, visit
 
 
 @pytest.fixture
-def statements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> sqlfiles.PreparedStatements:
+def statements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> sqlfiles.Statements:
     root = tmp_path / "sql"
     (root / "statements" / "t").mkdir(parents=True)
     (root / "statements" / "prepared").mkdir()
@@ -30,14 +30,17 @@ def statements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> sqlfiles.Prep
         "two": "select 1; select 2",
         "labels": "select label, count(*) from items a join items b using (label) group by all order by 1",
     }.items():
-        (root / "statements" / "t" / f"{name}.sql").write_text(f"-- $commented_out is no parameter\n{sql};\n")
+        (root / "statements" / "t" / f"{name}.sql").write_text(
+            f"{sqlfiles.PREPARED_MARK}\n-- $commented_out is no parameter\n{sql};\n")
     monkeypatch.setattr(sqlfiles, "SQL_ROOT", root)
     monkeypatch.setattr(sqlfiles, "statement", _uncached(root))
     sqlfiles.parameter_types.cache_clear()
+    sqlfiles.is_prepared.cache_clear()
     con = duckdb.connect()
     con.execute("create table items (id bigint, label varchar, seen_at timestamp)")
-    yield sqlfiles.PreparedStatements(con)
+    yield sqlfiles.Statements(con)
     sqlfiles.parameter_types.cache_clear()
+    sqlfiles.is_prepared.cache_clear()
     con.close()
 
 
@@ -45,7 +48,7 @@ def _uncached(root: Path):
     return lambda name: (root / "statements" / f"{name}.sql").read_text()
 
 
-def test_a_statement_is_prepared_once_and_runs_with_typed_arguments(statements: sqlfiles.PreparedStatements) -> None:
+def test_a_statement_is_prepared_once_and_runs_with_typed_arguments(statements: sqlfiles.Statements) -> None:
     for i, label in enumerate(["plain", "it's quoted", None]):
         statements.run("t/insert", {"id": i, "label": label, "seen_at": datetime(2026, 11, 25, 10, 0, i)})
     assert statements.prepares == 1
@@ -56,7 +59,7 @@ def test_a_statement_is_prepared_once_and_runs_with_typed_arguments(statements: 
     ]
 
 
-def test_parameters_need_one_declared_type(statements: sqlfiles.PreparedStatements) -> None:
+def test_parameters_need_one_declared_type(statements: sqlfiles.Statements) -> None:
     assert sqlfiles.parameter_types("t/insert") == {"id": "BIGINT", "label": "VARCHAR", "seen_at": "TIMESTAMP"}
     with pytest.raises(ValueError, match=r"\$id needs a type"):
         statements.run("t/bare", {"id": 1})
@@ -66,7 +69,7 @@ def test_parameters_need_one_declared_type(statements: sqlfiles.PreparedStatemen
         statements.run("t/insert", {"id": 1})
 
 
-def test_a_catalog_change_makes_everything_prepared_again(statements: sqlfiles.PreparedStatements) -> None:
+def test_a_catalog_change_makes_everything_prepared_again(statements: sqlfiles.Statements) -> None:
     statements.check_catalog()
     statements.run("t/count")
     assert statements.check_catalog() is False
@@ -78,7 +81,7 @@ def test_a_catalog_change_makes_everything_prepared_again(statements: sqlfiles.P
     assert statements.prepares == 2
 
 
-def test_a_plan_prepared_on_small_data_is_right_on_other_data(statements: sqlfiles.PreparedStatements) -> None:
+def test_a_plan_prepared_on_small_data_is_right_on_other_data(statements: sqlfiles.Statements) -> None:
     # DuckDB 1.5.5 keeps the statistics of PREPARE time in the plan unless told otherwise: here the labels
     # came back cut to one character and the join lost rows.
     statements.run("t/insert", {"id": 0, "label": "n", "seen_at": None})
@@ -89,12 +92,12 @@ def test_a_plan_prepared_on_small_data_is_right_on_other_data(statements: sqlfil
     assert statements.con.execute("select current_setting('disabled_optimizers')").fetchone() == ("",)
 
 
-def test_a_file_with_several_statements_is_not_prepared(statements: sqlfiles.PreparedStatements) -> None:
+def test_a_file_with_several_statements_is_not_prepared(statements: sqlfiles.Statements) -> None:
     with pytest.raises(ValueError, match="exactly one statement"):
         statements.run("t/two")
 
 
-def test_statements_are_prepared_again_once_they_are_old(statements: sqlfiles.PreparedStatements) -> None:
+def test_statements_are_prepared_again_once_they_are_old(statements: sqlfiles.Statements) -> None:
     statements.run("t/count")
     statements.check_catalog()
     statements.max_age_s = 0.0
@@ -159,3 +162,51 @@ def _next_catalog_oid(con: duckdb.DuckDBPyConnection) -> int:
         oid = cur.execute("select table_oid from duckdb_tables() where table_name = 'oid_probe'").fetchone()[0]
         cur.execute("drop table oid_probe")
     return oid
+
+
+def test_only_statements_marked_prepared_are_prepared(statements: sqlfiles.Statements, tmp_path: Path) -> None:
+    (tmp_path / "sql" / "statements" / "t" / "planned.sql").write_text("select count(*) from items where id = $id\n")
+    assert statements.one("t/planned", {"id": 1, "unused": "ignored"}) == (0,)
+    assert statements.prepares == 0
+    statements.run("t/insert", {"id": 1, "label": "x", "seen_at": None})
+    assert statements.prepares == 1
+    assert statements.value("t/planned", {"id": 1}) == 1
+    planned = sqlfiles.Statements(statements.con, prepare=False)
+    assert planned.value("t/count") == 1 and planned.prepares == 0
+
+
+def test_every_statement_marked_prepared_is_one_statement_with_typed_parameters() -> None:
+    marked = [p.relative_to(sqlfiles.SQL_ROOT / "statements").with_suffix("").as_posix()
+              for p in sorted((sqlfiles.SQL_ROOT / "statements").rglob("*.sql"))]
+    marked = [name for name in marked if sqlfiles.is_prepared(name)]
+    assert "ingest/land_tickets" in marked and "health/write_state" in marked
+    for name in marked:
+        sqlfiles.parameter_types(name)  # raises on a parameter without its type
+        assert len(duckdb.extract_statements(sqlfiles.statement(name))) == 1, name
+
+
+def test_a_transaction_commits_on_success_and_rolls_back_on_failure() -> None:
+    con = duckdb.connect()
+    con.execute("create table t (x integer)")
+    with sqlfiles.transaction(con):
+        con.execute("insert into t values (1)")
+    with pytest.raises(ZeroDivisionError):
+        with sqlfiles.transaction(con):
+            con.execute("insert into t values (2)")
+            raise ZeroDivisionError
+    assert con.execute("select list(x) from t").fetchone() == ([1],)
+
+
+def test_a_failed_block_raises_its_own_error_when_the_rollback_fails_too(caplog: pytest.LogCaptureFixture) -> None:
+    # A failed commit (e.g. a full disk) has already ended the transaction, so the rollback fails with
+    # "no transaction is active": the error to see is the block's, not the rollback's.
+    con = duckdb.connect()
+    with pytest.raises(ValueError, match="the block's own error"):
+        with sqlfiles.transaction(con):
+            con.execute("rollback")  # the transaction is gone, as after a failed commit
+            raise ValueError("the block's own error")
+    assert "rollback after ValueError failed" in caplog.text
+    with pytest.raises(duckdb.TransactionException, match="cannot commit"):
+        with sqlfiles.transaction(con):
+            con.execute("commit")  # the block's commit fails, and so does the rollback after it
+    assert con.execute("select 1").fetchone() == (1,)  # the connection is usable: no transaction left open

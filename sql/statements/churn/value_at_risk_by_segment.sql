@@ -16,5 +16,4 @@ where h.segment <> 'churned'
   and ($kind is null or h.kind = $kind)
   and ($plan is null or h.plan = $plan)
 group by h.segment
-order by coalesce(array_position(['champion', 'healthy', 'at_risk', 'unprofitable', 'terrorist', 'churned'],
-                                 h.segment), 99), h.segment;
+order by coalesce(array_position(segments(), h.segment), 99), h.segment;

@@ -11,5 +11,4 @@ from customer_health
 where ($kind is null or kind = $kind)
   and ($plan is null or plan = $plan)
 group by segment
-order by coalesce(array_position(['champion', 'healthy', 'at_risk', 'unprofitable', 'terrorist', 'churned'],
-                                 segment), 99), segment;
+order by coalesce(array_position(segments(), segment), 99), segment;

@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Keep open_invoices in step with the invoices the batch changed (health_changed_invoices, just removed
 -- from open_invoices by health/drop_changed_open_invoices): each changed invoice is put back in its new
 -- state if it is due in the windows ending on the refresh's UTC day (health_batch_context) and was not

@@ -1,2 +1,3 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- The context of the refresh at $now into health_batch_context (read there by the batch statements).
 insert into health_batch_context select $params::JSON, health_fx($params::JSON), $now::TIMESTAMP;

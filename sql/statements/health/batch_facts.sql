@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- The health facts of the events landed by batch $batch_id, into health_batch_facts. The batch is joined
 -- in (ctx) rather than compared with the parameter, which would have the prepared statement planned again
 -- on every run; the join's dynamic filter still reaches the table scans, so a batch reads only its own

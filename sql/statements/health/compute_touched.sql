@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Incremental refresh at the refresh's time (as_of) of the customers batch $batch_id touched: their
 -- stored state plus the batch's deltas (events up to as_of; window sums only for days in the current
 -- windows), re-derived with the latest portfolio norms. Cost grows with the batch and the touched customers, not with the events

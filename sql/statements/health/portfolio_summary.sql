@@ -1,13 +1,6 @@
--- Portfolio at a glance from the maintained health (customer_health): totals, the share of profit made
--- by the top 30% of customers ranked by margin_90d, and the profit destroyed by the unprofitable tail.
--- Money in the reporting currency, 90-day windows.
-with ranked as (
-    select margin_90d, revenue_90d, cost_to_serve_90d,
-        row_number() over (order by margin_90d desc, customer_id) as rank,
-        count(*) over () as n
-    from customer_health
-    where segment <> 'churned'
-)
+-- The whole portfolio at a glance (portfolio_ranked) as `customer-health portfolio` prints it: totals, the
+-- share of profit made by the top 30% of customers ranked by margin_90d, and the profit destroyed by the
+-- unprofitable tail. Money in the reporting currency, 90-day windows.
 select count(*) as customers,
     round(coalesce(sum(revenue_90d), 0), 2) as revenue_90d,
     round(coalesce(sum(cost_to_serve_90d), 0), 2) as cost_to_serve_90d,
@@ -18,4 +11,4 @@ select count(*) as customers,
         as top_30pct_share_of_profit,
     count(*) filter (where margin_90d < 0) as unprofitable_customers,
     round(-coalesce(sum(margin_90d) filter (where margin_90d < 0), 0), 2) as profit_destroyed_by_unprofitable
-from ranked;
+from portfolio_ranked(null, null);

@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- The norms in use (latest full refresh): the UTC day its windows end on, when, the settings it ran
 -- with, and the norms themselves.
 select n.window_day, n.computed_at, n.params, n.customers, n.median_support_minutes_90d,

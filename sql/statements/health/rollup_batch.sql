@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Add batch $batch_id to the customer_day rollup (appended: one row per customer and day it touched):
 -- its events and the escalation changes of its tickets (health_changed_escalations: +1 on the new day,
 -- -1 on the previous one).

@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Tickets escalated in batch $batch_id: keep each ticket's first escalated event. Returns every upserted
 -- ticket with its escalation time before (previous_escalated_at) and after: the incremental deltas.
 -- (The batch is joined in rather than compared with the parameter: see health/batch_facts.)

@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Invoices charged in batch $batch_id: first seen, latest due date, first succeeded charge. Returns
 -- each upserted invoice as it now stands. (The batch is joined in: see health/batch_facts.)
 insert into invoice_state

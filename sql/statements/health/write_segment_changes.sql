@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Record the segment changes of the refresh being written (found by batch $batch_id, if any).
 insert into segment_changes
 select customer_id, as_of, baseline_segment, segment, health_score, drifting_toward, days_to_threshold,

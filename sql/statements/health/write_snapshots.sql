@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Snapshot the refreshed customers that need one (health_refreshed.snapshot_reason).
 insert into health_snapshots
 select nextval('health_snapshot_ids'), customer_id, as_of, snapshot_reason, health_score, segment,

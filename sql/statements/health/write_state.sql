@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Store the refreshed rows (their previous rows are gone: health/delete_state); a customer just
 -- snapshotted has that snapshot as its new baseline.
 insert into health_state by name

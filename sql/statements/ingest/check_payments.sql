@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Contract v1 for payments: typed columns plus the list of problems (empty list: valid).
 -- Reads each field from the lists decode_incoming parsed once per message (never once per field and check).
 insert into checked_payments

@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- The raw bytes of a batch (the batch table `incoming`) as text, parsed once per message for the
 -- JSON types (t) and text (s) of every contract field of its event type (paths in contract_paths_<type>();
 -- index 1 is the root), how many of those fields it has (present, null or not: contract_fields), and the

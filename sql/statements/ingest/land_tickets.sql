@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Valid tickets of the batch; an event_id already stored (or repeated in the batch) lands once.
 insert into tickets
 select event_id, customer_id, occurred_at, ticket_id, action, category, channel, handling_minutes, escalated,

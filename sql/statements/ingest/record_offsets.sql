@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- The next offset to land per partition, in the same transaction as the batch. Batches land in order,
 -- so the latest batch is right even when it is lower: the broker's log was reset (topic recreated).
 insert into consumer_offsets by name

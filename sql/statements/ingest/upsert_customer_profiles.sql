@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Current profile per customer: a profile event replaces the stored one only if it is not older,
 -- so late or replayed events never roll a profile back.
 insert into customers

@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Batch-suite frame: the valid profile events of the batch being landed (checked_customers), with the
 -- columns the batch-scope expectations read (and the ids). Offsets in minutes: after the batch clock $now
 -- (negative = past), and cancellation after sign-up (null: not cancelled).

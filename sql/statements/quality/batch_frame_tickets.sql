@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Batch-suite frame: the valid tickets of the batch being landed (checked_tickets), with the columns the
 -- batch-scope expectations read (and the ids, for the failing sample). minutes_ahead_of_now: how far
 -- occurred_at lies after the batch clock $now (minutes; negative = past).

@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Batch-suite frame: the valid visits of the batch being landed (checked_visits), with the columns the
 -- batch-scope expectations read (and the ids). duration in seconds; minutes_ahead_of_now: occurred_at after
 -- the batch clock $now (minutes; negative = past).

@@ -1,3 +1,4 @@
+-- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- One expectation result of run $run_id. observed_value and failing_sample are JSON text.
 insert into quality_results (result_id, run_id, run_at, scope, suite, expectation, expectation_type, column_name,
     critical, success, element_count, unexpected_count, observed_value, failing_sample, error, batch_id)

@@ -1,0 +1,751 @@
+-- Portfolio norms used by scores and segment rules, computed by each full refresh over the known,
+-- not churned customers. The incremental refresh uses the latest row. Minutes are agent minutes;
+-- margins in the reporting currency.
+create table if not exists health_norms (
+    computed_at                timestamp primary key,
+    window_day                 date not null,
+    customers                  integer not null,
+    median_support_minutes_90d double not null,
+    median_complaint_index_90d double not null,
+    median_margin_90d          double not null,
+    params                     varchar  -- the [health] settings of that refresh ($params JSON)
+);
+-- Databases created before the settings were kept with the norms.
+alter table health_norms add column if not exists params varchar;
+
+-- The health of every customer seen (profile or events), as of its last refresh: window sums (state),
+-- the metrics, score, components, segment and drift derived from them (health_derive), and the
+-- snapshot references drift is measured against. Maintained by the pipeline: the customers a batch
+-- touched incrementally, everyone at the first batch of each UTC day. Readers use the customer_health
+-- view, which adds the next step. Windows: the N UTC days ending with window_day, up to as_of.
+-- Money in the reporting currency (except *_native: the customer's billing currency); minutes are
+-- agent minutes; days are fractional days.
+create table if not exists health_state (
+    customer_id                       varchar not null,  -- one row per customer (no key: refreshes
+                                                         -- delete and re-insert, far cheaper than upserts)
+    as_of                             timestamp not null,
+    window_day                        date not null,
+    refreshed_by                      varchar not null,  -- incremental, full
+    -- profile (current)
+    has_profile                       boolean not null,
+    kind                              varchar,
+    plan                              varchar,
+    household_id                      varchar,
+    signed_up_at                      timestamp,
+    cancelled_at                      timestamp,
+    -- window sums
+    support_minutes_30d               decimal(18, 4) not null,
+    support_minutes_90d               decimal(18, 4) not null,
+    how_to_minutes_90d                decimal(18, 4) not null,
+    tickets_90d                       integer not null,  -- tickets opened
+    complaints_90d                    integer not null,
+    how_to_tickets_90d                integer not null,
+    legal_threats_90d                 integer not null,
+    escalations_90d                   integer not null,
+    compensation_requests_90d         integer not null,
+    compensation_requested_native_90d decimal(18, 4) not null,
+    compensation_granted_native_90d   decimal(18, 4) not null,
+    charges_90d                       decimal(18, 4) not null,
+    refunds_90d                       decimal(18, 4) not null,
+    chargebacks_90d                   decimal(18, 4) not null,
+    credits_90d                       decimal(18, 4) not null,
+    failed_payments_90d               integer not null,
+    charge_attempts_90d               integer not null,
+    unpriced_payments_90d             integer not null,
+    visits_90d                        integer not null,
+    overdue_invoices_90d              integer not null,  -- due in the window, unpaid at as_of
+    -- all time (up to as_of)
+    visits_total                      integer not null,
+    first_visit_at                    timestamp,
+    last_visit_at                     timestamp,
+    last_activity_at                  timestamp,
+    last_payment_at                   timestamp,
+    billing_currency                  varchar,
+    -- references in the snapshot history
+    baseline_at                       timestamp,  -- latest snapshot before as_of: "what moved" is against it
+    baseline_score                    double,
+    baseline_segment                  varchar,
+    baseline_components               struct(engagement double, payment_behaviour double, support_burden double,
+                                             complaint_behaviour double, profitability double),
+    score_7d_ago                      double,
+    score_30d_ago                     double,
+    ref_at                            timestamp,  -- drift is projected from this snapshot to now
+    ref_margin_90d                    double,
+    ref_complaint_index_90d           double,
+    norms                             struct(computed_at timestamp, customers integer,
+                                             median_support_minutes_90d double, median_complaint_index_90d double,
+                                             median_margin_90d double) not null,
+    -- metrics
+    window_start                      timestamp not null,  -- start of the 90-day window (midnight UTC)
+    revenue_90d                       double not null,
+    compensation_granted_90d          double not null,
+    compensation_requested_amount_90d double not null,
+    support_cost_90d                  double not null,
+    failed_payment_cost_90d           double not null,
+    cost_to_serve_90d                 double not null,
+    margin_90d                        double not null,
+    payment_problems_90d              integer not null,
+    payment_problem_share_90d         double not null,
+    complaint_index_90d               double not null,
+    how_to_share_90d                  double not null,
+    support_minutes_vs_median         double,
+    days_since_last_visit             double,
+    usual_visit_gap_days              double,
+    fading                            boolean not null,
+    churned                           boolean not null,
+    p_alive                           double,  -- silent churn (60_marts/00_churn.sql): P(alive) at as_of
+    -- score, segment, drift
+    components                        struct(engagement double, payment_behaviour double, support_burden double,
+                                             complaint_behaviour double, profitability double) not null,
+    health_score                      double not null,
+    segment                           varchar not null,
+    segment_reason                    varchar not null,
+    segment_since                     timestamp,  -- when the customer entered this segment
+    score_change_7d                   double,
+    score_change_30d                  double,
+    drifting_toward                   varchar,  -- unprofitable, terrorist
+    days_to_threshold                 double,
+    moved                             struct(engagement double, payment_behaviour double, support_burden double,
+                                             complaint_behaviour double, profitability double),
+    -- what the playbook needs to pick the next step at read time (customer_health), and win-back dates
+    playbook                          struct(educate_fits boolean, migrate_fits boolean, renegotiate_fits boolean,
+                                             exit_notice_months integer, retry_after_days double) not null,
+    win_back_dates                    timestamp[]
+);
+-- Databases created before the silent-churn model.
+alter table health_state add column if not exists p_alive double;
+
+-- Health history: every customer at each day's first full refresh ('daily'), any customer whose segment
+-- changed at a refresh ('segment_change'), and, for history landed after the fact, what the pipeline would
+-- have taken at the instants drift is measured from ('reconstructed', health/reconstruct_snapshots).
+-- snapshot_id follows insertion order. Times are UTC.
+create sequence if not exists health_snapshot_ids start 1;
+create table if not exists health_snapshots (
+    snapshot_id         bigint not null,     -- from sequence health_snapshot_ids (no column default:
+                                             -- a default on a sequence breaks Quack 1.5.5); no key:
+                                             -- append-only, and keys cost every checkpoint
+    customer_id         varchar not null,
+    snapshot_at         timestamp not null,
+    reason              varchar not null,    -- daily, segment_change, reconstructed
+    health_score        double not null,
+    segment             varchar not null,
+    previous_segment    varchar,
+    components          struct(engagement double, payment_behaviour double, support_burden double,
+                               complaint_behaviour double, profitability double) not null,
+    revenue_90d         double not null,
+    cost_to_serve_90d   double not null,
+    margin_90d          double not null,
+    complaint_index_90d double not null,
+    support_minutes_90d double not null
+);
+
+-- Steps of the playbook tried with a customer: who recorded it and when it was tried (UTC).
+create sequence if not exists intervention_ids start 1;
+create table if not exists interventions (
+    intervention_id bigint primary key,  -- from sequence intervention_ids
+    customer_id     varchar not null,
+    step            varchar not null,    -- readjust, educate, renegotiate, migrate, exit
+    note            varchar not null,
+    recorded_by     varchar not null,
+    tried_at        timestamp not null,
+    recorded_at     timestamp not null
+);
+
+-- One row per refresh of health_state: incremental (the customers a batch touched) or full.
+create sequence if not exists health_refresh_ids start 1;
+create table if not exists health_refreshes (
+    refresh_id      bigint primary key,  -- from sequence health_refresh_ids
+    kind            varchar not null,    -- incremental, full
+    reason          varchar not null,    -- batch, day_rollover, norms_age, norms_growth, first, manual
+    as_of           timestamp not null,
+    batch_id        bigint,
+    customers       integer not null,    -- rows refreshed
+    segment_changes integer not null,
+    duration_ms     double
+);
+
+-- Every segment change found by a refresh (append-only: rowid grows in commit order). from_segment is
+-- null for a customer's first segment. batch_id: the landed batch whose refresh found it (null for a
+-- refresh outside the pipeline). Times are UTC.
+create table if not exists segment_changes (
+    customer_id       varchar not null,
+    changed_at        timestamp not null,
+    from_segment      varchar,
+    to_segment        varchar not null,
+    health_score      double not null,
+    drifting_toward   varchar,
+    days_to_threshold double,
+    batch_id          bigint,
+    refresh_kind      varchar not null  -- incremental, full
+);
+
+-- Whether an invoice is overdue at as_of for a window starting at window_start: due in
+-- [window_start, as_of], seen by as_of and not paid by as_of.
+create or replace macro health_is_overdue(first_seen_at, due_at, paid_at, window_start, as_of) as
+    due_at >= window_start and due_at <= as_of and first_seen_at <= as_of and (paid_at is null or paid_at > as_of);
+
+-- Units of a currency per reporting unit (the reporting currency itself when unknown or unpriced).
+create or replace macro health_rate(hp, currency) as
+    coalesce(map_extract_value(hp.fx, coalesce(currency, hp.currency)), 1.0);
+
+-- The metrics of the state rows of state_src (a CTE or table shaped like health_state's state columns,
+-- overdue_invoices_90d included).
+-- Money rounded to cents in the reporting currency (compensation converted from the billing currency);
+-- shares in [0, 1]; days fractional. cost_to_serve_90d is the sum of its three rounded parts. p_alive: the
+-- silent-churn model's P(alive) at as_of (60_marts/00_churn.sql; null without a purchase or a fitted model).
+create or replace macro health_metrics_of(state_src, pj) as table
+with params as materialized (
+    select health_params(pj) as hp
+),
+parts as (
+    select s.*,
+        (s.window_day - 89)::timestamp as window_start,
+        round((s.charges_90d - s.refunds_90d - s.chargebacks_90d - s.credits_90d)::double, 2) as revenue_90d,
+        round(s.compensation_granted_native_90d::double / health_rate(params.hp, s.billing_currency), 2)
+            as compensation_granted_90d,
+        round(s.compensation_requested_native_90d::double / health_rate(params.hp, s.billing_currency), 2)
+            as compensation_requested_amount_90d,
+        round(s.support_minutes_90d::double * params.hp.cost_per_support_minute, 2) as support_cost_90d,
+        round(s.failed_payments_90d * params.hp.cost_per_failed_payment, 2) as failed_payment_cost_90d,
+        round(params.hp.cw_complaint * s.complaints_90d
+            + params.hp.cw_compensation_request * s.compensation_requests_90d
+            + params.hp.cw_legal_threat * s.legal_threats_90d
+            + params.hp.cw_escalation * s.escalations_90d, 2) as complaint_index_90d,
+        coalesce(round(s.how_to_minutes_90d::double / nullif(s.support_minutes_90d::double, 0), 4), 0.0)
+            as how_to_share_90d,
+        round(epoch(s.as_of - s.last_visit_at) / 86400, 2) as days_since_last_visit,
+        case when s.visits_total >= 2
+            then round(epoch(s.last_visit_at - s.first_visit_at) / 86400 / (s.visits_total - 1), 2)
+        end as usual_visit_gap_days,
+        coalesce(s.visits_total >= params.hp.fading_min_visits
+            and epoch(s.as_of - s.last_visit_at) / 86400 >= params.hp.fading_gap_multiple * greatest(
+                epoch(s.last_visit_at - s.first_visit_at) / 86400 / (s.visits_total - 1),
+                params.hp.fading_min_gap_days), false) as fading,
+        coalesce(s.cancelled_at <= s.as_of, false) as churned,
+        churn.p_alive
+    from query_table(state_src) s
+    cross join params
+    left join churn_p_alive_of(state_src) churn using (customer_id)
+)
+select parts.*,
+    round(support_cost_90d + compensation_granted_90d + failed_payment_cost_90d, 2) as cost_to_serve_90d,
+    round(revenue_90d - (support_cost_90d + compensation_granted_90d + failed_payment_cost_90d), 2)
+        as margin_90d,
+    failed_payments_90d + overdue_invoices_90d as payment_problems_90d,
+    coalesce(round((failed_payments_90d + overdue_invoices_90d)
+        / nullif(charge_attempts_90d + overdue_invoices_90d, 0), 4), 0.0) as payment_problem_share_90d
+from parts;
+
+-- From metric rows (metrics_src: health_metrics_of's output with a norms column) to complete health
+-- rows. Components, each 0-100 (higher is healthier):
+--   engagement          half visits_90d against the target, half recency (last visit against the horizon);
+--                       with a P(alive) (silent churn), engagement_p_alive_share of it is P(alive) instead;
+--   payment_behaviour   100 x (1 - payment_problem_share_90d);
+--   support_burden      100 / (1 + support minutes / max(portfolio median, floor)): halves at the reference;
+--   complaint_behaviour 100 / (1 + complaint index / max(portfolio median, floor));
+--   profitability       50 + 50 x margin / max(revenue, cost to serve, 1), clamped to [0, 100].
+-- health_score: their weighted mean. Segment rules, first match wins:
+--   churned      cancelled at or before as_of;
+--   terrorist    complaint_index_90d >= max(terrorist_min_complaint_index, terrorist_norm_multiple x
+--                max(portfolio median, complaint_reference_floor)), whatever the revenue;
+--   unprofitable margin_90d < 0;
+--   at_risk      health score below at_risk_below_score, or silent fading (no visit for
+--                fading_gap_multiple x the customer's usual gap between visits), or silent churn
+--                (BG/NBD P(alive) below at_risk_p_alive_below);
+--   champion     health score >= champion_min_score, engagement >= champion_min_engagement and margin_90d
+--                above the portfolio median;
+--   healthy      everyone else.
+-- Drift: score change against the snapshots 7 and 30 days back; drifting toward unprofitable (margin_90d
+-- falling to 0) or terrorist (complaint index rising to the threshold) when the linear trend from the
+-- reference snapshot (ref_at) crosses within drift_horizon_days (the nearer one wins).
+create or replace macro health_scored(metrics_src, pj) as table
+with params as materialized (
+    select health_params(pj) as hp
+),
+components as (
+    select m.*,
+        round(m.support_minutes_90d::double / nullif(m.norms.median_support_minutes_90d, 0), 2)
+            as support_minutes_vs_median,
+        greatest(params.hp.terrorist_min_complaint_index, params.hp.terrorist_norm_multiple
+            * greatest(m.norms.median_complaint_index_90d, params.hp.complaint_reference_floor)) as terrorist_threshold,
+        {
+            'engagement': round(100 * (
+                (1 - if(m.p_alive is null, 0.0, params.hp.engagement_p_alive_share)) * (
+                0.5 * least(1.0, m.visits_90d / params.hp.engagement_target_visits_90d)
+                + 0.5 * coalesce(greatest(0.0, 1 - m.days_since_last_visit / params.hp.recency_horizon_days),
+                    0.0))
+                + coalesce(params.hp.engagement_p_alive_share * m.p_alive, 0.0)), 1),
+            'payment_behaviour': round(100 * (1 - m.payment_problem_share_90d), 1),
+            'support_burden': round(100 / (1 + m.support_minutes_90d::double
+                / greatest(m.norms.median_support_minutes_90d, params.hp.support_reference_floor_minutes)), 1),
+            'complaint_behaviour': round(100 / (1 + m.complaint_index_90d
+                / greatest(m.norms.median_complaint_index_90d, params.hp.complaint_reference_floor)), 1),
+            'profitability': round(50 + 50 * greatest(-1.0, least(1.0,
+                m.margin_90d / greatest(m.revenue_90d, m.cost_to_serve_90d, 1.0))), 1)
+        } as components
+    from query_table(metrics_src) m, params
+),
+scored as (
+    select c.*,
+        round((params.hp.w_engagement * c.components.engagement
+            + params.hp.w_payment_behaviour * c.components.payment_behaviour
+            + params.hp.w_support_burden * c.components.support_burden
+            + params.hp.w_complaint_behaviour * c.components.complaint_behaviour
+            + params.hp.w_profitability * c.components.profitability)
+            / (params.hp.w_engagement + params.hp.w_payment_behaviour + params.hp.w_support_burden
+               + params.hp.w_complaint_behaviour + params.hp.w_profitability), 1) as health_score
+    from components c, params
+),
+segmented as (
+    select s.*,
+        case
+            when s.churned then {'segment': 'churned',
+                'reason': format('cancelled on {}', strftime(s.cancelled_at, '%Y-%m-%d'))}
+            when s.complaint_index_90d >= s.terrorist_threshold then {'segment': 'terrorist',
+                'reason': format('complaint-driven behaviour far above the portfolio norm: complaint index {} '
+                    || '(threshold {}, portfolio median {}) from {} complaints, {} compensation demands, '
+                    || '{} legal threats and {} escalations in 90 days',
+                    s.complaint_index_90d, round(s.terrorist_threshold, 2),
+                    round(s.norms.median_complaint_index_90d, 2), s.complaints_90d, s.compensation_requests_90d,
+                    s.legal_threats_90d, s.escalations_90d)}
+            when s.margin_90d < 0 then {'segment': 'unprofitable',
+                'reason': format('margin_90d {} < 0: revenue {} against cost to serve {}',
+                    s.margin_90d, s.revenue_90d, s.cost_to_serve_90d)}
+            when s.health_score < params.hp.at_risk_below_score then {'segment': 'at_risk',
+                'reason': format('health score {} below {}', s.health_score, params.hp.at_risk_below_score)}
+            when s.fading then {'segment': 'at_risk',
+                'reason': format('silent fading: no visit for {} days, over {} x the usual gap of {} days',
+                    s.days_since_last_visit, params.hp.fading_gap_multiple, s.usual_visit_gap_days)}
+            when s.p_alive < params.hp.at_risk_p_alive_below then {'segment': 'at_risk',
+                'reason': format('silent churn: P(alive) {} below {} (BG/NBD on the repeat purchases)',
+                    round(s.p_alive, 3), params.hp.at_risk_p_alive_below)}
+            when s.health_score >= params.hp.champion_min_score
+                and s.components.engagement >= params.hp.champion_min_engagement
+                and s.margin_90d > s.norms.median_margin_90d
+                then {'segment': 'champion',
+                'reason': format('health score {} >= {}, engagement {} and margin_90d {} above the portfolio '
+                    || 'median {}', s.health_score, params.hp.champion_min_score, s.components.engagement,
+                    s.margin_90d, round(s.norms.median_margin_90d, 2))}
+            else {'segment': 'healthy',
+                'reason': format('health score {}, margin_90d {}', s.health_score, s.margin_90d)}
+        end as seg
+    from scored s, params
+),
+trends as (
+    select s.*,
+        epoch(s.as_of - s.ref_at) / 86400 as ref_days,
+        case when s.seg.segment not in ('unprofitable', 'terrorist', 'churned') and s.as_of > s.ref_at
+                and s.margin_90d >= 0 and s.margin_90d < s.ref_margin_90d
+            then round(s.margin_90d / ((s.ref_margin_90d - s.margin_90d) / (epoch(s.as_of - s.ref_at) / 86400)), 1)
+        end as days_to_unprofitable,
+        case when s.seg.segment not in ('terrorist', 'churned') and s.as_of > s.ref_at
+                and s.complaint_index_90d > s.ref_complaint_index_90d
+            then round((s.terrorist_threshold - s.complaint_index_90d)
+                / ((s.complaint_index_90d - s.ref_complaint_index_90d) / (epoch(s.as_of - s.ref_at) / 86400)), 1)
+        end as days_to_terrorist
+    from segmented s
+),
+fits as (
+    select t.*,
+        t.how_to_share_90d >= params.hp.educate_min_how_to_share
+            and t.support_minutes_90d::double >= greatest(
+                params.hp.heavy_support_multiple * t.norms.median_support_minutes_90d,
+                params.hp.support_floor_minutes) as educate_fits,
+        t.payment_problems_90d >= params.hp.migrate_min_payment_problems
+            and t.payment_problem_share_90d >= params.hp.migrate_min_payment_problem_share as migrate_fits,
+        t.margin_90d < 0 and t.seg.segment <> 'terrorist' as renegotiate_fits
+    from trends t, params
+)
+select f.* exclude (seg, terrorist_threshold, ref_days, days_to_unprofitable, days_to_terrorist, educate_fits,
+        migrate_fits, renegotiate_fits),
+    f.seg.segment as segment,
+    f.seg.reason as segment_reason,
+    round(f.health_score - f.score_7d_ago, 1) as score_change_7d,
+    round(f.health_score - f.score_30d_ago, 1) as score_change_30d,
+    case
+        when coalesce(f.days_to_unprofitable, 'infinity'::double) <= params.hp.drift_horizon_days
+            and coalesce(f.days_to_unprofitable, 'infinity'::double)
+                <= coalesce(f.days_to_terrorist, 'infinity'::double) then 'unprofitable'
+        when coalesce(f.days_to_terrorist, 'infinity'::double) <= params.hp.drift_horizon_days then 'terrorist'
+    end as drifting_toward,
+    case when least(coalesce(f.days_to_unprofitable, 'infinity'::double),
+                    coalesce(f.days_to_terrorist, 'infinity'::double)) <= params.hp.drift_horizon_days
+        then least(coalesce(f.days_to_unprofitable, 'infinity'::double),
+                   coalesce(f.days_to_terrorist, 'infinity'::double))
+    end as days_to_threshold,
+    case when f.baseline_components is not null then {
+        'engagement': round(f.components.engagement - f.baseline_components.engagement, 1),
+        'payment_behaviour': round(f.components.payment_behaviour - f.baseline_components.payment_behaviour, 1),
+        'support_burden': round(f.components.support_burden - f.baseline_components.support_burden, 1),
+        'complaint_behaviour':
+            round(f.components.complaint_behaviour - f.baseline_components.complaint_behaviour, 1),
+        'profitability': round(f.components.profitability - f.baseline_components.profitability, 1)
+    } end as moved,
+    -- what the playbook needs at read time (health_playbook_text, health_next_step): which steps fit, and
+    -- the two settings the words need
+    {
+        'educate_fits': f.educate_fits,
+        'migrate_fits': f.migrate_fits,
+        'renegotiate_fits': f.renegotiate_fits,
+        'exit_notice_months': params.hp.b2b_exit_notice_months,
+        'retry_after_days': params.hp.retry_after_days
+    } as playbook,
+    case when f.cancelled_at is not null
+        then list_transform(params.hp.win_back_days, n -> f.cancelled_at + to_days(n)) end as win_back_dates
+from fits f, params;
+
+-- State rows (with norms) to complete health rows.
+create or replace macro health_derive(state_src, pj) as table
+with metrics as (
+    select * from health_metrics_of(state_src, pj)
+)
+select * from health_scored('metrics', pj);
+
+-- The five-step playbook. Steps are considered in this order:
+--   educate      how-to tickets dominate a heavy support load;
+--   migrate      failed payments and overdue invoices dominate the payment attempts (prepaid, self-service);
+--   renegotiate  cost to serve above revenue (margin_90d < 0) with ordinary (not terrorist) behaviour;
+--   exit         terrorist, but only once educate, migrate and renegotiate have all been tried: until then
+--                the first of them never tried is recommended instead;
+--   readjust     otherwise, for at_risk and unprofitable customers: diagnose.
+-- A fitting step tried within retry_after_days is not recommended again; the next fitting step is.
+-- Whether each step fits was fixed with the row (playbook, from health_scored); the words come from the
+-- row's figures at read time (health_playbook_text); tried is the list of {step, tried_at} recorded up
+-- to as_of (health_interventions_tried).
+
+-- Whether step was tried at or after since.
+create or replace macro health_step_tried(tried, step, since) as
+    len(list_filter(coalesce(tried, []), t -> t.step = step and t.tried_at >= since)) > 0;
+
+-- The earliest of educate, migrate, renegotiate never tried (null when all were).
+create or replace macro health_first_untried(tried) as
+    list_filter(['educate', 'migrate', 'renegotiate'], s -> not health_step_tried(tried, s, '-infinity'::timestamp))[1];
+
+-- The stored playbook of a row with the reason of each step in words, from the row's figures.
+create or replace macro health_playbook_text(playbook, kind, how_to_share_90d, support_minutes_90d,
+        median_support_minutes_90d, failed_payments_90d, overdue_invoices_90d, payment_problem_share_90d,
+        cost_to_serve_90d, revenue_90d, margin_90d) as {
+    'educate_fits': playbook.educate_fits,
+    'educate_reason': format('how-to tickets take {}% of {} support minutes in 90 days (portfolio median {}): '
+        || 'educate (guides, onboarding, self-help)', round(100 * how_to_share_90d, 0)::integer,
+        round(support_minutes_90d::double, 1), round(median_support_minutes_90d, 1)),
+    'migrate_fits': playbook.migrate_fits,
+    'migrate_reason': format('{} failed payments and {} overdue invoices in 90 days, {}% of payment attempts: '
+        || 'migrate to prepaid or self-service billing', failed_payments_90d, overdue_invoices_90d,
+        round(100 * payment_problem_share_90d, 0)::integer),
+    'renegotiate_fits': playbook.renegotiate_fits,
+    'renegotiate_reason': format('cost to serve {} above revenue {} (margin_90d {}) with ordinary behaviour: '
+        || 'renegotiate price or service level', cost_to_serve_90d, revenue_90d, margin_90d),
+    'exit_notice': case when kind = 'b2b'
+        then format('business account: give notice {} months ahead, in person', playbook.exit_notice_months)
+        else 'consumer: tell them in person or by phone' end,
+    'retry_after_days': playbook.retry_after_days
+};
+
+create or replace macro health_next_step(customer_id, segment, segment_reason, playbook, tried, as_of) as case
+    when segment = 'churned' then {'next_step': 'none',
+        'next_step_reason': 'cancelled: no step; see the win-back dates', 'exit_notice': null::varchar}
+    when segment = 'terrorist' and health_first_untried(tried) is not null then {
+        'next_step': health_first_untried(tried),
+        'next_step_reason': format('{} was never tried, and the playbook tries it before exit ({}); terrorist: {}',
+            health_first_untried(tried),
+            case health_first_untried(tried)
+                when 'educate' then case when playbook.educate_fits then playbook.educate_reason
+                    else 'set expectations: what the service includes and how to get help' end
+                when 'migrate' then case when playbook.migrate_fits then playbook.migrate_reason
+                    else 'move them to prepaid billing or self-service channels' end
+                else 'renegotiate the terms of service'
+            end,
+            segment_reason),
+        'exit_notice': null::varchar}
+    when segment = 'terrorist' then {'next_step': 'exit',
+        'next_step_reason': format('terrorist after educate, migrate and renegotiate were all tried: exit with '
+            || 'the evidence file ready (customer-health dossier {}); {}; notice: {}', customer_id,
+            segment_reason, playbook.exit_notice),
+        'exit_notice': playbook.exit_notice}
+    when playbook.educate_fits
+        and not health_step_tried(tried, 'educate', as_of - health_days(playbook.retry_after_days)) then {
+        'next_step': 'educate', 'next_step_reason': playbook.educate_reason, 'exit_notice': null::varchar}
+    when playbook.migrate_fits
+        and not health_step_tried(tried, 'migrate', as_of - health_days(playbook.retry_after_days)) then {
+        'next_step': 'migrate', 'next_step_reason': playbook.migrate_reason, 'exit_notice': null::varchar}
+    when playbook.renegotiate_fits
+        and not health_step_tried(tried, 'renegotiate', as_of - health_days(playbook.retry_after_days)) then {
+        'next_step': 'renegotiate', 'next_step_reason': playbook.renegotiate_reason, 'exit_notice': null::varchar}
+    when segment in ('at_risk', 'unprofitable') then {'next_step': 'readjust',
+        'next_step_reason': format('{}: {}; {}diagnose what changed and readjust', segment, segment_reason,
+            case when playbook.educate_fits or playbook.migrate_fits or playbook.renegotiate_fits
+                then format('the fitting steps were tried in the last {} days; ', playbook.retry_after_days)
+                else '' end),
+        'exit_notice': null::varchar}
+    else {'next_step': 'none', 'next_step_reason': format('{}: no step needed ({})', segment, segment_reason),
+        'exit_notice': null::varchar}
+end;
+
+-- Per customer, the snapshots a state at as_of is compared with (from health_snapshots):
+--   baseline: the latest snapshot taken before as_of ("what moved", and whether the segment changed), not
+--        a reconstructed one: a history landed after the fact gives first segments, as it always did;
+--   score_7d_ago / score_30d_ago: the latest snapshot at least 7 / 30 days before as_of;
+--   ref: the latest snapshot at least lookback_days before as_of, else the earliest one at least a day
+--        old: drift is projected from it.
+create or replace macro health_refs(as_of, lookback_days) as table
+select customer_id,
+    max(snapshot_at) filter (where snapshot_at < as_of and reason <> 'reconstructed') as baseline_at,
+    arg_max(health_score, snapshot_at) filter (where snapshot_at < as_of and reason <> 'reconstructed')
+        as baseline_score,
+    arg_max(segment, snapshot_at) filter (where snapshot_at < as_of and reason <> 'reconstructed')
+        as baseline_segment,
+    arg_max(components, snapshot_at) filter (where snapshot_at < as_of and reason <> 'reconstructed')
+        as baseline_components,
+    arg_max(health_score, snapshot_at) filter (where snapshot_at <= as_of - interval 7 days) as score_7d_ago,
+    arg_max(health_score, snapshot_at) filter (where snapshot_at <= as_of - interval 30 days) as score_30d_ago,
+    coalesce(
+        max(snapshot_at) filter (where snapshot_at <= as_of - health_days(lookback_days)),
+        min(snapshot_at) filter (where snapshot_at <= as_of - interval 1 day)) as ref_at,
+    coalesce(
+        arg_max(margin_90d, snapshot_at) filter (where snapshot_at <= as_of - health_days(lookback_days)),
+        arg_min(margin_90d, snapshot_at) filter (where snapshot_at <= as_of - interval 1 day)) as ref_margin_90d,
+    coalesce(
+        arg_max(complaint_index_90d, snapshot_at) filter (where snapshot_at <= as_of - health_days(lookback_days)),
+        arg_min(complaint_index_90d, snapshot_at) filter (where snapshot_at <= as_of - interval 1 day))
+        as ref_complaint_index_90d
+from health_snapshots
+where snapshot_at <= as_of
+group by customer_id;
+
+-- Every customer's health at as_of, computed from scratch: the full refresh and the point-in-time
+-- reads (customer-health customer --as-of). Windows: the 90 (30) UTC days ending with as_of's day,
+-- cut at as_of: whole past days come from the customer_day rollup, as_of's own day from the landed
+-- events up to as_of. The profile is the latest customer event at or before as_of. Portfolio norms
+-- are computed over the known, not churned customers of this same evaluation. pj: the $params JSON.
+create or replace macro health_computed(pj, as_of) as table
+with bounds as (
+    select as_of::timestamp as as_of, as_of::timestamp::date as today
+),
+profiles as (
+    select customer_id, kind, plan, household_id, signed_up_at, cancelled_at
+    from customer_events
+    where occurred_at <= as_of::timestamp
+    qualify row_number() over (
+        partition by customer_id order by occurred_at desc, batch_id desc, event_id desc) = 1
+),
+days as (
+    select cd.* from customer_day cd, bounds where cd.day < bounds.today
+    union all by name
+    select * from health_day_rollup((select health_fx(pj)), null, as_of::timestamp::date::timestamp, as_of::timestamp)
+    union all by name
+    select * from health_escalation_days(as_of::timestamp::date::timestamp, as_of::timestamp)
+),
+sums as (
+    select customer_id,
+        coalesce(sum(support_minutes) filter (where day >= today - 29), 0)::decimal(18, 4) as support_minutes_30d,
+        coalesce(sum(support_minutes) filter (where day >= today - 89), 0)::decimal(18, 4) as support_minutes_90d,
+        coalesce(sum(how_to_minutes) filter (where day >= today - 89), 0)::decimal(18, 4) as how_to_minutes_90d,
+        coalesce(sum(tickets_opened) filter (where day >= today - 89), 0)::integer as tickets_90d,
+        coalesce(sum(complaints) filter (where day >= today - 89), 0)::integer as complaints_90d,
+        coalesce(sum(how_to_tickets) filter (where day >= today - 89), 0)::integer as how_to_tickets_90d,
+        coalesce(sum(legal_threats) filter (where day >= today - 89), 0)::integer as legal_threats_90d,
+        coalesce(sum(escalations) filter (where day >= today - 89), 0)::integer as escalations_90d,
+        coalesce(sum(compensation_requests) filter (where day >= today - 89), 0)::integer
+            as compensation_requests_90d,
+        coalesce(sum(compensation_requested_native) filter (where day >= today - 89), 0)::decimal(18, 4)
+            as compensation_requested_native_90d,
+        coalesce(sum(compensation_granted_native) filter (where day >= today - 89), 0)::decimal(18, 4)
+            as compensation_granted_native_90d,
+        coalesce(sum(charges) filter (where day >= today - 89), 0)::decimal(18, 4) as charges_90d,
+        coalesce(sum(refunds) filter (where day >= today - 89), 0)::decimal(18, 4) as refunds_90d,
+        coalesce(sum(chargebacks) filter (where day >= today - 89), 0)::decimal(18, 4) as chargebacks_90d,
+        coalesce(sum(credits) filter (where day >= today - 89), 0)::decimal(18, 4) as credits_90d,
+        coalesce(sum(failed_payments) filter (where day >= today - 89), 0)::integer as failed_payments_90d,
+        coalesce(sum(charge_attempts) filter (where day >= today - 89), 0)::integer as charge_attempts_90d,
+        coalesce(sum(unpriced_payments) filter (where day >= today - 89), 0)::integer as unpriced_payments_90d,
+        coalesce(sum(visits) filter (where day >= today - 89), 0)::integer as visits_90d,
+        coalesce(sum(visits), 0)::integer as visits_total,
+        min(first_visit_at) as first_visit_at,
+        max(last_visit_at) as last_visit_at,
+        max(last_activity_at) as last_activity_at,
+        max(last_payment_at) as last_payment_at,
+        arg_max(last_payment_currency, last_payment_at) as billing_currency
+    from days, bounds
+    group by customer_id
+),
+invoices as (
+    select customer_id,
+        count(*) filter (where health_is_overdue(first_seen_at, due_at, paid_at, (bounds.today - 89)::timestamp,
+            bounds.as_of))::integer as overdue_invoices_90d
+    from invoice_state, bounds
+    where due_at >= (bounds.today - 89)::timestamp and (paid_at is null or paid_at > due_at)
+    group by customer_id
+),
+ids as (
+    select customer_id from profiles
+    union select customer_id from sums
+    union select customer_id from invoices
+),
+state as (
+    select ids.customer_id, bounds.as_of, bounds.today as window_day, 'full' as refreshed_by,
+        profiles.customer_id is not null as has_profile,
+        profiles.kind, profiles.plan, profiles.household_id, profiles.signed_up_at, profiles.cancelled_at,
+        coalesce(sums.support_minutes_30d, 0)::decimal(18, 4) as support_minutes_30d,
+        coalesce(sums.support_minutes_90d, 0)::decimal(18, 4) as support_minutes_90d,
+        coalesce(sums.how_to_minutes_90d, 0)::decimal(18, 4) as how_to_minutes_90d,
+        coalesce(sums.tickets_90d, 0) as tickets_90d,
+        coalesce(sums.complaints_90d, 0) as complaints_90d,
+        coalesce(sums.how_to_tickets_90d, 0) as how_to_tickets_90d,
+        coalesce(sums.legal_threats_90d, 0) as legal_threats_90d,
+        coalesce(sums.escalations_90d, 0) as escalations_90d,
+        coalesce(sums.compensation_requests_90d, 0) as compensation_requests_90d,
+        coalesce(sums.compensation_requested_native_90d, 0)::decimal(18, 4) as compensation_requested_native_90d,
+        coalesce(sums.compensation_granted_native_90d, 0)::decimal(18, 4) as compensation_granted_native_90d,
+        coalesce(sums.charges_90d, 0)::decimal(18, 4) as charges_90d,
+        coalesce(sums.refunds_90d, 0)::decimal(18, 4) as refunds_90d,
+        coalesce(sums.chargebacks_90d, 0)::decimal(18, 4) as chargebacks_90d,
+        coalesce(sums.credits_90d, 0)::decimal(18, 4) as credits_90d,
+        coalesce(sums.failed_payments_90d, 0) as failed_payments_90d,
+        coalesce(sums.charge_attempts_90d, 0) as charge_attempts_90d,
+        coalesce(sums.unpriced_payments_90d, 0) as unpriced_payments_90d,
+        coalesce(sums.visits_90d, 0) as visits_90d,
+        coalesce(sums.visits_total, 0) as visits_total,
+        sums.first_visit_at, sums.last_visit_at, sums.last_activity_at, sums.last_payment_at,
+        sums.billing_currency,
+        coalesce(invoices.overdue_invoices_90d, 0) as overdue_invoices_90d,
+        refs.baseline_at, refs.baseline_score, refs.baseline_segment, refs.baseline_components,
+        refs.score_7d_ago, refs.score_30d_ago, refs.ref_at, refs.ref_margin_90d, refs.ref_complaint_index_90d,
+        entered.entered_at as segment_since,
+        null::struct(computed_at timestamp, customers integer, median_support_minutes_90d double,
+                     median_complaint_index_90d double, median_margin_90d double) as norms
+    from ids
+    cross join bounds
+    left join profiles using (customer_id)
+    left join sums using (customer_id)
+    left join invoices using (customer_id)
+    left join (
+        select customer_id, arg_max(to_segment, changed_at) as to_segment, max(changed_at) as entered_at
+        from segment_changes
+        where changed_at <= as_of::timestamp
+        group by customer_id
+    ) entered using (customer_id)
+    left join health_refs(as_of::timestamp, (select health_params(pj).drift_lookback_days)) refs using (customer_id)
+),
+metrics as (
+    select * from health_metrics_of('state', pj)
+),
+portfolio as (
+    select {
+        'computed_at': any_value(as_of),
+        'customers': count(*)::integer,
+        'median_support_minutes_90d': coalesce(median(support_minutes_90d::double), 0.0),
+        'median_complaint_index_90d': coalesce(median(complaint_index_90d), 0.0),
+        'median_margin_90d': coalesce(median(margin_90d), 0.0)
+    } as n
+    from metrics
+    where has_profile and not churned
+),
+metrics_n as (
+    select m.* replace (portfolio.n as norms) from metrics m, portfolio
+)
+-- segment_since: now when the segment differs from the last snapshot's, else the last recorded change
+select * replace (
+    case when segment is distinct from baseline_segment then as_of
+        else coalesce(segment_since, baseline_at) end as segment_since)
+from health_scored('metrics_n', pj);
+
+-- Read-time inputs of the next step: the playbook steps tried per customer up to as_of, and when the
+-- customer was last exited.
+create or replace macro health_interventions_tried(as_of) as table
+select customer_id,
+    list({'step': step, 'tried_at': tried_at} order by tried_at, intervention_id) as tried,
+    max(tried_at) filter (where step = 'exit') as exited_at
+from interventions
+where tried_at <= as_of
+group by customer_id;
+
+-- Household and return flags of the rows of src (a health_state-shaped relation) at as_of:
+--   household_churned: other customers of the same household who churned (win-back: flag these);
+--   returned_after_exit / returned_after_exit_of: an exited customer shows up again, either the same
+--   id (signed up again after the exit, or active after a cancellation that followed the exit) or a new
+--   id in the household of an exited customer, signed up after that exit.
+create or replace macro health_household_flags(src, as_of) as table
+with h as (
+    select customer_id, household_id, signed_up_at, cancelled_at, churned, last_activity_at
+    from query_table(src)
+),
+exits as (
+    select customer_id, max(tried_at) as exited_at
+    from interventions
+    where step = 'exit' and tried_at <= as_of
+    group by customer_id
+),
+churned_households as (
+    select household_id, list(customer_id order by customer_id) as members
+    from h
+    where churned and household_id is not null
+    group by household_id
+),
+exited_households as (
+    select h.household_id, list({'customer_id': e.customer_id, 'exited_at': e.exited_at}
+        order by e.exited_at, e.customer_id) as members
+    from exits e
+    join h using (customer_id)
+    where h.household_id is not null
+    group by h.household_id
+),
+flags as (
+    select h.customer_id,
+        coalesce(list_filter(ch.members, x -> x <> h.customer_id), []) as household_churned,
+        e.exited_at is not null and (h.signed_up_at > e.exited_at
+            or (h.cancelled_at >= e.exited_at and h.last_activity_at > h.cancelled_at)) as same_id_returned,
+        list_filter(eh.members, x -> x.customer_id <> h.customer_id and h.signed_up_at > x.exited_at)
+            as household_exits_before_signup
+    from h
+    left join exits e using (customer_id)
+    left join churned_households ch using (household_id)
+    left join exited_households eh using (household_id)
+)
+select customer_id, household_churned,
+    coalesce(same_id_returned, false) or coalesce(len(household_exits_before_signup), 0) > 0
+        as returned_after_exit,
+    case when same_id_returned then customer_id else household_exits_before_signup[1].customer_id end
+        as returned_after_exit_of
+from flags;
+
+-- Health rows of src (a health_state-shaped relation, maintained or computed at as_of) for the known
+-- customers (with a profile), plus what is decided at read time: the next step (from the interventions
+-- recorded up to as_of), household and return-after-exit flags, and the customer's name.
+create or replace macro health_presented(src, as_of) as table
+with tried as (
+    select * from health_interventions_tried(as_of)
+),
+flags as (
+    select * from health_household_flags(src, as_of)
+),
+-- The playbook words once per row, as a column (passed into health_next_step, the expression would be
+-- repeated at each of its uses: far longer to plan).
+worded as (
+    select h.*,
+        health_playbook_text(h.playbook, h.kind, h.how_to_share_90d, h.support_minutes_90d,
+            h.norms.median_support_minutes_90d, h.failed_payments_90d, h.overdue_invoices_90d,
+            h.payment_problem_share_90d, h.cost_to_serve_90d, h.revenue_90d, h.margin_90d) as playbook_words
+    from query_table(src) h
+    where h.has_profile
+)
+select h.* exclude (playbook, playbook_words), c.name,
+    h.as_of as refreshed_at,
+    h.norms.median_support_minutes_90d as portfolio_median_support_minutes_90d,
+    unnest(health_next_step(h.customer_id, h.segment, h.segment_reason, h.playbook_words, tried.tried, as_of)),
+    coalesce(tried.tried, []) as interventions_tried,
+    tried.exited_at,
+    flags.household_churned,
+    len(flags.household_churned) > 0 as household_churn_flag,
+    flags.returned_after_exit,
+    flags.returned_after_exit_of,
+    h.playbook
+from worded h
+join customers c using (customer_id)
+left join tried using (customer_id)
+left join flags using (customer_id);
+
+-- Current health of every known customer as maintained by the pipeline in health_state (see
+-- health_presented); what the dashboard, the alerts and `customer-health customer` read.
+create or replace view customer_health as
+select * from health_presented('health_state', health_utc_now());
