@@ -71,7 +71,7 @@ def _records(db: Statements, name: str, params: Mapping[str, Any]) -> list[dict[
 
 
 def _maintained_is_current(db: Statements, now: datetime) -> bool:
-    window_day, _, rows = db.one("health/state_freshness")
+    window_day, _, rows = db.row("health/state_freshness")
     return bool(rows) and window_day is not None and window_day >= now.date()
 
 
