@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +47,7 @@ class Measurement:
     plain_ms: list[float]
     checked_ms: list[float]
     suite_ms: list[float]  # GX validation inside each checked batch
+    hook_cpu_ms: list[float]  # CPU time (all threads of the process) of the batch-suite hook per checked batch
     table_rows: int
     table_s: float
     table_suites: list[tuple[str, float]]  # (suite, ms) of the suites that ran
@@ -65,6 +66,21 @@ def batch(n: int, round_: int, now: datetime) -> RawBatch:
         event = FACTORIES[event_type](f"{round_}-{i}", f"c{i % 997}", occurred_at=occurred)
         b.add_kafka(event_type, event_type, 0, round_ * n + i, None, encode(event), None)
     return b
+
+
+class CpuTimedHook:
+    """Delegates to a ``before_land`` hook and keeps the process CPU time of its last call."""
+
+    def __init__(self, hook: Any) -> None:
+        self.hook = hook
+        self.last_cpu_ms = 0.0
+
+    def __call__(self, con: Any, ctx: Any) -> int:
+        started = time.process_time()
+        try:
+            return int(self.hook(con, ctx) or 0)
+        finally:
+            self.last_cpu_ms = (time.process_time() - started) * 1000
 
 
 def measure(batches: int, batch_size: int, product: bool) -> Measurement:
@@ -93,12 +109,16 @@ def measure(batches: int, batch_size: int, product: bool) -> Measurement:
         plain = build_lander(plain_con, plain_settings, plain_ext)
         checked = build_lander(checked_con, checked_settings, checked_ext)
         hook = next(h for h in checked.before_land if isinstance(h, BatchQualityHook))
+        timed = CpuTimedHook(hook)
+        checked.before_land[checked.before_land.index(hook)] = timed
     else:  # the landing path alone, plus the batch suites
         hook = BatchQualityHook(checked_settings)
-        plain, checked = Lander(plain_con, "g", 65536), Lander(checked_con, "g", 65536, before_land=[hook])
+        timed = CpuTimedHook(hook)
+        plain, checked = Lander(plain_con, "g", 65536), Lander(checked_con, "g", 65536, before_land=[timed])
     now = datetime.now(UTC).replace(tzinfo=None)
     times: dict[str, list[float]] = {"plain": [], "checked": []}
     suite_ms: list[float] = []
+    hook_cpu_ms: list[float] = []
     for r in range(batches + 1):  # the first round warms up and is not counted
         for name, lander in (("plain", plain), ("checked", checked)) if r % 2 else (("checked", checked),
                                                                                      ("plain", plain)):
@@ -111,6 +131,7 @@ def measure(batches: int, batch_size: int, product: bool) -> Measurement:
                 times[name].append(elapsed * 1000)
                 if name == "checked":
                     suite_ms.append(sum(res.duration_ms for res in hook.last_results))
+                    hook_cpu_ms.append(timed.last_cpu_ms)
     total_rows = batches * batch_size + batch_size
     started = time.perf_counter()
     check = run_table_suites(lambda n, params: sqlfiles.run(checked_con, n, params).df(), checked_settings,
@@ -124,7 +145,7 @@ def measure(batches: int, batch_size: int, product: bool) -> Measurement:
     shutil.rmtree(tmp, ignore_errors=True)
     return Measurement(
         gx_import_s, "the product (all pipeline hooks)" if product else "landing only", batch_size,
-        times["plain"], times["checked"], suite_ms, total_rows, table_s,
+        times["plain"], times["checked"], suite_ms, hook_cpu_ms, total_rows, table_s,
         [(r.suite, r.duration_ms) for r in check.results if not r.skipped_reason],
         str(Path(runner.__file__).resolve().parent.parent),
     )
@@ -181,7 +202,8 @@ def pooled(ms: list[Measurement]) -> Measurement:
     return dataclasses.replace(
         ms[0], gx_import_s=statistics.median(m.gx_import_s for m in ms),
         plain_ms=[t for m in ms for t in m.plain_ms], checked_ms=[t for m in ms for t in m.checked_ms],
-        suite_ms=[t for m in ms for t in m.suite_ms], table_s=statistics.median(m.table_s for m in ms),
+        suite_ms=[t for m in ms for t in m.suite_ms], hook_cpu_ms=[t for m in ms for t in m.hook_cpu_ms],
+        table_s=statistics.median(m.table_s for m in ms),
     )
 
 
@@ -202,8 +224,12 @@ def compare(args: argparse.Namespace) -> None:
     report(new, f"{args.rounds} rounds x {args.batches} batches")
     print(f"baseline {args.baseline_rev} (old) vs working tree (new), {args.rounds} rounds alternating, "
           f"{args.rounds * args.batches} batches of {args.batch_size:,} events each (median per batch):")
-    for label, figure in (("batch suites (GX validate)", lambda m: statistics.median(m.suite_ms)),
-                          ("landing added by batch suites", added_ms)):
+    figures: list[tuple[str, Callable[[Measurement], float]]] = [
+        ("batch suites (GX validate)", lambda m: statistics.median(m.suite_ms)),
+        ("batch-suite hook CPU (frames, GX, records)", lambda m: statistics.median(m.hook_cpu_ms)),
+        ("landing added by batch suites", added_ms),
+    ]
+    for label, figure in figures:
         rounds = [figure(n) / figure(o) for o, n in zip(sides["old"], sides["new"], strict=True)]
         print(f"  {label}: old {figure(old):.1f} ms, new {figure(new):.1f} ms, new/old {figure(new) / figure(old):.2f}"
               f" (rounds {min(rounds):.2f}-{max(rounds):.2f})")

@@ -108,7 +108,11 @@ class SuiteRunner:
         self.sample_rows = sample_rows
 
     def suite(self, name: str, scope: str) -> Any:
-        """The suite ``expectations/<name>.py`` restricted to the expectations of ``scope``."""
+        """The suite ``expectations/<name>.py`` restricted to the expectations of ``scope``.
+
+        Its expectations keep no ``meta`` (the scopes they were chosen by): GX rebuilds an expectation's
+        configuration from all its fields dozens of times per validation.
+        """
         key = (name, scope)
         if key not in self._suites:
             if name not in SUITES:
@@ -118,6 +122,8 @@ class SuiteRunner:
             for expectation in list(suite.expectations):
                 if scope not in (expectation.meta or {}).get("scopes", ()):
                     suite.expectations.remove(expectation)
+                else:
+                    expectation.meta = None
             suite.name = f"{name}.{scope}"
             self._columns[key] = _columns_named(suite)
             self._suites[key] = self._context.suites.add(suite)
