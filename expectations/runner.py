@@ -2,14 +2,15 @@
 
 GX is imported once per process, on first use (``get_runner()``), never at module import: the CLI
 stays quick for commands that do not validate. One ephemeral context holds one pandas datasource and a
-whole-dataframe batch definition; progress bars are off. Each suite (restricted to one scope) is built
-once; each frame becomes one batch of the columns its suite's expectations name, validated with
-``Batch.validate``. A lock serialises validations (the pipeline validates batches on its landing thread
-and tables on its scheduler thread).
+whole-dataframe batch definition; progress bars are off. Each suite, restricted to one scope and with its
+parameters set, is built once; each frame becomes one batch of the columns its suite's expectations
+name, validated with ``Batch.validate``. A lock serialises validations (the pipeline validates batches on
+its landing thread and tables on its scheduler thread).
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import logging
@@ -29,6 +30,7 @@ from expectations.registry import SUITES
 
 _runner: SuiteRunner | None = None
 _runner_lock = threading.Lock()
+_BOUND_SUITES_KEPT = 32  # suites with their parameters set, per runner (one per suite and scope in a pipeline)
 
 
 @dataclass(frozen=True)
@@ -104,30 +106,50 @@ class SuiteRunner:
         self._batch_definition = asset.add_batch_definition_whole_dataframe("whole_frame")
         self._suites: dict[tuple[str, str], Any] = {}
         self._columns: dict[tuple[str, str], list[str] | None] = {}
+        self._bound: dict[tuple[str, str, str], Any] = {}  # (suite, scope, parameters as JSON), oldest first
         self._lock = threading.Lock()
         self.sample_rows = sample_rows
 
     def suite(self, name: str, scope: str) -> Any:
-        """The suite ``expectations/<name>.py`` restricted to the expectations of ``scope``.
-
-        Its expectations keep no ``meta`` (the scopes they were chosen by): GX rebuilds an expectation's
-        configuration from all its fields dozens of times per validation.
-        """
+        """The suite ``expectations/<name>.py`` restricted to the expectations of ``scope`` (its parameters
+        unset: each validation runs a copy with them set)."""
         key = (name, scope)
         if key not in self._suites:
-            if name not in SUITES:
-                raise KeyError(f"unknown suite {name!r} (suites: {', '.join(SUITES)})")
-            module = importlib.import_module(f"expectations.{name}")
-            suite = module.build_suite()
-            for expectation in list(suite.expectations):
-                if scope not in (expectation.meta or {}).get("scopes", ()):
-                    suite.expectations.remove(expectation)
-                else:
-                    expectation.meta = None
-            suite.name = f"{name}.{scope}"
+            suite = self._scoped_suite(name, scope)
             self._columns[key] = _columns_named(suite)
             self._suites[key] = self._context.suites.add(suite)
         return self._suites[key]
+
+    def _scoped_suite(self, name: str, scope: str) -> Any:
+        """A new copy of the suite of ``scope``, its expectations without ``meta`` (the scopes they were chosen
+        by): GX rebuilds an expectation's configuration from all its fields dozens of times per validation."""
+        if name not in SUITES:
+            raise KeyError(f"unknown suite {name!r} (suites: {', '.join(SUITES)})")
+        suite = importlib.import_module(f"expectations.{name}").build_suite()
+        for expectation in list(suite.expectations):
+            if scope not in (expectation.meta or {}).get("scopes", ()):
+                suite.expectations.remove(expectation)
+            else:
+                expectation.meta = None
+        suite.name = f"{name}.{scope}"
+        return suite
+
+    def _bound_suite(self, name: str, scope: str, parameters: Mapping[str, Any]) -> Any:
+        """The suite of ``scope`` with its ``$PARAMETER`` values set from ``parameters`` (as GX would set them
+        at each validation; one missing from ``parameters`` is left for GX to report)."""
+        key = (name, scope, json.dumps(parameters, sort_keys=True, default=repr))
+        bound = self._bound.get(key)
+        if bound is None:
+            self.suite(name, scope)
+            bound = self._scoped_suite(name, scope)
+            for expectation in bound.expectations:
+                for field_name, value in expectation.dict(exclude_defaults=True).items():
+                    if isinstance(value, dict) and value.get("$PARAMETER") in parameters:
+                        setattr(expectation, field_name, copy.deepcopy(parameters[value["$PARAMETER"]]))
+            while len(self._bound) >= _BOUND_SUITES_KEPT:
+                self._bound.pop(next(iter(self._bound)))
+            self._bound[key] = bound
+        return bound
 
     def validate(
         self,
@@ -145,12 +167,12 @@ class SuiteRunner:
         frame = frame.reset_index(drop=True)
         started = time.perf_counter()
         with self._lock:
-            suite = self.suite(name, scope)
+            values = dict(parameters or {})
+            suite = self._bound_suite(name, scope, values)
             columns = self._columns[(name, scope)]
             # Only the columns the expectations read: GX fingerprints every column each time it builds a batch.
             data = frame if columns is None else frame[[c for c in columns if c in frame.columns]]
             batch = self._batch_definition.get_batch(batch_parameters={"dataframe": data})
-            values = dict(parameters or {})
             results = None
             if quick_pass:
                 results = batch.validate(suite, result_format="BOOLEAN_ONLY", expectation_parameters=values).results

@@ -10,6 +10,7 @@ from types import FrameType
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from expectations.runner import get_runner
 
@@ -73,3 +74,18 @@ def test_the_suites_and_the_runner_import_no_private_great_expectations_name() -
     private = [(file, name) for file, names in imports.items() for name in names
                if any(part.startswith("_") for part in name.split("."))]
     assert private == []
+
+
+def test_each_validation_uses_its_own_parameters_and_a_missing_one_is_named() -> None:
+    frame = pd.DataFrame({"ordinal": [0, 1], "event_id": ["e0", "e1"], "customer_id": ["c0", "c1"],
+                          "handling_minutes": [3.0, 500.0], "compensation_requested": [None, None],
+                          "compensation_granted": [None, None], "minutes_ahead_of_now": [-1.0, -2.0]})
+    runner = get_runner()
+    expectation = "expect_column_values_to_be_between(handling_minutes)"
+    for limit, failing in ((1440, ()), (100, (1,)), (1440, ()), (2, (1, 0)), (100, (1,))):
+        result = runner.validate("tickets", "batch", frame, {**TICKET_LIMITS, "max_handling_minutes": limit},
+                                 quick_pass=True)
+        assert sorted(result.outcome(expectation).failing_positions) == sorted(failing), limit
+    without = {k: v for k, v in TICKET_LIMITS.items() if k != "max_handling_minutes"}
+    with pytest.raises(Exception, match=r"No value found for \$PARAMETER max_handling_minutes"):
+        runner.validate("tickets", "batch", frame, without)
