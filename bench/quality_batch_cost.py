@@ -47,6 +47,7 @@ class Measurement:
     plain_ms: list[float]
     checked_ms: list[float]
     suite_ms: list[float]  # GX validation inside each checked batch
+    suite_cpu_ms: list[float]  # CPU time of the validating thread in the GX validations of each checked batch
     hook_cpu_ms: list[float]  # CPU time (all threads of the process) of the batch-suite hook per checked batch
     table_rows: int
     table_s: float
@@ -96,8 +97,19 @@ def measure(batches: int, batch_size: int, product: bool) -> Measurement:
 
     tmp = Path(tempfile.mkdtemp(prefix="quality-bench-"))
     t = time.perf_counter()
-    runner.get_runner()
+    suite_runner = runner.get_runner()
     gx_import_s = time.perf_counter() - t
+    validate = suite_runner.validate
+    validation_cpu_ms = [0.0]
+
+    def cpu_timed_validate(*args: Any, **kwargs: Any) -> Any:
+        started = time.thread_time()
+        try:
+            return validate(*args, **kwargs)
+        finally:
+            validation_cpu_ms[0] += (time.thread_time() - started) * 1000
+
+    suite_runner.validate = cpu_timed_validate  # type: ignore[method-assign]
     base = load_settings(None, env={})
     plain_settings = dataclasses.replace(base, db_path=tmp / "plain.duckdb",
                                          quality=dataclasses.replace(base.quality, batch_suites=False))
@@ -119,10 +131,12 @@ def measure(batches: int, batch_size: int, product: bool) -> Measurement:
     times: dict[str, list[float]] = {"plain": [], "checked": []}
     suite_ms: list[float] = []
     hook_cpu_ms: list[float] = []
+    suite_cpu_ms: list[float] = []
     for r in range(batches + 1):  # the first round warms up and is not counted
         for name, lander in (("plain", plain), ("checked", checked)) if r % 2 else (("checked", checked),
                                                                                      ("plain", plain)):
             b = batch(batch_size, r, now)
+            validation_cpu_ms[0] = 0.0
             started = time.perf_counter()
             result = lander.land(b, "kafka")
             elapsed = time.perf_counter() - started
@@ -132,6 +146,7 @@ def measure(batches: int, batch_size: int, product: bool) -> Measurement:
                 if name == "checked":
                     suite_ms.append(sum(res.duration_ms for res in hook.last_results))
                     hook_cpu_ms.append(timed.last_cpu_ms)
+                    suite_cpu_ms.append(validation_cpu_ms[0])
     total_rows = batches * batch_size + batch_size
     started = time.perf_counter()
     check = run_table_suites(lambda n, params: sqlfiles.run(checked_con, n, params).df(), checked_settings,
@@ -145,7 +160,7 @@ def measure(batches: int, batch_size: int, product: bool) -> Measurement:
     shutil.rmtree(tmp, ignore_errors=True)
     return Measurement(
         gx_import_s, "the product (all pipeline hooks)" if product else "landing only", batch_size,
-        times["plain"], times["checked"], suite_ms, hook_cpu_ms, total_rows, table_s,
+        times["plain"], times["checked"], suite_ms, suite_cpu_ms, hook_cpu_ms, total_rows, table_s,
         [(r.suite, r.duration_ms) for r in check.results if not r.skipped_reason],
         str(Path(runner.__file__).resolve().parent.parent),
     )
@@ -202,7 +217,8 @@ def pooled(ms: list[Measurement]) -> Measurement:
     return dataclasses.replace(
         ms[0], gx_import_s=statistics.median(m.gx_import_s for m in ms),
         plain_ms=[t for m in ms for t in m.plain_ms], checked_ms=[t for m in ms for t in m.checked_ms],
-        suite_ms=[t for m in ms for t in m.suite_ms], hook_cpu_ms=[t for m in ms for t in m.hook_cpu_ms],
+        suite_ms=[t for m in ms for t in m.suite_ms], suite_cpu_ms=[t for m in ms for t in m.suite_cpu_ms],
+        hook_cpu_ms=[t for m in ms for t in m.hook_cpu_ms],
         table_s=statistics.median(m.table_s for m in ms),
     )
 
@@ -226,6 +242,7 @@ def compare(args: argparse.Namespace) -> None:
           f"{args.rounds * args.batches} batches of {args.batch_size:,} events each (median per batch):")
     figures: list[tuple[str, Callable[[Measurement], float]]] = [
         ("batch suites (GX validate)", lambda m: statistics.median(m.suite_ms)),
+        ("batch suites (GX validate), thread CPU", lambda m: statistics.median(m.suite_cpu_ms)),
         ("batch-suite hook CPU (frames, GX, records)", lambda m: statistics.median(m.hook_cpu_ms)),
         ("landing added by batch suites", added_ms),
     ]

@@ -33,7 +33,8 @@ def test_a_baseline_revision_is_measured_beside_the_working_tree_and_its_worktre
     out = done.stdout
     assert "2 rounds x 1 batches of 200 events (median per batch):" in out
     assert "baseline HEAD (old) vs working tree (new), 2 rounds alternating, 2 batches of 200 events each" in out
-    for label in ("batch suites (GX validate)", "batch-suite hook CPU (frames, GX, records)",
+    for label in ("batch suites (GX validate)", "batch suites (GX validate), thread CPU",
+                  "batch-suite hook CPU (frames, GX, records)",
                   "landing added by batch suites"):
         assert re.search(rf"  {re.escape(label)}: old [\d.]+ ms, new [\d.]+ ms, new/old [\d.]+ \(rounds ", out), out
     assert worktrees() == before
