@@ -97,9 +97,10 @@ def measure(batches: int, batch_size: int, product: bool) -> Measurement:
 
     # The same measurement runs on an older revision too (--baseline-rev): take each API where that
     # revision has it.
-    try:
+    # (Checked by file: the editable install would supply a module the measured tree lacks from this one.)
+    if (Path(sqlfiles.__file__).parent / "composition.py").exists():
         from customer_health.composition import pipeline_extensions
-    except ImportError:
+    else:
         from ingest.service import default_extensions as pipeline_extensions
     if hasattr(sqlfiles, "Statements"):
         def table_frame_reader(con: Any) -> Any:
