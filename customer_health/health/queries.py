@@ -22,7 +22,7 @@ from customer_health.jsonsafe import jsonable
 from customer_health.sqlfiles import Statements
 from customer_health.vocabulary import SEGMENTS
 
-# The keys of `customer-health customer --json`, in order: the metric names, then the score,
+# The keys of `customer-health customer --json`, in order: the metric names, then the score,
 # segment, drift, next step, interventions and win-back.
 CUSTOMER_KEYS: tuple[str, ...] = (
     "customer_id", "name", "kind", "plan", "household_id", "signed_up_at", "cancelled_at",
