@@ -260,7 +260,7 @@ create or replace macro health_confirmed_segment(previous_segment, r, hp) as cas
         'reason': format('still terrorist: complaint index {} not below {} ({}% under the threshold {}, portfolio '
             || 'median {}) from {} complaints, {} compensation demands, {} legal threats and {} escalations in 90 days',
             r.complaint_index_90d, round((1 - hp.terrorist_leave_band) * r.terrorist_threshold, 2),
-            round(100 * hp.terrorist_leave_band), round(r.terrorist_threshold, 2),
+            round(100 * hp.terrorist_leave_band)::integer, round(r.terrorist_threshold, 2),
             round(r.median_complaint_index_90d, 2), r.complaints_90d, r.compensation_requests_90d,
             r.legal_threats_90d, r.escalations_90d)}
     when r.margin_90d < 0 then {'segment': 'unprofitable',
@@ -270,7 +270,7 @@ create or replace macro health_confirmed_segment(previous_segment, r, hp) as cas
         and r.margin_90d <= hp.unprofitable_leave_band * greatest(r.revenue_90d, 0) then {'segment': 'unprofitable',
         'reason': format('still unprofitable: margin_90d {} not above {} ({}% of revenue {}) against cost to serve {}',
             r.margin_90d, round(hp.unprofitable_leave_band * greatest(r.revenue_90d, 0), 2),
-            round(100 * hp.unprofitable_leave_band), r.revenue_90d, r.cost_to_serve_90d)}
+            round(100 * hp.unprofitable_leave_band)::integer, r.revenue_90d, r.cost_to_serve_90d)}
     when r.health_score < hp.at_risk_below_score then {'segment': 'at_risk',
         'reason': format('health score {} below {}', r.health_score, hp.at_risk_below_score)}
     when r.fading then {'segment': 'at_risk',
@@ -305,7 +305,7 @@ create or replace macro health_confirmed_segment(previous_segment, r, hp) as cas
             r.health_score, hp.champion_min_score - hp.champion_score_band, r.engagement,
             hp.champion_min_engagement - hp.champion_engagement_band, r.margin_90d,
             round(r.median_margin_90d - hp.champion_margin_band * greatest(r.revenue_90d, 0), 2),
-            round(r.median_margin_90d, 2), round(100 * hp.champion_margin_band), r.revenue_90d)}
+            round(r.median_margin_90d, 2), round(100 * hp.champion_margin_band)::integer, r.revenue_90d)}
     else {'segment': 'healthy',
         'reason': format('health score {}, margin_90d {}', r.health_score, r.margin_90d)}
 end;
