@@ -36,6 +36,7 @@ def live(period: str, severity: str | None, refresh_seconds: float) -> None:
         if overview is None:
             return
         pipeline_tiles(overview)
+        segment_stability(now)
         freshness_and_lag(now, settings)
         batches(now, period)
         quality(now, period)
@@ -54,6 +55,19 @@ def pipeline_tiles(overview: pd.DataFrame) -> None:
     cols[2].metric("Worst latency, last hour", "–" if pd.isna(latency) else f"{latency / 1000:,.1f} s")
     cols[3].metric("Dead letters", f"{int(row['dead_lettered']):,}")
     cols[4].metric("Quarantined", f"{int(row['quarantined']):,}")
+
+
+@ui.guarded
+def segment_stability(now: datetime) -> None:
+    flaps = ui.read("flap_rate", now, what="segment changes")
+    if flaps is None:
+        return
+    row = flaps.iloc[0]
+    rate = row["flap_rate_30d"]
+    st.metric("Segment flap rate, 30 d", "–" if pd.isna(rate) else f"{rate:.2f} per customer",
+              help=f"Confirmed segment changes in the last 30 days ({int(row['changes_30d']):,}, first segments "
+                   f"not counted) per known customer ({int(row['customers']):,}). The segment rules' "
+                   "hysteresis keeps this low: a figure wavering around a threshold changes nothing.")
 
 
 @ui.guarded
