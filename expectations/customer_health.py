@@ -12,7 +12,6 @@ from customer_health import vocabulary
 from expectations.common import add
 
 NAME = "customer_health"
-ROW_ID = "customer_id"
 SEGMENTS = list(vocabulary.SEGMENTS)
 NEXT_STEPS = list(vocabulary.NEXT_STEPS)
 DRIFT_TARGETS = ["unprofitable", "terrorist"]

@@ -12,7 +12,6 @@ from expectations.common import add
 from expectations.customer_health import SEGMENTS
 
 NAME = "health_snapshots"
-ROW_ID = "customer_id"
 
 
 def build_suite() -> gx.ExpectationSuite:

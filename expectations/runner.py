@@ -57,14 +57,13 @@ class ExpectationOutcome:
 
 @dataclass(frozen=True)
 class SuiteResult:
-    """One validation of one suite on one frame (or a skip, when the frame's table does not exist)."""
+    """One validation of one suite on one frame."""
 
     suite: str
     scope: str
     rows: int
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
     duration_ms: float = 0.0
-    skipped_reason: str | None = None
 
     @property
     def critical_failures(self) -> list[ExpectationOutcome]:

@@ -51,7 +51,6 @@ class AlertSources:
         self._drift_read_at: datetime | None = None
 
     def evaluate(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> Evaluation:
-        existing = {r[0] for r in sqlfiles.Statements(cur).run("quality/existing_tables").fetchall()}
         evaluation = Evaluation()
         signals = sqlfiles.Statements(cur).row("alerts/catch_up_signals", {"lag_since": now - LAG_FRESHNESS})
         lag, last_latency_ms, last_kafka_batch_at = signals
@@ -67,13 +66,11 @@ class AlertSources:
         evaluation.candidates += self.dead_letter_spike(cur, now)
         evaluation.candidates += self.quality_failures(cur, evaluation)
         if not evaluation.catching_up:
-            if "segment_changes" in existing:
-                evaluation.candidates += self.segment_changes(cur, evaluation)
-            if "churn_fading" in existing:
-                evaluation.candidates += fading_candidates(cur, self.settings, evaluation)
+            evaluation.candidates += self.segment_changes(cur, evaluation)
+            evaluation.candidates += fading_candidates(cur, self.settings, evaluation)
             drift_due = self._drift_read_at is None or (
                 now - self._drift_read_at >= timedelta(seconds=self.settings.alerts.drift_interval_s))
-            if "customer_health" in existing and drift_due:
+            if drift_due:
                 self._drift_read_at = now
                 evaluation.candidates += self.drift(cur, now)
         return evaluation

@@ -36,7 +36,6 @@ __all__ = [
     "BgNbdFit",
     "BgNbdParams",
     "expected_transactions",
-    "expected_transactions_new_customer",
     "fit",
     "log_likelihood",
     "log_likelihood_gradient",
@@ -539,19 +538,6 @@ def expected_transactions(
     d = _log_odds_dropped(p, x, tx, t_age)
     # The clip only removes rounding noise (~1e-16) at tiny horizons.
     return np.maximum(expit(-d) * _expected_if_alive(p, x, t_age, horizon), 0.0)
-
-
-def expected_transactions_new_customer(params: BgNbdParams, t: npt.ArrayLike) -> FloatArray:
-    """E[X(t)]: expected repeat transactions in (0, t] for a customer who first purchased at 0 (eq. 7).
-
-    Vectorised over ``t`` (>= 0, same unit as the data the parameters were fitted on).
-    """
-    p = _check_params(params)
-    horizon = np.array(t, dtype=np.float64)
-    if not np.all(np.isfinite(horizon)) or np.any(horizon < 0):
-        raise ValueError("t (the horizon) must be finite and >= 0")
-    zeros = np.zeros_like(horizon)
-    return np.maximum(_expected_if_alive(p, zeros, zeros, horizon), 0.0)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -318,12 +318,6 @@ def score_customers(
     return ScoreResult(len(summaries), fading, fit.fit_id, duration_ms)
 
 
-def score_everyone(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: datetime) -> ScoreResult:
-    """Score every customer as of ``as_of`` in one transaction of its own."""
-    with sqlfiles.transaction(con):
-        return score_customers(con, settings, None, as_of)
-
-
 # --------------------------------------------------------------------------------------------------
 # The pipeline
 
@@ -350,8 +344,6 @@ class ChurnPipelineHooks:
         self._fit_thread: threading.Thread | None = None
         self._next_check = 0.0
         self._waiting_for_data = False
-        self.last_fit: StoredFit | None = None
-        self.last_error: BaseException | None = None
         ensure_transactions(con, settings)
 
     # --- after_land -------------------------------------------------------------------------------------
@@ -412,7 +404,6 @@ class ChurnPipelineHooks:
                 self._waiting_for_data = True
                 log.info("churn: no succeeded charge landed yet; the model is fitted once there is one")
                 return None
-        self.last_fit = fit
         log.info("churn: fit #%d on %d customers in %.0f ms: r=%.4g alpha=%.4g a=%.4g b=%.4g LL=%.1f%s",
                  fit.fit_id, fit.customers, fit.duration_ms, fit.r, fit.alpha, fit.a, fit.b, fit.log_likelihood,
                  "" if fit.converged else f" (not converged: {fit.message}; scores keep the previous fit)")
@@ -421,8 +412,7 @@ class ChurnPipelineHooks:
     def _refit(self) -> None:
         try:
             self.refit()
-        except Exception as exc:  # logged; the schedule tries again at its next check
-            self.last_error = exc
+        except Exception:  # logged; the schedule tries again at its next check
             log.exception("churn: scheduled refit failed")
 
     def stop(self, timeout: float = 30.0) -> None:
