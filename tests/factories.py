@@ -64,7 +64,7 @@ BAD_MESSAGES: list[tuple[str, bytes, str]] = [
 HEALTH_MODEL_SQL = frozenset({
     "10_reference/health_params.sql", "50_rollups/01_customer_day.sql", "50_rollups/02_invoice_state.sql",
     "50_rollups/03_ticket_escalations.sql", "50_rollups/10_health_event_facts.sql",
-    "60_marts/10_customer_health.sql", "60_marts/20_portfolio.sql",
+    "60_marts/10_customer_health.sql", "60_marts/20_portfolio.sql", "60_marts/30_what_if.sql",
 })
 
 
