@@ -208,4 +208,17 @@ def test_the_portfolio_panel_shows_the_clis_numbers(loaded: Path) -> None:
     assert any("margin below 'lots' is not a number" in str(e.value) for e in at.warning)
     at.text_input(key="wi_margin_below").set_value("").run()
     at.multiselect(key="wi_segments").set_value(["terrorist"]).run()
-    assert {m.label: m.value for m in at.metric}["Customers let go"] == "0"
+    nobody = {m.label: m.value for m in at.metric}
+    assert nobody["Customers let go"] == "0" and nobody["Margin change, 90 d"] == "+0.00"  # not "-0.00"
+
+
+def test_the_assumptions_come_from_the_settings(loaded: Path, tmp_path: Path) -> None:
+    config = tmp_path / "assumptions.toml"
+    config.write_text(loaded.read_text() + "[what_if]\nhousehold_follow_share = 1.0\n"
+                      "complaint_witness_loss_share = 0.0\n[health.playbook]\nb2b_exit_notice_months = 6\n")
+    col = json_of(run(config, "--json"))["collateral"]
+    assert col["households"]["expected_margin_change_90d"] == -40 and "100%" in col["households"]["assumption"]
+    assert col["complaint_witnesses"]["expected_margin_change_90d"] == 0
+    assert col["b2b_notice"]["delayed_margin_change"] == round(70 * 6 * (365 / 12) / 90, 2)
+    assert "6 months" in col["b2b_notice"]["assumption"]
+    assert col["margin_change_with_collateral_90d"] == 100 - 40

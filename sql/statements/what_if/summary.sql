@@ -29,10 +29,10 @@ figures as (
         coalesce(sum(revenue_90d), 0)                                     as revenue_lost_90d,
         coalesce(sum(cost_to_serve_90d), 0)                               as cost_to_serve_saved_90d,
         coalesce(sum(support_minutes_90d), 0)                             as support_minutes_freed_90d,
-        -coalesce(sum(margin_90d), 0)                                     as margin_change_90d,
+        0 - coalesce(sum(margin_90d), 0)                                   as margin_change_90d,
         count(*) filter (where kind = 'b2b')                              as b2b_accounts,
         count(*) filter (where kind = 'b2b' and margin_90d < 0)           as b2b_accounts_with_delayed_saving,
-        -coalesce(sum(margin_90d) filter (where kind = 'b2b'), 0)         as b2b_margin_change_90d
+        0 - coalesce(sum(margin_90d) filter (where kind = 'b2b'), 0)       as b2b_margin_change_90d
     from m
 )
 select
@@ -58,13 +58,13 @@ select
     (select count(*) from collateral where reason = 'household')         as household_members_at_risk,
     round(coalesce((select sum(margin_90d) from collateral where reason = 'household'), 0), 2)
                                                                           as household_members_margin_90d,
-    round(-$household_follow_share
+    round(0 - $household_follow_share
         * coalesce((select sum(margin_90d) from collateral where reason = 'household'), 0), 2)
                                                                           as household_margin_change_90d,
     (select count(*) from collateral where reason = 'complaint_witness') as complaint_witnesses,
     round(coalesce((select sum(margin_90d) from collateral where reason = 'complaint_witness'), 0), 2)
                                                                           as complaint_witnesses_margin_90d,
-    round(-$complaint_witness_loss_share
+    round(0 - $complaint_witness_loss_share
         * coalesce((select sum(margin_90d) from collateral where reason = 'complaint_witness'), 0), 2)
                                                                           as complaint_witness_margin_change_90d,
     f.b2b_accounts, f.b2b_accounts_with_delayed_saving,
