@@ -10,13 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from customer_health.config import Settings
-from customer_health.health import what_if as health_what_if
 from customer_health.sqlfiles import Statements
 from customer_health.vocabulary import NEXT_STEPS, SEGMENTS  # noqa: F401 (the pages read them from here)
 
@@ -218,16 +215,6 @@ def revenue_vs_cost(
     """At most ``limit`` customers (extremes kept, the rest sampled) with revenue_90d, cost_to_serve_90d,
     margin_90d, segment; customers_total says how many matched."""
     return db.df("dashboard/revenue_vs_cost", {"kind": kind, "plan": plan, "limit": limit})
-
-
-def what_if_plans(db: Statements) -> list[str]:
-    """The plans a what-if may filter on."""
-    return health_what_if.known_plans(db)
-
-
-def what_if(db: Statements, settings: Settings, filters: health_what_if.WhatIfFilters) -> dict[str, Any]:
-    """The what-if document of `customer-health what-if --json` (customer_health.health.what_if)."""
-    return health_what_if.what_if(db, settings, filters)
 
 
 # --- Customer --------------------------------------------------------------------------------------------

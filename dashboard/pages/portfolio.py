@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from customer_health.errors import UserError
-from customer_health.health.what_if import SELECTABLE_SEGMENTS, WhatIfFilters, check_filters
+from customer_health.health.what_if import SELECTABLE_SEGMENTS, WhatIfFilters, check_filters, what_if
 from dashboard import actions, queries, ui
 from dashboard.source import DataError
 
@@ -202,7 +202,8 @@ def flows(since: datetime, kind: str | None, plan: str | None, period: str) -> N
 
 @st.cache_data(ttl=ui.SLOW_TTL_S, show_spinner=False)
 def _what_if(source_key: str, filters: WhatIfFilters) -> dict:
-    return ui.source().read(lambda db: queries.what_if(db, ui.settings(), filters))
+    """The document of `customer-health what-if --json` (the health model's own function, as actions uses)."""
+    return ui.source().read(lambda db: what_if(db, ui.settings(), filters))
 
 
 @ui.guarded

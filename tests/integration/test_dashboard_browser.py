@@ -181,7 +181,7 @@ def test_a_customer_appears_and_changes_segment_live(env: Env, dashboard) -> Non
                     expect(page.get_by_role("heading", name="What if we let them go?")).to_be_visible(timeout=30_000)
                     expect(page.get_by_text("Customers let go")).to_be_visible(timeout=30_000)
                     expect(page.get_by_text("Not ready to exit").first).to_be_visible()
-                    margin = page.get_by_label("Margin, 90 d, below")
+                    margin = page.get_by_role("textbox", name="Margin, 90 d, below")
                     margin.fill("plenty")
                     margin.press("Enter")
                     expect(page.get_by_text("margin below 'plenty' is not a number")).to_be_visible(timeout=30_000)
