@@ -420,6 +420,19 @@ class ChurnSettings(_Section):
     valuable_min_lifetime_value: NonNegative = 100.0
 
 
+
+class WhatIfSettings(_Section):
+    """The assumptions of `customer-health what-if` about the collateral damage of letting customers go
+    (the business accounts' notice is health.playbook.b2b_exit_notice_months)."""
+
+    # Share of the margin of the other active members of a let-go customer's household expected to follow.
+    household_follow_share: Fraction = 0.5
+    # Share of the margin of profitable customers with an open complaint (who would see others shown the
+    # door) expected to be lost.
+    complaint_witness_loss_share: Fraction = 0.1
+    # Points of each whale curve (before and after) in the output.
+    whale_curve_points: Annotated[int, _within(2, 2000)] = 20
+
 # Environment overrides (containers, CI): CUSTOMER_HEALTH_<KEY> or CUSTOMER_HEALTH_<SECTION>__<KEY>, e.g.
 # CUSTOMER_HEALTH_DB_PATH, CUSTOMER_HEALTH_QUACK__PORT, CUSTOMER_HEALTH_KAFKA__SASL_PASSWORD. They win over the
 # file. CUSTOMER_HEALTH_CONFIG names the TOML file when no explicit one is given.
@@ -446,6 +459,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     churn: ChurnSettings = Field(default_factory=ChurnSettings)
+    what_if: WhatIfSettings = Field(default_factory=WhatIfSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -51,6 +51,11 @@ def source() -> DataSource:
     return _source_for(_source_key(s), s)
 
 
+def source_key() -> str:
+    """What identifies this dashboard's data source in a cache key."""
+    return _source_key(settings())
+
+
 def _source_key(s: Settings) -> str:
     return f"{s.db_path.resolve()}|{s.quack.host}:{s.quack.port}"
 
