@@ -56,7 +56,7 @@ horizon_state as (
         sum(charges) as charges_90d, sum(refunds) as refunds_90d, sum(chargebacks) as chargebacks_90d,
         sum(credits) as credits_90d, sum(failed_payments) as failed_payments_90d,
         sum(charge_attempts) as charge_attempts_90d, 0 as overdue_invoices_90d,
-        sum(visits) as visits_total, min(first_visit_at) as first_visit_at, max(last_visit_at) as last_visit_at,
+        0 as visits_30d, sum(visits) as visits_total, min(first_visit_at) as first_visit_at, max(last_visit_at) as last_visit_at,
         arg_max(last_payment_currency, last_payment_at) as billing_currency
     from horizon_days
     group by customer_id
