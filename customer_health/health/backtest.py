@@ -77,9 +77,10 @@ def flag_quality(flagged: np.ndarray, actual: np.ndarray) -> dict[str, Any]:
     }
 
 
-def weighted_score(components: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The health score of component rows (columns in COMPONENTS order): their weighted mean."""
-    return components @ weights / weights.sum()
+def weighted_score(components: np.ndarray, weights: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """The health score of component rows (columns in COMPONENTS order): their weighted mean times each row's
+    fading factor (as the mart computes it, unrounded)."""
+    return components @ weights / weights.sum() * factor
 
 
 def _in_train(customer_id: str) -> bool:
@@ -88,7 +89,8 @@ def _in_train(customer_id: str) -> bool:
 
 
 def suggest_weights(
-    customer_ids: Sequence[str], components: np.ndarray, churned: np.ndarray, current: np.ndarray,
+    customer_ids: Sequence[str], components: np.ndarray, factor: np.ndarray, churned: np.ndarray,
+    current: np.ndarray,
 ) -> dict[str, Any]:
     """Component weights (on the simplex) that maximise the churn AUC on a training share of the customers
     (split by a hash of the id), by coordinate search: move weight between two components while the
@@ -98,7 +100,7 @@ def suggest_weights(
     churned = np.asarray(churned, dtype=bool)
 
     def train_auc(w: np.ndarray) -> float:
-        return auc(weighted_score(components[train], w), churned[train]) or 0.0
+        return auc(weighted_score(components[train], w, factor[train]), churned[train]) or 0.0
 
     weights = current / current.sum()
     best = train_auc(weights)
@@ -121,10 +123,10 @@ def suggest_weights(
         "method": "coordinate search over the simplex, maximising the training churn AUC",
         "train_customers": int(train.sum()),
         "test_customers": int(test.sum()),
-        "weights": {name: round(float(w), 4) for name, w in zip(COMPONENTS, weights, strict=True)},
+        "weights": {name: round(float(w), 4) + 0.0 for name, w in zip(COMPONENTS, weights, strict=True)},
         "train_auc": best,
-        "test_auc": auc(weighted_score(components[test], weights), churned[test]),
-        "current_weights_test_auc": auc(weighted_score(components[test], current), churned[test]),
+        "test_auc": auc(weighted_score(components[test], weights, factor[test]), churned[test]),
+        "current_weights_test_auc": auc(weighted_score(components[test], current, factor[test]), churned[test]),
         "applied": False,
     }
 
@@ -266,7 +268,8 @@ def backtest(
     if with_weights:
         document["suggested_weights"] = suggest_weights(
             active["customer_id"].tolist(), active[list(COMPONENTS)].to_numpy(float),
-            active["churned"].to_numpy(bool), current_weights(settings))
+            active["fading_factor"].fillna(1.0).to_numpy(float), active["churned"].to_numpy(bool),
+            current_weights(settings))
     return jsonable(document)
 
 

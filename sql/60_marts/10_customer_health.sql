@@ -100,6 +100,7 @@ create table if not exists health_state (
     -- score, segment, drift
     components                        struct(engagement double, payment_behaviour double, support_burden double,
                                              complaint_behaviour double, profitability double) not null,
+    fading_factor                     double,  -- what the score was multiplied by for the visit trend
     health_score                      double not null,
     segment                           varchar not null,
     segment_reason                    varchar not null,
@@ -121,6 +122,7 @@ alter table health_state add column if not exists p_alive double;
 alter table health_state add column if not exists visits_30d integer;
 alter table health_state add column if not exists usual_visits_30d double;
 alter table health_state add column if not exists visit_trend double;
+alter table health_state add column if not exists fading_factor double;
 
 -- Health history: every customer at each day's first full refresh ('daily'), any customer whose segment
 -- changed at a refresh ('segment_change'), and, for history landed after the fact, what the pipeline would
@@ -271,8 +273,9 @@ from parts, params;
 --   support_burden      100 / (1 + support minutes / max(portfolio median, floor)): halves at the reference;
 --   complaint_behaviour 100 / (1 + complaint index / max(portfolio median, floor));
 --   profitability       50 + 50 x margin / max(revenue, cost to serve, 1), clamped to [0, 100].
--- health_score: their weighted mean, times min(1, visit_trend / fading_trend_full) ^ fading_trend_power: a
--- customer fading from their own baseline is not healthy, however profitable (1 without a baseline).
+-- health_score: their weighted mean, times fading_factor = min(1, visit_trend / fading_trend_full) ^
+-- fading_trend_power: a customer fading from their own baseline is not healthy, however profitable (1
+-- without a baseline).
 -- Segment rules, first match wins:
 --   churned      cancelled at or before as_of;
 --   terrorist    complaint_index_90d >= max(terrorist_min_complaint_index, terrorist_norm_multiple x
@@ -311,7 +314,9 @@ components as (
                 / greatest(m.norms.median_complaint_index_90d, params.hp.complaint_reference_floor)), 1),
             'profitability': round(50 + 50 * greatest(-1.0, least(1.0,
                 m.margin_90d / greatest(m.revenue_90d, m.cost_to_serve_90d, 1.0))), 1)
-        } as components
+        } as components,
+        round(power(least(1.0, coalesce(m.visit_trend, 1.0) / params.hp.fading_trend_full),
+            params.hp.fading_trend_power), 4) as fading_factor
     from query_table(metrics_src) m, params
 ),
 scored as (
@@ -323,8 +328,7 @@ scored as (
             + params.hp.w_profitability * c.components.profitability)
             / (params.hp.w_engagement + params.hp.w_payment_behaviour + params.hp.w_support_burden
                + params.hp.w_complaint_behaviour + params.hp.w_profitability)
-            * power(least(1.0, coalesce(c.visit_trend, 1.0) / params.hp.fading_trend_full),
-                params.hp.fading_trend_power), 1) as health_score
+            * c.fading_factor, 1) as health_score
     from components c, params
 ),
 segmented as (

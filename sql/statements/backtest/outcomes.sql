@@ -1,7 +1,8 @@
 -- The backtest at $as_of over the horizon ($as_of, $horizon_end] (customer-health backtest): every customer
 -- known (a profile dated up to as_of) and not churned at as_of, with the health score, components and
 -- segment at as_of from the point-in-time evaluation (health_computed, the SQL of `customers --as-of`),
--- and what the landed events say happened next. Times are UTC; money in the reporting currency.
+-- and what the landed events say happened next. fading_factor: what the weighted mean of the components was
+-- multiplied by for the score (the visit trend). Times are UTC; money in the reporting currency.
 --   active_before   a visit or a succeeded charge in (as_of - 30 days, as_of]: who can churn;
 --   cancelled       the latest profile dated up to horizon_end was cancelled in (as_of, horizon_end];
 --   silent          no visit and no succeeded charge in the horizon's last 30 days,
@@ -12,7 +13,7 @@ with computed as (
     select * from health_computed($params::json, $as_of::timestamp)
 ),
 population as (
-    select customer_id, health_score, components, segment
+    select customer_id, health_score, components, fading_factor, segment
     from computed
     where has_profile and not churned
 ),
@@ -68,7 +69,7 @@ horizon_margin as (
 select p.customer_id, p.health_score, p.segment,
     p.components.engagement as engagement, p.components.payment_behaviour as payment_behaviour,
     p.components.support_burden as support_burden, p.components.complaint_behaviour as complaint_behaviour,
-    p.components.profitability as profitability,
+    p.components.profitability as profitability, p.fading_factor,
     coalesce(a.active_before, false) as active_before,
     coalesce(e.cancelled_at > $as_of::timestamp and e.cancelled_at <= $horizon_end::timestamp, false) as cancelled,
     not coalesce(a.active_at_end, false) as silent,
