@@ -249,13 +249,14 @@ parts as (
 )
 select parts.* exclude (usual_visits_raw),
     round(usual_visits_raw, 2) as usual_visits_30d,
-    round(least(1.0, (coalesce(visits_30d, 0) + params.hp.visit_trend_prior_visits)
-            / (usual_visits_raw + params.hp.visit_trend_prior_visits))
+    -- least/greatest skip nulls: without a baseline the trend must stay null, not become 1
+    case when usual_visits_raw is not null then round(least(1.0, (coalesce(visits_30d, 0)
+            + params.hp.visit_trend_prior_visits) / (usual_visits_raw + params.hp.visit_trend_prior_visits))
         * exp(-greatest(0.0, epoch(as_of - last_visit_at) / 86400 - greatest(
                 epoch(last_visit_at - first_visit_at) / 86400 / (visits_total - 1), params.hp.fading_min_gap_days))
             / (params.hp.fading_gap_multiple * greatest(
                 epoch(last_visit_at - first_visit_at) / 86400 / (visits_total - 1), params.hp.fading_min_gap_days))),
-        4) as visit_trend,
+        4) end as visit_trend,
     round(support_cost_90d + compensation_granted_90d + failed_payment_cost_90d, 2) as cost_to_serve_90d,
     round(revenue_90d - (support_cost_90d + compensation_granted_90d + failed_payment_cost_90d), 2)
         as margin_90d,
