@@ -10,10 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from customer_health.config import HealthSettings
+from customer_health.health.backtest import backtest
 from customer_health.sqlfiles import Statements
 from customer_health.vocabulary import NEXT_STEPS, SEGMENTS  # noqa: F401 (the pages read them from here)
 
@@ -261,3 +264,23 @@ def since(now: datetime, period: str) -> datetime:
     """The start of a named period ending at ``now``: '1h', '24h', '7d', '30d', '90d', '365d'."""
     unit, amount = period[-1], int(period[:-1])
     return now - (timedelta(hours=amount) if unit == "h" else timedelta(days=amount))
+
+
+# --- Model quality ------------------------------------------------------------------------------------
+
+
+def model_quality(db: Statements, health: HealthSettings, horizon_days: int) -> dict[str, Any]:
+    """The backtest (``customer-health backtest --json``) at the latest event time minus ``horizon_days``."""
+    return backtest(db, health, None, horizon_days)
+
+
+def model_quality_roc(document: Mapping[str, Any]) -> pd.DataFrame:
+    """The churn ROC curve of a backtest document: false_positive_rate, true_positive_rate, threshold."""
+    return pd.DataFrame(document["churn"]["roc"], columns=["false_positive_rate", "true_positive_rate", "threshold"])
+
+
+def model_quality_transactions(document: Mapping[str, Any]) -> pd.DataFrame:
+    """The churn model's check of a backtest document, one row per frequency in the calibration window:
+    frequency, customers, expected_transactions, actual_transactions (means per customer)."""
+    return pd.DataFrame(document["churn_model"]["by_frequency"],
+                        columns=["frequency", "customers", "expected_transactions", "actual_transactions"])

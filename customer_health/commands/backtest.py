@@ -38,7 +38,8 @@ def _share(value: Any) -> str:
 def cmd_backtest(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     with reader(settings) as db:
-        doc = backtest(db, settings, parse_as_of(args.as_of), args.horizon_days, with_weights=args.suggest_weights)
+        doc = backtest(db, settings.health, parse_as_of(args.as_of), args.horizon_days,
+                       with_weights=args.suggest_weights)
     if args.json:
         print_json(doc)
         return 0

@@ -21,7 +21,7 @@ import pandas as pd
 
 from customer_health.churn import bgnbd
 from customer_health.churn.model import WEEK_DAYS, load_summaries
-from customer_health.config import Settings
+from customer_health.config import HealthSettings
 from customer_health.errors import UserError
 from customer_health.health.params import COMPONENTS, health_params
 from customer_health.jsonsafe import jsonable
@@ -48,7 +48,7 @@ def auc(risk_scores: Sequence[float] | np.ndarray, positives: Sequence[bool] | n
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def roc_points(scores: np.ndarray, positives: np.ndarray) -> list[dict[str, float]]:
+def roc_points(scores: np.ndarray, positives: np.ndarray) -> list[dict[str, float | None]]:
     """The ROC curve of flagging ``score <= threshold``, one point per distinct score, from (0, 0) to (1, 1)."""
     y = np.asarray(positives, dtype=bool)
     n_pos, n_neg = int(y.sum()), int((~y).sum())
@@ -56,7 +56,7 @@ def roc_points(scores: np.ndarray, positives: np.ndarray) -> list[dict[str, floa
         return []
     frame = pd.DataFrame({"score": scores, "pos": y.astype(int), "neg": (~y).astype(int)})
     by = frame.groupby("score", sort=True)[["pos", "neg"]].sum().cumsum()
-    points = [{"threshold": None, "false_positive_rate": 0.0, "true_positive_rate": 0.0}]
+    points: list[dict[str, float | None]] = [{"threshold": None, "false_positive_rate": 0.0, "true_positive_rate": 0.0}]
     points += [{"threshold": float(t), "false_positive_rate": float(r.neg / n_neg),
                 "true_positive_rate": float(r.pos / n_pos)} for t, r in by.iterrows()]
     return points
@@ -162,11 +162,11 @@ def check_window(db: Statements, as_of: datetime | None, horizon_days: int) -> B
     return window
 
 
-def outcomes(db: Statements, settings: Settings, window: BacktestWindow) -> pd.DataFrame:
+def outcomes(db: Statements, health: HealthSettings, window: BacktestWindow) -> pd.DataFrame:
     """One row per customer known and not churned at T: health_score, segment, the components, and
     active_before, cancelled, silent, margin_horizon (see sql/statements/backtest/outcomes.sql)."""
     return db.df("backtest/outcomes", {
-        "params": health_params(settings.health), "as_of": window.as_of, "horizon_end": window.horizon_end,
+        "params": health_params(health), "as_of": window.as_of, "horizon_end": window.horizon_end,
     })
 
 
@@ -249,12 +249,13 @@ def churn_model_section(db: Statements, window: BacktestWindow, customer_ids: Se
 
 
 def backtest(
-    db: Statements, settings: Settings, as_of: datetime | None, horizon_days: int, *,
+    db: Statements, health: HealthSettings, as_of: datetime | None, horizon_days: int, *,
     with_weights: bool = False,
 ) -> dict[str, Any]:
-    """The backtest document (``customer-health backtest --json``); JSON-safe values."""
+    """The backtest document (``customer-health backtest --json``) with the [health] settings ``health``;
+    JSON-safe values."""
     window = check_window(db, as_of, horizon_days)
-    frame = outcomes(db, settings, window)
+    frame = outcomes(db, health, window)
     churn, active = churn_section(frame)
     document: dict[str, Any] = {
         "as_of": window.as_of,
@@ -269,11 +270,11 @@ def backtest(
         document["suggested_weights"] = suggest_weights(
             active["customer_id"].tolist(), active[list(COMPONENTS)].to_numpy(float),
             active["fading_factor"].fillna(1.0).to_numpy(float), active["churned"].to_numpy(bool),
-            current_weights(settings))
+            current_weights(health))
     return jsonable(document)
 
 
-def current_weights(settings: Settings) -> np.ndarray:
+def current_weights(health: HealthSettings) -> np.ndarray:
     """The configured component weights, in COMPONENTS order."""
-    weights: Mapping[str, float] = settings.health.weights.model_dump()
+    weights: Mapping[str, float] = health.weights.model_dump()
     return np.array([float(weights[c]) for c in COMPONENTS])

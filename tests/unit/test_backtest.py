@@ -85,7 +85,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 
 def test_backtest_outcomes_follow_the_events_after_t(world: World) -> None:
-    doc = backtest(world.reader(), world.settings, T, HORIZON)
+    doc = backtest(world.reader(), world.settings.health, T, HORIZON)
     assert doc["as_of"] == "2026-10-11T12:00:00Z" and doc["horizon_end"] == "2026-11-15T12:00:00Z"
     # known and not churned at T: the five ordinary customers, stay, silent, cancel, dormant, loss
     # (not late: no profile yet; not gone: cancelled before T)
@@ -105,11 +105,11 @@ def test_backtest_outcomes_follow_the_events_after_t(world: World) -> None:
 
 def test_backtest_refuses_a_short_horizon_and_a_horizon_past_the_data(world: World) -> None:
     with pytest.raises(UserError, match="at least 31"):
-        backtest(world.reader(), world.settings, T, 30)
+        backtest(world.reader(), world.settings.health, T, 30)
     with pytest.raises(UserError, match="leaves less than 60 days of data"):
-        backtest(world.reader(), world.settings, T, 60)
+        backtest(world.reader(), world.settings.health, T, 60)
 
 
 def test_without_as_of_the_backtest_ends_at_the_latest_event(world: World) -> None:
-    doc = backtest(world.reader(), world.settings, None, 40)
+    doc = backtest(world.reader(), world.settings.health, None, 40)
     assert doc["horizon_end"] == "2026-11-19T12:00:00Z"  # the ordinary customers' visits a day before AS_OF
