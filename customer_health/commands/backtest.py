@@ -32,7 +32,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _share(value: Any) -> str:
-    return "–" if value is None else f"{value:.3f}"
+    return _number(value, ".3f")
+
+
+def _number(value: Any, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -59,13 +63,14 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if model["fit"] is None:
         print("churn model: no succeeded charge before T, nothing to fit")
     else:
-        print(f"churn model (fitted on the days to {model['calibration_end']}): expected "
-              f"{model['expected_transactions']:,.1f} transactions, actual {model['actual_transactions']:,.0f}, "
-              f"for {model['customers']:,} customers")
+        converged = "" if model["fit"]["converged"] else " (the fit did not converge)"
+        print(f"churn model (fitted on the days to {model['calibration_end']}{converged}): expected "
+              f"{_number(model['expected_transactions'], ',.1f')} transactions, actual "
+              f"{_number(model['actual_transactions'], ',.0f')}, for {model['customers']:,} customers")
         print(f"  {'frequency':>9s} {'customers':>9s} {'expected':>9s} {'actual':>9s}  (per customer)")
         for row in model["by_frequency"]:
-            print(f"  {row['frequency']:>9s} {row['customers']:9,d} {row['expected_transactions']:9.2f} "
-                  f"{row['actual_transactions']:9.2f}")
+            print(f"  {row['frequency']:>9s} {row['customers']:9,d} {_number(row['expected_transactions'], '9.2f')} "
+                  f"{_number(row['actual_transactions'], '9.2f')}")
     weights = doc.get("suggested_weights")
     if weights:
         print("suggested weights (not applied): " + ", ".join(f"{k} {v:.2f}" for k, v in weights["weights"].items()))
