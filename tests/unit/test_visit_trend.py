@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.health_world import World, ago, ordinary_portfolio, profile, seen
+from customer_health.health.queries import customer_health
+from tests.health_world import AS_OF, World, ago, ordinary_portfolio, profile, seen
 
 
 @pytest.fixture
@@ -45,6 +46,9 @@ def test_a_customer_fading_from_their_own_rate_loses_their_score_a_steady_one_ke
         assert fading["fading_factor"] == pytest.approx((fading["visit_trend"] / 0.8) ** 3, abs=1e-4)
         assert steady["health_score"] >= 75 and fading["health_score"] < 1
         assert fading["segment"] == "at_risk"
+    document = customer_health(world.reader(), world.settings, "fading", AS_OF)  # customer --json
+    assert (document["visits_30d"], document["usual_visits_30d"]) == (1, round(30 * 59 / 59.5, 2))
+    assert document["visit_trend"] < 0.05 and document["fading_factor"] < 0.001
 
 
 def test_without_a_baseline_the_score_is_the_weighted_mean(world: World) -> None:
