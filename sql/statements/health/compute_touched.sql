@@ -91,7 +91,7 @@ stored as (
         chargebacks_90d, credits_90d, failed_payments_90d, charge_attempts_90d, unpriced_payments_90d, visits_90d,
         visits_30d, visits_total, first_visit_at, last_visit_at, last_activity_at, last_payment_at, billing_currency,
         baseline_at, baseline_score, baseline_segment, baseline_components, score_7d_ago,
-        score_30d_ago, ref_at, ref_margin_90d, ref_complaint_index_90d, segment_since
+        score_30d_ago, ref_at, ref_margin_90d, ref_complaint_index_90d, segment_since, segment
     from health_state
     where customer_id in (select customer_id from touched)
 ),
@@ -147,6 +147,7 @@ state as (
         coalesce(ov.overdue_invoices_90d, 0) as overdue_invoices_90d,
         o.baseline_at, o.baseline_score, o.baseline_segment, o.baseline_components,
         o.score_7d_ago, o.score_30d_ago, o.ref_at, o.ref_margin_90d, o.ref_complaint_index_90d, o.segment_since,
+        o.segment as previous_segment,  -- the confirmed segment the segment rules' hysteresis starts from
         norms.n as norms
     from touched t
     cross join bounds
