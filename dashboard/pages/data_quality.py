@@ -263,7 +263,7 @@ def model_quality() -> None:
         st.caption(f"Churn ROC: {churn['churned']:,} of {churn['customers']:,} active customers churned "
                    f"({churn['cancelled']:,} cancelled, {churn['silent']:,} gone silent)")
         roc = queries.model_quality_roc(doc)
-        if not ui.empty(roc, "No churn and no stay to compare: the ROC needs both."):
+        if ui.shown(roc, "No churn and no stay to compare: the ROC needs both."):
             fig = go.Figure()
             fig.add_trace(go.Scatter(x=roc["false_positive_rate"], y=roc["true_positive_rate"], mode="lines",
                                      name="health score"))
@@ -276,7 +276,7 @@ def model_quality() -> None:
         st.caption("Churn model: expected against actual transactions per customer in the horizon, by repeat "
                    "transactions before it")
         check = queries.model_quality_transactions(doc)
-        if not ui.empty(check, "No succeeded charge before the backtest's time: the churn model has nothing to fit."):
+        if ui.shown(check, "No succeeded charge before the backtest's time: the churn model has nothing to fit."):
             long = check.melt(id_vars=["frequency", "customers"],
                               value_vars=["expected_transactions", "actual_transactions"],
                               var_name="series", value_name="transactions")
