@@ -10,13 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from customer_health.config import HealthSettings
-from customer_health.health.backtest import backtest
+from customer_health.health.backtest import NothingLandedError, backtest
 from customer_health.sqlfiles import Statements
 from customer_health.vocabulary import NEXT_STEPS, SEGMENTS  # noqa: F401 (the pages read them from here)
 
@@ -275,18 +274,12 @@ def since(now: datetime, period: str) -> datetime:
 # --- Model quality ------------------------------------------------------------------------------------
 
 
-def model_quality(db: Statements, health: HealthSettings, horizon_days: int) -> dict[str, Any]:
-    """The backtest (``customer-health backtest --json``) at the latest event time minus ``horizon_days``."""
-    return backtest(db, health, None, horizon_days)
-
-
-def model_quality_roc(document: Mapping[str, Any]) -> pd.DataFrame:
-    """The churn ROC curve of a backtest document: false_positive_rate, true_positive_rate, threshold."""
-    return pd.DataFrame(document["churn"]["roc"], columns=["false_positive_rate", "true_positive_rate", "threshold"])
-
-
-def model_quality_transactions(document: Mapping[str, Any]) -> pd.DataFrame:
-    """The churn model's check of a backtest document, one row per frequency in the calibration window:
-    frequency, customers, expected_transactions, actual_transactions (means per customer)."""
-    return pd.DataFrame(document["churn_model"]["by_frequency"],
-                        columns=["frequency", "customers", "expected_transactions", "actual_transactions"])
+def model_quality(db: Statements, health: HealthSettings, horizon_days: int) -> pd.DataFrame:
+    """The backtest (``customer-health backtest --json``) at the latest event time minus ``horizon_days``, as
+    one row whose columns are the document's keys (``churn``, ``churn_model``... hold its nested parts); no
+    row when no event has landed yet."""
+    try:
+        document = backtest(db, health, None, horizon_days)
+    except NothingLandedError:
+        return pd.DataFrame()
+    return pd.DataFrame([document])

@@ -131,6 +131,10 @@ def suggest_weights(
     }
 
 
+class NothingLandedError(UserError):
+    """No event has landed: there is nothing to backtest."""
+
+
 @dataclass(frozen=True)
 class BacktestWindow:
     as_of: datetime
@@ -149,7 +153,7 @@ def check_window(db: Statements, as_of: datetime | None, horizon_days: int) -> B
                         "(silence is judged on the horizon's last 30 days)")
     data_end = db.value("backtest/data_end")
     if data_end is None:
-        raise UserError("no events have landed: nothing to backtest (run `customer-health load` first)")
+        raise NothingLandedError("no events have landed: nothing to backtest (run `customer-health load` first)")
     if as_of is None:
         as_of = (data_end - timedelta(days=horizon_days)).replace(microsecond=0)
     window = BacktestWindow(as_of, horizon_days)

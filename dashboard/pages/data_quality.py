@@ -242,9 +242,10 @@ def model_quality() -> None:
     st.subheader("Model quality")
     horizon = int(st.number_input("Horizon (days)", min_value=31, max_value=365, value=60, step=1,
                                   key="dq_mq_horizon", width=200))
-    doc = ui.read("model_quality", ui.settings().health, horizon, what="the backtest", slow=True)
-    if doc is None:
+    found = ui.read("model_quality", ui.settings().health, horizon, what="the backtest", slow=True)
+    if not ui.shown(found, "No events have landed yet: nothing to backtest."):
         return
+    doc = found.iloc[0].to_dict()
     churn, unprofitable = doc["churn"], doc["unprofitability"]
     st.caption(f"The health model as of {doc['as_of'][:16].replace('T', ' ')} UTC (the latest event time minus "
                f"{horizon} days) against what happened in the {horizon} days after: `customer-health backtest`.")
@@ -262,7 +263,7 @@ def model_quality() -> None:
     with left:
         st.caption(f"Churn ROC: {churn['churned']:,} of {churn['customers']:,} active customers churned "
                    f"({churn['cancelled']:,} cancelled, {churn['silent']:,} gone silent)")
-        roc = queries.model_quality_roc(doc)
+        roc = pd.DataFrame(doc["churn"]["roc"], columns=["false_positive_rate", "true_positive_rate"])
         if ui.shown(roc, "No churn and no stay to compare: the ROC needs both."):
             fig = go.Figure()
             fig.add_trace(go.Scatter(x=roc["false_positive_rate"], y=roc["true_positive_rate"], mode="lines",
@@ -275,7 +276,8 @@ def model_quality() -> None:
         model = doc["churn_model"]
         st.caption("Churn model: expected against actual transactions per customer in the horizon, by repeat "
                    "transactions before it")
-        check = queries.model_quality_transactions(doc)
+        check = pd.DataFrame(model["by_frequency"],
+                             columns=["frequency", "customers", "expected_transactions", "actual_transactions"])
         if ui.shown(check, "No succeeded charge before the backtest's time: the churn model has nothing to fit."):
             long = check.melt(id_vars=["frequency", "customers"],
                               value_vars=["expected_transactions", "actual_transactions"],

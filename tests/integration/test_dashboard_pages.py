@@ -274,7 +274,7 @@ def test_model_quality_shows_the_backtest_roc_and_the_churn_models_check(seeded:
     assert "Model quality" in [s.value for s in at.subheader]
     metrics = {m.label: m.value for m in at.metric}
     with reader(seeded.settings) as db:
-        doc = queries.model_quality(db, seeded.settings.health, 31)
+        doc = queries.model_quality(db, seeded.settings.health, 31).iloc[0]
     expected_auc = doc["churn"]["churn_auc"]
     assert metrics["Churn AUC"] == ("–" if expected_auc is None else f"{expected_auc:.2f}")
     assert "at_risk precision / recall" in metrics and "unprofitable precision / recall" in metrics
