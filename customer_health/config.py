@@ -372,6 +372,12 @@ class HealthSettings(_Section):
     recency_horizon_days: Positive = 30.0
     # Share of engagement taken by the BG/NBD P(alive) when the customer has one (the rest: visits, recency).
     engagement_p_alive_share: Fraction = 0.5
+    # Fading from the customer's own baseline: the visit trend compares the last 30 days' visits with the
+    # customer's usual rate, both plus this many visits (so that a rare visitor's quiet month is not a fall).
+    visit_trend_prior_visits: Positive = 4.0
+    # The score is multiplied by min(1, visit_trend / fading_trend_full) ** fading_trend_power (0: never).
+    fading_trend_full: Positive = 0.8
+    fading_trend_power: NonNegative = 3.0
     # Support burden and complaint behaviour halve at max(portfolio norm, floor).
     support_reference_floor_minutes: Positive = 60.0
     complaint_reference_floor: Positive = 2.0

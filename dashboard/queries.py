@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from customer_health.config import HealthSettings
+from customer_health.health.backtest import NothingLandedError, backtest
 from customer_health.sqlfiles import Statements
 from customer_health.vocabulary import NEXT_STEPS, SEGMENTS  # noqa: F401 (the pages read them from here)
 
@@ -267,3 +269,17 @@ def since(now: datetime, period: str) -> datetime:
     """The start of a named period ending at ``now``: '1h', '24h', '7d', '30d', '90d', '365d'."""
     unit, amount = period[-1], int(period[:-1])
     return now - (timedelta(hours=amount) if unit == "h" else timedelta(days=amount))
+
+
+# --- Model quality ------------------------------------------------------------------------------------
+
+
+def model_quality(db: Statements, health: HealthSettings, horizon_days: int) -> pd.DataFrame:
+    """The backtest (``customer-health backtest --json``) at the latest event time minus ``horizon_days``, as
+    one row whose columns are the document's keys (``churn``, ``churn_model``... hold its nested parts); no
+    row when no event has landed yet."""
+    try:
+        document = backtest(db, health, None, horizon_days)
+    except NothingLandedError:
+        return pd.DataFrame()
+    return pd.DataFrame([document])

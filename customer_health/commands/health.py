@@ -120,6 +120,9 @@ def cmd_customer(args: argparse.Namespace) -> int:
         gap = doc["usual_visit_gap_days"]
         print(f"last visit: {doc['days_since_last_visit']:.1f} days ago"
               + (f" (usual gap {gap:.1f} days)" if gap is not None else ""))
+    if doc["visit_trend"] is not None:
+        print(f"visit trend: {doc['visit_trend']:.2f} ({doc['visits_30d']} visits in 30 days, usually "
+              f"{doc['usual_visits_30d']:.1f}); the score is {doc['fading_factor']:.2f} x the components' mean")
     if doc["p_alive"] is not None:
         print(f"silent churn: P(alive) {doc['p_alive']:.2f}, expected transactions {doc['expected_tx_30d']:.2f} "
               f"(30 days), {doc['expected_tx_90d']:.2f} (90 days), value {_money(doc['expected_value_90d'])} {cur}")

@@ -34,6 +34,7 @@ CUSTOMER_KEYS: tuple[str, ...] = (
     "legal_threats_90d", "escalations_90d", "how_to_tickets_90d", "how_to_share_90d", "complaint_index_90d",
     "failed_payments_90d", "overdue_invoices_90d", "payment_problem_share_90d", "unpriced_payments_90d",
     "visits_90d", "last_visit_at", "days_since_last_visit", "usual_visit_gap_days", "fading",
+    "visits_30d", "usual_visits_30d", "visit_trend", "fading_factor",
     "p_alive", "expected_tx_30d", "expected_tx_90d", "expected_value_90d",
     "health_score", "components", "moved", "segment", "segment_reason", "segment_since",
     "score_change_7d", "score_change_30d", "drifting_toward", "days_to_threshold",

@@ -53,6 +53,7 @@ create table if not exists health_state (
     charge_attempts_90d               integer not null,
     unpriced_payments_90d             integer not null,
     visits_90d                        integer not null,
+    visits_30d                        integer,           -- null only in rows stored before it was kept
     overdue_invoices_90d              integer not null,  -- due in the window, unpaid at as_of
     -- all time (up to as_of)
     visits_total                      integer not null,
@@ -91,12 +92,15 @@ create table if not exists health_state (
     support_minutes_vs_median         double,
     days_since_last_visit             double,
     usual_visit_gap_days              double,
+    usual_visits_30d                  double,  -- the customer's own rate before the 30-day window, per 30 days
+    visit_trend                       double,  -- 0-1: recent visits against the customer's own usual (see below)
     fading                            boolean not null,
     churned                           boolean not null,
     p_alive                           double,  -- silent churn (60_marts/00_churn.sql): P(alive) at as_of
     -- score, segment, drift
     components                        struct(engagement double, payment_behaviour double, support_burden double,
                                              complaint_behaviour double, profitability double) not null,
+    fading_factor                     double,  -- what the score was multiplied by for the visit trend
     health_score                      double not null,
     segment                           varchar not null,
     segment_reason                    varchar not null,
@@ -114,6 +118,11 @@ create table if not exists health_state (
 );
 -- Databases created before the silent-churn model.
 alter table health_state add column if not exists p_alive double;
+-- Databases created before the visit trend.
+alter table health_state add column if not exists visits_30d integer;
+alter table health_state add column if not exists usual_visits_30d double;
+alter table health_state add column if not exists visit_trend double;
+alter table health_state add column if not exists fading_factor double;
 
 -- Health history: every customer at each day's first full refresh ('daily'), any customer whose segment
 -- changed at a refresh ('segment_change'), and, for history landed after the fact, what the pipeline would
@@ -193,6 +202,13 @@ create or replace macro health_rate(hp, currency) as
 -- Money rounded to cents in the reporting currency (compensation converted from the billing currency);
 -- shares in [0, 1]; days fractional. cost_to_serve_90d is the sum of its three rounded parts. p_alive: the
 -- silent-churn model's P(alive) at as_of (60_marts/00_churn.sql; null without a purchase or a fitted model).
+-- The customer's own baseline (null without fading_min_visits visits before the 30-day window):
+--   usual_visits_30d  their visits before the 30-day window per 30 days, over the days from their first visit
+--                     to the window's start (at least 30);
+--   visit_trend       0-1, how much of their usual engagement is left: min(1, (visits_30d + prior) /
+--                     (usual_visits_30d + prior)), prior = visit_trend_prior_visits (damps the noise of rare
+--                     visitors), times exp(-max(0, days since the last visit - usual gap) / (fading_gap_multiple
+--                     x usual gap)) (usual gap at least fading_min_gap_days).
 create or replace macro health_metrics_of(state_src, pj) as table
 with params as materialized (
     select health_params(pj) as hp
@@ -217,6 +233,10 @@ parts as (
         case when s.visits_total >= 2
             then round(epoch(s.last_visit_at - s.first_visit_at) / 86400 / (s.visits_total - 1), 2)
         end as usual_visit_gap_days,
+        case when s.visits_total - coalesce(s.visits_30d, 0) >= params.hp.fading_min_visits
+            then 30 * (s.visits_total - coalesce(s.visits_30d, 0)) / greatest(
+                epoch((s.window_day - 29)::timestamp - s.first_visit_at) / 86400, 30.0)
+        end as usual_visits_raw,
         coalesce(s.visits_total >= params.hp.fading_min_visits
             and epoch(s.as_of - s.last_visit_at) / 86400 >= params.hp.fading_gap_multiple * greatest(
                 epoch(s.last_visit_at - s.first_visit_at) / 86400 / (s.visits_total - 1),
@@ -227,14 +247,23 @@ parts as (
     cross join params
     left join churn_p_alive_of(state_src) churn using (customer_id)
 )
-select parts.*,
+select parts.* exclude (usual_visits_raw),
+    round(usual_visits_raw, 2) as usual_visits_30d,
+    -- least/greatest skip nulls: without a baseline the trend must stay null, not become 1
+    case when usual_visits_raw is not null then round(least(1.0, (coalesce(visits_30d, 0)
+            + params.hp.visit_trend_prior_visits) / (usual_visits_raw + params.hp.visit_trend_prior_visits))
+        * exp(-greatest(0.0, epoch(as_of - last_visit_at) / 86400 - greatest(
+                epoch(last_visit_at - first_visit_at) / 86400 / (visits_total - 1), params.hp.fading_min_gap_days))
+            / (params.hp.fading_gap_multiple * greatest(
+                epoch(last_visit_at - first_visit_at) / 86400 / (visits_total - 1), params.hp.fading_min_gap_days))),
+        4) end as visit_trend,
     round(support_cost_90d + compensation_granted_90d + failed_payment_cost_90d, 2) as cost_to_serve_90d,
     round(revenue_90d - (support_cost_90d + compensation_granted_90d + failed_payment_cost_90d), 2)
         as margin_90d,
     failed_payments_90d + overdue_invoices_90d as payment_problems_90d,
     coalesce(round((failed_payments_90d + overdue_invoices_90d)
         / nullif(charge_attempts_90d + overdue_invoices_90d, 0), 4), 0.0) as payment_problem_share_90d
-from parts;
+from parts, params;
 
 -- The confirmed segment {segment, reason} of a customer at an evaluation time, from the customer's previous
 -- confirmed segment (previous_segment; null: none yet) and the rule inputs r at that time (built in
@@ -312,13 +341,17 @@ end;
 
 -- From metric rows (metrics_src: health_metrics_of's output with a norms column) to complete health
 -- rows. Components, each 0-100 (higher is healthier):
---   engagement          half visits_90d against the target, half recency (last visit against the horizon);
+--   engagement          half visits_90d against the target, half recency (last visit against the horizon),
+--                       times the visit trend (the customer against their own baseline, health_metrics_of);
 --                       with a P(alive) (silent churn), engagement_p_alive_share of it is P(alive) instead;
 --   payment_behaviour   100 x (1 - payment_problem_share_90d);
 --   support_burden      100 / (1 + support minutes / max(portfolio median, floor)): halves at the reference;
 --   complaint_behaviour 100 / (1 + complaint index / max(portfolio median, floor));
 --   profitability       50 + 50 x margin / max(revenue, cost to serve, 1), clamped to [0, 100].
--- health_score: their weighted mean. Segment rules, first match wins:
+-- health_score: their weighted mean, times fading_factor = min(1, visit_trend / fading_trend_full) ^
+-- fading_trend_power: a customer fading from their own baseline is not healthy, however profitable (1
+-- without a baseline).
+-- Segment rules, first match wins:
 --   churned      cancelled at or before as_of;
 --   terrorist    complaint_index_90d >= max(terrorist_min_complaint_index, terrorist_norm_multiple x
 --                max(portfolio median, complaint_reference_floor)), whatever the revenue;
@@ -349,7 +382,7 @@ components as (
                 (1 - if(m.p_alive is null, 0.0, params.hp.engagement_p_alive_share)) * (
                 0.5 * least(1.0, m.visits_90d / params.hp.engagement_target_visits_90d)
                 + 0.5 * coalesce(greatest(0.0, 1 - m.days_since_last_visit / params.hp.recency_horizon_days),
-                    0.0))
+                    0.0)) * coalesce(m.visit_trend, 1.0)
                 + coalesce(params.hp.engagement_p_alive_share * m.p_alive, 0.0)), 1),
             'payment_behaviour': round(100 * (1 - m.payment_problem_share_90d), 1),
             'support_burden': round(100 / (1 + m.support_minutes_90d::double
@@ -358,7 +391,9 @@ components as (
                 / greatest(m.norms.median_complaint_index_90d, params.hp.complaint_reference_floor)), 1),
             'profitability': round(50 + 50 * greatest(-1.0, least(1.0,
                 m.margin_90d / greatest(m.revenue_90d, m.cost_to_serve_90d, 1.0))), 1)
-        } as components
+        } as components,
+        round(power(least(1.0, coalesce(m.visit_trend, 1.0) / params.hp.fading_trend_full),
+            params.hp.fading_trend_power), 4) as fading_factor
     from query_table(metrics_src) m, params
 ),
 scored as (
@@ -369,7 +404,8 @@ scored as (
             + params.hp.w_complaint_behaviour * c.components.complaint_behaviour
             + params.hp.w_profitability * c.components.profitability)
             / (params.hp.w_engagement + params.hp.w_payment_behaviour + params.hp.w_support_burden
-               + params.hp.w_complaint_behaviour + params.hp.w_profitability), 1) as health_score
+               + params.hp.w_complaint_behaviour + params.hp.w_profitability)
+            * c.fading_factor, 1) as health_score
     from components c, params
 ),
 rule_inputs as (
@@ -621,6 +657,7 @@ sums as (
         coalesce(sum(charge_attempts) filter (where day >= today - 89), 0)::integer as charge_attempts_90d,
         coalesce(sum(unpriced_payments) filter (where day >= today - 89), 0)::integer as unpriced_payments_90d,
         coalesce(sum(visits) filter (where day >= today - 89), 0)::integer as visits_90d,
+        coalesce(sum(visits) filter (where day >= today - 29), 0)::integer as visits_30d,
         coalesce(sum(visits), 0)::integer as visits_total,
         min(first_visit_at) as first_visit_at,
         max(last_visit_at) as last_visit_at,
@@ -666,6 +703,7 @@ state as (
         coalesce(sums.charge_attempts_90d, 0) as charge_attempts_90d,
         coalesce(sums.unpriced_payments_90d, 0) as unpriced_payments_90d,
         coalesce(sums.visits_90d, 0) as visits_90d,
+        coalesce(sums.visits_30d, 0) as visits_30d,
         coalesce(sums.visits_total, 0) as visits_total,
         sums.first_visit_at, sums.last_visit_at, sums.last_activity_at, sums.last_payment_at,
         sums.billing_currency,

@@ -255,7 +255,8 @@ def test_data_quality_page_shows_freshness_lag_batches_expectations_dead_letters
     no_failures(at)
     assert at.title[0].value == "Data quality & pipeline"
     assert [s.value for s in at.subheader] == [
-        "Freshness per topic", "Consumer lag per partition", "Ingest", "Expectations", "Alerts", "Dead-letter queue"]
+        "Freshness per topic", "Consumer lag per partition", "Ingest", "Expectations", "Alerts", "Dead-letter queue",
+        "Model quality"]
     fresh = table(at, "event_type", "seconds_since_landed")
     assert set(fresh["event_type"]) == {"tickets", "payments", "visits", "customers"}
     assert set(table(at, "partition", "lag", "observed_at")["lag"]) == {3}
@@ -264,6 +265,23 @@ def test_data_quality_page_shows_freshness_lag_batches_expectations_dead_letters
     dead = table(at, "dead_letter_id", "raw_preview")
     assert len(dead) == seeded.dead_letters
     assert {"dq_freshness_csv", "dq_lag_csv", "dq_dead_letters_csv", "dq_quality_latest_csv"} <= csv_buttons(at)
+
+
+def test_model_quality_shows_the_backtest_roc_and_the_churn_models_check(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "data_quality.py")
+    at.number_input(key="dq_mq_horizon").set_value(31).run()  # the seed holds 60 days of events
+    no_failures(at)
+    assert "Model quality" in [s.value for s in at.subheader]
+    metrics = {m.label: m.value for m in at.metric}
+    with reader(seeded.settings) as db:
+        doc = queries.model_quality(db, seeded.settings.health, 31).iloc[0]
+    expected_auc = doc["churn"]["churn_auc"]
+    assert metrics["Churn AUC"] == ("–" if expected_auc is None else f"{expected_auc:.2f}")
+    assert "at_risk precision / recall" in metrics and "unprofitable precision / recall" in metrics
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("true positive rate" in spec for spec in charts)
+    assert any("repeat transactions before" in spec for spec in charts)
+    assert any("Churn ROC:" in c.value for c in at.caption)
 
 
 def test_data_quality_page_shows_the_segment_flap_rate(seeded: SeededDb) -> None:

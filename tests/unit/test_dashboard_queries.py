@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from customer_health.config import Settings
+from customer_health.config import HealthSettings, Settings
 from customer_health.db import open_owner, reader
 from customer_health.sqlfiles import SQL_ROOT
 from dashboard import queries
@@ -58,6 +58,7 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "customer_timeline": ("c-1", NOW - timedelta(days=90), 10),
     "household": ("h-1",),
     "customer_interventions": ("c-1",),
+    "model_quality": (HealthSettings(), 60),
 }
 
 

@@ -49,6 +49,7 @@ deltas as (
         coalesce(sum(unpriced_payments) filter (where occurred_at >= (today - 89)::timestamp), 0)
             as unpriced_payments_90d,
         coalesce(sum(visits) filter (where occurred_at >= (today - 89)::timestamp), 0) as visits_90d,
+        coalesce(sum(visits) filter (where occurred_at >= (today - 29)::timestamp), 0) as visits_30d,
         coalesce(sum(visits), 0) as visits_total,
         min(visit_at) as first_visit_at,
         max(visit_at) as last_visit_at,
@@ -88,7 +89,7 @@ stored as (
         how_to_tickets_90d, legal_threats_90d, escalations_90d, compensation_requests_90d,
         compensation_requested_native_90d, compensation_granted_native_90d, charges_90d, refunds_90d,
         chargebacks_90d, credits_90d, failed_payments_90d, charge_attempts_90d, unpriced_payments_90d, visits_90d,
-        visits_total, first_visit_at, last_visit_at, last_activity_at, last_payment_at, billing_currency,
+        visits_30d, visits_total, first_visit_at, last_visit_at, last_activity_at, last_payment_at, billing_currency,
         baseline_at, baseline_score, baseline_segment, baseline_components, score_7d_ago,
         score_30d_ago, ref_at, ref_margin_90d, ref_complaint_index_90d, segment_since, segment
     from health_state
@@ -135,6 +136,7 @@ state as (
         (coalesce(o.unpriced_payments_90d, 0) + coalesce(d.unpriced_payments_90d, 0))::integer
             as unpriced_payments_90d,
         (coalesce(o.visits_90d, 0) + coalesce(d.visits_90d, 0))::integer as visits_90d,
+        (coalesce(o.visits_30d, 0) + coalesce(d.visits_30d, 0))::integer as visits_30d,
         (coalesce(o.visits_total, 0) + coalesce(d.visits_total, 0))::integer as visits_total,
         least(o.first_visit_at, d.first_visit_at) as first_visit_at,
         greatest(o.last_visit_at, d.last_visit_at) as last_visit_at,
