@@ -91,8 +91,10 @@ class SuiteRunner:
     def __init__(self, sample_rows: int = 10) -> None:
         # GX logs hundreds of INFO lines while importing; keep its warnings only.
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
-        gx = importlib.import_module("great_expectations")
-        base = importlib.import_module("great_expectations.data_context.types.base")
+        # Great Expectations takes seconds to import: it loads with the first runner (the pipeline makes it
+        # while the consumer joins its group), not with this module.
+        import great_expectations as gx
+        from great_expectations.data_context.types import base
         config = base.DataContextConfig(
             store_backend_defaults=base.InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
             analytics_enabled=False,
