@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from customer_health.cliutil import print_json, settings_from_args
-from customer_health.clock import utc_now
+from customer_health.clock import model_now
 from customer_health.db import open_owner, reader
 from customer_health.errors import UserError
 from customer_health.health.dossier import write_dossier
 from customer_health.health.interventions import record_intervention
 from customer_health.health.queries import customer_health, customers_summary, dossier_data, parse_as_of, portfolio
 from customer_health.health.refresh import HealthRefresher
-from customer_health.sqlfiles import transaction
+from customer_health.sqlfiles import Statements, transaction
 from customer_health.vocabulary import SEGMENTS, STEPS
 
 
@@ -211,7 +211,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         with transaction(con):
             if args.rebuild:
                 refresher.rebuild_rollups(con)
-            result = refresher.full_refresh(con, utc_now(), reason="manual")
+            result = refresher.full_refresh(con, model_now(Statements(con)), reason="manual")
     finally:
         con.close()
     doc = {"customers": result.customers, "segment_changes": result.segment_changes,

@@ -1,0 +1,2 @@
+-- The model's now (UTC) when the wall clock says $wall (see health_model_now in sql/20_raw/model_clock.sql).
+select health_model_now($wall::TIMESTAMP);
