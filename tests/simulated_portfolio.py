@@ -56,7 +56,9 @@ class Portfolio:
         load_files(self.lander, [paths[t] for t in ("customers", "visits", "tickets", "payments")])
 
     def rows(self) -> list[dict[str, Any]]:
-        return health_rows(Statements(self.con.cursor()), self.settings)
+        """Every known customer's health evaluated from scratch at the model's now (as ``--as-of`` does)."""
+        db = Statements(self.con.cursor())
+        return health_rows(db, self.settings, as_of=model_now(db))
 
     def figures(self) -> Figures:
         rows = self.rows()
