@@ -60,7 +60,7 @@ class Profile:
 
 PROFILES: Mapping[str, Profile] = {
     "champion": Profile(
-        visits_per_day=2.0,
+        visits_per_day=2.4,
         tickets_per_day=0.03,
         purchases_per_day=0.15,
         purchase_amount=(20, 150),
@@ -83,7 +83,7 @@ PROFILES: Mapping[str, Profile] = {
     ),
     "how_to": Profile(
         visits_per_day=0.6,
-        tickets_per_day=0.18,
+        tickets_per_day=0.15,
         purchases_per_day=0.01,
         visit_channels=Choice({"web": 0.4, "app": 0.3, "store": 0.1, "phone": 0.2}),
         categories=Choice({"how_to": 0.82, "bug": 0.08, "billing": 0.05, "other": 0.05}),
@@ -98,7 +98,7 @@ PROFILES: Mapping[str, Profile] = {
     ),
     "terrorist": Profile(
         visits_per_day=0.4,
-        tickets_per_day=0.15,
+        tickets_per_day=0.12,
         purchases_per_day=0.05,
         categories=Choice(
             {
