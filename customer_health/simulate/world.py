@@ -89,15 +89,16 @@ def generate_world(settings: SimulationSettings, start: datetime) -> Iterator[tu
         schedule(a, ts)
         next_charge(a, ts)
 
-    for a in actors:
-        a.live_profile = a.profile_at(start_ts)
+    for actor in actors:
+        actor.live_profile = actor.profile_at(start_ts)
         if settings.live_profiles:
-            cancelled = a.cancel_ts if a.cancel_ts <= start_ts else None
-            push(start_ts, "customers", a, profile_payload(a, cancelled))
-        if a.cancel_ts > start_ts and a.intensity(start_ts) > 0:
-            join(a, start_ts)
-        if a.c.live_drift_to and a.c.live_drift_after is not None and a.cancel_ts > start_ts:
-            push(start_ts + a.c.live_drift_after * settings.speed, None, a, ("drift", a.c.live_drift_to))
+            cancelled = actor.cancel_ts if actor.cancel_ts <= start_ts else None
+            push(start_ts, "customers", actor, profile_payload(actor, cancelled))
+        if actor.cancel_ts > start_ts and actor.intensity(start_ts) > 0:
+            join(actor, start_ts)
+        c = actor.c
+        if c.live_drift_to and c.live_drift_after is not None and actor.cancel_ts > start_ts:
+            push(start_ts + c.live_drift_after * settings.speed, None, actor, ("drift", c.live_drift_to))
 
     portfolio_rate = (DRIFT_PER_DAY + 2 * CANCEL_PER_DAY) * max(1, len(active))  # portfolio events per day
     signup_rate = CANCEL_PER_DAY * max(1, len(active))
