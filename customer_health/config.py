@@ -81,7 +81,8 @@ class KafkaSettings(_Section):
     bootstrap_servers: str = "localhost:9092"
     group_id: str = "customer-health"
     partitions: Count = 3
-    # Short group timeouts: a consumer gets its assignment in ~3 s instead of ~23 s (see NOTES).
+    # Group timeouts shorter than kafka-python's defaults: a consumer gets its first assignment in seconds
+    # rather than tens of seconds (bench/RESULTS.md).
     session_timeout_ms: Count = 6000
     heartbeat_interval_ms: Count = 1000
     max_poll_interval_ms: Count = 60000
@@ -132,9 +133,9 @@ class PipelineSettings(_Section):
     # 0: one per core but one, which stays free for the Kafka poll loop (at least 1).
     duckdb_threads: Annotated[int, AfterValidator(_automatic_or_more)] = 0
     # DuckDB moves its write-ahead log into the database file once the log reaches this size (MiB). A
-    # checkpoint's cost grows with the database, not with the log, so fewer of them land a backlog faster
-    # (1.1-1.5x at 128 against DuckDB's 16 over 600k events, bench/landing_cost.py); a larger log takes
-    # longer to replay after a crash (about 1.3 s per 100 MB here).
+    # checkpoint's cost grows with the database, not with the log, so fewer of them land a backlog faster;
+    # a larger log takes longer to replay after a crash (both measured in bench/landing_cost.py and
+    # bench/RESULTS.md).
     checkpoint_threshold_mb: Count = 128
     # `load` lands a file in batches of at most this much raw text (MiB), so a file's size is bounded by the
     # disk; one Arrow array of a batch holds at most 2 GiB.
@@ -332,7 +333,7 @@ class PlaybookRules(_Section):
 
 
 class HealthSettings(_Section):
-    """The health model (issue 3): costs, currency, score, segments, drift and the playbook."""
+    """The health model: costs, currency, score, segments, drift and the playbook."""
 
     # Costs in the reporting currency.
     cost_per_support_minute: NonNegative = 1.0
@@ -379,7 +380,7 @@ class HealthSettings(_Section):
 
 
 class ChurnSettings(_Section):
-    """Silent churn (issue 7): the BG/NBD model of repeat purchases (customer_health/churn)."""
+    """Silent churn: the BG/NBD model of repeat purchases (customer_health/churn)."""
 
     # The pipeline refits the model on every succeeded charge up to now this often (hours); customers are
     # rescored from the latest fit on every batch that touches them and everyone at each new fit and UTC day.

@@ -138,7 +138,7 @@ class HealthRefresher:
         return self._full_refresh_reason(con, Statements(con), now)
 
     def _full_refresh_reason(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime) -> str | None:
-        window_day, computed_at, params, *in_use = self._run(run, "health/refresh_status").fetchone()
+        window_day, computed_at, params, *in_use = self._row(run, "health/refresh_status")
         if window_day is None:
             return "first"
         if window_day < now.date():
@@ -152,7 +152,7 @@ class HealthRefresher:
         checked = max(self._norms_checked_at or computed_at, computed_at)
         if (now - checked).total_seconds() >= self.health.norms_check_seconds:
             self._norms_checked_at = now
-            current = self._run(run, "health/current_norms", now=now).fetchone()
+            current = self._row(run, "health/current_norms", now=now)
             scales = (1.0, self.health.support_reference_floor_minutes, self.health.complaint_reference_floor,
                       _MARGIN_SCALE)
             if any(_drift(old, new, scale) > self.health.norms_max_drift
@@ -162,7 +162,7 @@ class HealthRefresher:
 
     def _compute_all(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime, reason: str) -> None:
         """Every customer into health_refreshed (its statements are planned: a full refresh is rare)."""
-        window_day = self._run(run, "health/refresh_status").fetchone()[0]
+        window_day = self._row(run, "health/refresh_status")[0]
         daily = window_day is None or window_day < now.date()
         if daily:
             self._run(run, "health/compact_customer_day")
@@ -184,7 +184,7 @@ class HealthRefresher:
         """Whether events older than the latest reconstructed instant landed since the last full refresh (each
         full refresh reconstructs or has found none landed since the one before, so that one is enough)."""
         latest = now - timedelta(days=self._reconstructed_ages()[-1])
-        return bool(self._run(run, "health/history_landed_since_full_refresh", before=latest.date()).fetchone()[0])
+        return bool(self._row(run, "health/history_landed_since_full_refresh", before=latest.date())[0])
 
     def reconstruct_snapshots(self, con: duckdb.DuckDBPyConnection, now: datetime) -> int:
         """Snapshots at the instants drift and score changes are measured from, for customers whose history
@@ -195,8 +195,8 @@ class HealthRefresher:
         made = 0
         for days in self._reconstructed_ages():
             at = now - timedelta(days=days)
-            if self._run(run, "health/reconstruction_needed", at=at).fetchone()[0]:
-                made += self._run(run, "health/reconstruct_snapshots", at=at).fetchone()[0]
+            if self._row(run, "health/reconstruction_needed", at=at)[0]:
+                made += self._row(run, "health/reconstruct_snapshots", at=at)[0]
         if made:
             log.info("health: %d snapshots reconstructed for history landed after the fact", made)
         return made
@@ -205,7 +205,7 @@ class HealthRefresher:
         self, con: duckdb.DuckDBPyConnection, run: Statements, kind: RefreshKind, reason: str, now: datetime,
         batch_id: int | None, started: float,
     ) -> RefreshResult:
-        customers, changes, snapshots = self._run(run, "health/refreshed_counts").fetchone()
+        customers, changes, snapshots = self._row(run, "health/refreshed_counts")
         if snapshots:
             self._run(run, "health/write_snapshots")
         if changes:
@@ -242,6 +242,9 @@ class HealthRefresher:
 
     def _run(self, run: Statements, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
         return run.run(name, {"params": self.params, **params})
+
+    def _row(self, run: Statements, name: str, **params: Any) -> tuple[Any, ...]:
+        return run.row(name, {"params": self.params, **params})
 
     def _fill(self, con: duckdb.DuckDBPyConnection, run: Statements, table: str, name: str, **params: Any) -> int:
         """Run an upsert that RETURNs the rows it changed and put them in batch table ``table`` for the next

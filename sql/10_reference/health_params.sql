@@ -2,7 +2,7 @@
 -- customer_health/health/params.py builds from the [health] settings. Every health statement takes it
 -- as $params. Money in the reporting currency, durations in days unless the name says otherwise.
 create or replace macro health_params(j) as struct_insert(
-    -- one JSON transform for the scalars (a cast per field was ~2 ms longer to plan, at every use)
+    -- one JSON transform for the scalars (a cast per field took longer to plan, at every use)
     json_transform(j, '{
         "cost_per_support_minute": "DOUBLE",
         "cost_per_failed_payment": "DOUBLE",
