@@ -402,6 +402,7 @@ class Demo:
         try:
             model_time = model_now(self._statements())
         except (duckdb.Error, UserError):
+            self._close_reader()
             return None
         line = (f"[{datetime.now():%H:%M:%S}] model time {model_time:%Y-%m-%d %H:%M} UTC; "
                 f"landed {tickets + payments + visits + customers:,} events "
