@@ -146,6 +146,17 @@ class PipelineSettings(_Section):
         return self.duckdb_threads or max(1, (cores or 1) - 1)
 
 
+class ClockSettings(_Section):
+    """Where the model's "now" comes from (its default as-of, day boundaries, alert windows, freshness).
+
+    "wall": the wall clock, UTC. "events": the latest event time landed, never moving backwards (a
+    replay of recorded events, or the demo's simulated clock). The pipeline that lands the events records
+    its source with the clock in the database, so every reader of that database sees the same now.
+    """
+
+    source: Literal["wall", "events"] = "wall"
+
+
 class QuackSettings(_Section):
     enabled: bool = True
     # Loopback by default: the database holds personal and financial data.
@@ -459,6 +470,7 @@ class Settings(BaseSettings):
     db_path: LaxPath = Path("data/customer_health.duckdb")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    clock: ClockSettings = Field(default_factory=ClockSettings)
     quack: QuackSettings = Field(default_factory=QuackSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)

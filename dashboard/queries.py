@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from customer_health.clock import model_now as clock_model_now
 from customer_health.config import HealthSettings
 from customer_health.health.backtest import NothingLandedError, backtest
 from customer_health.sqlfiles import Statements
@@ -32,6 +33,11 @@ def _with_float_lists(df: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 # --- Data quality and pipeline -------------------------------------------------------------------------
+
+
+def model_now(db: Statements, wall: datetime) -> pd.DataFrame:
+    """The model's now (one row, column ``now``) when the wall clock says ``wall``."""
+    return pd.DataFrame({"now": [clock_model_now(db, wall)]})
 
 
 def pipeline_overview(db: Statements, now: datetime) -> pd.DataFrame:

@@ -70,6 +70,16 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
+def model_now() -> datetime:
+    """The model's now (``customer_health.clock.model_now``) in naive UTC, to the second: the as-of of what
+    the pages show; the wall clock when the database cannot be read."""
+    wall = utc_now()
+    df = read("model_now", wall, what="the model's clock", quiet=True)
+    if df is None or df.empty:
+        return wall
+    return pd.Timestamp(df["now"].iloc[0]).to_pydatetime().replace(tzinfo=None, microsecond=0)
+
+
 # --- reads -----------------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from customer_health.clock import utc_now
+from customer_health.clock import model_now, utc_now
 from customer_health.config import EVENT_TYPES
 from customer_health.sqlfiles import Statements, transaction
 
@@ -171,8 +171,9 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class BatchContext:
-    """What a batch hook sees: the open transaction's batch id and time (UTC), and the lander's runner of
-    prepared statements (hooks run their per-batch statements through it)."""
+    """What a batch hook sees: the open transaction's batch id and time (naive UTC), and the lander's runner of
+    prepared statements (hooks run their per-batch statements through it). ``now`` is the wall clock for
+    ``before_land`` hooks and the model's now (``clock.model_now``, after this batch) for ``after_land`` hooks."""
 
     batch_id: int
     now: datetime
@@ -196,6 +197,7 @@ class Lander:
     max_message_bytes: int
     before_land: list[BatchHook] = field(default_factory=list)
     after_land: list[BatchHook] = field(default_factory=list)
+    clock_source: str = "wall"  # [clock] source, recorded with the model clock of every batch
     statements: Statements = field(init=False)
     _tables_created: bool = field(default=False, init=False)
 
@@ -252,6 +254,8 @@ class Lander:
                 "quarantined": quarantined,
             },
         )
+        run("ingest/advance_model_clock", {"source": self.clock_source, "now": now})
+        ctx = replace(ctx, now=model_now(self.statements, now))
         for hook in self.after_land:
             hook(con, ctx)
         if dead:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from customer_health.cliutil import print_json, settings_from_args
-from customer_health.clock import utc_now
+from customer_health.clock import model_now, utc_now
 from customer_health.db import open_owner, reader
 from customer_health.errors import UserError
 from customer_health.health.dossier import write_dossier
@@ -17,7 +17,7 @@ from customer_health.health.queries import customer_health, customers_summary, d
 from customer_health.health.refresh import HealthRefresher
 from customer_health.health.what_if import check_filters, evidence_archive, known_plans, what_if
 from customer_health.private import make_private_dir, write_private_bytes
-from customer_health.sqlfiles import transaction
+from customer_health.sqlfiles import Statements, transaction
 from customer_health.vocabulary import SEGMENTS, STEPS
 
 
@@ -299,7 +299,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         with transaction(con):
             if args.rebuild:
                 refresher.rebuild_rollups(con)
-            result = refresher.full_refresh(con, utc_now(), reason="manual")
+            result = refresher.full_refresh(con, model_now(Statements(con)), reason="manual")
     finally:
         con.close()
     doc = {"customers": result.customers, "segment_changes": result.segment_changes,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from customer_health.churn.model import customer_figures
-from customer_health.clock import utc_now
+from customer_health.clock import model_now
 from customer_health.config import Settings
 from customer_health.errors import UserError
 from customer_health.health.params import health_params
@@ -89,7 +89,7 @@ def health_rows(
         raise UserError(f"unknown segment {segment!r} (one of: {', '.join(SEGMENTS)})")
     filters = {"customer_id": customer_id, "segment": segment}
     if as_of is None:
-        now = utc_now()
+        now = model_now(db)
         if _maintained_is_current(db, now):
             rows = _records(db, "health/summary_now" if summary else "health/customer_now", filters)
             if rows or (customer_id is None):
@@ -144,7 +144,7 @@ def dossier_data(
     """What the evidence file shows: the customer's health document, timeline and support months."""
     document = customer_health(db, settings, customer_id, as_of)
     # The report's time: as_of, else now (the maintained metrics carry their own refresh time).
-    as_of_dt = as_of or utc_now()
+    as_of_dt = as_of or model_now(db)
     since = as_of_dt - timedelta(days=days)
     params = {"customer_id": customer_id, "since": since, "as_of": as_of_dt}
     return {

@@ -135,7 +135,7 @@ def evidence_downloads(customer_id: str) -> None:
 @ui.guarded
 def timeline(customer_id: str) -> None:
     label = st.selectbox("Period", list(TIMELINE_PERIODS), index=1, key="cust_timeline_period", width=200)
-    since = ui.utc_now() - timedelta(days=TIMELINE_PERIODS[label])
+    since = ui.model_now() - timedelta(days=TIMELINE_PERIODS[label])
     events = ui.read("customer_timeline", customer_id, since, 1000, what="the timeline")
     if not ui.shown(events, "No tickets, payments or visits in this period."):
         return
@@ -166,7 +166,7 @@ def health(row: pd.Series) -> None:
         st.plotly_chart(fig, key="cust_components_chart")
     with right:
         st.markdown("**Health over time**")
-        history = ui.read("customer_snapshots", customer_id, ui.utc_now() - timedelta(days=365),
+        history = ui.read("customer_snapshots", customer_id, ui.model_now() - timedelta(days=365),
                           what="the health history")
         if ui.shown(history, "No snapshot yet: history starts at the first daily "
                                                          "snapshot or segment change."):

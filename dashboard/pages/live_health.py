@@ -50,7 +50,7 @@ class Filters:
 def live(filters: Filters, refresh_seconds: float) -> None:
     @st.fragment(run_every=refresh_seconds)
     def refreshing() -> None:
-        now = ui.utc_now()
+        now = ui.model_now()
         overview = ui.overview()
         ui.status_banner(overview)
         if overview is None:

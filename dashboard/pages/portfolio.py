@@ -36,7 +36,7 @@ def render() -> None:
         period = st.selectbox("Period", list(PERIODS), index=1, key="pf_period", width=200)
     kind = KIND_LABELS.get(kind_label or "All")
     plan_value = None if plan == "All plans" else plan
-    now = ui.utc_now()
+    now = ui.model_now()
     ui.status_banner(ui.overview())
     summary = ui.read("portfolio_summary", kind, plan_value, what="portfolio figures", slow=True)
     if summary is None:

@@ -22,6 +22,7 @@ NOW = datetime(2026, 11, 25, 12, 0, 0)
 
 # Arguments after the reader for every query function; a new function without an entry fails the test below.
 ARGS: dict[str, tuple[Any, ...]] = {
+    "model_now": (NOW,),
     "pipeline_overview": (NOW,),
     "freshness": (NOW, {"tickets": "t", "payments": "p", "visits": "v", "customers": "c"}),
     "topic_offsets": ("group",),

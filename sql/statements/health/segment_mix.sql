@@ -3,7 +3,7 @@
 with daily as (
     select snapshot_at::date as day, customer_id, arg_max(segment, snapshot_at) as segment
     from health_snapshots
-    where snapshot_at >= health_utc_now() - to_days($days::integer)
+    where snapshot_at >= health_model_now(health_utc_now()) - to_days($days::integer)
     group by all
 )
 select day, segment, count(*) as customers
