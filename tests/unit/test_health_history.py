@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from customer_health.health.history import grid, rebuild_history
 from customer_health.health.queries import customer_health
-from ingest.landing import BatchContext, Lander, batch_from_rows
+from ingest.landing import Lander, batch_from_rows
 from tests.factories import encode
 from tests.health_world import AS_OF, World, ago, charge, iso, ordinary_portfolio, profile, seen, tick
 
@@ -213,3 +213,58 @@ def test_order_and_batch_split_do_not_matter(tmp_path_factory: Any, seed: int, d
     assert one[1] == other[1]   # history
     assert one[0] == other[0]   # state
     assert one[2] == other[2]   # segment history
+
+
+# ---- the issue's scenario: a backfill of 150 days, file by file ----------------------------------------
+
+def backfill_files(seed: int = 5) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """150 days of history for 30 customers of mixed behaviour, by file (event type) as `load` reads them."""
+    rng = random.Random(seed)
+    files: dict[str, list[tuple[str, dict[str, Any]]]] = {"customers": [], "tickets": [], "payments": [],
+                                                           "visits": []}
+    start = AS_OF - timedelta(days=150)
+    for c in range(30):
+        cid = f"b{c}"
+        style = c % 5  # 0 champion, 1 fader, 2 complainer, 3 loss-maker, 4 churned
+        cancelled = {"cancelled_at": iso(AS_OF - timedelta(days=rng.uniform(3, 40)))} if style == 4 else {}
+        files["customers"].append(profile(cid, occurred_at=iso(start), **cancelled))
+        for day in range(150):
+            at = start + timedelta(days=day, hours=rng.uniform(0, 23))
+            active = style != 1 or day < 120
+            if active and rng.random() < (0.6 if style == 0 else 0.25):
+                files["visits"].append(seen(f"{cid}-v{day}", cid, iso(at)))
+            if day % 30 == 3:
+                files["payments"].append(charge(f"{cid}-p{day}", cid, iso(at), 200 if style == 0 else 40,
+                                                invoice_id=f"{cid}-I{day}"))
+            if style == 2 and rng.random() < 0.12:
+                files["tickets"].append(tick(f"{cid}-t{day}", cid, iso(at), f"{cid}-T{day}", "complaint", 15,
+                                             escalated=rng.random() < 0.5))
+            if style == 3 and day > 100 and rng.random() < 0.2:
+                files["tickets"].append(tick(f"{cid}-t{day}", cid, iso(at), f"{cid}-T{day}", "bug", 60))
+    return files
+
+
+def land_files(tmp_path: Path, order: list[str]) -> World:
+    world = World(tmp_path, history_days=15)
+    files = backfill_files()
+    for name in order:
+        world.land_and_refresh(*files[name])
+    return world
+
+
+def test_a_backfill_file_by_file_in_any_order_gives_the_as_of_history(tmp_path: Path) -> None:
+    histories = []
+    for n, order in enumerate((["customers", "tickets", "payments", "visits"],
+                               ["visits", "payments", "customers", "tickets"])):
+        world = land_files(tmp_path / f"order{n}", order)
+        try:
+            for days in (7, 14):
+                at = POINT - timedelta(days=days)
+                mix = Counter(r[1] for r in stored(world, at).values())
+                assert mix == Counter(r[1] for r in as_of(world, at).values()), (order, days)
+                assert len(mix) >= 4, mix   # not just healthy and churned
+            histories.append(world.con.execute(
+                "select customer_id, as_of, score, segment, components from health_history order by all").fetchall())
+        finally:
+            world.close()
+    assert histories[0] == histories[1] and len(histories[0]) == 15 * 30

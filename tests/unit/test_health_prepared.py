@@ -17,7 +17,8 @@ from tests.health_world import AS_OF, World, ago, charge, ordinary_portfolio, pr
 BATCH_STATEMENTS = [
     "health/batch_context", "health/batch_facts", "health/upsert_escalations", "health/rollup_batch",
     "health/upsert_invoices", "health/refresh_status", "health/drop_changed_open_invoices",
-    "health/apply_changed_invoices", "health/compute_touched", "health/refreshed_counts", "health/write_snapshots",
+    "health/apply_changed_invoices", "health/compute_touched", "health/refreshed_counts", "health/history_mark_dirty",
+    "health/history_status",
     "health/write_segment_changes", "health/delete_state", "health/write_state", "health/record_refresh",
 ]
 
