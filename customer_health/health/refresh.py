@@ -182,6 +182,8 @@ class HealthRefresher:
                 rebuild_points(run, self.health, None if dirty_since == date.min else dirty_since, now)
                 return "history_rebuilt"
         if last_point is None or point_of(now) > last_point:
+            if last_point is None:  # the whole window: a rebuild
+                self._history_rebuilt_at = time.monotonic()
             if extend_points(run, self.health, last_point, now).points:
                 return "history_point"
         return None

@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customer_health.health.history import grid, rebuild_history
+from customer_health.health.history import grid, rebuild_history, segment_history
 from customer_health.health.queries import customer_health
 from ingest.landing import Lander, batch_from_rows
 from tests.factories import encode
@@ -194,8 +194,8 @@ def run_split(tmp_path: Path, events: list, cuts: list[int]) -> tuple[list, list
         state = world.con.execute(f"select {', '.join(STATE)} from health_state order by customer_id").fetchall()
         history = world.con.execute("select customer_id, as_of, score, segment, components, margin_90d "
                                     "from health_history order by all").fetchall()
-        changes = [(cid, customer_health(world.reader(), world.settings, cid)["segment_history"])
-                   for cid in ("h0", "h1", "h2", "h3")]
+        maintained = world.maintained()
+        changes = [(cid, segment_history(world.reader(), cid, maintained[cid])) for cid in sorted(maintained)]
         return state, history, changes
     finally:
         world.close()

@@ -260,11 +260,12 @@ def test_norms_are_recomputed_when_they_drift_or_age(tmp_path: Path) -> None:
     try:
         assert world.land_and_refresh(*ordinary_portfolio()).reason == "first"
         assert world.land_and_refresh(seen("n1", "o1", ago(hours=1))).kind == "incremental"
-        # Five more active customers: the customer count, a norm, moved by half. The check reads the stored
-        # health, so the batch after the one that brought them recomputes the norms.
-        world.land_and_refresh(*(profile(f"new{i}") for i in range(5)), now=AS_OF + timedelta(seconds=30))
-        result = world.land_and_refresh(seen("n4", "o4", ago(hours=1)), now=AS_OF + timedelta(minutes=1))
-        assert (result.kind, result.reason) == ("full", "norms_drift")
+        # Five more active customers, their profiles dated months back: the history is derived again from
+        # their day (the norms of each point with them), then everyone refreshed with the day's point's norms.
+        result = world.land_and_refresh(*(profile(f"new{i}") for i in range(5)), now=AS_OF + timedelta(seconds=30))
+        assert (result.kind, result.reason) == ("full", "history_rebuilt")
+        norms = "select customers from health_norms order by computed_at desc limit 1"
+        assert world.con.execute(norms).fetchone() == (10,)
         assert world.land_and_refresh(seen("n2", "o2", ago(hours=1)), now=AS_OF + timedelta(minutes=2)).kind == \
             "incremental"
         result = world.land_and_refresh(seen("n3", "o3", ago(hours=1)), now=AS_OF + timedelta(minutes=40))
