@@ -11,7 +11,7 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -81,7 +81,8 @@ class KafkaSettings(_Section):
     bootstrap_servers: str = "localhost:9092"
     group_id: str = "customer-health"
     partitions: Count = 3
-    # Short group timeouts: a consumer gets its assignment in ~3 s instead of ~23 s (see NOTES).
+    # Group timeouts shorter than kafka-python's defaults: a consumer gets its first assignment in seconds
+    # rather than tens of seconds (bench/RESULTS.md).
     session_timeout_ms: Count = 6000
     heartbeat_interval_ms: Count = 1000
     max_poll_interval_ms: Count = 60000
@@ -132,9 +133,9 @@ class PipelineSettings(_Section):
     # 0: one per core but one, which stays free for the Kafka poll loop (at least 1).
     duckdb_threads: Annotated[int, AfterValidator(_automatic_or_more)] = 0
     # DuckDB moves its write-ahead log into the database file once the log reaches this size (MiB). A
-    # checkpoint's cost grows with the database, not with the log, so fewer of them land a backlog faster
-    # (1.1-1.5x at 128 against DuckDB's 16 over 600k events, bench/landing_cost.py); a larger log takes
-    # longer to replay after a crash (about 1.3 s per 100 MB here).
+    # checkpoint's cost grows with the database, not with the log, so fewer of them land a backlog faster;
+    # a larger log takes longer to replay after a crash (both measured in bench/landing_cost.py and
+    # bench/RESULTS.md).
     checkpoint_threshold_mb: Count = 128
     # `load` lands a file in batches of at most this much raw text (MiB), so a file's size is bounded by the
     # disk; one Arrow array of a batch holds at most 2 GiB.
@@ -300,6 +301,39 @@ class SegmentRules(_Section):
     champion_min_score: Score = 75.0
     # ... and an engagement component at least this (a profitable customer who is rarely seen is healthy).
     champion_min_engagement: Score = 75.0
+    # Hysteresis: the thresholds above are the ones to enter a segment; a customer whose previous confirmed
+    # segment it is leaves it only beyond a looser one, so that figures wavering around a threshold do not
+    # flip the segment. Terrorist: stays while the complaint index is at least (1 - band) x the threshold.
+    terrorist_leave_band: Fraction = 0.2
+    # Unprofitable: stays while margin_90d is at most band x revenue_90d (a share of the customer's revenue).
+    unprofitable_leave_band: Fraction = 0.1
+    # At risk: stays while the score is below at_risk_below_score + band (score points), the P(alive) below
+    # at_risk_p_alive_below + band, or no visit for (fading_gap_multiple - band) x the usual gap.
+    at_risk_score_band: Score = 5.0
+    at_risk_p_alive_band: Fraction = 0.1
+    fading_gap_band: NonNegative = 1.0
+    # Champion: stays while the score and the engagement are at least their minimum - band (points) and
+    # margin_90d is above the portfolio median - band x revenue_90d.
+    champion_score_band: Score = 5.0
+    champion_engagement_band: Score = 5.0
+    champion_margin_band: Fraction = 0.1
+
+    @model_validator(mode="after")
+    def _leave_thresholds_within_range(self) -> SegmentRules:
+        if self.fading_gap_band >= self.fading_gap_multiple:
+            raise ValueError("fading_gap_band must be below fading_gap_multiple (the looser threshold to leave "
+                             "silent fading is (fading_gap_multiple - fading_gap_band) x the usual gap)")
+        if self.at_risk_below_score + self.at_risk_score_band > 100:
+            raise ValueError("at_risk_below_score + at_risk_score_band must be at most 100 (the score to leave "
+                             "at_risk)")
+        if self.at_risk_p_alive_below + self.at_risk_p_alive_band > 1:
+            raise ValueError("at_risk_p_alive_below + at_risk_p_alive_band must be at most 1 (the P(alive) to "
+                             "leave at_risk)")
+        if self.champion_score_band > self.champion_min_score or \
+                self.champion_engagement_band > self.champion_min_engagement:
+            raise ValueError("champion_score_band and champion_engagement_band must be at most champion_min_score "
+                             "and champion_min_engagement (the levels to leave champion)")
+        return self
 
 
 class PlaybookRules(_Section):
@@ -321,7 +355,7 @@ class PlaybookRules(_Section):
 
 
 class HealthSettings(_Section):
-    """The health model (issue 3): costs, currency, score, segments, drift and the playbook."""
+    """The health model: costs, currency, score, segments, drift and the playbook."""
 
     # Costs in the reporting currency.
     cost_per_support_minute: NonNegative = 1.0
@@ -370,7 +404,7 @@ class HealthSettings(_Section):
 
 
 class ChurnSettings(_Section):
-    """Silent churn (issue 7): the BG/NBD model of repeat purchases (customer_health/churn)."""
+    """Silent churn: the BG/NBD model of repeat purchases (customer_health/churn)."""
 
     # The pipeline refits the model on every succeeded charge up to now this often (hours); customers are
     # rescored from the latest fit on every batch that touches them and everyone at each new fit and UTC day.

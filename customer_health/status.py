@@ -18,9 +18,9 @@ log = logging.getLogger(__name__)
 
 def pipeline_status(db: Statements, settings: Settings) -> dict[str, Any]:
     """The status document (see the README for its JSON shape)."""
-    tickets, payments, visits, customers = db.one("status/landed_counts")
+    tickets, payments, visits, customers = db.row("status/landed_counts")
     by_reason = dict(db.rows("status/dead_letter_by_reason"))
-    (last_batch,) = db.one("status/last_batch")
+    (last_batch,) = db.row("status/last_batch")
     return {
         "landed": {"tickets": tickets, "payments": payments, "visits": visits, "customers": customers},
         "dead_letter": {"total": sum(by_reason.values()), "by_reason": by_reason},

@@ -101,6 +101,12 @@ def quarantine_summary(db: Statements, limit: int = 100) -> pd.DataFrame:
     return db.df("dashboard/quarantine_summary", {"limit": limit})
 
 
+def flap_rate(db: Statements, now: datetime) -> pd.DataFrame:
+    """One row: changes_30d (confirmed segment changes, not first segments, in the 30 days up to ``now``),
+    customers (known), flap_rate_30d (their ratio: changes per customer per 30 days; null without customers)."""
+    return db.df("dashboard/flap_rate", {"now": now})
+
+
 def alerts(db: Statements, severity: str | None = None, limit: int = 200) -> pd.DataFrame:
     """The newest alerts (all severities when ``severity`` is None)."""
     return db.df("dashboard/alerts", {"severity": severity, "limit": limit})

@@ -12,10 +12,11 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeGuard
 
 import pandas as pd
 import streamlit as st
+from streamlit.elements.arrow import DataframeState
 
 from customer_health import csv_export
 from customer_health.cliutil import common_options, settings_from_args
@@ -104,14 +105,15 @@ def _explain(exc: Exception, what: str) -> None:
         st.error(f"Reading {what} failed: {exc}")
 
 
-def empty(df: pd.DataFrame | None, message: str) -> bool:
-    """True (after saying ``message``) when there is nothing to show."""
+def shown(df: pd.DataFrame | None, message: str) -> TypeGuard[pd.DataFrame]:
+    """True when ``df`` has rows to show; else False, after saying ``message`` (nothing when it could not be
+    read: ``read`` said why)."""
     if df is None:
-        return True
+        return False
     if df.empty:
         st.info(message)
-        return True
-    return False
+        return False
+    return True
 
 
 # --- tables ----------------------------------------------------------------------------------------------
@@ -143,7 +145,7 @@ def table(
         "Download CSV", data=csv_bytes(df), file_name=f"{file_name}.csv", mime="text/csv",
         key=f"{key}_csv", on_click="ignore", icon=":material/download:",
     )
-    if selectable and event is not None:
+    if selectable and isinstance(event, DataframeState):
         return list(event.selection.rows)
     return []
 

@@ -1,4 +1,4 @@
-"""The customer_health table (issue 3's health model): one current row per customer.
+"""The customer_health table (the health model): one current row per customer.
 
 Frame columns: sql/statements/quality/table_frame_customer_health.sql.
 """

@@ -1,4 +1,4 @@
-"""The health_snapshots table (issue 3): daily and segment-change snapshots, recent window.
+"""The health_snapshots table: daily and segment-change snapshots, recent window.
 
 Frame columns: sql/statements/quality/table_frame_health_snapshots.sql.
 """

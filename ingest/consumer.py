@@ -36,7 +36,7 @@ _LAG_INTERVAL_S = 5.0
 # How long a thread may hold the GIL while another waits for it (seconds; Python's default is 0.005).
 # DuckDB's Python client takes the GIL back after every task of a statement (to check for Ctrl-C), so
 # while the poll thread runs kafka-python's pure-Python decoding the landing thread waits up to this long
-# after each of them: at 5 ms a batch took several times as long as on its own (bench/RESULTS.md).
+# after each of them, which multiplied the cost of a batch (measured in bench/landing_cost.py, bench/RESULTS.md).
 GIL_SWITCH_INTERVAL_S = 0.0001
 
 

@@ -229,19 +229,19 @@ class Lander:
     def _land_in_transaction(self, messages: int, source: str, started_at: datetime) -> BatchResult:
         con = self.con
         run = self.statements.run
-        batch_id = int(run("ingest/next_batch_id").fetchone()[0])
+        batch_id = int(self.statements.row("ingest/next_batch_id")[0])
         now = utc_now()
         ctx = BatchContext(batch_id=batch_id, now=now, source=source, statements=self.statements)
         run("ingest/decode_incoming", {"max_message_bytes": self.max_message_bytes})
         for event_type in EVENT_TYPES:
             run(f"ingest/check_{event_type}")
         quarantined = sum(hook(con, ctx) or 0 for hook in self.before_land)
-        valid = int(run("ingest/count_valid").fetchone()[0])
+        valid = int(self.statements.row("ingest/count_valid")[0])
         landed = 0
         for event_type in EVENT_TYPES:
-            landed += int(run(f"ingest/land_{event_type}", {"batch_id": batch_id}).fetchone()[0])
+            landed += int(self.statements.row(f"ingest/land_{event_type}", {"batch_id": batch_id})[0])
         run("ingest/upsert_customer_profiles")
-        dead = int(run("ingest/dead_letter_batch", {"now": now, "batch_id": batch_id}).fetchone()[0])
+        dead = int(self.statements.row("ingest/dead_letter_batch", {"now": now, "batch_id": batch_id})[0])
         run("ingest/record_offsets", {"group_id": self.group_id, "now": now})
         duplicates = valid - landed
         run(

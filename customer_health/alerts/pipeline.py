@@ -127,7 +127,7 @@ class QualityAndAlerts:
     def _work(self) -> None:
         cur = self.con.cursor()
         try:
-            try:  # load Great Expectations (~3 s) while the consumer joins its group, not in the first batch
+            try:  # load Great Expectations (seconds) while the consumer joins its group, not in the first batch
                 get_runner(self.settings.quality.failing_sample_rows)
             except Exception:
                 log.exception("cannot load Great Expectations: quality suites will fail until it loads")

@@ -53,7 +53,7 @@ class AlertSources:
     def evaluate(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> Evaluation:
         existing = {r[0] for r in sqlfiles.Statements(cur).run("quality/existing_tables").fetchall()}
         evaluation = Evaluation()
-        signals = sqlfiles.Statements(cur).run("alerts/catch_up_signals", {"lag_since": now - LAG_FRESHNESS}).fetchone()
+        signals = sqlfiles.Statements(cur).row("alerts/catch_up_signals", {"lag_since": now - LAG_FRESHNESS})
         lag, last_latency_ms, last_kafka_batch_at = signals
         evaluation.catching_up = self.catching_up(lag, last_latency_ms, last_kafka_batch_at, now)
         if evaluation.catching_up != self._was_catching_up:
@@ -129,7 +129,7 @@ class AlertSources:
         a = self.settings.alerts
         recent_start = now - timedelta(minutes=a.dead_letter_window_minutes)
         trailing_start = recent_start - timedelta(hours=a.dead_letter_trailing_hours)
-        recent_messages, recent_dead, trailing_messages, trailing_dead = sqlfiles.Statements(cur).one(
+        recent_messages, recent_dead, trailing_messages, trailing_dead = sqlfiles.Statements(cur).row(
             "alerts/dead_letter_rates", {"recent_start": recent_start, "trailing_start": trailing_start})
         if recent_messages < a.dead_letter_min_messages:
             return []
@@ -183,7 +183,7 @@ class AlertSources:
 
     def segment_changes(self, cur: duckdb.DuckDBPyConnection, evaluation: Evaluation) -> list[AlertCandidate]:
         after = self._cursor(cur, SEGMENT_CURSOR, default=-1)
-        upto = int(sqlfiles.Statements(cur).run("alerts/max_segment_change").fetchone()[0])
+        upto = int(sqlfiles.Statements(cur).row("alerts/max_segment_change")[0])
         if upto < after:
             log.warning("segment_changes was rebuilt (rowid %d < cursor %d): reading on from its end", upto, after)
             evaluation.cursors[SEGMENT_CURSOR] = upto

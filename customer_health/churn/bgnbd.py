@@ -297,7 +297,7 @@ def _compress(x: FloatArray, tx: FloatArray, T: FloatArray, w: FloatArray) -> _C
     summed = np.bincount(inverse.ravel(), weights=w, minlength=len(unique))
     keep = summed > 0
     unique, summed = unique[keep], summed[keep]
-    return _Customers.of(unique[:, 0].copy(), unique[:, 1].copy(), unique[:, 2].copy(), summed)
+    return _Customers.of(unique[:, 0].copy(), unique[:, 1].copy(), unique[:, 2].copy(), summed.astype(np.float64))
 
 
 def _start_points(c: _Customers) -> list[FloatArray]:
@@ -333,7 +333,7 @@ def _newton_step(grad: FloatArray, hess: FloatArray) -> FloatArray | None:
         return None
     if np.linalg.eigvalsh(hess).max() >= -_MIN_CURVATURE:
         return None
-    return np.linalg.solve(hess, -grad)
+    return np.asarray(np.linalg.solve(hess, -grad), dtype=np.float64)
 
 
 def _newton_polish(theta: FloatArray, c: _Customers) -> tuple[FloatArray, float, FloatArray, FloatArray]:
@@ -583,7 +583,7 @@ def summarise_transactions(
     ids = np.asarray(customer_ids)
     try:
         day_values = np.asarray(days).astype("datetime64[D]")
-        end = np.datetime64(calibration_end, "D")
+        end = np.asarray(calibration_end).astype("datetime64[D]")[()]
     except (ValueError, TypeError) as exc:
         raise ValueError(f"days and calibration_end must be dates: {exc}") from None
     if ids.ndim != 1 or day_values.ndim != 1 or len(ids) != len(day_values):

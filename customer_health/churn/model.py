@@ -128,7 +128,7 @@ def rebuild_transactions(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
 
 def ensure_transactions(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
     """Rebuild the rollup when charges were landed but the rollup is empty; True when it rebuilt."""
-    if not sqlfiles.Statements(con).run("churn/transactions_missing").fetchone()[0]:
+    if not sqlfiles.Statements(con).row("churn/transactions_missing")[0]:
         return False
     log.info("churn: building the transaction rollup from the landed payments")
     with sqlfiles.transaction(con):
@@ -187,7 +187,7 @@ def fit_model(
         "log_likelihood": result.log_likelihood, "customers": result.customers, "converged": result.converged,
         "message": result.message, "trigger": trigger, "duration_ms": duration_ms,
     }
-    fit_id = int(sql.run("churn/insert_fit", row).fetchone()[0])
+    fit_id = int(sql.row("churn/insert_fit", row)[0])
     return StoredFit(fit_id=fit_id, **row)
 
 
@@ -306,7 +306,7 @@ def score_customers(
     sql.run("churn/scores_table")
     con.from_arrow(frame).insert_into("temp.churn_scores")
     try:
-        fading = int(sql.run("churn/record_fading", params).fetchone()[0])
+        fading = int(sql.row("churn/record_fading", params)[0])
         sql.run("churn/delete_scores")
         sql.run("churn/insert_scores", params)
         if customer_ids is None:
@@ -398,7 +398,7 @@ class ChurnPipelineHooks:
         grew by more than churn.refit_growth since it."""
         churn = self.settings.churn
         with self.con.cursor() as cur:
-            last_at, last_customers, customers = sqlfiles.Statements(cur).run("churn/refit_status").fetchone()
+            last_at, last_customers, customers = sqlfiles.Statements(cur).row("churn/refit_status")
         return (last_at is None or now - last_at >= timedelta(hours=churn.refit_interval_hours)
                 or customers > last_customers * (1 + churn.refit_growth))
 

@@ -293,8 +293,7 @@ def _to_kafka(sim: SimulationSettings, args: argparse.Namespace, end: datetime, 
     clock = _Clock()
     history_sent = live_sent = 0
     try:
-        skip_history = since is not None and since >= end
-        if not skip_history:
+        if since is None or since < end:
             started = time.monotonic()
             with progress("sending the history", unit="events") as shown:
                 history_sent = produce(shown.track(history_since(generate_history(sim, end), since)), producer,

@@ -23,7 +23,7 @@ from customer_health.jsonsafe import jsonable
 from customer_health.sqlfiles import Statements
 from customer_health.vocabulary import SEGMENTS
 
-# The keys of `customer-health customer --json`, in order: the metric names, then the score,
+# The keys of `customer-health customer --json`, in order: the metric names, then the score,
 # segment, drift, next step, interventions and win-back.
 CUSTOMER_KEYS: tuple[str, ...] = (
     "customer_id", "name", "kind", "plan", "household_id", "signed_up_at", "cancelled_at",
@@ -72,7 +72,7 @@ def _records(db: Statements, name: str, params: Mapping[str, Any]) -> list[dict[
 
 
 def _maintained_is_current(db: Statements, now: datetime) -> bool:
-    window_day, _, rows = db.one("health/state_freshness")
+    window_day, _, rows = db.row("health/state_freshness")
     return bool(rows) and window_day is not None and window_day >= now.date()
 
 

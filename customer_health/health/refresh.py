@@ -141,7 +141,7 @@ class HealthRefresher:
         return self._full_refresh_reason(con, Statements(con), now)
 
     def _full_refresh_reason(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime) -> str | None:
-        window_day, computed_at, params, *in_use = self._run(run, "health/refresh_status").fetchone()
+        window_day, computed_at, params, *in_use = self._row(run, "health/refresh_status")
         if window_day is None:
             return "first"
         if window_day < now.date():
@@ -155,7 +155,7 @@ class HealthRefresher:
         checked = max(self._norms_checked_at or computed_at, computed_at)
         if (now - checked).total_seconds() >= self.health.norms_check_seconds:
             self._norms_checked_at = now
-            current = self._run(run, "health/current_norms", now=now).fetchone()
+            current = self._row(run, "health/current_norms", now=now)
             scales = (1.0, self.health.support_reference_floor_minutes, self.health.complaint_reference_floor,
                       _MARGIN_SCALE)
             if any(_drift(old, new, scale) > self.health.norms_max_drift
@@ -168,7 +168,7 @@ class HealthRefresher:
         settings change), then add the points the model's time passed. In a batch (``batch``): not while the
         consumer lags by more than health.history_defer_lag_messages, and a rebuild at most once every
         health.history_rebuild_interval_seconds. Why everyone must be refreshed now (None: no point moved)."""
-        last_point, params, dirty_since, lag = self._run(run, "health/history_status").fetchone()
+        last_point, params, dirty_since, lag = self._row(run, "health/history_status")
         if batch and lag > self.health.history_defer_lag_messages:
             return None
         if last_point is not None and params != self.params:
@@ -190,7 +190,7 @@ class HealthRefresher:
 
     def _compute_all(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime, reason: str) -> None:
         """Every customer into health_refreshed (its statements are planned: a full refresh is rare)."""
-        window_day = self._run(run, "health/refresh_status").fetchone()[0]
+        window_day = self._row(run, "health/refresh_status")[0]
         daily = window_day is None or window_day < now.date()
         if daily:
             self._run(run, "health/compact_customer_day")
@@ -204,7 +204,7 @@ class HealthRefresher:
         self, con: duckdb.DuckDBPyConnection, run: Statements, kind: RefreshKind, reason: str, now: datetime,
         batch_id: int | None, started: float,
     ) -> RefreshResult:
-        customers, changes, _ = self._run(run, "health/refreshed_counts").fetchone()
+        customers, changes, _ = self._row(run, "health/refreshed_counts")
         if changes:
             self._run(run, "health/write_segment_changes", batch_id=batch_id)
         self._run(run, "health/delete_state")
@@ -239,6 +239,9 @@ class HealthRefresher:
 
     def _run(self, run: Statements, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
         return run.run(name, {"params": self.params, **params})
+
+    def _row(self, run: Statements, name: str, **params: Any) -> tuple[Any, ...]:
+        return run.row(name, {"params": self.params, **params})
 
     def _fill(self, con: duckdb.DuckDBPyConnection, run: Statements, table: str, name: str, **params: Any) -> int:
         """Run an upsert that RETURNs the rows it changed and put them in batch table ``table`` for the next

@@ -56,7 +56,7 @@ def choose_customer() -> str | None:
                            value="", width=320)
     if search.strip():
         found = ui.read("customer_search", search.strip(), 50, what="customers")
-        if found is not None and not ui.empty(found, f"No customer matches “{search.strip()}”."):
+        if ui.shown(found, f"No customer matches “{search.strip()}”."):
             labels = {f"{r.name} · {r.customer_id} · {r.segment}": r.customer_id for r in found.itertuples()}
             picked = st.selectbox("Matching customers", list(labels), key="cust_pick", index=None,
                                   placeholder=f"{len(found)} match{'es' if len(found) > 1 else ''}: choose one")
@@ -137,7 +137,7 @@ def timeline(customer_id: str) -> None:
     label = st.selectbox("Period", list(TIMELINE_PERIODS), index=1, key="cust_timeline_period", width=200)
     since = ui.utc_now() - timedelta(days=TIMELINE_PERIODS[label])
     events = ui.read("customer_timeline", customer_id, since, 1000, what="the timeline")
-    if ui.empty(events, "No tickets, payments or visits in this period."):
+    if not ui.shown(events, "No tickets, payments or visits in this period."):
         return
     fig = px.scatter(events, x="occurred_at", y="event", color="event", color_discrete_map=EVENT_COLOURS,
                      hover_data=["reference", "detail", "minutes", "amount", "currency", "status"],
@@ -168,8 +168,7 @@ def health(row: pd.Series) -> None:
         st.markdown("**Health over time**")
         history = ui.read("customer_snapshots", customer_id, ui.utc_now() - timedelta(days=365),
                           what="the health history")
-        if history is not None and not ui.empty(history, "No history point yet: points are evaluated at "
-                                                         "00:00 UTC of each day."):
+        if ui.shown(history, "No history point yet: points are evaluated at 00:00 UTC of each day."):
             fig = px.line(history, x="snapshot_at", y="health_score", markers=True,
                           hover_data=["segment", "margin_90d"], range_y=[0, 100])
             fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="",
@@ -255,7 +254,7 @@ def household(row: pd.Series) -> None:
             st.warning("Someone else in this household churned: the risk of this customer leaving is higher.")
     if pd.notna(row.get("household_id")) and row.get("household_id"):
         members = ui.read("household", str(row["household_id"]), what="the household")
-        if members is not None and not ui.empty(members, "No other customer in this household."):
+        if ui.shown(members, "No other customer in this household."):
             selected = ui.table(members, key="cust_household", file_name=f"household-{row['household_id']}",
                                 selectable=True)
             if selected and str(members.iloc[selected[0]]["customer_id"]) != str(row["customer_id"]):
@@ -269,7 +268,7 @@ def interventions(row: pd.Series) -> None:
     if flash:
         st.success(flash, icon=":material/task_alt:")
     done = ui.read("customer_interventions", customer_id, what="interventions")
-    if done is not None and not ui.empty(done, "Nothing recorded for this customer yet."):
+    if ui.shown(done, "Nothing recorded for this customer yet."):
         ui.table(done, key="cust_interventions", file_name=f"interventions-{customer_id}")
     st.markdown("**Record an intervention**")
     identity = ui.current_identity()

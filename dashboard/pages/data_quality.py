@@ -36,6 +36,7 @@ def live(period: str, severity: str | None, refresh_seconds: float) -> None:
         if overview is None:
             return
         pipeline_tiles(overview)
+        segment_stability(now)
         freshness_and_lag(now, settings)
         batches(now, period)
         quality(now, period)
@@ -57,12 +58,25 @@ def pipeline_tiles(overview: pd.DataFrame) -> None:
 
 
 @ui.guarded
+def segment_stability(now: datetime) -> None:
+    flaps = ui.read("flap_rate", now, what="segment changes")
+    if flaps is None:
+        return
+    row = flaps.iloc[0]
+    rate = row["flap_rate_30d"]
+    st.metric("Segment flap rate, 30 d", "–" if pd.isna(rate) else f"{rate:.2f} per customer",
+              help=f"Confirmed segment changes in the last 30 days ({int(row['changes_30d']):,}, first segments "
+                   f"not counted) per known customer ({int(row['customers']):,}). The segment rules' "
+                   "hysteresis keeps this low: a figure wavering around a threshold changes nothing.")
+
+
+@ui.guarded
 def freshness_and_lag(now: datetime, settings: Settings) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Freshness per topic")
         fresh = ui.read("freshness", now, settings.kafka.topics.by_type(), what="freshness")
-        if not ui.empty(fresh, "Nothing has landed yet."):
+        if ui.shown(fresh, "Nothing has landed yet."):
             ui.table(
                 fresh, key="dq_freshness", file_name="freshness",
                 column_config={
@@ -78,7 +92,7 @@ def freshness_and_lag(now: datetime, settings: Settings) -> None:
     with right:
         st.subheader("Consumer lag per partition")
         lag = ui.read("consumer_lag", what="consumer lag")
-        if not ui.empty(lag, "No lag recorded yet: the pipeline records it while consuming from Kafka."):
+        if ui.shown(lag, "No lag recorded yet: the pipeline records it while consuming from Kafka."):
             total = int(lag["lag"].sum())
             st.metric("Messages behind, all partitions", f"{total:,}")
             if total > 0:
@@ -107,7 +121,7 @@ def batches(now: datetime, period: str) -> None:
         fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})
         st.plotly_chart(fig, key="dq_throughput_chart")
     recent = ui.read("ingest_batches", 200, what="ingest batches")
-    if not ui.empty(recent, "No batch has landed yet."):
+    if ui.shown(recent, "No batch has landed yet."):
         with st.expander(f"Latest {len(recent)} batches", expanded=False):
             ui.table(recent, key="dq_batches", file_name="ingest_batches")
 
@@ -128,7 +142,7 @@ def quality(now: datetime, period: str) -> None:
                          labels={"failed": "failed expectations", "hour": ""})
             fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})
             st.plotly_chart(fig, key="dq_quality_chart")
-    if not ui.empty(latest, "No table suite has run yet."):
+    if ui.shown(latest, "No table suite has run yet."):
         failing = latest[~latest["success"]]
         if failing.empty:
             st.success(f"All {len(latest)} expectations of the latest table runs pass.")
@@ -177,7 +191,7 @@ def sample_rows(failing_sample: str | None) -> pd.DataFrame:
 def alert_list(severity: str | None) -> None:
     st.subheader("Alerts")
     found = ui.read("alerts", severity, 200, what="alerts")
-    if not ui.empty(found, "No alerts."):
+    if ui.shown(found, "No alerts."):
         ui.table(found, key="dq_alerts", file_name="alerts")
         undelivered = ui.read("undelivered_alerts", 200, what="undelivered alerts")
         if undelivered is not None and not undelivered.empty:
@@ -192,7 +206,7 @@ def dead_letter_browser() -> None:
     """Outside the refreshing fragment: browsing (filters, row reading) is not interrupted by refreshes."""
     st.subheader("Dead-letter queue")
     reasons = ui.read("dead_letter_reasons", what="dead letters")
-    if ui.empty(reasons, "No dead letters: every message so far passed the contract."):
+    if not ui.shown(reasons, "No dead letters: every message so far passed the contract."):
         return
     fig = px.bar(reasons, x="dead_letters", y="reason_code", color="event_type", orientation="h",
                  labels={"dead_letters": "dead letters", "reason_code": ""})
@@ -208,7 +222,7 @@ def dead_letter_browser() -> None:
         "dead_letters", None if code == "All reasons" else code, None if kind == "All types" else kind, 500,
         what="dead letters",
     )
-    if not ui.empty(found, "No dead letters match these filters."):
+    if ui.shown(found, "No dead letters match these filters."):
         st.caption(f"{len(found):,} newest dead letters (at most 500); raw bytes as text, "
                    "bytes that are not UTF-8 as \\xNN.")
         ui.table(found, key="dq_dead_letters", file_name="dead_letters",

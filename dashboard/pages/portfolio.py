@@ -70,7 +70,7 @@ def headline(s: pd.Series) -> None:
 def segment_mix(kind: str | None, plan: str | None) -> None:
     st.subheader("Segment mix now")
     mix = ui.read("segment_mix", kind, plan, what="the segment mix", slow=True)
-    if ui.empty(mix, "No customers."):
+    if not ui.shown(mix, "No customers."):
         return
     fig = px.bar(mix, x="segment", y="customers", color="segment", color_discrete_map=SEGMENT_COLOURS,
                  hover_data=["margin_90d", "average_health"], category_orders={"segment": list(queries.SEGMENTS)})
@@ -85,7 +85,7 @@ def segment_mix(kind: str | None, plan: str | None) -> None:
 def mix_over_time(since: datetime, kind: str | None, plan: str | None) -> None:
     st.subheader("Segment mix over time")
     history = ui.read("segment_mix_over_time", since, kind, plan, what="health snapshots", slow=True)
-    if ui.empty(history, "No daily snapshots in this period yet."):
+    if not ui.shown(history, "No daily snapshots in this period yet."):
         return
     fig = px.bar(history, x="day", y="customers", color="segment", color_discrete_map=SEGMENT_COLOURS,
                  category_orders={"segment": list(queries.SEGMENTS)})
@@ -99,7 +99,7 @@ def mix_over_time(since: datetime, kind: str | None, plan: str | None) -> None:
 def value_at_risk(kind: str | None, plan: str | None) -> None:
     st.subheader("Expected 90-day value at risk, by segment")
     risk = ui.read("value_at_risk_by_segment", kind, plan, what="silent-churn figures", slow=True)
-    if ui.empty(risk, "No customers."):
+    if not ui.shown(risk, "No customers."):
         return
     if int(risk["scored_customers"].sum()) == 0:
         st.info("No customer has a silent-churn score yet: they appear once the churn model has been fitted "
@@ -127,7 +127,7 @@ def value_at_risk(kind: str | None, plan: str | None) -> None:
 def whale_curve(s: pd.Series, kind: str | None, plan: str | None) -> None:
     st.subheader("Whale curve")
     curve = ui.read("whale_curve", kind, plan, 400, what="the whale curve", slow=True)
-    if ui.empty(curve, "No customers."):
+    if not ui.shown(curve, "No customers."):
         return
     peak = curve.loc[curve["cumulative_margin"].idxmax()]
     fig = go.Figure(go.Scatter(x=curve["customer_share"] * 100, y=curve["cumulative_margin_share"] * 100,
@@ -151,7 +151,7 @@ def whale_curve(s: pd.Series, kind: str | None, plan: str | None) -> None:
 def revenue_vs_cost(s: pd.Series, kind: str | None, plan: str | None) -> None:
     st.subheader("Revenue against cost to serve")
     points = ui.read("revenue_vs_cost", kind, plan, 5000, what="revenue and cost to serve", slow=True)
-    if ui.empty(points, "No customers."):
+    if not ui.shown(points, "No customers."):
         return
     rev_median, cost_median = float(s["median_revenue_90d"]), float(s["median_cost_to_serve_90d"])
     fig = px.scatter(points, x="cost_to_serve_90d", y="revenue_90d", color="segment", render_mode="auto",
@@ -189,7 +189,7 @@ def revenue_vs_cost(s: pd.Series, kind: str | None, plan: str | None) -> None:
 def flows(since: datetime, kind: str | None, plan: str | None, period: str) -> None:
     st.subheader(f"Segment moves, {period.lower()}")
     moves = ui.read("segment_flows", since, kind, plan, what="segment changes", slow=True)
-    if ui.empty(moves, "No customer changed segment in this period."):
+    if not ui.shown(moves, "No customer changed segment in this period."):
         return
     ui.table(moves, key="pf_flows", file_name="segment_flows")
 

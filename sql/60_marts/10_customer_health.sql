@@ -276,6 +276,80 @@ select parts.*,
         / nullif(charge_attempts_90d + overdue_invoices_90d, 0), 4), 0.0) as payment_problem_share_90d
 from parts;
 
+-- The confirmed segment {segment, reason} of a customer at an evaluation time, from the customer's previous
+-- confirmed segment (previous_segment; null: none yet) and the rule inputs r at that time (built in
+-- health_scored: churned, cancelled_at, complaint_index_90d, terrorist_threshold, median_complaint_index_90d,
+-- complaints_90d, compensation_requests_90d, legal_threats_90d, escalations_90d, margin_90d, revenue_90d,
+-- cost_to_serve_90d, median_margin_90d, health_score, engagement, fading, visits_total, days_since_last_visit,
+-- usual_visit_gap_days, p_alive); hp: health_params. Rules in order, first match wins (see health_scored);
+-- each enters at its threshold and, for a customer already in that segment, holds until a looser one
+-- (the *_band settings), so figures wavering around a threshold do not flip the segment, while a move past
+-- the enter threshold of another rule is confirmed at once. Cancelled is a fact: churned has no band.
+-- Money in the reporting currency; bands on margins are shares of the customer's revenue_90d.
+create or replace macro health_confirmed_segment(previous_segment, r, hp) as case
+    when r.churned then {'segment': 'churned',
+        'reason': format('cancelled on {}', strftime(r.cancelled_at, '%Y-%m-%d'))}
+    when r.complaint_index_90d >= r.terrorist_threshold then {'segment': 'terrorist',
+        'reason': format('complaint-driven behaviour far above the portfolio norm: complaint index {} '
+            || '(threshold {}, portfolio median {}) from {} complaints, {} compensation demands, '
+            || '{} legal threats and {} escalations in 90 days',
+            r.complaint_index_90d, round(r.terrorist_threshold, 2), round(r.median_complaint_index_90d, 2),
+            r.complaints_90d, r.compensation_requests_90d, r.legal_threats_90d, r.escalations_90d)}
+    when previous_segment = 'terrorist'
+        and r.complaint_index_90d >= (1 - hp.terrorist_leave_band) * r.terrorist_threshold then {'segment': 'terrorist',
+        'reason': format('still terrorist: complaint index {} not below {} ({}% under the threshold {}, portfolio '
+            || 'median {}) from {} complaints, {} compensation demands, {} legal threats and {} escalations in 90 days',
+            r.complaint_index_90d, round((1 - hp.terrorist_leave_band) * r.terrorist_threshold, 2),
+            round(100 * hp.terrorist_leave_band)::integer, round(r.terrorist_threshold, 2),
+            round(r.median_complaint_index_90d, 2), r.complaints_90d, r.compensation_requests_90d,
+            r.legal_threats_90d, r.escalations_90d)}
+    when r.margin_90d < 0 then {'segment': 'unprofitable',
+        'reason': format('margin_90d {} < 0: revenue {} against cost to serve {}',
+            r.margin_90d, r.revenue_90d, r.cost_to_serve_90d)}
+    when previous_segment = 'unprofitable'
+        and r.margin_90d <= hp.unprofitable_leave_band * greatest(r.revenue_90d, 0) then {'segment': 'unprofitable',
+        'reason': format('still unprofitable: margin_90d {} not above {} ({}% of revenue {}) against cost to serve {}',
+            r.margin_90d, round(hp.unprofitable_leave_band * greatest(r.revenue_90d, 0), 2),
+            round(100 * hp.unprofitable_leave_band)::integer, r.revenue_90d, r.cost_to_serve_90d)}
+    when r.health_score < hp.at_risk_below_score then {'segment': 'at_risk',
+        'reason': format('health score {} below {}', r.health_score, hp.at_risk_below_score)}
+    when r.fading then {'segment': 'at_risk',
+        'reason': format('silent fading: no visit for {} days, over {} x the usual gap of {} days',
+            r.days_since_last_visit, hp.fading_gap_multiple, r.usual_visit_gap_days)}
+    when r.p_alive < hp.at_risk_p_alive_below then {'segment': 'at_risk',
+        'reason': format('silent churn: P(alive) {} below {} (BG/NBD on the repeat purchases)',
+            round(r.p_alive, 3), hp.at_risk_p_alive_below)}
+    when previous_segment = 'at_risk' and r.health_score < hp.at_risk_below_score + hp.at_risk_score_band
+        then {'segment': 'at_risk',
+        'reason': format('still at risk: health score {} below {} (entered below {})', r.health_score,
+            hp.at_risk_below_score + hp.at_risk_score_band, hp.at_risk_below_score)}
+    when previous_segment = 'at_risk' and r.visits_total >= hp.fading_min_visits
+        and r.days_since_last_visit >= (hp.fading_gap_multiple - hp.fading_gap_band)
+            * greatest(r.usual_visit_gap_days, hp.fading_min_gap_days) then {'segment': 'at_risk',
+        'reason': format('still at risk: silent fading, no visit for {} days, over {} x the usual gap of {} days',
+            r.days_since_last_visit, hp.fading_gap_multiple - hp.fading_gap_band, r.usual_visit_gap_days)}
+    when previous_segment = 'at_risk' and r.p_alive < hp.at_risk_p_alive_below + hp.at_risk_p_alive_band
+        then {'segment': 'at_risk',
+        'reason': format('still at risk: silent churn, P(alive) {} below {} (entered below {})',
+            round(r.p_alive, 3), hp.at_risk_p_alive_below + hp.at_risk_p_alive_band, hp.at_risk_p_alive_below)}
+    when r.health_score >= hp.champion_min_score and r.engagement >= hp.champion_min_engagement
+        and r.margin_90d > r.median_margin_90d then {'segment': 'champion',
+        'reason': format('health score {} >= {}, engagement {} and margin_90d {} above the portfolio median {}',
+            r.health_score, hp.champion_min_score, r.engagement, r.margin_90d, round(r.median_margin_90d, 2))}
+    when previous_segment = 'champion' and r.health_score >= hp.champion_min_score - hp.champion_score_band
+        and r.engagement >= hp.champion_min_engagement - hp.champion_engagement_band
+        and r.margin_90d > r.median_margin_90d - hp.champion_margin_band * greatest(r.revenue_90d, 0)
+        then {'segment': 'champion',
+        'reason': format('still champion: health score {} >= {}, engagement {} >= {} and margin_90d {} above {} '
+            || '(portfolio median {} less {}% of revenue {})',
+            r.health_score, hp.champion_min_score - hp.champion_score_band, r.engagement,
+            hp.champion_min_engagement - hp.champion_engagement_band, r.margin_90d,
+            round(r.median_margin_90d - hp.champion_margin_band * greatest(r.revenue_90d, 0), 2),
+            round(r.median_margin_90d, 2), round(100 * hp.champion_margin_band)::integer, r.revenue_90d)}
+    else {'segment': 'healthy',
+        'reason': format('health score {}, margin_90d {}', r.health_score, r.margin_90d)}
+end;
+
 -- From metric rows (metrics_src: health_metrics_of's output with a norms column) to complete health
 -- rows. Components, each 0-100 (higher is healthier):
 --   engagement          half visits_90d against the target, half recency (last visit against the horizon);
@@ -295,6 +369,8 @@ from parts;
 --   champion     health score >= champion_min_score, engagement >= champion_min_engagement and margin_90d
 --                above the portfolio median;
 --   healthy      everyone else.
+-- These are the thresholds to enter; a customer leaves its previous confirmed segment (metrics_src's
+-- previous_segment, null: none yet) only past a looser one (health_confirmed_segment).
 -- Drift: score change against the snapshots 7 and 30 days back; drifting toward unprofitable (margin_90d
 -- falling to 0) or terrorist (complaint index rising to the threshold) when the linear trend from the
 -- reference snapshot (ref_at) crosses within drift_horizon_days (the nearer one wins).
@@ -336,40 +412,25 @@ scored as (
                + params.hp.w_complaint_behaviour + params.hp.w_profitability), 1) as health_score
     from components c, params
 ),
-segmented as (
+rule_inputs as (
     select s.*,
-        case
-            when s.churned then {'segment': 'churned',
-                'reason': format('cancelled on {}', strftime(s.cancelled_at, '%Y-%m-%d'))}
-            when s.complaint_index_90d >= s.terrorist_threshold then {'segment': 'terrorist',
-                'reason': format('complaint-driven behaviour far above the portfolio norm: complaint index {} '
-                    || '(threshold {}, portfolio median {}) from {} complaints, {} compensation demands, '
-                    || '{} legal threats and {} escalations in 90 days',
-                    s.complaint_index_90d, round(s.terrorist_threshold, 2),
-                    round(s.norms.median_complaint_index_90d, 2), s.complaints_90d, s.compensation_requests_90d,
-                    s.legal_threats_90d, s.escalations_90d)}
-            when s.margin_90d < 0 then {'segment': 'unprofitable',
-                'reason': format('margin_90d {} < 0: revenue {} against cost to serve {}',
-                    s.margin_90d, s.revenue_90d, s.cost_to_serve_90d)}
-            when s.health_score < params.hp.at_risk_below_score then {'segment': 'at_risk',
-                'reason': format('health score {} below {}', s.health_score, params.hp.at_risk_below_score)}
-            when s.fading then {'segment': 'at_risk',
-                'reason': format('silent fading: no visit for {} days, over {} x the usual gap of {} days',
-                    s.days_since_last_visit, params.hp.fading_gap_multiple, s.usual_visit_gap_days)}
-            when s.p_alive < params.hp.at_risk_p_alive_below then {'segment': 'at_risk',
-                'reason': format('silent churn: P(alive) {} below {} (BG/NBD on the repeat purchases)',
-                    round(s.p_alive, 3), params.hp.at_risk_p_alive_below)}
-            when s.health_score >= params.hp.champion_min_score
-                and s.components.engagement >= params.hp.champion_min_engagement
-                and s.margin_90d > s.norms.median_margin_90d
-                then {'segment': 'champion',
-                'reason': format('health score {} >= {}, engagement {} and margin_90d {} above the portfolio '
-                    || 'median {}', s.health_score, params.hp.champion_min_score, s.components.engagement,
-                    s.margin_90d, round(s.norms.median_margin_90d, 2))}
-            else {'segment': 'healthy',
-                'reason': format('health score {}, margin_90d {}', s.health_score, s.margin_90d)}
-        end as seg
-    from scored s, params
+        {
+            'churned': s.churned, 'cancelled_at': s.cancelled_at,
+            'complaint_index_90d': s.complaint_index_90d, 'terrorist_threshold': s.terrorist_threshold,
+            'median_complaint_index_90d': s.norms.median_complaint_index_90d, 'complaints_90d': s.complaints_90d,
+            'compensation_requests_90d': s.compensation_requests_90d, 'legal_threats_90d': s.legal_threats_90d,
+            'escalations_90d': s.escalations_90d,
+            'margin_90d': s.margin_90d, 'revenue_90d': s.revenue_90d, 'cost_to_serve_90d': s.cost_to_serve_90d,
+            'median_margin_90d': s.norms.median_margin_90d,
+            'health_score': s.health_score, 'engagement': s.components.engagement,
+            'fading': s.fading, 'visits_total': s.visits_total, 'days_since_last_visit': s.days_since_last_visit,
+            'usual_visit_gap_days': s.usual_visit_gap_days, 'p_alive': s.p_alive
+        } as segment_inputs
+    from scored s
+),
+segmented as (
+    select s.*, health_confirmed_segment(s.previous_segment, s.segment_inputs, params.hp) as seg
+    from rule_inputs s, params
 ),
 trends as (
     select s.*,
@@ -396,8 +457,8 @@ fits as (
         t.margin_90d < 0 and t.seg.segment <> 'terrorist' as renegotiate_fits
     from trends t, params
 )
-select f.* exclude (seg, terrorist_threshold, ref_days, days_to_unprofitable, days_to_terrorist, educate_fits,
-        migrate_fits, renegotiate_fits),
+select f.* exclude (previous_segment, segment_inputs, seg, terrorist_threshold, ref_days, days_to_unprofitable,
+        days_to_terrorist, educate_fits, migrate_fits, renegotiate_fits),
     f.seg.segment as segment,
     f.seg.reason as segment_reason,
     round(f.health_score - f.score_7d_ago, 1) as score_change_7d,
@@ -654,6 +715,8 @@ state as (
         refs.baseline_at, refs.baseline_score, refs.baseline_segment, refs.baseline_components,
         refs.score_7d_ago, refs.score_30d_ago, refs.ref_at, refs.ref_margin_90d, refs.ref_complaint_index_90d,
         refs.baseline_since, refs.baseline_since as segment_since,
+        -- the confirmed segment the hysteresis of the segment rules starts from: the last history point's
+        refs.baseline_segment as previous_segment,
         null::struct(computed_at timestamp, customers integer, median_support_minutes_90d double,
                      median_complaint_index_90d double, median_margin_90d double) as norms
     from ids

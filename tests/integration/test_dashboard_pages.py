@@ -266,6 +266,20 @@ def test_data_quality_page_shows_freshness_lag_batches_expectations_dead_letters
     assert {"dq_freshness_csv", "dq_lag_csv", "dq_dead_letters_csv", "dq_quality_latest_csv"} <= csv_buttons(at)
 
 
+def test_data_quality_page_shows_the_segment_flap_rate(seeded: SeededDb) -> None:
+    """Confirmed changes (a from_segment) of the last 30 days per known customer, counted here by hand."""
+    with reader(seeded.settings) as db:
+        changes = db.con.execute("select customer_id, from_segment, changed_at from segment_changes").fetchall()
+        customers = db.con.execute("select count(*) from customers").fetchone()[0]
+    at = page_test(seeded.config_path, "data_quality.py")
+    no_failures(at)
+    now = seeded.as_of + timedelta(seconds=1)
+    confirmed = [c for c in changes if c[1] is not None and now - timedelta(days=30) < c[2] <= now]
+    assert confirmed and customers == 5   # the seed's simulated days confirm changes (c-gone cancelled)
+    (metric,) = [m for m in at.metric if m.label == "Segment flap rate, 30 d"]
+    assert metric.value == f"{len(confirmed) / customers:.2f} per customer"
+
+
 def test_dead_letter_browser_filters_by_reason(seeded: SeededDb) -> None:
     at = page_test(seeded.config_path, "data_quality.py")
     at.selectbox(key="dq_dl_reason").set_value("invalid_json").run()

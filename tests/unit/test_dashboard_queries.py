@@ -34,6 +34,7 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "quality_latest": (),
     "quality_batch_failures": (NOW - timedelta(days=1), 10),
     "quarantine_summary": (10,),
+    "flap_rate": (NOW,),
     "alerts": ("critical", 10),
     "undelivered_alerts": (10,),
     "kpis": (NOW, "b2b", "basic"),

@@ -236,7 +236,8 @@ def test_the_command_line_starts_without_great_expectations() -> None:
 
 
 def test_a_validation_leaves_great_expectations_as_it_found_it() -> None:
-    """The runner builds each expectation's configuration once per validation, and only during it."""
+    """Validations (two runners at once on two threads too) leave GX's Expectation as they found it, and an
+    expectation's configuration follows its fields."""
     from great_expectations.expectations.expectation import Expectation
 
     built_on_access = Expectation.__dict__["configuration"]

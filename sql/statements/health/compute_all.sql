@@ -1,7 +1,7 @@
 -- Full refresh at $now: every customer computed from scratch (health_computed, chained from the history
 -- points before $now). segment_changed: the current state's segment moved from the stored one (alerts).
 insert into health_refreshed by name
-select c.*, s.segment as previous_segment,
+select c.*, s.segment as state_segment,
     c.has_profile and c.segment is distinct from s.segment as segment_changed,
     null::varchar as snapshot_reason
 from health_computed($params::JSON, $now::TIMESTAMP) as c
