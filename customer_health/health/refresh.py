@@ -105,7 +105,7 @@ class HealthRefresher:
             reason = self._full_refresh_reason(con, run, now) or history_moved
             if reason is not None:
                 kind: RefreshKind = "full"
-                self._compute_all(con, run, now, reason)
+                self._compute_all(con, run, now, reason, live=history_moved != "history_rebuilt")
             else:
                 kind, reason = "incremental", "batch"
                 if invoices_changed:
@@ -125,8 +125,8 @@ class HealthRefresher:
         run = self._runner(con, statements)
         try:
             self._begin(con, run, now)
-            self._history(con, run, now, batch=False)
-            self._compute_all(con, run, now, reason)
+            history_moved = self._history(con, run, now, batch=False)
+            self._compute_all(con, run, now, reason, live=history_moved != "history_rebuilt")
             return self._write(con, run, "full", reason, now, None, started)
         finally:
             self._empty(con)
@@ -188,14 +188,17 @@ class HealthRefresher:
                 return "history_point"
         return None
 
-    def _compute_all(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime, reason: str) -> None:
-        """Every customer into health_refreshed (its statements are planned: a full refresh is rare)."""
+    def _compute_all(
+        self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime, reason: str, live: bool = True,
+    ) -> None:
+        """Every customer into health_refreshed (its statements are planned: a full refresh is rare). ``live``:
+        segments start from the stored confirmed ones (not after the history was derived again)."""
         window_day = self._row(run, "health/refresh_status")[0]
         daily = window_day is None or window_day < now.date()
         if daily:
             self._run(run, "health/compact_customer_day")
         self._run(run, "health/rebuild_open_invoices", now=now)
-        self._run(run, "health/compute_all", now=now)
+        self._run(run, "health/compute_all", now=now, live=live)
         if daily:
             for name in ("health/prune_snapshots", "health/prune_norms", "health/prune_refreshes"):
                 self._run(run, name, now=now)

@@ -621,7 +621,7 @@ group by customer_id;
 -- cut at as_of: whole past days come from the customer_day rollup, as_of's own day from the landed
 -- events up to as_of. The profile is the latest customer event at or before as_of. Portfolio norms
 -- are computed over the known, not churned customers of this same evaluation. pj: the $params JSON.
-create or replace macro health_computed(pj, as_of) as table
+create or replace macro health_computed(pj, as_of, live := false) as table
 with bounds as (
     select as_of::timestamp as as_of, as_of::timestamp::date as today
 ),
@@ -715,8 +715,10 @@ state as (
         refs.baseline_at, refs.baseline_score, refs.baseline_segment, refs.baseline_components,
         refs.score_7d_ago, refs.score_30d_ago, refs.ref_at, refs.ref_margin_90d, refs.ref_complaint_index_90d,
         refs.baseline_since, refs.baseline_since as segment_since,
-        -- the confirmed segment the hysteresis of the segment rules starts from: the last history point's
-        refs.baseline_segment as previous_segment,
+        -- the confirmed segment the hysteresis of the segment rules starts from: the last history point's;
+        -- for the current state (live, the full refresh) the stored one while it is chained from that point
+        case when stored.baseline_at is not distinct from refs.baseline_at
+            then coalesce(stored.segment, refs.baseline_segment) else refs.baseline_segment end as previous_segment,
         null::struct(computed_at timestamp, customers integer, median_support_minutes_90d double,
                      median_complaint_index_90d double, median_margin_90d double) as norms
     from ids
@@ -725,6 +727,7 @@ state as (
     left join sums using (customer_id)
     left join invoices using (customer_id)
     left join health_refs(as_of::timestamp, (select health_params(pj).drift_lookback_days)) refs using (customer_id)
+    left join (select customer_id, segment, baseline_at from health_state where live) stored using (customer_id)
 ),
 metrics as (
     select * from health_metrics_of('state', pj)
