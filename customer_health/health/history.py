@@ -82,7 +82,7 @@ def rebuild_history(
 def rebuild_points(run: Statements, health: HealthSettings, since: date | None, now: datetime) -> HistoryResult:
     """:func:`rebuild_history` on a statement runner."""
     started = time.perf_counter()
-    points = grid(now, health.history_days, run.one("health/data_since")[0])
+    points = grid(now, health.history_days, run.row("health/data_since")[0])
     start = datetime.combine(since, datetime.min.time()) if since is not None else None
     if start is not None:
         points = [p for p in points if p >= start]
@@ -103,7 +103,7 @@ def extend_points(run: Statements, health: HealthSettings, last_point: datetime 
     if last_point is None:
         return rebuild_points(run, health, None, now)
     started = time.perf_counter()
-    points = [p for p in grid(now, health.history_days, run.one("health/data_since")[0]) if p > last_point]
+    points = [p for p in grid(now, health.history_days, run.row("health/data_since")[0]) if p > last_point]
     derive_points(run, health_params(health), points)
     return HistoryResult(len(points), points[0] if points else None, points[-1] if points else None,
                          time.perf_counter() - started)
