@@ -400,12 +400,14 @@ class HealthSettings(_Section):
     # threshold would be crossed within drift_horizon_days.
     drift_lookback_days: Positive = 14.0
     drift_horizon_days: Positive = 30.0
-    # For customers whose history landed after the fact (a first load, the demo), full refreshes reconstruct
-    # the snapshots drift and score changes are measured from (7, 30 and drift_lookback_days back) from the
-    # rollup, so they drift at once instead of after a day: up to 3 point-in-time computations at the first
-    # full refresh of each UTC day and at one after history landed, in a deployment's first 30 days or after
-    # a backfill only.
-    reconstruct_snapshots: bool = True
+    # History: a point-in-time evaluation of every customer at 00:00 UTC of each of the last history_days
+    # days (customer_health.health.history). A late event (dated before the last point) has the pipeline
+    # derive the points from its day again, at most once every history_rebuild_interval_seconds (wall
+    # clock); while the consumer lags by more than history_defer_lag_messages (a backlog), new points and
+    # rebuilds wait until it has caught up.
+    history_days: Count = 90
+    history_rebuild_interval_seconds: NonNegative = 300.0
+    history_defer_lag_messages: NonNegativeInt = 10000
     # Win-back contacts, days after cancellation.
     win_back_days: Annotated[tuple[Count, ...], Field(strict=False)] = (30, 180)
     # Portfolio norms (medians, means, active customers) are recomputed by a full refresh at least this
@@ -414,7 +416,7 @@ class HealthSettings(_Section):
     norms_max_age_minutes: Positive = 60.0
     norms_check_seconds: NonNegative = 30.0
     norms_max_drift: NonNegative = 0.1
-    # Snapshots older than this are deleted by the daily full refresh (days).
+    # History points older than this are deleted by the daily full refresh (days).
     snapshot_retention_days: Positive = 400.0
 
 

@@ -17,6 +17,7 @@ from customer_health.churn.model import customer_figures
 from customer_health.clock import model_now
 from customer_health.config import Settings
 from customer_health.errors import UserError
+from customer_health.health.history import segment_history
 from customer_health.health.params import health_params
 from customer_health.jsonsafe import jsonable
 from customer_health.sqlfiles import Statements
@@ -36,7 +37,7 @@ CUSTOMER_KEYS: tuple[str, ...] = (
     "visits_90d", "last_visit_at", "days_since_last_visit", "usual_visit_gap_days", "fading",
     "visits_30d", "usual_visits_30d", "visit_trend", "fading_factor",
     "p_alive", "expected_tx_30d", "expected_tx_90d", "expected_value_90d",
-    "health_score", "components", "moved", "segment", "segment_reason", "segment_since",
+    "health_score", "components", "moved", "segment", "segment_reason", "segment_since", "segment_history",
     "score_change_7d", "score_change_30d", "drifting_toward", "days_to_threshold",
     "next_step", "next_step_reason", "exit_notice", "interventions_tried", "exited_at",
     "win_back_dates", "household_churned", "returned_after_exit", "returned_after_exit_of",
@@ -113,8 +114,11 @@ def customer_health(
                         f"(its profile dates from {profile[-1]:%Y-%m-%d %H:%M:%S} UTC)")
     # Silent churn at the same instant (computed from the churn model's scoring fit; None without one).
     churn = customer_figures(db, customer_id, rows[0]["as_of"])
-    return customer_document(rows[0] | {k: churn[k] for k in
-                                         ("p_alive", "expected_tx_30d", "expected_tx_90d", "expected_value_90d")})
+    # The confirmed changes in event time: between history points, then the current one; since: the last.
+    changes = segment_history(db, customer_id, rows[0])
+    since = {"segment_since": changes[-1]["changed_at"]} if changes else {}
+    return customer_document(rows[0] | since | {"segment_history": changes} | {
+        k: churn[k] for k in ("p_alive", "expected_tx_30d", "expected_tx_90d", "expected_value_90d")})
 
 
 def customer_document(row: Mapping[str, Any]) -> dict[str, Any]:

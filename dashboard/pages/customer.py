@@ -168,8 +168,7 @@ def health(row: pd.Series) -> None:
         st.markdown("**Health over time**")
         history = ui.read("customer_snapshots", customer_id, ui.model_now() - timedelta(days=365),
                           what="the health history")
-        if ui.shown(history, "No snapshot yet: history starts at the first daily "
-                                                         "snapshot or segment change."):
+        if ui.shown(history, "No history point yet: points are evaluated at 00:00 UTC of each day."):
             fig = px.line(history, x="snapshot_at", y="health_score", markers=True,
                           hover_data=["segment", "margin_90d"], range_y=[0, 100])
             fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="",
@@ -177,7 +176,7 @@ def health(row: pd.Series) -> None:
             st.plotly_chart(fig, key="cust_history_chart")
     changes = ui.read("customer_segment_changes", customer_id, what="segment changes")
     if changes is not None and not changes.empty:
-        st.markdown("**Segment changes**")
+        st.markdown("**Segment history** (confirmed changes, in event time)")
         ui.table(changes, key="cust_changes", file_name=f"segment-changes-{customer_id}")
     if history is not None and not history.empty:
         with st.expander("Snapshots"):

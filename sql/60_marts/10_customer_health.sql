@@ -123,22 +123,25 @@ alter table health_state add column if not exists visits_30d integer;
 alter table health_state add column if not exists usual_visits_30d double;
 alter table health_state add column if not exists visit_trend double;
 alter table health_state add column if not exists fading_factor double;
+-- When the customer entered the segment of the baseline point (the last history point before as_of).
+alter table health_state add column if not exists baseline_since timestamp;
 
--- Health history: every customer at each day's first full refresh ('daily'), any customer whose segment
--- changed at a refresh ('segment_change'), and, for history landed after the fact, what the pipeline would
--- have taken at the instants drift is measured from ('reconstructed', health/reconstruct_snapshots).
--- snapshot_id follows insertion order. Times are UTC.
+-- Health history: a grid of point-in-time evaluations, every known customer at 00:00 UTC of each day of
+-- the 90-day window before the model's now (customer_health.health.history). Each point is
+-- health_computed at that instant, with the norms computed there (health_history_norms) and chained to
+-- the points before it, so each row equals what `customer --as-of` gives at its time. Derived: a late
+-- event re-derives the points from its day on. snapshot_id follows insertion order. Times are UTC.
 create sequence if not exists health_snapshot_ids start 1;
 create table if not exists health_snapshots (
     snapshot_id         bigint not null,     -- from sequence health_snapshot_ids (no column default:
                                              -- a default on a sequence breaks Quack 1.5.5); no key:
-                                             -- append-only, and keys cost every checkpoint
+                                             -- keys cost every checkpoint
     customer_id         varchar not null,
-    snapshot_at         timestamp not null,
-    reason              varchar not null,    -- daily, segment_change, reconstructed
+    snapshot_at         timestamp not null,  -- the point (00:00 UTC)
+    reason              varchar not null,    -- daily (a grid point)
     health_score        double not null,
     segment             varchar not null,
-    previous_segment    varchar,
+    previous_segment    varchar,             -- the segment at the point before
     components          struct(engagement double, payment_behaviour double, support_burden double,
                                complaint_behaviour double, profitability double) not null,
     revenue_90d         double not null,
@@ -147,6 +150,43 @@ create table if not exists health_snapshots (
     complaint_index_90d double not null,
     support_minutes_90d double not null
 );
+-- Databases created before the history grid.
+alter table health_snapshots add column if not exists segment_reason varchar;
+
+-- The portfolio norms at each history point (over the known, not churned customers of that point).
+-- An evaluation at any instant uses the norms of the day's point (its own when the point is not stored).
+create table if not exists health_history_norms (
+    as_of                      timestamp primary key,  -- the point (00:00 UTC)
+    customers                  integer not null,
+    median_support_minutes_90d double not null,
+    median_complaint_index_90d double not null,
+    median_margin_90d          double not null,
+    params                     varchar not null  -- the [health] settings it was derived with
+);
+
+-- Days from which the stored history must be derived again (late events older than the last point).
+create table if not exists health_history_dirty (
+    since     date not null,
+    marked_at timestamp not null
+);
+
+-- The history as a relation: one row per customer and point.
+create or replace view health_history as
+select customer_id, snapshot_at as as_of, health_score as score, components, segment, segment_reason,
+    previous_segment, revenue_90d, cost_to_serve_90d, margin_90d, complaint_index_90d, support_minutes_90d
+from health_snapshots;
+
+-- Confirmed segment changes in the stored history: between consecutive points of a customer (changed_at:
+-- the point's time); a customer's first point gives their first segment (from_segment null).
+create or replace view health_history_changes as
+select customer_id, snapshot_at as changed_at, previous_segment as from_segment, segment as to_segment,
+    health_score
+from (
+    select customer_id, snapshot_at, segment, health_score,
+        lag(segment) over (partition by customer_id order by snapshot_at) as previous_segment
+    from health_snapshots
+)
+where previous_segment is distinct from segment;
 
 -- Steps of the playbook tried with a customer: who recorded it and when it was tried (UTC).
 create sequence if not exists intervention_ids start 1;
@@ -579,21 +619,24 @@ create or replace macro health_next_step(customer_id, segment, segment_reason, p
         'exit_notice': null::varchar}
 end;
 
--- Per customer, the snapshots a state at as_of is compared with (from health_snapshots):
---   baseline: the latest snapshot taken before as_of ("what moved", and whether the segment changed), not
---        a reconstructed one: a history landed after the fact gives first segments, as it always did;
---   score_7d_ago / score_30d_ago: the latest snapshot at least 7 / 30 days before as_of;
---   ref: the latest snapshot at least lookback_days before as_of, else the earliest one at least a day
+-- Per customer, the history points a state at as_of is compared with (from health_snapshots):
+--   baseline: the latest point before as_of ("what moved", the segment it came from) and since when the
+--        customer was in its segment (the first point of the run of that segment ending there);
+--   score_7d_ago / score_30d_ago: the latest point at least 7 / 30 days before as_of;
+--   ref: the latest point at least lookback_days before as_of, else the earliest one at least a day
 --        old: drift is projected from it.
 create or replace macro health_refs(as_of, lookback_days) as table
+with points as (
+    select *, lag(segment) over (partition by customer_id order by snapshot_at) as before_segment
+    from health_snapshots
+    where snapshot_at < as_of
+)
 select customer_id,
-    max(snapshot_at) filter (where snapshot_at < as_of and reason <> 'reconstructed') as baseline_at,
-    arg_max(health_score, snapshot_at) filter (where snapshot_at < as_of and reason <> 'reconstructed')
-        as baseline_score,
-    arg_max(segment, snapshot_at) filter (where snapshot_at < as_of and reason <> 'reconstructed')
-        as baseline_segment,
-    arg_max(components, snapshot_at) filter (where snapshot_at < as_of and reason <> 'reconstructed')
-        as baseline_components,
+    max(snapshot_at) as baseline_at,
+    arg_max(health_score, snapshot_at) as baseline_score,
+    arg_max(segment, snapshot_at) as baseline_segment,
+    arg_max(components, snapshot_at) as baseline_components,
+    max(snapshot_at) filter (where before_segment is distinct from segment) as baseline_since,
     arg_max(health_score, snapshot_at) filter (where snapshot_at <= as_of - interval 7 days) as score_7d_ago,
     arg_max(health_score, snapshot_at) filter (where snapshot_at <= as_of - interval 30 days) as score_30d_ago,
     coalesce(
@@ -606,8 +649,7 @@ select customer_id,
         arg_max(complaint_index_90d, snapshot_at) filter (where snapshot_at <= as_of - health_days(lookback_days)),
         arg_min(complaint_index_90d, snapshot_at) filter (where snapshot_at <= as_of - interval 1 day))
         as ref_complaint_index_90d
-from health_snapshots
-where snapshot_at <= as_of
+from points
 group by customer_id;
 
 -- Every customer's health at as_of, computed from scratch: the full refresh and the point-in-time
@@ -615,7 +657,7 @@ group by customer_id;
 -- cut at as_of: whole past days come from the customer_day rollup, as_of's own day from the landed
 -- events up to as_of. The profile is the latest customer event at or before as_of. Portfolio norms
 -- are computed over the known, not churned customers of this same evaluation. pj: the $params JSON.
-create or replace macro health_computed(pj, as_of) as table
+create or replace macro health_computed(pj, as_of, live := false) as table
 with bounds as (
     select as_of::timestamp as as_of, as_of::timestamp::date as today
 ),
@@ -710,10 +752,11 @@ state as (
         coalesce(invoices.overdue_invoices_90d, 0) as overdue_invoices_90d,
         refs.baseline_at, refs.baseline_score, refs.baseline_segment, refs.baseline_components,
         refs.score_7d_ago, refs.score_30d_ago, refs.ref_at, refs.ref_margin_90d, refs.ref_complaint_index_90d,
-        entered.entered_at as segment_since,
-        -- the confirmed segment the hysteresis of the segment rules starts from: the latest recorded at or
-        -- before as_of (the full refresh: the one stored)
-        entered.to_segment as previous_segment,
+        refs.baseline_since, refs.baseline_since as segment_since,
+        -- the confirmed segment the hysteresis of the segment rules starts from: the last history point's;
+        -- for the current state (live, the full refresh) the stored one while it is chained from that point
+        case when stored.baseline_at is not distinct from refs.baseline_at
+            then coalesce(stored.segment, refs.baseline_segment) else refs.baseline_segment end as previous_segment,
         null::struct(computed_at timestamp, customers integer, median_support_minutes_90d double,
                      median_complaint_index_90d double, median_margin_90d double) as norms
     from ids
@@ -721,13 +764,8 @@ state as (
     left join profiles using (customer_id)
     left join sums using (customer_id)
     left join invoices using (customer_id)
-    left join (
-        select customer_id, arg_max(to_segment, changed_at) as to_segment, max(changed_at) as entered_at
-        from segment_changes
-        where changed_at <= as_of::timestamp
-        group by customer_id
-    ) entered using (customer_id)
     left join health_refs(as_of::timestamp, (select health_params(pj).drift_lookback_days)) refs using (customer_id)
+    left join (select customer_id, segment, baseline_at from health_state where live) stored using (customer_id)
 ),
 metrics as (
     select * from health_metrics_of('state', pj)
@@ -743,13 +781,20 @@ portfolio as (
     from metrics
     where has_profile and not churned
 ),
+-- the norms of the point at 00:00 UTC of as_of's day, when stored with these settings (else computed here)
+point_norms as (
+    select {'computed_at': n.as_of, 'customers': n.customers,
+        'median_support_minutes_90d': n.median_support_minutes_90d,
+        'median_complaint_index_90d': n.median_complaint_index_90d, 'median_margin_90d': n.median_margin_90d} as n
+    from health_history_norms n
+    where n.as_of = as_of::timestamp::date::timestamp and n.params = pj::varchar
+),
 metrics_n as (
-    select m.* replace (portfolio.n as norms) from metrics m, portfolio
+    select m.* replace (coalesce((select n from point_norms), portfolio.n) as norms) from metrics m, portfolio
 )
--- segment_since: now when the segment differs from the last snapshot's, else the last recorded change
+-- segment_since: as_of when the segment differs from the last point's, else when the customer entered it
 select * replace (
-    case when segment is distinct from baseline_segment then as_of
-        else coalesce(segment_since, baseline_at) end as segment_since)
+    case when segment is distinct from baseline_segment then as_of else baseline_since end as segment_since)
 from health_scored('metrics_n', pj);
 
 -- Read-time inputs of the next step: the playbook steps tried per customer up to as_of, and when the

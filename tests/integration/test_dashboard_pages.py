@@ -226,6 +226,10 @@ def test_customer_page_shows_everything_about_one_customer(seeded: SeededDb) -> 
     assert [t.label for t in at.tabs] == ["Timeline", "Health", "Margin", "Household & win-back", "Interventions"]
     assert {"Health", "Margin, 90 d", "Revenue, 90 d", "Cost to serve, 90 d"} <= {m.label for m in at.metric}
     assert "Next step" in texts(at)
+    # the confirmed segment history in event time (history points, then the current change)
+    assert "Segment history" in texts(at)
+    history = table(at, "changed_at", "from_segment", "to_segment")
+    assert len(history) >= 1 and history["from_segment"].isna().iloc[-1]   # newest first: the first segment last
     timeline = table(at, "occurred_at", "event", "reference")
     assert set(timeline["event"]) == {"ticket", "payment", "visit", "profile"}
     assert (timeline["event"] == "ticket").sum() == 8
