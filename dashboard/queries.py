@@ -195,10 +195,8 @@ def segment_mix(db: Statements, kind: str | None = None, plan: str | None = None
 def segment_mix_over_time(
     db: Statements, since: datetime, kind: str | None = None, plan: str | None = None
 ) -> pd.DataFrame:
-    """Per day and segment since ``since``: customers, each in the segment of their last snapshot that day."""
-    if kind is None and plan is None:
-        return db.df("dashboard/segment_mix_over_time", {"since": since})
-    return db.df("dashboard/segment_mix_over_time_filtered", {"since": since, "kind": kind, "plan": plan})
+    """Per history point (``day``, ``as_of``) and segment since ``since``: customers, as the model gave them."""
+    return db.df("dashboard/segment_mix_over_time", {"since": since, "kind": kind, "plan": plan})
 
 
 def segment_flows(db: Statements, since: datetime, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:

@@ -90,8 +90,8 @@ def segment_mix(kind: str | None, plan: str | None) -> None:
 @ui.guarded
 def mix_over_time(since: datetime, kind: str | None, plan: str | None) -> None:
     st.subheader("Segment mix over time")
-    history = ui.read("segment_mix_over_time", since, kind, plan, what="health snapshots", slow=True)
-    if not ui.shown(history, "No daily snapshots in this period yet."):
+    history = ui.read("segment_mix_over_time", since, kind, plan, what="health history", slow=True)
+    if not ui.shown(history, "No history points in this period yet."):
         return
     fig = px.bar(history, x="day", y="customers", color="segment", color_discrete_map=SEGMENT_COLOURS,
                  category_orders={"segment": list(queries.SEGMENTS)})

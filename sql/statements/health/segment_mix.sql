@@ -1,7 +1,6 @@
--- Segment mix over time: customers per segment at each history point (as_of, 00:00 UTC of its day) of
--- the last $days days before the model's now.
-select snapshot_at::date as day, snapshot_at as as_of, segment, count(*) as customers
-from health_snapshots
-where snapshot_at >= health_model_now(health_utc_now()) - to_days($days::integer)
-group by all
+-- Segment mix over time (portfolio_segment_mix): customers per segment at each history point of the last
+-- $days days before the model's now.
+select day, as_of, segment, customers
+from portfolio_segment_mix(null, null)
+where as_of >= health_model_now(health_utc_now()) - to_days($days::integer)
 order by as_of, segment;
