@@ -7,7 +7,6 @@ and streamlit is never imported (pages render, this module reads). Times are nai
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -23,10 +22,11 @@ from customer_health.vocabulary import NEXT_STEPS, SEGMENTS  # noqa: F401 (the p
 KINDS: tuple[str, ...] = ("b2b", "b2c")
 
 def _with_float_lists(df: pd.DataFrame, column: str) -> pd.DataFrame:
-    """``column`` as plain lists of floats (DuckDB hands lists over as arrays, masked where null)."""
+    """``column`` as plain lists of floats (DuckDB hands lists over as arrays, masked where null); a null list
+    (None, NaN or pandas' NA, e.g. a customer with no history point yet) becomes an empty one."""
     df[column] = [
-        [] if value is None or (isinstance(value, float) and math.isnan(value))
-        else [float(v) for v in value if v is not None and v is not np.ma.masked]
+        [float(v) for v in value if v is not None and v is not np.ma.masked]
+        if isinstance(value, list | tuple | np.ndarray) else []
         for value in df[column]
     ]
     return df

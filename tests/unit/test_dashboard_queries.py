@@ -110,3 +110,8 @@ def test_statements_live_in_files() -> None:
     assert not re.search(r"\bselect\b[^\n]*\bfrom\b", source, re.IGNORECASE)
     for name in re.findall(r'"((?:dashboard|status)/\w+)"', source):
         assert (SQL_ROOT / "statements" / f"{name}.sql").is_file(), name
+
+
+def test_a_customer_without_history_points_has_an_empty_score_trend() -> None:
+    frame = pd.DataFrame({"score_trend": pd.Series([[50.0, None, 52.5], None, pd.NA, float("nan")], dtype=object)})
+    assert queries._with_float_lists(frame, "score_trend")["score_trend"].tolist() == [[50.0, 52.5], [], [], []]
