@@ -13,6 +13,8 @@ from customer_health.alerts import pipeline as alerts
 from customer_health.churn import model as churn
 from customer_health.config import Settings
 from customer_health.health import refresh as health
+from customer_health.health.backfill import finish_backfill
+from customer_health.health.refresh import RefreshResult
 from expectations import batch as quality
 from ingest.landing import Lander
 from ingest.plugins import PipelineExtensions, Plugin, assemble
@@ -27,5 +29,13 @@ def pipeline_extensions(con: duckdb.DuckDBPyConnection, settings: Settings) -> P
 
 
 def load_lander(con: duckdb.DuckDBPyConnection, settings: Settings) -> Lander:
-    """The lander of ``load``: the pipeline's landing path with the same plug-ins."""
-    return build_lander(con, settings, pipeline_extensions(con, settings))
+    """The lander of ``load``: the pipeline's landing path with the same plug-ins, in bulk (no per-batch
+    derived state: :func:`finish_load` derives it once every file has landed)."""
+    lander = build_lander(con, settings, pipeline_extensions(con, settings))
+    lander.bulk = True
+    return lander
+
+
+def finish_load(con: duckdb.DuckDBPyConnection, settings: Settings) -> RefreshResult:
+    """What a bulk load derives once at its end: rollups, churn scores, health and its history."""
+    return finish_backfill(con, settings)

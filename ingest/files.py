@@ -28,12 +28,14 @@ class LoadTotals:
     landed: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    quarantined: int = 0
 
     def add(self, result: BatchResult) -> None:
         self.rows += result.messages
         self.landed += result.landed
         self.duplicates += result.duplicates
         self.dead_lettered += result.dead_lettered
+        self.quarantined += result.quarantined
 
 
 def event_type_for(path: Path, explicit: str | None) -> str:

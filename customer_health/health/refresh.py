@@ -48,7 +48,7 @@ _BATCH_TABLES = ("health_batch_context", "health_batch_facts", "health_changed_e
 _RECONSTRUCTED_DAYS = (7.0, 30.0)
 # Full refreshes that reconstruct them whatever landed since the last one (the daily one does too: its
 # compaction leaves the rollup rows without their batch); others only after history landed.
-_RECONSTRUCT_ALWAYS = ("first", "manual", "settings_changed")
+_RECONSTRUCT_ALWAYS = ("first", "manual", "settings_changed", "backfill")
 # A median margin moving by less than this share of 10 currency units is no drift.
 _MARGIN_SCALE = 10.0
 
