@@ -10,7 +10,7 @@ from pathlib import Path
 
 from customer_health.alerts.webhook import validate_webhook_url
 from customer_health.cliutil import print_json, settings_from_args
-from customer_health.composition import finish_load, load_lander, pipeline_extensions
+from customer_health.composition import finish_load, load_lander, pipeline_extensions, preload_quality
 from customer_health.db import open_owner, reader
 from customer_health.errors import UserError
 from customer_health.exposure import warn_if_exposed
@@ -61,6 +61,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_load(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     con = open_owner(settings)
+    preloading = preload_quality(settings)
     try:
         lander = load_lander(con, settings)
         with progress("loading", unit="rows") as shown:
@@ -73,6 +74,8 @@ def cmd_load(args: argparse.Namespace) -> int:
                 shown.update(refreshed.customers)
     finally:
         con.close()
+        if preloading is not None:
+            preloading.join()
     document = {"rows": totals.rows, "landed": totals.landed, "duplicates": totals.duplicates,
                 "dead_lettered": totals.dead_lettered, "quarantined": totals.quarantined}
     if args.json:
