@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from customer_health import sqlfiles
 from customer_health.config import EVENT_TYPES
 from customer_health.errors import UserError
-from ingest.landing import BatchResult, Lander, batch_from_rows
+from ingest.landing import INCOMING_SCHEMA, BatchResult, Lander
 
 # Contract fields whose CSV text is read as a JSON number or boolean (see load/tabular_rows.sql).
 NUMBER_FIELDS = ["handling_minutes", "compensation_requested", "compensation_granted", "sentiment", "amount",
@@ -80,6 +81,28 @@ def _chunks(
         yield chunk
 
 
+def _file_batch(event_type: str, source_file: str, chunk: list[tuple[int, bytes]]) -> pa.Table:
+    """The ``incoming`` relation of one chunk of a file (as :func:`ingest.landing.batch_from_rows`, column-wise)."""
+    n = len(chunk)
+    lines, raws = zip(*chunk, strict=True) if n else ((), ())
+    return pa.Table.from_arrays(
+        [
+            pa.array(np.arange(n, dtype=np.int64)),
+            pa.repeat(pa.scalar(event_type, pa.string()), n),
+            pa.nulls(n, pa.string()),
+            pa.nulls(n, pa.int32()),
+            pa.nulls(n, pa.int64()),
+            pa.repeat(pa.scalar(source_file, pa.string()), n),
+            pa.array(lines, pa.int64()),
+            pa.nulls(n, pa.binary()),
+            pa.array(raws, pa.binary()),
+            pa.nulls(n, pa.timestamp("ms")),
+            pa.nulls(n, pa.string()),
+        ],
+        schema=INCOMING_SCHEMA,
+    )
+
+
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, bytes]]:
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
@@ -133,7 +156,7 @@ def load_files(
     for path, event_type, fmt in plan:
         rows = _jsonl_rows(path) if fmt == "jsonl" else _tabular_rows(lander.con, path, fmt)
         for chunk in _chunks(rows, chunk_rows, chunk_bytes):
-            table: pa.Table = batch_from_rows([(event_type, str(path), line, raw) for line, raw in chunk])
+            table = _file_batch(event_type, str(path), chunk)
             totals.add(lander.land(table, f"file:{path}"))
             if progress:
                 progress(totals, time.monotonic() - started)

@@ -13,8 +13,7 @@ import pytest
 from customer_health.config import Settings
 from customer_health.db import open_owner
 from customer_health.health.backfill import finish_backfill
-from ingest.files import batch_from_rows
-from ingest.landing import BatchContext, Lander
+from ingest.landing import BatchContext, Lander, batch_from_rows
 from tests.factories import encode, ticket, visit
 
 
