@@ -65,26 +65,28 @@ def file_format(path: Path) -> str:
 
 def _chunks(
     rows: Iterable[tuple[int, bytes]], chunk_rows: int | None, chunk_bytes: int,
-) -> Iterator[list[tuple[int, bytes]]]:
-    """Consecutive rows in chunks of at most ``chunk_rows`` rows (None: no bound) and, unless one row is larger,
-    ``chunk_bytes`` bytes of raw text (an Arrow binary array holds at most 2 GiB)."""
-    chunk: list[tuple[int, bytes]] = []
+) -> Iterator[tuple[list[int], list[bytes]]]:
+    """Consecutive rows as (line numbers, raw texts) in chunks of at most ``chunk_rows`` rows (None: no bound)
+    and, unless one row is larger, ``chunk_bytes`` bytes of raw text (an Arrow binary array holds at most
+    2 GiB). Two flat lists rather than a list of pairs: ints and bytes are no work for the garbage collector."""
+    lines: list[int] = []
+    raws: list[bytes] = []
     size = 0
     most = chunk_rows if chunk_rows is not None else sys.maxsize
-    for row in rows:
-        if chunk and (len(chunk) >= most or size + len(row[1]) > chunk_bytes):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(row)
-        size += len(row[1])
-    if chunk:
-        yield chunk
+    for line, raw in rows:
+        if lines and (len(lines) >= most or size + len(raw) > chunk_bytes):
+            yield lines, raws
+            lines, raws, size = [], [], 0
+        lines.append(line)
+        raws.append(raw)
+        size += len(raw)
+    if lines:
+        yield lines, raws
 
 
-def _file_batch(event_type: str, source_file: str, chunk: list[tuple[int, bytes]]) -> pa.Table:
+def _file_batch(event_type: str, source_file: str, lines: list[int], raws: list[bytes]) -> pa.Table:
     """The ``incoming`` relation of one chunk of a file (as :func:`ingest.landing.batch_from_rows`, column-wise)."""
-    n = len(chunk)
-    lines, raws = zip(*chunk, strict=True) if n else ((), ())
+    n = len(lines)
     return pa.Table.from_arrays(
         [
             pa.array(np.arange(n, dtype=np.int64)),
@@ -155,8 +157,8 @@ def load_files(
     started = time.monotonic()
     for path, event_type, fmt in plan:
         rows = _jsonl_rows(path) if fmt == "jsonl" else _tabular_rows(lander.con, path, fmt)
-        for chunk in _chunks(rows, chunk_rows, chunk_bytes):
-            table = _file_batch(event_type, str(path), chunk)
+        for lines, raws in _chunks(rows, chunk_rows, chunk_bytes):
+            table = _file_batch(event_type, str(path), lines, raws)
             totals.add(lander.land(table, f"file:{path}"))
             if progress:
                 progress(totals, time.monotonic() - started)
