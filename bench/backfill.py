@@ -83,7 +83,7 @@ def time_load(files: list[Path], db: Path) -> tuple[float, float, dict[str, Any]
     return elapsed, cpu, json.loads(done.stdout)
 
 
-def phases(files: list[Path], db: Path) -> tuple[float, Counter[str], Counter[str]]:
+def phases(files: list[Path], db: Path) -> tuple[float, dict[str, float], Counter[str]]:
     """Land the files in this process, summing the time of every statement by name."""
     from customer_health import sqlfiles
     from customer_health.composition import finish_load, load_lander
@@ -91,7 +91,7 @@ def phases(files: list[Path], db: Path) -> tuple[float, Counter[str], Counter[st
     from customer_health.db import open_owner
     from ingest.files import load_files
 
-    spent: Counter[str] = Counter()
+    spent: dict[str, float] = {}
     runs: Counter[str] = Counter()
     original = sqlfiles.Statements.run
 
@@ -100,7 +100,7 @@ def phases(files: list[Path], db: Path) -> tuple[float, Counter[str], Counter[st
         try:
             return original(self, name, params)
         finally:
-            spent[name] += time.perf_counter() - started
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
             runs[name] += 1
 
     sqlfiles.Statements.run = timed_run  # type: ignore[method-assign]
@@ -150,7 +150,7 @@ def main() -> None:
         if args.phases:
             total, spent, runs = phases(files, root / "phases.duckdb")
             print(f"phases_total_s: {total:.2f} (in process, without start-up)")
-            for name, seconds in spent.most_common(16):
+            for name, seconds in sorted(spent.items(), key=lambda item: -item[1])[:16]:
                 print(f"  {seconds:6.2f} s  {runs[name] or 1:3d}x  {name}")
 
 
