@@ -23,7 +23,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\w.])")
+# A figure: digits not inside a name; it may carry a ratio "x" or "%" right after it ("1.37x", "27%").
+_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?=x\b|%|(?![\w.]))")
 
 Figures = dict[str, list[float]]
 

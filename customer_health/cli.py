@@ -13,12 +13,12 @@ import duckdb
 from kafka.errors import KafkaError
 
 from customer_health.cliutil import CliParser, common_options
-from customer_health.commands import churn, dashboard, demo, health, pipeline, quality, simulate
+from customer_health.commands import backtest, churn, dashboard, demo, health, pipeline, quality, simulate
 from customer_health.errors import UserError
 from customer_health.private import restrict_umask
 
 # Each module registers its subcommands with `register(subparsers, common)`, in this order (as --help lists them).
-COMMANDS: tuple[ModuleType, ...] = (pipeline, health, quality, dashboard, simulate, demo, churn)
+COMMANDS: tuple[ModuleType, ...] = (pipeline, health, backtest, quality, dashboard, simulate, demo, churn)
 
 
 def build_parser() -> argparse.ArgumentParser:

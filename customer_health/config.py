@@ -11,7 +11,7 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -81,7 +81,8 @@ class KafkaSettings(_Section):
     bootstrap_servers: str = "localhost:9092"
     group_id: str = "customer-health"
     partitions: Count = 3
-    # Short group timeouts: a consumer gets its assignment in ~3 s instead of ~23 s (see NOTES).
+    # Group timeouts shorter than kafka-python's defaults: a consumer gets its first assignment in seconds
+    # rather than tens of seconds (bench/RESULTS.md).
     session_timeout_ms: Count = 6000
     heartbeat_interval_ms: Count = 1000
     max_poll_interval_ms: Count = 60000
@@ -132,9 +133,9 @@ class PipelineSettings(_Section):
     # 0: one per core but one, which stays free for the Kafka poll loop (at least 1).
     duckdb_threads: Annotated[int, AfterValidator(_automatic_or_more)] = 0
     # DuckDB moves its write-ahead log into the database file once the log reaches this size (MiB). A
-    # checkpoint's cost grows with the database, not with the log, so fewer of them land a backlog faster
-    # (1.1-1.5x at 128 against DuckDB's 16 over 600k events, bench/landing_cost.py); a larger log takes
-    # longer to replay after a crash (about 1.3 s per 100 MB here).
+    # checkpoint's cost grows with the database, not with the log, so fewer of them land a backlog faster;
+    # a larger log takes longer to replay after a crash (both measured in bench/landing_cost.py and
+    # bench/RESULTS.md).
     checkpoint_threshold_mb: Count = 128
     # `load` lands a file in batches of at most this much raw text (MiB), so a file's size is bounded by the
     # disk; one Arrow array of a batch holds at most 2 GiB.
@@ -143,6 +144,17 @@ class PipelineSettings(_Section):
     def threads(self, cores: int | None) -> int:
         """DuckDB threads for a machine with ``cores`` cores."""
         return self.duckdb_threads or max(1, (cores or 1) - 1)
+
+
+class ClockSettings(_Section):
+    """Where the model's "now" comes from (its default as-of, day boundaries, alert windows, freshness).
+
+    "wall": the wall clock, UTC. "events": the latest event time landed, never moving backwards (a
+    replay of recorded events, or the demo's simulated clock). The pipeline that lands the events records
+    its source with the clock in the database, so every reader of that database sees the same now.
+    """
+
+    source: Literal["wall", "events"] = "wall"
 
 
 class QuackSettings(_Section):
@@ -300,6 +312,39 @@ class SegmentRules(_Section):
     champion_min_score: Score = 75.0
     # ... and an engagement component at least this (a profitable customer who is rarely seen is healthy).
     champion_min_engagement: Score = 75.0
+    # Hysteresis: the thresholds above are the ones to enter a segment; a customer whose previous confirmed
+    # segment it is leaves it only beyond a looser one, so that figures wavering around a threshold do not
+    # flip the segment. Terrorist: stays while the complaint index is at least (1 - band) x the threshold.
+    terrorist_leave_band: Fraction = 0.2
+    # Unprofitable: stays while margin_90d is at most band x revenue_90d (a share of the customer's revenue).
+    unprofitable_leave_band: Fraction = 0.1
+    # At risk: stays while the score is below at_risk_below_score + band (score points), the P(alive) below
+    # at_risk_p_alive_below + band, or no visit for (fading_gap_multiple - band) x the usual gap.
+    at_risk_score_band: Score = 5.0
+    at_risk_p_alive_band: Fraction = 0.1
+    fading_gap_band: NonNegative = 1.0
+    # Champion: stays while the score and the engagement are at least their minimum - band (points) and
+    # margin_90d is above the portfolio median - band x revenue_90d.
+    champion_score_band: Score = 5.0
+    champion_engagement_band: Score = 5.0
+    champion_margin_band: Fraction = 0.1
+
+    @model_validator(mode="after")
+    def _leave_thresholds_within_range(self) -> SegmentRules:
+        if self.fading_gap_band >= self.fading_gap_multiple:
+            raise ValueError("fading_gap_band must be below fading_gap_multiple (the looser threshold to leave "
+                             "silent fading is (fading_gap_multiple - fading_gap_band) x the usual gap)")
+        if self.at_risk_below_score + self.at_risk_score_band > 100:
+            raise ValueError("at_risk_below_score + at_risk_score_band must be at most 100 (the score to leave "
+                             "at_risk)")
+        if self.at_risk_p_alive_below + self.at_risk_p_alive_band > 1:
+            raise ValueError("at_risk_p_alive_below + at_risk_p_alive_band must be at most 1 (the P(alive) to "
+                             "leave at_risk)")
+        if self.champion_score_band > self.champion_min_score or \
+                self.champion_engagement_band > self.champion_min_engagement:
+            raise ValueError("champion_score_band and champion_engagement_band must be at most champion_min_score "
+                             "and champion_min_engagement (the levels to leave champion)")
+        return self
 
 
 class PlaybookRules(_Section):
@@ -321,7 +366,7 @@ class PlaybookRules(_Section):
 
 
 class HealthSettings(_Section):
-    """The health model (issue 3): costs, currency, score, segments, drift and the playbook."""
+    """The health model: costs, currency, score, segments, drift and the playbook."""
 
     # Costs in the reporting currency.
     cost_per_support_minute: NonNegative = 1.0
@@ -338,6 +383,12 @@ class HealthSettings(_Section):
     recency_horizon_days: Positive = 30.0
     # Share of engagement taken by the BG/NBD P(alive) when the customer has one (the rest: visits, recency).
     engagement_p_alive_share: Fraction = 0.5
+    # Fading from the customer's own baseline: the visit trend compares the last 30 days' visits with the
+    # customer's usual rate, both plus this many visits (so that a rare visitor's quiet month is not a fall).
+    visit_trend_prior_visits: Positive = 4.0
+    # The score is multiplied by min(1, visit_trend / fading_trend_full) ** fading_trend_power (0: never).
+    fading_trend_full: Positive = 0.8
+    fading_trend_power: NonNegative = 3.0
     # Support burden and complaint behaviour halve at max(portfolio norm, floor).
     support_reference_floor_minutes: Positive = 60.0
     complaint_reference_floor: Positive = 2.0
@@ -349,12 +400,14 @@ class HealthSettings(_Section):
     # threshold would be crossed within drift_horizon_days.
     drift_lookback_days: Positive = 14.0
     drift_horizon_days: Positive = 30.0
-    # For customers whose history landed after the fact (a first load, the demo), full refreshes reconstruct
-    # the snapshots drift and score changes are measured from (7, 30 and drift_lookback_days back) from the
-    # rollup, so they drift at once instead of after a day: up to 3 point-in-time computations at the first
-    # full refresh of each UTC day and at one after history landed, in a deployment's first 30 days or after
-    # a backfill only.
-    reconstruct_snapshots: bool = True
+    # History: a point-in-time evaluation of every customer at 00:00 UTC of each of the last history_days
+    # days (customer_health.health.history). A late event (dated before the last point) has the pipeline
+    # derive the points from its day again, at most once every history_rebuild_interval_seconds (wall
+    # clock); while the consumer lags by more than history_defer_lag_messages (a backlog), new points and
+    # rebuilds wait until it has caught up.
+    history_days: Count = 90
+    history_rebuild_interval_seconds: NonNegative = 300.0
+    history_defer_lag_messages: NonNegativeInt = 10000
     # Win-back contacts, days after cancellation.
     win_back_days: Annotated[tuple[Count, ...], Field(strict=False)] = (30, 180)
     # Portfolio norms (medians, means, active customers) are recomputed by a full refresh at least this
@@ -363,12 +416,12 @@ class HealthSettings(_Section):
     norms_max_age_minutes: Positive = 60.0
     norms_check_seconds: NonNegative = 30.0
     norms_max_drift: NonNegative = 0.1
-    # Snapshots older than this are deleted by the daily full refresh (days).
+    # History points older than this are deleted by the daily full refresh (days).
     snapshot_retention_days: Positive = 400.0
 
 
 class ChurnSettings(_Section):
-    """Silent churn (issue 7): the BG/NBD model of repeat purchases (customer_health/churn)."""
+    """Silent churn: the BG/NBD model of repeat purchases (customer_health/churn)."""
 
     # The pipeline refits the model on every succeeded charge up to now this often (hours); customers are
     # rescored from the latest fit on every batch that touches them and everyone at each new fit and UTC day.
@@ -385,6 +438,19 @@ class ChurnSettings(_Section):
     valuable_min_transactions: Count = 3
     valuable_min_lifetime_value: NonNegative = 100.0
 
+
+
+class WhatIfSettings(_Section):
+    """The assumptions of `customer-health what-if` about the collateral damage of letting customers go
+    (the business accounts' notice is health.playbook.b2b_exit_notice_months)."""
+
+    # Share of the margin of the other active members of a let-go customer's household expected to follow.
+    household_follow_share: Fraction = 0.5
+    # Share of the margin of profitable customers with an open complaint (who would see others shown the
+    # door) expected to be lost.
+    complaint_witness_loss_share: Fraction = 0.1
+    # Points of each whale curve (before and after) in the output.
+    whale_curve_points: Annotated[int, _within(2, 2000)] = 20
 
 # Environment overrides (containers, CI): CUSTOMER_HEALTH_<KEY> or CUSTOMER_HEALTH_<SECTION>__<KEY>, e.g.
 # CUSTOMER_HEALTH_DB_PATH, CUSTOMER_HEALTH_QUACK__PORT, CUSTOMER_HEALTH_KAFKA__SASL_PASSWORD. They win over the
@@ -406,12 +472,14 @@ class Settings(BaseSettings):
     db_path: LaxPath = Path("data/customer_health.duckdb")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    clock: ClockSettings = Field(default_factory=ClockSettings)
     quack: QuackSettings = Field(default_factory=QuackSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     churn: ChurnSettings = Field(default_factory=ChurnSettings)
+    what_if: WhatIfSettings = Field(default_factory=WhatIfSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -31,6 +31,8 @@ from customer_health.sqlfiles import Statements, apply_schema
 
 def _extension_path(package: str, name: str) -> str:
     module = importlib.import_module(package)
+    if module.__file__ is None:
+        raise UserError(f"the {package} wheel is not installed as files: reinstall with `make test`")
     found = sorted(Path(module.__file__).parent.glob(f"extensions/*/{name}.duckdb_extension"))
     if not found:
         raise UserError(f"the {package} wheel holds no {name} extension: reinstall with `make test`")

@@ -31,6 +31,7 @@ from typing import IO, Any
 
 import duckdb
 
+from customer_health.clock import model_now
 from customer_health.commands.simulate import check_state
 from customer_health.config import Settings
 from customer_health.db import endpoint_path, open_reader
@@ -40,7 +41,9 @@ from ingest.broker import free_port, port_open
 
 DEFAULT_BROKER_PORT = 9092
 DEFAULT_DASHBOARD_PORT = 8501
-RECENT_MOVES_S = 60  # the status line counts segment moves over this many seconds
+RECENT_MOVES_S = 60  # the status line counts segment moves over this many wall seconds of simulated time
+# Events of the simulated clock may be this far ahead of the wall clock (minutes): ten years.
+FUTURE_TOLERANCE_MINUTES = 10 * 365 * 24 * 60
 STOP_GRACE_S = {"simulator": 15.0, "dashboard": 10.0, "pipeline": 45.0, "broker": 10.0}
 
 _PR_SET_PDEATHSIG = 1
@@ -61,8 +64,8 @@ class DemoOptions:
     customers: int = 500
     seed: int = 42
     history_days: int = 90
-    rate: float = 50.0
-    speed: float = 1.0
+    rate: float = 50.0  # at most this many live events per wall second
+    days_per_minute: float = 1.0  # simulated days per wall minute of the live world
     bad_share: float = 0.005
     # The live drifters all turn bad within this many seconds: drifting shows in the first minute.
     live_drift_within: float = 45.0
@@ -257,6 +260,9 @@ class Demo:
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
         env["CUSTOMER_HEALTH_QUACK__PORT"] = str(quack_port)
+        # The model's now is the simulated clock, which runs ahead of the wall clock: events are not "future".
+        env["CUSTOMER_HEALTH_CLOCK__SOURCE"] = "events"
+        env["CUSTOMER_HEALTH_QUALITY__FUTURE_TOLERANCE_MINUTES"] = str(FUTURE_TOLERANCE_MINUTES)
         return env
 
     def _common(self, bootstrap: str) -> list[str]:
@@ -298,7 +304,7 @@ class Demo:
         sim_args = [
             "simulate", "--customers", str(options.customers), "--seed", str(options.seed),
             "--history-days", str(options.history_days), "--rate", f"{options.rate:g}",
-            "--speed", f"{options.speed:g}", "--bad-share", f"{options.bad_share:g}",
+            "--days-per-minute", f"{options.days_per_minute:g}", "--bad-share", f"{options.bad_share:g}",
             "--live-drift-within", f"{options.live_drift_within:g}",
             "--state", str(state_path(settings.db_path)), *common,
         ]
@@ -308,7 +314,8 @@ class Demo:
         history = (f"history since {since:%Y-%m-%d %H:%M:%S} UTC (continuing the stored data)" if since
                    else f"{options.history_days} days of history")
         self.out(f"  simulator  {options.customers:,} customers (seed {options.seed}): {history}, "
-                 f"then {options.rate:g} events/s live")
+                 f"then live at {options.days_per_minute:g} simulated day(s) per minute (at most {options.rate:g} "
+                 "events/s); the model's clock follows the events")
 
         if not options.dashboard:
             self.out("  dashboard  not started (--no-dashboard)")
@@ -361,11 +368,15 @@ class Demo:
                 if line:
                     self.out(line)
 
-    def _read(self, name: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def _statements(self) -> Statements:
         if self.reader is None:
             self.reader = open_reader(self.settings, uri=self.quack_uri)
+        return self.reader
+
+    def _read(self, name: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        reader = self._statements()
         try:
-            return self.reader.rows(name, params)
+            return reader.rows(name, params)
         except duckdb.Error:
             self._close_reader()
             raise
@@ -388,7 +399,13 @@ class Demo:
             tickets, payments, visits, customers = self._read("status/landed_counts")[0]
         except (duckdb.Error, UserError):
             return None
-        line = (f"[{datetime.now():%H:%M:%S}] landed {tickets + payments + visits + customers:,} events "
+        try:
+            model_time = model_now(self._statements())
+        except (duckdb.Error, UserError):
+            self._close_reader()
+            return None
+        line = (f"[{datetime.now():%H:%M:%S}] model time {model_time:%Y-%m-%d %H:%M} UTC; "
+                f"landed {tickets + payments + visits + customers:,} events "
                 f"(tickets {tickets:,}, payments {payments:,}, visits {visits:,}, profiles {customers:,})")
         try:
             segments = self._read("demo/segments")
@@ -397,13 +414,13 @@ class Demo:
         if segments:
             mix = ", ".join(f"{name} {n:,}" for name, n, _ in segments)
             line += f"; segments: {mix}; drifting {sum(d for _, _, d in segments):,}"
-        since = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=RECENT_MOVES_S)
+        simulated = timedelta(seconds=RECENT_MOVES_S * self.options.days_per_minute * 1440)
         try:
-            moves = self._read("demo/recent_moves", {"since": since})
+            moves = self._read("demo/recent_moves", {"since": model_time - simulated})
         except (duckdb.Error, UserError):
             return line
         if moves:
-            line += (f"; moved in the last {RECENT_MOVES_S} s: "
+            line += (f"; moved in the last {RECENT_MOVES_S} s ({simulated.total_seconds() / 86400:g} simulated days): "
                      + ", ".join(f"{n:,} to {segment}" for segment, n in moves))
         return line
 

@@ -42,6 +42,19 @@ def write_private_text(path: Path, text: str) -> None:
         raise
 
 
+def write_private_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, the file 0600 from its creation."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def readable_by_others(path: Path) -> int | None:
     """The permission bits of ``path`` when group or others have any access, else None (also when missing)."""
     try:

@@ -185,6 +185,13 @@ class Statements:
     def one(self, name: str, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
         return self.run(name, params).fetchone()
 
+    def row(self, name: str, params: Mapping[str, Any] | None = None) -> tuple[Any, ...]:
+        """The row of a statement that always returns one (an aggregate, an insert returning its id)."""
+        found = self.run(name, params).fetchone()
+        if found is None:
+            raise LookupError(f"sql/statements/{name}.sql returned no row")
+        return found
+
     def value(self, name: str, params: Mapping[str, Any] | None = None) -> Any:
         """The first column of the first row (None when there is no row)."""
         row = self.run(name, params).fetchone()
@@ -239,7 +246,7 @@ class Statements:
         # DuckDB 1.5.5 keeps in a prepared plan the column statistics of the data at PREPARE time; later
         # runs on other data return wrong rows (strings cut short, join rows lost) or fail (duckdb#23704,
         # #24182; fixed upstream by planning PREPARE without statistics propagation, #24696). Do the same here.
-        disabled = self.con.execute("select current_setting('disabled_optimizers')").fetchone()[0]
+        disabled = self.con.execute("select current_setting('disabled_optimizers')").fetchall()[0][0]
         without_statistics = ",".join(filter(None, [disabled, "statistics_propagation"]))
         self.con.execute(f"set disabled_optimizers = {sql_literal(without_statistics)}")
         try:

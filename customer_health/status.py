@@ -18,10 +18,10 @@ log = logging.getLogger(__name__)
 
 def pipeline_status(db: Statements, settings: Settings) -> dict[str, Any]:
     """The status document (see the README for its JSON shape)."""
-    tickets, payments, visits, customers = db.one("status/landed_counts")
+    tickets, payments, visits, customers = db.row("status/landed_counts")
     by_reason = dict(db.rows("status/dead_letter_by_reason"))
-    (last_batch,) = db.one("status/last_batch")
-    duplicates, quarantined_by_type = db.one("status/duplicates_and_quarantine")
+    (last_batch,) = db.row("status/last_batch")
+    duplicates, quarantined_by_type = db.row("status/duplicates_and_quarantine")
     quarantined = {str(k): int(v) for k, v in dict(quarantined_by_type).items()}
     return {
         "landed": {"tickets": tickets, "payments": payments, "visits": visits, "customers": customers},

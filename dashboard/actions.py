@@ -1,4 +1,5 @@
-"""What the dashboard changes or builds on request: record an intervention, build the evidence file.
+"""What the dashboard changes or builds on request: record an intervention, build the evidence file (of
+one customer, or of the customers a what-if would let go, in one archive).
 
 No streamlit here. Both use the health model's own functions (customer_health.health), so the CLI and
 the dashboard record and build exactly the same way; errors come back as ActionError with the Quack
@@ -8,6 +9,8 @@ token redacted.
 from __future__ import annotations
 
 import html
+import io
+import zipfile
 
 import duckdb
 
@@ -16,6 +19,7 @@ from customer_health.health.dossier import render_html, render_markdown
 from customer_health.health.interventions import note_problem as health_note_problem
 from customer_health.health.interventions import record_intervention
 from customer_health.health.queries import dossier_data
+from customer_health.health.what_if import evidence_archive as health_evidence_archive
 from dashboard.source import DataError, DataSource
 
 
@@ -49,3 +53,15 @@ def dossier(source: DataSource, customer_id: str) -> tuple[str, str]:
     except (UserError, DataError) as exc:
         message = f"The evidence file for {customer_id} could not be built: {exc}"
         return f"<p>{html.escape(message)}</p>", message
+
+
+def evidence_archive(source: DataSource, customer_ids: list[str]) -> bytes:
+    """The zip of the evidence files of ``customer_ids``, as `customer-health what-if --archive` writes it; on
+    failure a zip holding one text file saying why."""
+    try:
+        return source.read(lambda db: health_evidence_archive(db, source.settings, customer_ids))
+    except (UserError, DataError) as exc:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("not-built.txt", f"The evidence files could not be built: {exc}\n")
+        return buffer.getvalue()

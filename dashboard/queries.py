@@ -14,6 +14,9 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from customer_health.clock import model_now as clock_model_now
+from customer_health.config import HealthSettings
+from customer_health.health.backtest import NothingLandedError, backtest
 from customer_health.sqlfiles import Statements
 from customer_health.vocabulary import NEXT_STEPS, SEGMENTS  # noqa: F401 (the pages read them from here)
 
@@ -30,6 +33,11 @@ def _with_float_lists(df: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 # --- Data quality and pipeline -------------------------------------------------------------------------
+
+
+def model_now(db: Statements, wall: datetime) -> pd.DataFrame:
+    """The model's now (one row, column ``now``) when the wall clock says ``wall``."""
+    return pd.DataFrame({"now": [clock_model_now(db, wall)]})
 
 
 def pipeline_overview(db: Statements, now: datetime) -> pd.DataFrame:
@@ -99,6 +107,12 @@ def quality_batch_failures(db: Statements, since: datetime, limit: int = 200) ->
 def quarantine_summary(db: Statements, limit: int = 100) -> pd.DataFrame:
     """Quarantined messages per event type and reason."""
     return db.df("dashboard/quarantine_summary", {"limit": limit})
+
+
+def flap_rate(db: Statements, now: datetime) -> pd.DataFrame:
+    """One row: changes_30d (confirmed segment changes, not first segments, in the 30 days up to ``now``),
+    customers (known), flap_rate_30d (their ratio: changes per customer per 30 days; null without customers)."""
+    return db.df("dashboard/flap_rate", {"now": now})
 
 
 def alerts(db: Statements, severity: str | None = None, limit: int = 200) -> pd.DataFrame:
@@ -261,3 +275,17 @@ def since(now: datetime, period: str) -> datetime:
     """The start of a named period ending at ``now``: '1h', '24h', '7d', '30d', '90d', '365d'."""
     unit, amount = period[-1], int(period[:-1])
     return now - (timedelta(hours=amount) if unit == "h" else timedelta(days=amount))
+
+
+# --- Model quality ------------------------------------------------------------------------------------
+
+
+def model_quality(db: Statements, health: HealthSettings, horizon_days: int) -> pd.DataFrame:
+    """The backtest (``customer-health backtest --json``) at the latest event time minus ``horizon_days``, as
+    one row whose columns are the document's keys (``churn``, ``churn_model``... hold its nested parts); no
+    row when no event has landed yet."""
+    try:
+        document = backtest(db, health, None, horizon_days)
+    except NothingLandedError:
+        return pd.DataFrame()
+    return pd.DataFrame([document])

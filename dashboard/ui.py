@@ -12,10 +12,11 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeGuard
 
 import pandas as pd
 import streamlit as st
+from streamlit.elements.arrow import DataframeState
 
 from customer_health import csv_export
 from customer_health.cliutil import common_options, settings_from_args
@@ -50,6 +51,11 @@ def source() -> DataSource:
     return _source_for(_source_key(s), s)
 
 
+def source_key() -> str:
+    """What identifies this dashboard's data source in a cache key."""
+    return _source_key(settings())
+
+
 def _source_key(s: Settings) -> str:
     return f"{s.db_path.resolve()}|{s.quack.host}:{s.quack.port}"
 
@@ -62,6 +68,16 @@ def _source_for(key: str, _settings: Settings) -> DataSource:
 def utc_now() -> datetime:
     """Now in naive UTC, to the second (so concurrent sessions share cached reads)."""
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def model_now() -> datetime:
+    """The model's now (``customer_health.clock.model_now``) in naive UTC, to the second: the as-of of what
+    the pages show; the wall clock when the database cannot be read."""
+    wall = utc_now()
+    df = read("model_now", wall, what="the model's clock", quiet=True)
+    if df is None or df.empty:
+        return wall
+    return pd.Timestamp(df["now"].iloc[0]).to_pydatetime().replace(tzinfo=None, microsecond=0)
 
 
 # --- reads -----------------------------------------------------------------------------------------------
@@ -104,14 +120,15 @@ def _explain(exc: Exception, what: str) -> None:
         st.error(f"Reading {what} failed: {exc}")
 
 
-def empty(df: pd.DataFrame | None, message: str) -> bool:
-    """True (after saying ``message``) when there is nothing to show."""
+def shown(df: pd.DataFrame | None, message: str) -> TypeGuard[pd.DataFrame]:
+    """True when ``df`` has rows to show; else False, after saying ``message`` (nothing when it could not be
+    read: ``read`` said why)."""
     if df is None:
-        return True
+        return False
     if df.empty:
         st.info(message)
-        return True
-    return False
+        return False
+    return True
 
 
 # --- tables ----------------------------------------------------------------------------------------------
@@ -143,7 +160,7 @@ def table(
         "Download CSV", data=csv_bytes(df), file_name=f"{file_name}.csv", mime="text/csv",
         key=f"{key}_csv", on_click="ignore", icon=":material/download:",
     )
-    if selectable and event is not None:
+    if selectable and isinstance(event, DataframeState):
         return list(event.selection.rows)
     return []
 

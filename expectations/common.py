@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
+from great_expectations.expectations.metadata_types import FailureSeverity
 
 BATCH = "batch"
 TABLE = "table"
@@ -23,7 +24,7 @@ def add(
 
     ``scopes``: ``batch`` (every landed batch, before landing) and/or ``table`` (stored tables).
     """
-    expectation.severity = "critical" if critical else "warning"
+    expectation.severity = FailureSeverity.CRITICAL if critical else FailureSeverity.WARNING
     expectation.meta = {**(expectation.meta or {}), "scopes": list(scopes)}
     suite.add_expectation(expectation)
 

@@ -1,4 +1,4 @@
-"""The customer_health table (issue 3's health model): one current row per customer.
+"""The customer_health table (the health model): one current row per customer.
 
 Frame columns: sql/statements/quality/table_frame_customer_health.sql.
 """
@@ -12,7 +12,6 @@ from customer_health import vocabulary
 from expectations.common import add
 
 NAME = "customer_health"
-ROW_ID = "customer_id"
 SEGMENTS = list(vocabulary.SEGMENTS)
 NEXT_STEPS = list(vocabulary.NEXT_STEPS)
 DRIFT_TARGETS = ["unprofitable", "terrorist"]

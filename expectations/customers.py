@@ -12,7 +12,6 @@ import great_expectations.expectations as gxe
 from expectations.common import BOTH, add, param
 
 NAME = "customers"
-ROW_ID = "event_id"
 KINDS = ["b2b", "b2c"]
 
 

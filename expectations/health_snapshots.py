@@ -1,4 +1,4 @@
-"""The health_snapshots table (issue 3): daily and segment-change snapshots, recent window.
+"""The health_snapshots table: daily and segment-change snapshots, recent window.
 
 Frame columns: sql/statements/quality/table_frame_health_snapshots.sql.
 """
@@ -12,7 +12,6 @@ from expectations.common import add
 from expectations.customer_health import SEGMENTS
 
 NAME = "health_snapshots"
-ROW_ID = "customer_id"
 
 
 def build_suite() -> gx.ExpectationSuite:

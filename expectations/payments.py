@@ -11,7 +11,6 @@ import great_expectations.expectations as gxe
 from expectations.common import BOTH, add, param
 
 NAME = "payments"
-ROW_ID = "event_id"
 KINDS = ["charge", "refund", "chargeback", "credit"]
 STATUSES = ["succeeded", "failed", "pending"]
 

@@ -1,21 +1,22 @@
-"""Validate dataframes against the suites with Great Expectations.
+"""Validate dataframes against the suites with Great Expectations, through its public API only.
 
 GX is imported once per process, on first use (``get_runner()``), never at module import: the CLI
 stays quick for commands that do not validate. One ephemeral context holds one pandas datasource and a
-whole-dataframe batch definition; progress bars are off. Each frame gets one validator, whose metric
-graph runs the suite (what ``Batch.validate`` does, without building the batch twice). A lock serialises
-validations (the pipeline validates batches on its landing thread and tables on its scheduler thread).
+whole-dataframe batch definition; progress bars are off. Each suite, restricted to one scope and with its
+parameters set, is built once; each frame becomes one batch of the columns its suite's expectations
+name, validated with ``Batch.validate``. A lock serialises validations (the pipeline validates batches on
+its landing thread and tables on its scheduler thread).
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ from expectations.registry import SUITES
 
 _runner: SuiteRunner | None = None
 _runner_lock = threading.Lock()
-_configurations_lock = threading.Lock()
+_BOUND_SUITES_KEPT = 32  # suites with their parameters set, per runner (one per suite and scope in a pipeline)
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,13 @@ class ExpectationOutcome:
 
 @dataclass(frozen=True)
 class SuiteResult:
-    """One validation of one suite on one frame (or a skip, when the frame's table does not exist)."""
+    """One validation of one suite on one frame."""
 
     suite: str
     scope: str
     rows: int
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
     duration_ms: float = 0.0
-    skipped_reason: str | None = None
 
     @property
     def critical_failures(self) -> list[ExpectationOutcome]:
@@ -91,8 +91,10 @@ class SuiteRunner:
     def __init__(self, sample_rows: int = 10) -> None:
         # GX logs hundreds of INFO lines while importing; keep its warnings only.
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
-        gx = importlib.import_module("great_expectations")
-        base = importlib.import_module("great_expectations.data_context.types.base")
+        # Great Expectations takes seconds to import: it loads with the first runner (the pipeline makes it
+        # while the consumer joins its group), not with this module.
+        import great_expectations as gx
+        from great_expectations.data_context.types import base
         config = base.DataContextConfig(
             store_backend_defaults=base.InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
             analytics_enabled=False,
@@ -102,23 +104,51 @@ class SuiteRunner:
         asset = self._context.data_sources.add_pandas("quality").add_dataframe_asset("frames")
         self._batch_definition = asset.add_batch_definition_whole_dataframe("whole_frame")
         self._suites: dict[tuple[str, str], Any] = {}
+        self._columns: dict[tuple[str, str], list[str] | None] = {}
+        self._bound: dict[tuple[str, str, str], Any] = {}  # (suite, scope, parameters as JSON), oldest first
         self._lock = threading.Lock()
         self.sample_rows = sample_rows
 
     def suite(self, name: str, scope: str) -> Any:
-        """The suite ``expectations/<name>.py`` restricted to the expectations of ``scope``."""
+        """The suite ``expectations/<name>.py`` restricted to the expectations of ``scope`` (its parameters
+        unset: each validation runs a copy with them set)."""
         key = (name, scope)
         if key not in self._suites:
-            if name not in SUITES:
-                raise KeyError(f"unknown suite {name!r} (suites: {', '.join(SUITES)})")
-            module = importlib.import_module(f"expectations.{name}")
-            suite = module.build_suite()
-            for expectation in list(suite.expectations):
-                if scope not in (expectation.meta or {}).get("scopes", ()):
-                    suite.expectations.remove(expectation)
-            suite.name = f"{name}.{scope}"
+            suite = self._scoped_suite(name, scope)
+            self._columns[key] = _columns_named(suite)
             self._suites[key] = self._context.suites.add(suite)
         return self._suites[key]
+
+    def _scoped_suite(self, name: str, scope: str) -> Any:
+        """A new copy of the suite of ``scope``, its expectations without ``meta`` (the scopes they were chosen
+        by): GX rebuilds an expectation's configuration from all its fields dozens of times per validation."""
+        if name not in SUITES:
+            raise KeyError(f"unknown suite {name!r} (suites: {', '.join(SUITES)})")
+        suite = importlib.import_module(f"expectations.{name}").build_suite()
+        for expectation in list(suite.expectations):
+            if scope not in (expectation.meta or {}).get("scopes", ()):
+                suite.expectations.remove(expectation)
+            else:
+                expectation.meta = None
+        suite.name = f"{name}.{scope}"
+        return suite
+
+    def _bound_suite(self, name: str, scope: str, parameters: Mapping[str, Any]) -> Any:
+        """The suite of ``scope`` with its ``$PARAMETER`` values set from ``parameters`` (as GX would set them
+        at each validation; one missing from ``parameters`` is left for GX to report)."""
+        key = (name, scope, json.dumps(parameters, sort_keys=True, default=repr))
+        bound = self._bound.get(key)
+        if bound is None:
+            self.suite(name, scope)
+            bound = self._scoped_suite(name, scope)
+            for expectation in bound.expectations:
+                for field_name, value in expectation.dict(exclude_defaults=True).items():
+                    if isinstance(value, dict) and value.get("$PARAMETER") in parameters:
+                        setattr(expectation, field_name, copy.deepcopy(parameters[value["$PARAMETER"]]))
+            while len(self._bound) >= _BOUND_SUITES_KEPT:
+                self._bound.pop(next(iter(self._bound)))
+            self._bound[key] = bound
+        return bound
 
     def validate(
         self,
@@ -136,30 +166,20 @@ class SuiteRunner:
         frame = frame.reset_index(drop=True)
         started = time.perf_counter()
         with self._lock:
-            suite = self.suite(name, scope)
-            # One validator per frame: both passes share its batch (and the metrics already computed).
-            request = self._batch_definition.build_batch_request(batch_parameters={"dataframe": frame})
-            validator = self._context.get_validator(batch_request=request)
+            values = dict(parameters or {})
+            suite = self._bound_suite(name, scope, values)
+            columns = self._columns[(name, scope)]
+            # Only the columns the expectations read: GX fingerprints every column each time it builds a batch.
+            data = frame if columns is None else frame[[c for c in columns if c in frame.columns]]
+            batch = self._batch_definition.get_batch(batch_parameters={"dataframe": data})
             results = None
-            with _configurations_built_once():
-                if quick_pass:
-                    results = self._run_suite(validator, suite, parameters, "BOOLEAN_ONLY")
-                if results is None or not all(r.success for r in results):
-                    results = self._run_suite(
-                        validator, suite, parameters,
-                        {"result_format": "COMPLETE", "partial_unexpected_count": self.sample_rows},
-                    )
+            if quick_pass:
+                results = batch.validate(suite, result_format="BOOLEAN_ONLY", expectation_parameters=values).results
+            if results is None or not all(r.success for r in results):
+                details = {"result_format": "COMPLETE", "partial_unexpected_count": self.sample_rows}
+                results = batch.validate(suite, result_format=details, expectation_parameters=values).results
         outcomes = sorted((self._outcome(r, frame) for r in results), key=lambda o: o.expectation)
         return SuiteResult(name, scope, len(frame), outcomes, (time.perf_counter() - started) * 1000)
-
-    @staticmethod
-    def _run_suite(validator: Any, suite: Any, parameters: Mapping[str, Any] | None, result_format: Any) -> list[Any]:
-        """What ``Batch.validate(suite)`` does, on a validator built once for the frame: the results per expectation."""
-        configurations = validator.process_expectations_for_validation(
-            suite.expectation_configurations, dict(parameters or {})
-        )
-        return validator.graph_validate(configurations=configurations,
-                                        runtime_configuration={"result_format": result_format})
 
     def _outcome(self, validation: Any, frame: pd.DataFrame) -> ExpectationOutcome:
         config = validation.expectation_config
@@ -196,33 +216,6 @@ class SuiteRunner:
         )
 
 
-@contextmanager
-def _configurations_built_once() -> Iterator[None]:
-    """While it lasts, each GX expectation object builds its ``configuration`` once instead of at every access.
-
-    GX derives it from the expectation's pydantic fields at every access: dozens of times per expectation
-    while validating, about half of a small frame's validation time. The expectation objects GX creates
-    while validating are not changed while it runs. One validation at a time in the process (whichever
-    runner), and removed on exit.
-    """
-    expectation = importlib.import_module("great_expectations.expectations.expectation").Expectation
-    with _configurations_lock:
-        build = expectation.__dict__["configuration"]
-        built: dict[int, tuple[Any, Any]] = {}  # id -> (the expectation, kept alive: ids not reused; its config)
-
-        def configuration(self: Any) -> Any:
-            found = built.get(id(self))
-            if found is None:
-                found = built[id(self)] = (self, build.fget(self))
-            return found[1]
-
-        expectation.configuration = property(configuration)
-        try:
-            yield
-        finally:
-            expectation.configuration = build
-
-
 def get_runner(sample_rows: int = 10) -> SuiteRunner:
     """The process's runner, created (and GX imported) on first call."""
     global _runner
@@ -235,6 +228,20 @@ def get_runner(sample_rows: int = 10) -> SuiteRunner:
 
 def _is_position(value: Any) -> bool:
     return isinstance(value, int | np.integer)
+
+
+def _columns_named(suite: Any) -> list[str] | None:
+    """The columns the suite's expectations read, or None when one may read others (a table-level
+    expectation, a row condition): then the batch keeps every column."""
+    columns: list[str] = []
+    for expectation in suite.expectations:
+        kwargs = expectation.configuration.kwargs
+        named = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k) is not None]
+        named += list(kwargs.get("column_list") or [])
+        if not named or kwargs.get("row_condition"):
+            return None
+        columns += named
+    return list(dict.fromkeys(columns))
 
 
 def _columns_of(expectation: str) -> list[str]:

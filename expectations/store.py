@@ -25,7 +25,7 @@ def record_suite_result(
         "run_at": run_at, "scope": result.scope, "suite": result.suite, "trigger": trigger, "batch_id": batch_id,
         "rows_validated": result.rows, "expectations": len(result.outcomes), "failed": len(result.failures),
         "critical_failed": len(result.critical_failures), "quarantined": quarantined, "success": result.success,
-        "skipped_reason": result.skipped_reason, "duration_ms": round(result.duration_ms, 3),
+        "duration_ms": round(result.duration_ms, 3),
     }))
     for outcome in result.outcomes:
         if failures_only and outcome.success:

@@ -11,7 +11,6 @@ import great_expectations.expectations as gxe
 from expectations.common import BOTH, add, param
 
 NAME = "tickets"
-ROW_ID = "event_id"
 ACTIONS = ["opened", "updated", "resolved", "reopened"]
 CATEGORIES = ["how_to", "bug", "billing", "complaint", "compensation_request", "cancellation", "legal_threat", "other"]
 CHANNELS = ["phone", "email", "chat", "in_person", "social"]

@@ -12,7 +12,6 @@ import great_expectations.expectations as gxe
 from expectations.common import add
 
 NAME = "topics"
-ROW_ID = "topic"
 
 
 def build_suite() -> gx.ExpectationSuite:

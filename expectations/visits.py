@@ -11,7 +11,6 @@ import great_expectations.expectations as gxe
 from expectations.common import BOTH, add, param
 
 NAME = "visits"
-ROW_ID = "event_id"
 CHANNELS = ["web", "app", "store", "phone"]
 
 

@@ -84,7 +84,7 @@ def start_broker(host: str = "127.0.0.1", port: int = 9092, wait_s: float = 20.0
 def ensure_topics(kafka: KafkaSettings, timeout_s: float = 30.0) -> None:
     """Create the configured topics with their partition count; existing topics are left alone.
 
-    Topics are created explicitly: on Tansu an auto-created topic stalled a consumer (see NOTES).
+    Topics are created explicitly: on Tansu an auto-created topic stalled a consumer.
     """
     deadline = time.monotonic() + timeout_s
     last: Exception | None = None

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from kafka import KafkaConsumer, TopicPartition
@@ -36,7 +36,7 @@ _LAG_INTERVAL_S = 5.0
 # How long a thread may hold the GIL while another waits for it (seconds; Python's default is 0.005).
 # DuckDB's Python client takes the GIL back after every task of a statement (to check for Ctrl-C), so
 # while the poll thread runs kafka-python's pure-Python decoding the landing thread waits up to this long
-# after each of them: at 5 ms a batch took several times as long as on its own (bench/RESULTS.md).
+# after each of them, which multiplied the cost of a batch (measured in bench/landing_cost.py, bench/RESULTS.md).
 GIL_SWITCH_INTERVAL_S = 0.0001
 
 
@@ -47,10 +47,8 @@ class PipelineStats:
     landed: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
-    last_batch_at: datetime | None = None
     # When the first poll that returned records started (UTC): consuming began, the group join is behind.
     first_polled_at: datetime | None = None
-    errors: list[str] = field(default_factory=list)
 
     def add(self, result: BatchResult) -> None:
         self.batches += 1
@@ -58,7 +56,6 @@ class PipelineStats:
         self.landed += result.landed
         self.duplicates += result.duplicates
         self.dead_lettered += result.dead_lettered
-        self.last_batch_at = result.committed_at
 
 
 class _OpenBatch:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from customer_health.clock import utc_now
+from customer_health.clock import model_now, utc_now
 from customer_health.config import EVENT_TYPES
 from customer_health.sqlfiles import Statements, transaction
 
@@ -171,8 +171,9 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class BatchContext:
-    """What a batch hook sees: the open transaction's batch id and time (UTC), and the lander's runner of
-    prepared statements (hooks run their per-batch statements through it)."""
+    """What a batch hook sees: the open transaction's batch id and time (naive UTC), and the lander's runner of
+    prepared statements (hooks run their per-batch statements through it). ``now`` is the wall clock for
+    ``before_land`` hooks and the model's now (``clock.model_now``, after this batch) for ``after_land`` hooks."""
 
     batch_id: int
     now: datetime
@@ -202,6 +203,7 @@ class Lander:
     before_land: list[BatchHook] = field(default_factory=list)
     after_land: list[BatchHook] = field(default_factory=list)
     bulk: bool = False
+    clock_source: str = "wall"  # [clock] source, recorded with the model clock of every batch
     statements: Statements = field(init=False)
     _tables_created: bool = field(default=False, init=False)
 
@@ -235,19 +237,19 @@ class Lander:
     def _land_in_transaction(self, messages: int, source: str, started_at: datetime) -> BatchResult:
         con = self.con
         run = self.statements.run
-        batch_id = int(run("ingest/next_batch_id").fetchone()[0])
+        batch_id = int(self.statements.row("ingest/next_batch_id")[0])
         now = utc_now()
         ctx = BatchContext(batch_id=batch_id, now=now, source=source, statements=self.statements)
         run("ingest/decode_incoming", {"max_message_bytes": self.max_message_bytes})
         for event_type in EVENT_TYPES:
             run(f"ingest/check_{event_type}")
         quarantined = sum(hook(con, ctx) or 0 for hook in self.before_land)
-        valid = int(run("ingest/count_valid").fetchone()[0])
+        valid = int(self.statements.row("ingest/count_valid")[0])
         landed = 0
         for event_type in EVENT_TYPES:
-            landed += int(run(f"ingest/land_{event_type}", {"batch_id": batch_id}).fetchone()[0])
+            landed += int(self.statements.row(f"ingest/land_{event_type}", {"batch_id": batch_id})[0])
         run("ingest/upsert_customer_profiles")
-        dead = int(run("ingest/dead_letter_batch", {"now": now, "batch_id": batch_id}).fetchone()[0])
+        dead = int(self.statements.row("ingest/dead_letter_batch", {"now": now, "batch_id": batch_id})[0])
         run("ingest/record_offsets", {"group_id": self.group_id, "now": now})
         duplicates = valid - landed
         run(
@@ -258,6 +260,8 @@ class Lander:
                 "quarantined": quarantined,
             },
         )
+        run("ingest/advance_model_clock", {"source": self.clock_source, "now": now})
+        ctx = replace(ctx, now=model_now(self.statements, now))
         if not self.bulk:
             for hook in self.after_land:
                 hook(con, ctx)

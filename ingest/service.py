@@ -24,6 +24,7 @@ def build_lander(con: duckdb.DuckDBPyConnection, settings: Settings, ext: Pipeli
         con,
         group_id=settings.kafka.group_id,
         max_message_bytes=settings.pipeline.max_message_bytes,
+        clock_source=settings.clock.source,
         before_land=list(ext.before_land),
         after_land=list(ext.after_land),
     )

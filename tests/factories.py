@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 BASE = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -59,14 +58,3 @@ BAD_MESSAGES: list[tuple[str, bytes, str]] = [
     ("visits", encode(visit("oversized", padding="x" * 5000)), "oversized"),
 ]
 
-
-# The health model's start-up files in sql/, left out by tests that stand in tables of their own for it.
-HEALTH_MODEL_SQL = frozenset({
-    "10_reference/health_params.sql", "50_rollups/01_customer_day.sql", "50_rollups/02_invoice_state.sql",
-    "50_rollups/03_ticket_escalations.sql", "50_rollups/10_health_event_facts.sql",
-    "60_marts/10_customer_health.sql", "60_marts/20_portfolio.sql",
-})
-
-
-def is_health_model_sql(path: Path) -> bool:
-    return f"{path.parent.name}/{path.name}" in HEALTH_MODEL_SQL

@@ -37,8 +37,10 @@ def ago(days: float = 0, hours: float = 0) -> str:
 class World:
     def __init__(self, tmp_path: Path, **health: Any) -> None:
         base = load_settings(None, env={})
-        # Norm checks only when a test asks: refreshes stay incremental within a day.
-        health = {"norms_check_seconds": 1e9, "norms_max_age_minutes": 1e9} | health
+        # Norm checks only when a test asks: refreshes stay incremental within a day. History: the 8 points
+        # the 7-day references need (each point costs a point-in-time evaluation), rebuilt at once.
+        health = {"norms_check_seconds": 1e9, "norms_max_age_minutes": 1e9, "history_days": 8,
+                  "history_rebuild_interval_seconds": 0.0} | health
         self.settings: Settings = base.with_overrides(
             db_path=tmp_path / "health.duckdb", health=base.health.with_overrides(**health),
         )
@@ -98,11 +100,13 @@ class World:
 
     def snapshot(self, customer_id: str, at: datetime, score: float, margin: float, complaint_index: float = 0.0,
                  segment: str = "healthy", component: float = 80.0) -> None:
-        """A hand-made history snapshot (drift and score changes are measured against snapshots)."""
+        """A hand-made history point (drift and score changes are measured against history points), in place
+        of the customer's derived ones."""
+        self.con.execute("delete from health_snapshots where customer_id = ? and reason = 'daily'", [customer_id])
         self.con.execute(
-            "insert into health_snapshots select nextval('health_snapshot_ids'), ?, ?, 'daily', ?, ?, null, "
+            "insert into health_snapshots select nextval('health_snapshot_ids'), ?, ?, 'hand', ?, ?, null, "
             "{'engagement': $c, 'payment_behaviour': $c, 'support_burden': $c, 'complaint_behaviour': $c, "
-            "'profitability': $c}, 0, 0, ?, ?, 0".replace("$c", repr(component)),
+            "'profitability': $c}, 0, 0, ?, ?, 0, 'hand-made'".replace("$c", repr(component)),
             [customer_id, at, score, segment, margin, complaint_index],
         )
 

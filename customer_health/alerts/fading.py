@@ -31,7 +31,7 @@ def fading_candidates(
     """Alert candidates for the fading records since the cursor; moves the cursor in ``evaluation``."""
     row = sqlfiles.Statements(cur).run("alerts/get_cursor", {"name": CURSOR}).fetchone()
     after = int(row[0]) if row else -1
-    upto = int(sqlfiles.Statements(cur).run("churn/max_fading").fetchone()[0])
+    upto = int(sqlfiles.Statements(cur).row("churn/max_fading")[0])
     if upto < after:
         log.warning("churn_fading was rebuilt (rowid %d < cursor %d): reading on from its end", upto, after)
         evaluation.cursors[CURSOR] = upto

@@ -23,7 +23,7 @@ from customer_health import sqlfiles
 from customer_health.alerts.engine import AlertEngine, DispatchReport
 from customer_health.alerts.sources import AlertSources
 from customer_health.alerts.webhook import WebhookSink, receiver_urls
-from customer_health.clock import utc_now
+from customer_health.clock import model_now, utc_now
 from customer_health.config import Settings
 from expectations.runner import get_runner
 from expectations.tables import record_table_check, run_table_suites
@@ -105,7 +105,7 @@ class QualityAndAlerts:
         return check
 
     def evaluate_alerts(self, cur: duckdb.DuckDBPyConnection) -> DispatchReport:
-        now = self.clock()
+        now = model_now(sqlfiles.Statements(cur), self.clock())
         with sqlfiles.transaction(cur):
             evaluation = self.sources.evaluate(cur, now)
             report = self.engine.dispatch(cur, evaluation.candidates, now)
@@ -127,7 +127,7 @@ class QualityAndAlerts:
     def _work(self) -> None:
         cur = self.con.cursor()
         try:
-            try:  # load Great Expectations (~3 s) while the consumer joins its group, not in the first batch
+            try:  # load Great Expectations (seconds) while the consumer joins its group, not in the first batch
                 get_runner(self.settings.quality.failing_sample_rows)
             except Exception:
                 log.exception("cannot load Great Expectations: quality suites will fail until it loads")

@@ -51,9 +51,8 @@ class AlertSources:
         self._drift_read_at: datetime | None = None
 
     def evaluate(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> Evaluation:
-        existing = {r[0] for r in sqlfiles.Statements(cur).run("quality/existing_tables").fetchall()}
         evaluation = Evaluation()
-        signals = sqlfiles.Statements(cur).run("alerts/catch_up_signals", {"lag_since": now - LAG_FRESHNESS}).fetchone()
+        signals = sqlfiles.Statements(cur).row("alerts/catch_up_signals", {"lag_since": now - LAG_FRESHNESS})
         lag, last_latency_ms, last_kafka_batch_at = signals
         evaluation.catching_up = self.catching_up(lag, last_latency_ms, last_kafka_batch_at, now)
         if evaluation.catching_up != self._was_catching_up:
@@ -67,13 +66,11 @@ class AlertSources:
         evaluation.candidates += self.dead_letter_spike(cur, now)
         evaluation.candidates += self.quality_failures(cur, evaluation)
         if not evaluation.catching_up:
-            if "segment_changes" in existing:
-                evaluation.candidates += self.segment_changes(cur, evaluation)
-            if "churn_fading" in existing:
-                evaluation.candidates += fading_candidates(cur, self.settings, evaluation)
+            evaluation.candidates += self.segment_changes(cur, evaluation)
+            evaluation.candidates += fading_candidates(cur, self.settings, evaluation)
             drift_due = self._drift_read_at is None or (
                 now - self._drift_read_at >= timedelta(seconds=self.settings.alerts.drift_interval_s))
-            if "customer_health" in existing and drift_due:
+            if drift_due:
                 self._drift_read_at = now
                 evaluation.candidates += self.drift(cur, now)
         return evaluation
@@ -129,7 +126,7 @@ class AlertSources:
         a = self.settings.alerts
         recent_start = now - timedelta(minutes=a.dead_letter_window_minutes)
         trailing_start = recent_start - timedelta(hours=a.dead_letter_trailing_hours)
-        recent_messages, recent_dead, trailing_messages, trailing_dead = sqlfiles.Statements(cur).one(
+        recent_messages, recent_dead, trailing_messages, trailing_dead = sqlfiles.Statements(cur).row(
             "alerts/dead_letter_rates", {"recent_start": recent_start, "trailing_start": trailing_start})
         if recent_messages < a.dead_letter_min_messages:
             return []
@@ -183,7 +180,7 @@ class AlertSources:
 
     def segment_changes(self, cur: duckdb.DuckDBPyConnection, evaluation: Evaluation) -> list[AlertCandidate]:
         after = self._cursor(cur, SEGMENT_CURSOR, default=-1)
-        upto = int(sqlfiles.Statements(cur).run("alerts/max_segment_change").fetchone()[0])
+        upto = int(sqlfiles.Statements(cur).row("alerts/max_segment_change")[0])
         if upto < after:
             log.warning("segment_changes was rebuilt (rowid %d < cursor %d): reading on from its end", upto, after)
             evaluation.cursors[SEGMENT_CURSOR] = upto

@@ -36,7 +36,6 @@ __all__ = [
     "BgNbdFit",
     "BgNbdParams",
     "expected_transactions",
-    "expected_transactions_new_customer",
     "fit",
     "log_likelihood",
     "log_likelihood_gradient",
@@ -297,7 +296,7 @@ def _compress(x: FloatArray, tx: FloatArray, T: FloatArray, w: FloatArray) -> _C
     summed = np.bincount(inverse.ravel(), weights=w, minlength=len(unique))
     keep = summed > 0
     unique, summed = unique[keep], summed[keep]
-    return _Customers.of(unique[:, 0].copy(), unique[:, 1].copy(), unique[:, 2].copy(), summed)
+    return _Customers.of(unique[:, 0].copy(), unique[:, 1].copy(), unique[:, 2].copy(), summed.astype(np.float64))
 
 
 def _start_points(c: _Customers) -> list[FloatArray]:
@@ -333,7 +332,7 @@ def _newton_step(grad: FloatArray, hess: FloatArray) -> FloatArray | None:
         return None
     if np.linalg.eigvalsh(hess).max() >= -_MIN_CURVATURE:
         return None
-    return np.linalg.solve(hess, -grad)
+    return np.asarray(np.linalg.solve(hess, -grad), dtype=np.float64)
 
 
 def _newton_polish(theta: FloatArray, c: _Customers) -> tuple[FloatArray, float, FloatArray, FloatArray]:
@@ -541,19 +540,6 @@ def expected_transactions(
     return np.maximum(expit(-d) * _expected_if_alive(p, x, t_age, horizon), 0.0)
 
 
-def expected_transactions_new_customer(params: BgNbdParams, t: npt.ArrayLike) -> FloatArray:
-    """E[X(t)]: expected repeat transactions in (0, t] for a customer who first purchased at 0 (eq. 7).
-
-    Vectorised over ``t`` (>= 0, same unit as the data the parameters were fitted on).
-    """
-    p = _check_params(params)
-    horizon = np.array(t, dtype=np.float64)
-    if not np.all(np.isfinite(horizon)) or np.any(horizon < 0):
-        raise ValueError("t (the horizon) must be finite and >= 0")
-    zeros = np.zeros_like(horizon)
-    return np.maximum(_expected_if_alive(p, zeros, zeros, horizon), 0.0)
-
-
 # --------------------------------------------------------------------------------------------------
 # From transactions to (x, t_x, T)
 
@@ -583,7 +569,7 @@ def summarise_transactions(
     ids = np.asarray(customer_ids)
     try:
         day_values = np.asarray(days).astype("datetime64[D]")
-        end = np.datetime64(calibration_end, "D")
+        end = np.asarray(calibration_end).astype("datetime64[D]")[()]
     except (ValueError, TypeError) as exc:
         raise ValueError(f"days and calibration_end must be dates: {exc}") from None
     if ids.ndim != 1 or day_values.ndim != 1 or len(ids) != len(day_values):

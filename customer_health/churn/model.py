@@ -128,7 +128,7 @@ def rebuild_transactions(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
 
 def ensure_transactions(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
     """Rebuild the rollup when charges were landed but the rollup is empty; True when it rebuilt."""
-    if not sqlfiles.Statements(con).run("churn/transactions_missing").fetchone()[0]:
+    if not sqlfiles.Statements(con).row("churn/transactions_missing")[0]:
         return False
     log.info("churn: building the transaction rollup from the landed payments")
     with sqlfiles.transaction(con):
@@ -187,7 +187,7 @@ def fit_model(
         "log_likelihood": result.log_likelihood, "customers": result.customers, "converged": result.converged,
         "message": result.message, "trigger": trigger, "duration_ms": duration_ms,
     }
-    fit_id = int(sql.run("churn/insert_fit", row).fetchone()[0])
+    fit_id = int(sql.row("churn/insert_fit", row)[0])
     return StoredFit(fit_id=fit_id, **row)
 
 
@@ -306,7 +306,7 @@ def score_customers(
     sql.run("churn/scores_table")
     con.from_arrow(frame).insert_into("temp.churn_scores")
     try:
-        fading = int(sql.run("churn/record_fading", params).fetchone()[0])
+        fading = int(sql.row("churn/record_fading", params)[0])
         sql.run("churn/delete_scores")
         sql.run("churn/insert_scores", params)
         if customer_ids is None:
@@ -316,12 +316,6 @@ def score_customers(
             con.execute("delete from temp.churn_scores")
     duration_ms = (time.perf_counter() - started) * 1000
     return ScoreResult(len(summaries), fading, fit.fit_id, duration_ms)
-
-
-def score_everyone(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: datetime) -> ScoreResult:
-    """Score every customer as of ``as_of`` in one transaction of its own."""
-    with sqlfiles.transaction(con):
-        return score_customers(con, settings, None, as_of)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -350,8 +344,6 @@ class ChurnPipelineHooks:
         self._fit_thread: threading.Thread | None = None
         self._next_check = 0.0
         self._waiting_for_data = False
-        self.last_fit: StoredFit | None = None
-        self.last_error: BaseException | None = None
         ensure_transactions(con, settings)
 
     # --- after_land -------------------------------------------------------------------------------------
@@ -398,7 +390,7 @@ class ChurnPipelineHooks:
         grew by more than churn.refit_growth since it."""
         churn = self.settings.churn
         with self.con.cursor() as cur:
-            last_at, last_customers, customers = sqlfiles.Statements(cur).run("churn/refit_status").fetchone()
+            last_at, last_customers, customers = sqlfiles.Statements(cur).row("churn/refit_status")
         return (last_at is None or now - last_at >= timedelta(hours=churn.refit_interval_hours)
                 or customers > last_customers * (1 + churn.refit_growth))
 
@@ -412,7 +404,6 @@ class ChurnPipelineHooks:
                 self._waiting_for_data = True
                 log.info("churn: no succeeded charge landed yet; the model is fitted once there is one")
                 return None
-        self.last_fit = fit
         log.info("churn: fit #%d on %d customers in %.0f ms: r=%.4g alpha=%.4g a=%.4g b=%.4g LL=%.1f%s",
                  fit.fit_id, fit.customers, fit.duration_ms, fit.r, fit.alpha, fit.a, fit.b, fit.log_likelihood,
                  "" if fit.converged else f" (not converged: {fit.message}; scores keep the previous fit)")
@@ -421,8 +412,7 @@ class ChurnPipelineHooks:
     def _refit(self) -> None:
         try:
             self.refit()
-        except Exception as exc:  # logged; the schedule tries again at its next check
-            self.last_error = exc
+        except Exception:  # logged; the schedule tries again at its next check
             log.exception("churn: scheduled refit failed")
 
     def stop(self, timeout: float = 30.0) -> None:

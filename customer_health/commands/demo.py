@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from customer_health.cliutil import settings_from_args
-from customer_health.commands.simulate import _positive_float, _positive_int
+from customer_health.commands.simulate import MAX_DAYS_PER_MINUTE, _days_per_minute, _positive_float, _positive_int
 from customer_health.demo import DemoOptions, run_demo
 from customer_health.errors import UserError
 
@@ -22,9 +22,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--customers", type=_positive_int, default=500, help="simulated customers (default 500)")
     p.add_argument("--seed", type=int, default=42, help="simulation seed (default 42)")
     p.add_argument("--history-days", type=_positive_int, default=90, help="days of history (default 90)")
-    p.add_argument("--rate", type=_positive_float, default=50.0, help="live events per second (default 50)")
-    p.add_argument("--speed", type=_positive_float, default=1.0,
-                   help="live clock speed, simulated seconds per second (default 1)")
+    p.add_argument("--rate", type=_positive_float, default=50.0,
+                   help="at most this many live events per second (default 50)")
+    p.add_argument("--days-per-minute", type=_days_per_minute, default=1.0, metavar="DAYS",
+                   help="simulated days per wall minute of the live world: each customer keeps its own event rates "
+                        f"(default 1, at most {MAX_DAYS_PER_MINUTE:g}); the model's clock follows the events")
     p.add_argument("--bad-share", type=float, default=0.005,
                    help="share of deliberately invalid messages (default 0.005)")
     p.add_argument("--broker-port", type=_positive_int,
@@ -43,7 +45,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     options = DemoOptions(
         customers=args.customers, seed=args.seed, history_days=args.history_days, rate=args.rate,
-        speed=args.speed, bad_share=args.bad_share, broker_port=args.broker_port,
+        days_per_minute=args.days_per_minute, bad_share=args.bad_share, broker_port=args.broker_port,
         bootstrap_servers=args.bootstrap_servers, dashboard=not args.no_dashboard,
         dashboard_port=args.dashboard_port, config=args.config, status_interval_s=args.status_interval,
         verbose=args.verbose,

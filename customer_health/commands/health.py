@@ -1,4 +1,4 @@
-"""Subcommands of the health model: customer, customers, intervene, dossier, portfolio, refresh."""
+"""Subcommands of the health model: customer, customers, intervene, dossier, portfolio, what-if, refresh."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from customer_health.cliutil import print_json, settings_from_args
-from customer_health.clock import utc_now
+from customer_health.clock import model_now, utc_now
 from customer_health.db import open_owner, reader
 from customer_health.errors import UserError
 from customer_health.health.dossier import write_dossier
 from customer_health.health.interventions import record_intervention
 from customer_health.health.queries import customer_health, customers_summary, dossier_data, parse_as_of, portfolio
 from customer_health.health.refresh import HealthRefresher
-from customer_health.sqlfiles import transaction
+from customer_health.health.what_if import check_filters, evidence_archive, known_plans, what_if
+from customer_health.private import make_private_dir, write_private_bytes
+from customer_health.sqlfiles import Statements, transaction
 from customer_health.vocabulary import SEGMENTS, STEPS
 
 
@@ -60,6 +62,22 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(handler=cmd_portfolio)
 
+    p = sub.add_parser("what-if", parents=[common],
+                       help="what letting customers go does: money, support time, whale curve, collateral damage")
+    p.add_argument("--segment", metavar="S", nargs="+", action="extend", default=[],
+                   help="let go the customers of these segments (not churned)")
+    p.add_argument("--margin-below", metavar="X",
+                   help="... whose margin_90d is below X (reporting currency); with no segment either: below 0")
+    p.add_argument("--plan", metavar="P", help="... on this plan")
+    p.add_argument("--kind", metavar="K", help="... of this kind: b2b or b2c")
+    p.add_argument("--points", type=int, default=None, help="points per whale curve (default: what_if setting)")
+    p.add_argument("--archive", type=Path, metavar="FILE",
+                   help="write the evidence files of the customers ready to exit into this zip archive")
+    p.add_argument("--export", type=Path, metavar="DIR",
+                   help="... into what-if-evidence-<time>.zip in this directory")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(handler=cmd_what_if)
+
     p = sub.add_parser("refresh", parents=[common],
                        help="recompute every customer's health now (no pipeline may be running)")
     p.add_argument("--rebuild", action="store_true", help="first rebuild the rollups from every landed event")
@@ -102,6 +120,9 @@ def cmd_customer(args: argparse.Namespace) -> int:
         gap = doc["usual_visit_gap_days"]
         print(f"last visit: {doc['days_since_last_visit']:.1f} days ago"
               + (f" (usual gap {gap:.1f} days)" if gap is not None else ""))
+    if doc["visit_trend"] is not None:
+        print(f"visit trend: {doc['visit_trend']:.2f} ({doc['visits_30d']} visits in 30 days, usually "
+              f"{doc['usual_visits_30d']:.1f}); the score is {doc['fading_factor']:.2f} x the components' mean")
     if doc["p_alive"] is not None:
         print(f"silent churn: P(alive) {doc['p_alive']:.2f}, expected transactions {doc['expected_tx_30d']:.2f} "
               f"(30 days), {doc['expected_tx_90d']:.2f} (90 days), value {_money(doc['expected_value_90d'])} {cur}")
@@ -203,6 +224,73 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_what_if(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if args.points is not None and args.points < 2:
+        raise UserError("--points must be at least 2")
+    if args.archive is not None and args.export is not None:
+        raise UserError("give --archive FILE or --export DIR, not both")
+    with reader(settings) as db:
+        filters = check_filters(args.segment, args.margin_below, args.plan, args.kind, known_plans(db))
+        doc = what_if(db, settings, filters, args.points)
+        ready = [c["customer_id"] for c in doc["ready_customers"]]
+        archive = None
+        if args.archive is not None or args.export is not None:
+            archive = args.archive or args.export / f"what-if-evidence-{utc_now():%Y%m%dT%H%M%SZ}.zip"
+            content = evidence_archive(db, settings, ready)
+    if archive is not None:
+        try:
+            make_private_dir(archive.parent)
+            write_private_bytes(archive, content)
+        except OSError as exc:
+            raise UserError(f"cannot write the evidence archive {archive}: {exc.strerror or exc}") from None
+        doc["archive"] = {"path": str(archive), "customers": ready}
+    if args.json:
+        print_json(doc)
+        return 0
+    _print_what_if(doc)
+    return 0
+
+
+def _print_what_if(doc: dict[str, Any]) -> None:
+    cur, f, pf, col = doc["currency"], doc["filters"], doc["portfolio"], doc["collateral"]
+    chosen = ", ".join(filter(None, [
+        f"segments {' '.join(f['segments'])}" if f["segments"] else None,
+        f"margin_90d below {f['margin_below']:,.2f} {cur}" if f["margin_below"] is not None else None,
+        f"plan {f['plan']}" if f["plan"] else None, f"kind {f['kind']}" if f["kind"] else None]))
+    print(f"letting go {doc['customers']:,} customers ({chosen}); {doc['ready']:,} ready to exit, "
+          f"{doc['not_ready']:,} not ready")
+    print(f"{'':28s} {'90 days':>14s} {'annualised':>14s}")
+    for label, key in (("revenue lost", "revenue_lost"), ("cost to serve saved", "cost_to_serve_saved"),
+                       ("support minutes freed", "support_minutes_freed"), ("agent hours freed", "agent_hours_freed"),
+                       ("margin change", "margin_change")):
+        print(f"{label:28s} {doc[key + '_90d']:>14,.2f} {doc[key + '_annual']:>14,.2f}")
+    print(f"portfolio margin_90d: {_money(pf['margin_before_90d'])} -> {_money(pf['margin_after_90d'])} {cur} "
+          f"({pf['customers_before']:,} -> {pf['customers_after']:,} customers); top 30% share "
+          f"{_share(pf['top_30pct_margin_share_before'])} -> {_share(pf['top_30pct_margin_share_after'])}")
+    h, w, b = col["households"], col["complaint_witnesses"], col["b2b_notice"]
+    print("collateral damage:")
+    print(f"  {h['households_at_risk']:,} households at risk, {h['members_at_risk']:,} other members, margin_90d "
+          f"{_money(h['members_margin_90d'])} {cur}: expected {_money(h['expected_margin_change_90d'])} "
+          f"({h['assumption']})")
+    print(f"  {w['customers']:,} profitable customers with open complaints, margin_90d {_money(w['margin_90d'])} "
+          f"{cur}: expected {_money(w['expected_margin_change_90d'])} ({w['assumption']})")
+    print(f"  {b['accounts']:,} business accounts ({b['accounts_with_delayed_saving']:,} whose saving is delayed): "
+          f"{_money(b['delayed_margin_change'])} {cur} of the margin change delayed ({b['assumption']})")
+    print(f"  margin change with collateral, 90 days: {_money(col['margin_change_with_collateral_90d'])} {cur}; "
+          f"first year after notice: {_money(col['margin_change_first_year'])} {cur}")
+    print("playbook: " + ", ".join(f"{p['step']} tried with {p['customers_tried']:,}" for p in doc["playbook"]))
+    for c in doc["not_ready_customers"]:
+        print(f"  not ready: {c['customer_id']} ({c['segment']}, margin_90d {_money(c['margin_90d'])}): "
+              f"{c['first_untried']} never tried")
+    if "archive" in doc:
+        print(f"evidence files of {len(doc['archive']['customers']):,} customers: {doc['archive']['path']}")
+
+
+def _share(value: Any) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
 def cmd_refresh(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     con = open_owner(settings)
@@ -211,7 +299,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         with transaction(con):
             if args.rebuild:
                 refresher.rebuild_rollups(con)
-            result = refresher.full_refresh(con, utc_now(), reason="manual")
+            result = refresher.full_refresh(con, model_now(Statements(con)), reason="manual")
     finally:
         con.close()
     doc = {"customers": result.customers, "segment_changes": result.segment_changes,

@@ -79,9 +79,6 @@ def _print_check(document: dict[str, Any]) -> None:
     verdict = "ok" if document["success"] else f"FAILED ({document['critical_failures']} critical)"
     print(f"check at {document['run_at']}: {verdict}")
     for suite in document["suites"]:
-        if suite["skipped"]:
-            print(f"  {suite['suite']:<17} skipped   {suite['skipped']}")
-            continue
         state = "ok" if suite["success"] else "FAILED"
         print(f"  {suite['suite']:<17} {state:<9} {suite['rows']:,} rows, {len(suite['expectations'])} expectations"
               + (f", {suite['warnings']} warning(s)" if suite["warnings"] else ""))

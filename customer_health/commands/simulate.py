@@ -22,8 +22,8 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from itertools import chain, islice
+from datetime import UTC, datetime, timedelta
+from itertools import chain, islice, takewhile
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,22 @@ from customer_health.cliutil import print_json, settings_from_args
 from customer_health.config import KafkaSettings
 from customer_health.errors import UserError
 from customer_health.progress import progress
-from customer_health.simulate import SimEvent, SimulationSettings, generate_history, generate_live, produce, write_jsonl
+from customer_health.simulate import (
+    SimEvent,
+    SimulationSettings,
+    generate_history,
+    generate_live,
+    generate_world,
+    produce,
+    write_jsonl,
+)
 from ingest.broker import ensure_topics
 
 log = logging.getLogger(__name__)
 
 STATE_SAVE_INTERVAL_S = 5.0
+DAY_S = 86400.0
+MAX_DAYS_PER_MINUTE = 60.0  # simulated days per wall minute of the live world
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -56,6 +66,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--speed", type=_positive_float, default=1.0,
                    help="simulated seconds per wall second of the live clock (default 1: real time); above 1 "
                         "event times run ahead of the wall clock, so start in the past with --end")
+    p.add_argument("--days-per-minute", type=_days_per_minute, metavar="DAYS",
+                   help="live world instead of the fixed-rate stream: every customer keeps its own event rates on a "
+                        f"clock running DAYS simulated days per wall minute (> 0, at most {MAX_DAYS_PER_MINUTE:g}); "
+                        "--rate then caps the events per second, --speed is ignored")
     p.add_argument("--bad-share", type=float, default=0.0,
                    help="share of deliberately invalid messages, in [0, 1) (default 0)")
     p.add_argument("--live-drift-within", type=_positive_float, default=90.0, metavar="SECONDS",
@@ -83,6 +97,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def _days_per_minute(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= MAX_DAYS_PER_MINUTE:
+        raise argparse.ArgumentTypeError(f"must be > 0 and at most {MAX_DAYS_PER_MINUTE:g}, got {text}")
     return value
 
 
@@ -237,9 +258,11 @@ def _stop_on_signals(stop: threading.Event) -> None:
 def cmd_simulate(args: argparse.Namespace) -> int:
     if not 0.0 <= args.bad_share < 1.0:
         raise UserError(f"--bad-share must be in [0, 1), got {args.bad_share}")
+    world = args.days_per_minute is not None
     sim = SimulationSettings(
         customers=args.customers, seed=args.seed, history_days=args.history_days, rate_per_second=args.rate,
-        speed=args.speed, bad_event_share=args.bad_share, live_drift_within_seconds=args.live_drift_within,
+        speed=args.days_per_minute * DAY_S / 60 if world else args.speed, bad_event_share=args.bad_share,
+        live_drift_within_seconds=args.live_drift_within,
     )
     since: datetime | None = args.since
     if args.state is not None:
@@ -270,8 +293,14 @@ def _to_jsonl(sim: SimulationSettings, args: argparse.Namespace, end: datetime, 
             yield item
 
     history = count("history", history_since(generate_history(sim, end), since))
-    live_n = int(args.live_seconds * sim.rate_per_second) if args.live_seconds and not args.no_live else 0
-    live = count("live", clock.watch_live(islice(generate_live(sim, end), live_n)))
+    if not args.live_seconds or args.no_live:
+        live_items: Iterable[tuple[datetime, SimEvent]] = ()
+    elif args.days_per_minute is not None:
+        until = end + timedelta(seconds=args.live_seconds * sim.speed)
+        live_items = takewhile(lambda item: item[0] < until, generate_world(sim, end))
+    else:
+        live_items = islice(generate_live(sim, end), int(args.live_seconds * sim.rate_per_second))
+    live = count("live", clock.watch_live(live_items))
     with progress(f"writing events to {args.jsonl}", unit="events") as shown:
         paths = write_jsonl(shown.track(chain(history, live)), args.jsonl)
     clock.advance(max(end, since) if since else end)
@@ -293,8 +322,7 @@ def _to_kafka(sim: SimulationSettings, args: argparse.Namespace, end: datetime, 
     clock = _Clock()
     history_sent = live_sent = 0
     try:
-        skip_history = since is not None and since >= end
-        if not skip_history:
+        if since is None or since < end:
             started = time.monotonic()
             with progress("sending the history", unit="events") as shown:
                 history_sent = produce(shown.track(history_since(generate_history(sim, end), since)), producer,
@@ -310,6 +338,9 @@ def _to_kafka(sim: SimulationSettings, args: argparse.Namespace, end: datetime, 
         if not args.no_live and not stop.is_set():
             # Without --end the live clock starts now, after the history: event times track the wall clock.
             live_start = end if args.end else max(end, datetime.now(UTC))
+            if since is not None:  # a live world's clock may have run ahead of the wall clock: never go back
+                live_start = max(live_start, since)
+            stream = (generate_world if args.days_per_minute is not None else generate_live)(sim, live_start)
             if args.live_seconds:
                 timer = threading.Timer(args.live_seconds, stop.set)
                 timer.daemon = True
@@ -320,7 +351,7 @@ def _to_kafka(sim: SimulationSettings, args: argparse.Namespace, end: datetime, 
             saver = _StateSaver(args.state, sim, clock, stop) if args.state is not None else None
             try:
                 with progress("sending live events", unit="events") as shown:
-                    live_sent = produce(shown.track(clock.watch_live(generate_live(sim, live_start))), producer,
+                    live_sent = produce(shown.track(clock.watch_live(stream)), producer,
                                         topics, rate_per_second=sim.rate_per_second, speed=sim.speed, stop=stop)
             finally:
                 if saver is not None:

@@ -1,4 +1,4 @@
-"""The health model (issue 3): cost to serve, margin, health score, segments, drift and the playbook.
+"""The health model: cost to serve, margin, health score, segments, drift and the playbook.
 
 The model lives in SQL (``sql/50_rollups``, ``sql/60_marts/10_customer_health.sql`` and
 ``sql/statements/health``); this package passes the settings to it (:mod:`.params`), keeps the

@@ -13,10 +13,11 @@ from datetime import datetime
 import duckdb
 
 from customer_health.churn import model as churn
-from customer_health.clock import utc_now
+from customer_health.clock import model_now
 from customer_health.config import Settings
+from customer_health.health.history import rebuild_history
 from customer_health.health.refresh import HealthRefresher, RefreshResult
-from customer_health.sqlfiles import transaction
+from customer_health.sqlfiles import Statements, transaction
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +27,14 @@ BACKFILL_REASON = "backfill"
 def finish_backfill(con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime | None = None) -> RefreshResult:
     """In one transaction on the owner connection ``con``: rebuild the rollups from every landed event (the bulk
     batches did not fold themselves in), score every customer's churn with the latest converged fit (if
-    any), refresh every customer's health once as of ``now`` (UTC, default the wall clock) and reconstruct
-    the history snapshots drift and score changes are measured from. Segment changes are recorded only
-    against the state before the backfill, never against a partly landed one."""
-    now = now or utc_now()
+    any), derive the history points of the whole window again (a backfill may reach back anywhere in it) and
+    refresh every customer's health once as of ``now`` (UTC, default the model's now). Segment changes are
+    recorded only against the state before the backfill, never against a partly landed one."""
+    now = now or model_now(Statements(con))
     refresher = HealthRefresher(settings.health)
     with transaction(con):
         churn.rebuild_transactions(con, settings)
         refresher.rebuild_rollups(con)
         churn.score_customers(con, settings, None, now, now=now)
+        rebuild_history(con, settings, None, now=now)
         return refresher.full_refresh(con, now, reason=BACKFILL_REASON)

@@ -56,8 +56,7 @@ class DossierFiles:
 def write_dossier(data: dict[str, Any], out_dir: Path, formats: Sequence[str] = ("html", "md")) -> DossierFiles:
     """Write the evidence file(s) of ``data`` (health.queries.dossier_data) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    c = data["customer"]
-    stem = f"dossier-{re.sub(r'[^A-Za-z0-9._-]', '_', c['customer_id'])}-{data['as_of']:%Y%m%dT%H%M%SZ}"
+    stem = dossier_stem(data)
     html_path = md_path = None
     if "html" in formats:
         html_path = out_dir / f"{stem}.html"
@@ -66,6 +65,12 @@ def write_dossier(data: dict[str, Any], out_dir: Path, formats: Sequence[str] = 
         md_path = out_dir / f"{stem}.md"
         md_path.write_text(render_markdown(data), encoding="utf-8")
     return DossierFiles(html_path, md_path)
+
+
+def dossier_stem(data: dict[str, Any]) -> str:
+    """The file name of ``data``'s evidence file without its suffix: the customer id and the report time."""
+    customer_id = re.sub(r"[^A-Za-z0-9._-]", "_", data["customer"]["customer_id"])
+    return f"dossier-{customer_id}-{data['as_of']:%Y%m%dT%H%M%SZ}"
 
 
 def _fmt(value: Any, unit: str = "") -> str:

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from customer_health import sqlfiles
+from customer_health.clock import utc_now
 from customer_health.config import Settings
 from customer_health.db import open_owner, open_reader
 from customer_health.errors import UserError
-from customer_health.health.queries import utc_now
 from customer_health.jsonsafe import jsonable
 from customer_health.vocabulary import STEPS
 

@@ -14,15 +14,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from customer_health.churn.model import customer_figures
-from customer_health.clock import utc_now
+from customer_health.clock import model_now
 from customer_health.config import Settings
 from customer_health.errors import UserError
+from customer_health.health.history import segment_history
 from customer_health.health.params import health_params
 from customer_health.jsonsafe import jsonable
 from customer_health.sqlfiles import Statements
 from customer_health.vocabulary import SEGMENTS
 
-# The keys of `customer-health customer --json`, in order: the issue's metric names, then the score,
+# The keys of `customer-health customer --json`, in order: the metric names, then the score,
 # segment, drift, next step, interventions and win-back.
 CUSTOMER_KEYS: tuple[str, ...] = (
     "customer_id", "name", "kind", "plan", "household_id", "signed_up_at", "cancelled_at",
@@ -34,8 +35,9 @@ CUSTOMER_KEYS: tuple[str, ...] = (
     "legal_threats_90d", "escalations_90d", "how_to_tickets_90d", "how_to_share_90d", "complaint_index_90d",
     "failed_payments_90d", "overdue_invoices_90d", "payment_problem_share_90d", "unpriced_payments_90d",
     "visits_90d", "last_visit_at", "days_since_last_visit", "usual_visit_gap_days", "fading",
+    "visits_30d", "usual_visits_30d", "visit_trend", "fading_factor",
     "p_alive", "expected_tx_30d", "expected_tx_90d", "expected_value_90d",
-    "health_score", "components", "moved", "segment", "segment_reason", "segment_since",
+    "health_score", "components", "moved", "segment", "segment_reason", "segment_since", "segment_history",
     "score_change_7d", "score_change_30d", "drifting_toward", "days_to_threshold",
     "next_step", "next_step_reason", "exit_notice", "interventions_tried", "exited_at",
     "win_back_dates", "household_churned", "returned_after_exit", "returned_after_exit_of",
@@ -71,7 +73,7 @@ def _records(db: Statements, name: str, params: Mapping[str, Any]) -> list[dict[
 
 
 def _maintained_is_current(db: Statements, now: datetime) -> bool:
-    window_day, _, rows = db.one("health/state_freshness")
+    window_day, _, rows = db.row("health/state_freshness")
     return bool(rows) and window_day is not None and window_day >= now.date()
 
 
@@ -88,7 +90,7 @@ def health_rows(
         raise UserError(f"unknown segment {segment!r} (one of: {', '.join(SEGMENTS)})")
     filters = {"customer_id": customer_id, "segment": segment}
     if as_of is None:
-        now = utc_now()
+        now = model_now(db)
         if _maintained_is_current(db, now):
             rows = _records(db, "health/summary_now" if summary else "health/customer_now", filters)
             if rows or (customer_id is None):
@@ -112,8 +114,11 @@ def customer_health(
                         f"(its profile dates from {profile[-1]:%Y-%m-%d %H:%M:%S} UTC)")
     # Silent churn at the same instant (computed from the churn model's scoring fit; None without one).
     churn = customer_figures(db, customer_id, rows[0]["as_of"])
-    return customer_document(rows[0] | {k: churn[k] for k in
-                                         ("p_alive", "expected_tx_30d", "expected_tx_90d", "expected_value_90d")})
+    # The confirmed changes in event time: between history points, then the current one; since: the last.
+    changes = segment_history(db, customer_id, rows[0])
+    since = {"segment_since": changes[-1]["changed_at"]} if changes else {}
+    return customer_document(rows[0] | since | {"segment_history": changes} | {
+        k: churn[k] for k in ("p_alive", "expected_tx_30d", "expected_tx_90d", "expected_value_90d")})
 
 
 def customer_document(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -143,7 +148,7 @@ def dossier_data(
     """What the evidence file shows: the customer's health document, timeline and support months."""
     document = customer_health(db, settings, customer_id, as_of)
     # The report's time: as_of, else now (the maintained metrics carry their own refresh time).
-    as_of_dt = as_of or utc_now()
+    as_of_dt = as_of or model_now(db)
     since = as_of_dt - timedelta(days=days)
     params = {"customer_id": customer_id, "since": since, "as_of": as_of_dt}
     return {

@@ -13,10 +13,14 @@ Per landed batch (an ``after_land`` hook, inside the batch's transaction):
    check (every ``health.norms_check_seconds``) finds them drifted by more than ``health.norms_max_drift``
    from the norms in use (the check reads health_state: constant in the events stored).
 
-Snapshots go to ``health_snapshots``: everyone at the first full refresh of a UTC day, and any
-customer whose segment changed at any refresh. Drift and score changes are measured from snapshots 7, 14
-and 30 days old; for customers whose history landed after the fact (a first load, the demo) a full refresh
-reconstructs those from the rollup, so they drift at once instead of after a day.
+The history (:mod:`.history`) is a grid of point-in-time evaluations at 00:00 UTC of each day. When the
+model's time passes a day, the next point is derived before the full refresh (while the consumer lags by
+more than ``health.history_defer_lag_messages``, a backlog, only once it has caught up). A batch with events
+dated before the last point marks the history dirty from their day; it is derived again from there at most
+once every ``health.history_rebuild_interval_seconds``, then everyone is refreshed. The current state is
+chained from the last point before it (its baseline, references and norms: those of the point of its day),
+so it depends on the events and the model's time only, not on how they were split into batches. Segment
+changes of the current state go to ``segment_changes`` (the alerts' feed).
 """
 
 from __future__ import annotations
@@ -24,12 +28,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import duckdb
 
 from customer_health.config import HealthSettings, Settings
+from customer_health.health.history import extend_points, point_of, rebuild_points
 from customer_health.health.params import health_params
 from customer_health.sqlfiles import Statements
 from ingest.landing import BatchContext
@@ -42,13 +47,7 @@ RefreshKind = Literal["incremental", "full"]
 # emptied at the end of each refresh, never dropped, so that no refresh changes the catalog (a catalog change
 # has DuckDB plan every prepared statement again on each run until it is prepared anew).
 _BATCH_TABLES = ("health_batch_context", "health_batch_facts", "health_changed_escalations", "health_changed_invoices",
-                 "health_refreshed")
-# Besides health.drift_lookback_days, the ages (days) of the snapshots a full refresh reconstructs for history
-# landed after the fact: the ones score_change_7d and score_change_30d are measured from.
-_RECONSTRUCTED_DAYS = (7.0, 30.0)
-# Full refreshes that reconstruct them whatever landed since the last one (the daily one does too: its
-# compaction leaves the rollup rows without their batch); others only after history landed.
-_RECONSTRUCT_ALWAYS = ("first", "manual", "settings_changed", "backfill")
+                 "health_refreshed", "health_point_context")
 # A median margin moving by less than this share of 10 currency units is no drift.
 _MARGIN_SCALE = 10.0
 
@@ -69,6 +68,7 @@ class HealthRefresher:
     health: HealthSettings
     params: str = field(init=False)
     _norms_checked_at: datetime | None = field(default=None, init=False)
+    _history_rebuilt_at: float | None = field(default=None, init=False)  # time.monotonic()
 
     def __post_init__(self) -> None:
         self.params = health_params(self.health)
@@ -100,10 +100,12 @@ class HealthRefresher:
             self._run(run, "health/rollup_batch", batch_id=batch_id)
             invoices_changed = self._fill(con, run, "health_changed_invoices", "health/upsert_invoices",
                                           batch_id=batch_id)
-            reason = self._full_refresh_reason(con, run, now)
+            self._run(run, "health/history_mark_dirty", batch_id=batch_id).fetchall()
+            history_moved = self._history(con, run, now, batch=True)
+            reason = self._full_refresh_reason(con, run, now) or history_moved
             if reason is not None:
                 kind: RefreshKind = "full"
-                self._compute_all(con, run, now, reason)
+                self._compute_all(con, run, now, reason, live=history_moved != "history_rebuilt")
             else:
                 kind, reason = "incremental", "batch"
                 if invoices_changed:
@@ -123,7 +125,8 @@ class HealthRefresher:
         run = self._runner(con, statements)
         try:
             self._begin(con, run, now)
-            self._compute_all(con, run, now, reason)
+            history_moved = self._history(con, run, now, batch=False)
+            self._compute_all(con, run, now, reason, live=history_moved != "history_rebuilt")
             return self._write(con, run, "full", reason, now, None, started)
         finally:
             self._empty(con)
@@ -138,7 +141,7 @@ class HealthRefresher:
         return self._full_refresh_reason(con, Statements(con), now)
 
     def _full_refresh_reason(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime) -> str | None:
-        window_day, computed_at, params, *in_use = self._run(run, "health/refresh_status").fetchone()
+        window_day, computed_at, params, *in_use = self._row(run, "health/refresh_status")
         if window_day is None:
             return "first"
         if window_day < now.date():
@@ -152,7 +155,7 @@ class HealthRefresher:
         checked = max(self._norms_checked_at or computed_at, computed_at)
         if (now - checked).total_seconds() >= self.health.norms_check_seconds:
             self._norms_checked_at = now
-            current = self._run(run, "health/current_norms", now=now).fetchone()
+            current = self._row(run, "health/current_norms", now=now)
             scales = (1.0, self.health.support_reference_floor_minutes, self.health.complaint_reference_floor,
                       _MARGIN_SCALE)
             if any(_drift(old, new, scale) > self.health.norms_max_drift
@@ -160,54 +163,51 @@ class HealthRefresher:
                 return "norms_drift"
         return None
 
-    def _compute_all(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime, reason: str) -> None:
-        """Every customer into health_refreshed (its statements are planned: a full refresh is rare)."""
-        window_day = self._run(run, "health/refresh_status").fetchone()[0]
+    def _history(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime, batch: bool) -> str | None:
+        """Bring the history up to ``now``: derive it again from the earliest dirty day (or wholly, after a
+        settings change), then add the points the model's time passed. In a batch (``batch``): not while the
+        consumer lags by more than health.history_defer_lag_messages, and a rebuild at most once every
+        health.history_rebuild_interval_seconds. Why everyone must be refreshed now (None: no point moved)."""
+        last_point, params, dirty_since, lag = self._row(run, "health/history_status")
+        if batch and lag > self.health.history_defer_lag_messages:
+            return None
+        if last_point is not None and params != self.params:
+            dirty_since = date.min
+        if dirty_since is not None:
+            if batch and self._history_rebuilt_at is not None and (
+                    time.monotonic() - self._history_rebuilt_at < self.health.history_rebuild_interval_seconds):
+                dirty_since = None
+            else:
+                self._history_rebuilt_at = time.monotonic()
+                rebuild_points(run, self.health, None if dirty_since == date.min else dirty_since, now)
+                return "history_rebuilt"
+        if last_point is None or point_of(now) > last_point:
+            if last_point is None:  # the whole window: a rebuild
+                self._history_rebuilt_at = time.monotonic()
+            if extend_points(run, self.health, last_point, now).points:
+                return "history_point"
+        return None
+
+    def _compute_all(
+        self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime, reason: str, live: bool = True,
+    ) -> None:
+        """Every customer into health_refreshed (its statements are planned: a full refresh is rare). ``live``:
+        segments start from the stored confirmed ones (not after the history was derived again)."""
+        window_day = self._row(run, "health/refresh_status")[0]
         daily = window_day is None or window_day < now.date()
         if daily:
             self._run(run, "health/compact_customer_day")
-        if self.health.reconstruct_snapshots and (
-            daily or reason in _RECONSTRUCT_ALWAYS or self._history_landed(run, now)
-        ):
-            self.reconstruct_snapshots(con, now)
         self._run(run, "health/rebuild_open_invoices", now=now)
-        self._run(run, "health/compute_all", now=now, daily=daily)
+        self._run(run, "health/compute_all", now=now, live=live)
         if daily:
             for name in ("health/prune_snapshots", "health/prune_norms", "health/prune_refreshes"):
                 self._run(run, name, now=now)
-
-    def _reconstructed_ages(self) -> list[float]:
-        """How old (days) the reconstructed snapshots are, oldest first."""
-        return sorted({*_RECONSTRUCTED_DAYS, self.health.drift_lookback_days}, reverse=True)
-
-    def _history_landed(self, run: Statements, now: datetime) -> bool:
-        """Whether events older than the latest reconstructed instant landed since the last full refresh (each
-        full refresh reconstructs or has found none landed since the one before, so that one is enough)."""
-        latest = now - timedelta(days=self._reconstructed_ages()[-1])
-        return bool(self._run(run, "health/history_landed_since_full_refresh", before=latest.date()).fetchone()[0])
-
-    def reconstruct_snapshots(self, con: duckdb.DuckDBPyConnection, now: datetime) -> int:
-        """Snapshots at the instants drift and score changes are measured from, for customers whose history
-        landed after the fact (health.reconstruct_snapshots), in the caller's transaction; derived again at each
-        call, as more of a backlog may have landed. How many it made."""
-        run = Statements(con)
-        self._run(run, "health/drop_reconstructed_snapshots")
-        made = 0
-        for days in self._reconstructed_ages():
-            at = now - timedelta(days=days)
-            if self._run(run, "health/reconstruction_needed", at=at).fetchone()[0]:
-                made += self._run(run, "health/reconstruct_snapshots", at=at).fetchone()[0]
-        if made:
-            log.info("health: %d snapshots reconstructed for history landed after the fact", made)
-        return made
 
     def _write(
         self, con: duckdb.DuckDBPyConnection, run: Statements, kind: RefreshKind, reason: str, now: datetime,
         batch_id: int | None, started: float,
     ) -> RefreshResult:
-        customers, changes, snapshots = self._run(run, "health/refreshed_counts").fetchone()
-        if snapshots:
-            self._run(run, "health/write_snapshots")
+        customers, changes, _ = self._row(run, "health/refreshed_counts")
         if changes:
             self._run(run, "health/write_segment_changes", batch_id=batch_id)
         self._run(run, "health/delete_state")
@@ -242,6 +242,9 @@ class HealthRefresher:
 
     def _run(self, run: Statements, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
         return run.run(name, {"params": self.params, **params})
+
+    def _row(self, run: Statements, name: str, **params: Any) -> tuple[Any, ...]:
+        return run.row(name, {"params": self.params, **params})
 
     def _fill(self, con: duckdb.DuckDBPyConnection, run: Statements, table: str, name: str, **params: Any) -> int:
         """Run an upsert that RETURNs the rows it changed and put them in batch table ``table`` for the next
@@ -279,6 +282,7 @@ PLUGIN = Plugin(
     # customer_churn: the batch's p_alive, scored by the churn plug-in in the same transaction.
     reads=frozenset({"tickets", "payments", "visits", "customers", "customer_events", "customer_churn"}),
     writes=frozenset({"customer_day", "invoice_state", "ticket_escalations", "health_norms", "health_state",
-                      "health_snapshots", "health_refreshes", "segment_changes"}),
+                      "health_snapshots", "health_history_norms", "health_history_dirty", "health_refreshes",
+                      "segment_changes"}),
     install=install,
 )

@@ -2,8 +2,8 @@
 customer profiles, support tickets, payments and visits, as a history backfill or a live stream.
 
 Public API: :class:`SimulationSettings`, :class:`SimEvent`, :func:`generate_history`,
-:func:`generate_live`, :func:`write_jsonl`, :func:`produce`, and :func:`build_population` for the
-ground truth (each customer's archetype) behind the events.
+:func:`generate_live`, :func:`generate_world`, :func:`write_jsonl`, :func:`produce`, and :func:`build_population`
+for the ground truth (each customer's archetype) behind the events.
 """
 
 from .history import generate_history
@@ -11,6 +11,7 @@ from .live import generate_live
 from .population import Customer, build_population
 from .settings import ARCHETYPES, TOPICS, SimEvent, SimulationSettings
 from .sinks import produce, write_jsonl
+from .world import generate_world
 
 __all__ = [
     "ARCHETYPES",
@@ -21,6 +22,7 @@ __all__ = [
     "build_population",
     "generate_history",
     "generate_live",
+    "generate_world",
     "produce",
     "write_jsonl",
 ]

@@ -60,15 +60,21 @@ class Profile:
 
 PROFILES: Mapping[str, Profile] = {
     "champion": Profile(
-        visits_per_day=0.8,
+        visits_per_day=2.4,
         tickets_per_day=0.03,
         purchases_per_day=0.15,
         purchase_amount=(20, 150),
         sentiment=(0.3, 1.0),
         fail_p=0.01,
     ),
+    "regular": Profile(
+        visits_per_day=0.22,
+        tickets_per_day=0.015,
+        purchases_per_day=0.05,
+        sentiment=(0.0, 0.8),
+    ),
     "quiet": Profile(
-        visits_per_day=0.15,
+        visits_per_day=0.12,
         tickets_per_day=0.01,
         purchases_per_day=0.02,
         handling_minutes=(5, 15),
@@ -76,8 +82,8 @@ PROFILES: Mapping[str, Profile] = {
         refund_p=0.01,
     ),
     "how_to": Profile(
-        visits_per_day=0.4,
-        tickets_per_day=0.35,
+        visits_per_day=0.6,
+        tickets_per_day=0.15,
         purchases_per_day=0.01,
         visit_channels=Choice({"web": 0.4, "app": 0.3, "store": 0.1, "phone": 0.2}),
         categories=Choice({"how_to": 0.82, "bug": 0.08, "billing": 0.05, "other": 0.05}),
@@ -91,8 +97,8 @@ PROFILES: Mapping[str, Profile] = {
         fail_p=0.05,
     ),
     "terrorist": Profile(
-        visits_per_day=0.3,
-        tickets_per_day=0.2,
+        visits_per_day=0.4,
+        tickets_per_day=0.12,
         purchases_per_day=0.05,
         categories=Choice(
             {
@@ -121,13 +127,13 @@ PROFILES: Mapping[str, Profile] = {
         chargeback_p=0.02,
     ),
     "fader": Profile(
-        visits_per_day=0.6,
+        visits_per_day=0.9,
         tickets_per_day=0.03,
         purchases_per_day=0.08,
         purchase_amount=(10, 80),
     ),
     "bad_payer": Profile(
-        visits_per_day=0.3,
+        visits_per_day=0.5,
         tickets_per_day=0.06,
         purchases_per_day=0.03,
         categories=Choice({"billing": 0.6, "how_to": 0.2, "bug": 0.1, "other": 0.1}),
@@ -145,7 +151,7 @@ PROFILES: Mapping[str, Profile] = {
         chargeback_p=0.2,
     ),
     "household": Profile(
-        visits_per_day=0.3,
+        visits_per_day=0.5,
         tickets_per_day=0.03,
         purchases_per_day=0.03,
         visit_channels=Choice({"app": 0.6, "web": 0.3, "store": 0.1}),
@@ -158,9 +164,9 @@ PROFILES: Mapping[str, Profile] = {
 
 # Source archetype -> target archetype for drifters, with weights.
 DRIFTS: Mapping[tuple[str, str], float] = {
-    ("quiet", "terrorist"): 0.3,
+    ("quiet", "terrorist"): 0.1,
     ("champion", "fader"): 0.25,
-    ("champion", "terrorist"): 0.15,
+    ("champion", "terrorist"): 0.05,
     ("quiet", "how_to"): 0.15,
     ("quiet", "bad_payer"): 0.15,
 }
@@ -169,6 +175,7 @@ LIVE_DRIFTS = Choice({"terrorist": 0.6, "how_to": 0.4})
 PLAN_PRICE_EUR: Mapping[str, float] = {"basic": 9.99, "standard": 24.99, "premium": 49.99, "enterprise": 89.0}
 PLANS: Mapping[str, Choice] = {
     "champion": Choice({"premium": 0.5, "enterprise": 0.3, "standard": 0.2}),
+    "regular": Choice({"standard": 0.6, "basic": 0.25, "premium": 0.15}),
     "quiet": Choice({"standard": 0.5, "premium": 0.3, "basic": 0.2}),
     "how_to": Choice({"basic": 0.7, "standard": 0.3}),
     "terrorist": Choice({"basic": 0.3, "standard": 0.3, "premium": 0.3, "enterprise": 0.1}),
@@ -177,7 +184,7 @@ PLANS: Mapping[str, Choice] = {
     "household": Choice({"basic": 0.4, "standard": 0.5, "premium": 0.1}),
 }
 B2B_SHARE: Mapping[str, float] = {
-    "champion": 0.4, "quiet": 0.3, "how_to": 0.15, "terrorist": 0.3, "fader": 0.2, "bad_payer": 0.3,
+    "champion": 0.4, "regular": 0.25, "quiet": 0.3, "how_to": 0.15, "terrorist": 0.3, "fader": 0.2, "bad_payer": 0.3,
     "household": 0.0,
 }
 CURRENCIES = Choice({"EUR": 0.85, "GBP": 0.06, "USD": 0.05, "CHF": 0.02, "SEK": 0.02})

@@ -66,8 +66,8 @@ def generate_history(settings: SimulationSettings, end: datetime) -> Iterator[Si
             push(t, None, a, ("charge", 0.0, 0.0))
         if a.cancel_ts < end_ts:
             notice = a.cancel_ts - rng.uniform(1, 4) * DAY
-            for off, topic, payload in factory.ticket(a, a.profile_at(notice), "cancellation"):
-                push(notice + off, topic, a, payload)
+            for off, ticket_topic, payload in factory.ticket(a, a.profile_at(notice), "cancellation"):
+                push(notice + off, ticket_topic, a, payload)
             push(a.cancel_ts, "customers", a, profile_payload(a, a.cancel_ts))
 
     while queue and queue[0][0] < end_ts:

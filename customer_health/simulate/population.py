@@ -139,3 +139,21 @@ def build_population(settings: SimulationSettings) -> list[Customer]:
         after = rng.uniform(0.1, 1.0) * window
         customers[c.index] = replace(c, live_drift_to=LIVE_DRIFTS.pick(rng), live_drift_after=after)
     return customers
+
+
+def newcomer(settings: SimulationSettings, rng: Random, index: int, customer_id: str) -> Customer:
+    """A customer who signs up during the live world: an archetype of the mix that needs no history
+    (households and drifters are born in the history), signing up at the moment its actor is placed."""
+    weights = {k: v for k, v in settings.archetype_mix.items() if v > 0 and k not in ("household", "drifter")}
+    archetype = Choice(weights or {"quiet": 1.0}).pick(rng)
+    kind = "b2b" if rng.random() < B2B_SHARE[archetype] else "b2c"
+    if kind == "b2b":
+        name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}"
+    else:
+        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+    return Customer(
+        index=index, customer_id=customer_id, archetype=archetype, base=archetype, name=name, kind=kind,
+        plan=PLANS[archetype].pick(rng), seats=rng.randint(3, 60) if kind == "b2b" else 1,
+        currency=CURRENCIES.pick(rng), utc_offset_minutes=int(_OFFSETS.pick(rng)), signup_days_before=0.0,
+        billing_day=rng.randint(1, 28),
+    )

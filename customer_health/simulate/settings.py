@@ -10,6 +10,7 @@ TOPICS: tuple[str, ...] = ("customers", "tickets", "payments", "visits")
 
 ARCHETYPES: tuple[str, ...] = (
     "champion",  # high spend, regular visits, few tickets
+    "regular",  # the ordinary customer: steady visits and payments, rare simple tickets
     "quiet",  # profitable, rarely seen, rarely needs help
     "how_to",  # high maintenance, low value: many long how_to tickets
     "terrorist",  # complaints, escalations, compensation, legal threats
@@ -21,14 +22,15 @@ ARCHETYPES: tuple[str, ...] = (
 
 DEFAULT_MIX: Mapping[str, float] = MappingProxyType(
     {
-        "champion": 0.12,
-        "quiet": 0.28,
-        "how_to": 0.12,
-        "terrorist": 0.06,
-        "fader": 0.10,
-        "bad_payer": 0.08,
-        "household": 0.12,
-        "drifter": 0.12,
+        "champion": 0.15,
+        "regular": 0.25,
+        "quiet": 0.25,
+        "how_to": 0.07,
+        "terrorist": 0.025,
+        "fader": 0.06,
+        "bad_payer": 0.05,
+        "household": 0.08,
+        "drifter": 0.065,
     }
 )
 

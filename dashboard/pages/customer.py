@@ -56,7 +56,7 @@ def choose_customer() -> str | None:
                            value="", width=320)
     if search.strip():
         found = ui.read("customer_search", search.strip(), 50, what="customers")
-        if found is not None and not ui.empty(found, f"No customer matches “{search.strip()}”."):
+        if ui.shown(found, f"No customer matches “{search.strip()}”."):
             labels = {f"{r.name} · {r.customer_id} · {r.segment}": r.customer_id for r in found.itertuples()}
             picked = st.selectbox("Matching customers", list(labels), key="cust_pick", index=None,
                                   placeholder=f"{len(found)} match{'es' if len(found) > 1 else ''}: choose one")
@@ -135,9 +135,9 @@ def evidence_downloads(customer_id: str) -> None:
 @ui.guarded
 def timeline(customer_id: str) -> None:
     label = st.selectbox("Period", list(TIMELINE_PERIODS), index=1, key="cust_timeline_period", width=200)
-    since = ui.utc_now() - timedelta(days=TIMELINE_PERIODS[label])
+    since = ui.model_now() - timedelta(days=TIMELINE_PERIODS[label])
     events = ui.read("customer_timeline", customer_id, since, 1000, what="the timeline")
-    if ui.empty(events, "No tickets, payments or visits in this period."):
+    if not ui.shown(events, "No tickets, payments or visits in this period."):
         return
     fig = px.scatter(events, x="occurred_at", y="event", color="event", color_discrete_map=EVENT_COLOURS,
                      hover_data=["reference", "detail", "minutes", "amount", "currency", "status"],
@@ -166,10 +166,9 @@ def health(row: pd.Series) -> None:
         st.plotly_chart(fig, key="cust_components_chart")
     with right:
         st.markdown("**Health over time**")
-        history = ui.read("customer_snapshots", customer_id, ui.utc_now() - timedelta(days=365),
+        history = ui.read("customer_snapshots", customer_id, ui.model_now() - timedelta(days=365),
                           what="the health history")
-        if history is not None and not ui.empty(history, "No snapshot yet: history starts at the first daily "
-                                                         "snapshot or segment change."):
+        if ui.shown(history, "No history point yet: points are evaluated at 00:00 UTC of each day."):
             fig = px.line(history, x="snapshot_at", y="health_score", markers=True,
                           hover_data=["segment", "margin_90d"], range_y=[0, 100])
             fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="",
@@ -177,7 +176,7 @@ def health(row: pd.Series) -> None:
             st.plotly_chart(fig, key="cust_history_chart")
     changes = ui.read("customer_segment_changes", customer_id, what="segment changes")
     if changes is not None and not changes.empty:
-        st.markdown("**Segment changes**")
+        st.markdown("**Segment history** (confirmed changes, in event time)")
         ui.table(changes, key="cust_changes", file_name=f"segment-changes-{customer_id}")
     if history is not None and not history.empty:
         with st.expander("Snapshots"):
@@ -255,7 +254,7 @@ def household(row: pd.Series) -> None:
             st.warning("Someone else in this household churned: the risk of this customer leaving is higher.")
     if pd.notna(row.get("household_id")) and row.get("household_id"):
         members = ui.read("household", str(row["household_id"]), what="the household")
-        if members is not None and not ui.empty(members, "No other customer in this household."):
+        if ui.shown(members, "No other customer in this household."):
             selected = ui.table(members, key="cust_household", file_name=f"household-{row['household_id']}",
                                 selectable=True)
             if selected and str(members.iloc[selected[0]]["customer_id"]) != str(row["customer_id"]):
@@ -269,7 +268,7 @@ def interventions(row: pd.Series) -> None:
     if flash:
         st.success(flash, icon=":material/task_alt:")
     done = ui.read("customer_interventions", customer_id, what="interventions")
-    if done is not None and not ui.empty(done, "Nothing recorded for this customer yet."):
+    if ui.shown(done, "Nothing recorded for this customer yet."):
         ui.table(done, key="cust_interventions", file_name=f"interventions-{customer_id}")
     st.markdown("**Record an intervention**")
     identity = ui.current_identity()

@@ -1,5 +1,6 @@
 """Data quality and pipeline (ops): expectation results over time, failing first with sample bad rows;
-the dead-letter queue with reasons; consumer lag per partition; freshness per topic; batches; alerts."""
+the dead-letter queue with reasons; consumer lag per partition; freshness per topic; batches; alerts; and
+the model's quality: how well the health score and the churn model predicted the last H days (backtest)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from customer_health.config import Settings
@@ -24,6 +26,7 @@ def render() -> None:
         severity = st.selectbox("Alert severity", ["All", "critical", "warning"], key="dq_severity", width=200)
     live(PERIODS[period_label], None if severity == "All" else severity, settings.dashboard.refresh_seconds)
     dead_letter_browser()
+    model_quality()
 
 
 def live(period: str, severity: str | None, refresh_seconds: float) -> None:
@@ -36,6 +39,7 @@ def live(period: str, severity: str | None, refresh_seconds: float) -> None:
         if overview is None:
             return
         pipeline_tiles(overview)
+        segment_stability(now)
         freshness_and_lag(now, settings)
         batches(now, period)
         quality(now, period)
@@ -57,12 +61,25 @@ def pipeline_tiles(overview: pd.DataFrame) -> None:
 
 
 @ui.guarded
+def segment_stability(now: datetime) -> None:
+    flaps = ui.read("flap_rate", now, what="segment changes")
+    if flaps is None:
+        return
+    row = flaps.iloc[0]
+    rate = row["flap_rate_30d"]
+    st.metric("Segment flap rate, 30 d", "–" if pd.isna(rate) else f"{rate:.2f} per customer",
+              help=f"Confirmed segment changes in the last 30 days ({int(row['changes_30d']):,}, first segments "
+                   f"not counted) per known customer ({int(row['customers']):,}). The segment rules' "
+                   "hysteresis keeps this low: a figure wavering around a threshold changes nothing.")
+
+
+@ui.guarded
 def freshness_and_lag(now: datetime, settings: Settings) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Freshness per topic")
         fresh = ui.read("freshness", now, settings.kafka.topics.by_type(), what="freshness")
-        if not ui.empty(fresh, "Nothing has landed yet."):
+        if ui.shown(fresh, "Nothing has landed yet."):
             ui.table(
                 fresh, key="dq_freshness", file_name="freshness",
                 column_config={
@@ -78,7 +95,7 @@ def freshness_and_lag(now: datetime, settings: Settings) -> None:
     with right:
         st.subheader("Consumer lag per partition")
         lag = ui.read("consumer_lag", what="consumer lag")
-        if not ui.empty(lag, "No lag recorded yet: the pipeline records it while consuming from Kafka."):
+        if ui.shown(lag, "No lag recorded yet: the pipeline records it while consuming from Kafka."):
             total = int(lag["lag"].sum())
             st.metric("Messages behind, all partitions", f"{total:,}")
             if total > 0:
@@ -107,7 +124,7 @@ def batches(now: datetime, period: str) -> None:
         fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})
         st.plotly_chart(fig, key="dq_throughput_chart")
     recent = ui.read("ingest_batches", 200, what="ingest batches")
-    if not ui.empty(recent, "No batch has landed yet."):
+    if ui.shown(recent, "No batch has landed yet."):
         with st.expander(f"Latest {len(recent)} batches", expanded=False):
             ui.table(recent, key="dq_batches", file_name="ingest_batches")
 
@@ -128,7 +145,7 @@ def quality(now: datetime, period: str) -> None:
                          labels={"failed": "failed expectations", "hour": ""})
             fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})
             st.plotly_chart(fig, key="dq_quality_chart")
-    if not ui.empty(latest, "No table suite has run yet."):
+    if ui.shown(latest, "No table suite has run yet."):
         failing = latest[~latest["success"]]
         if failing.empty:
             st.success(f"All {len(latest)} expectations of the latest table runs pass.")
@@ -177,7 +194,7 @@ def sample_rows(failing_sample: str | None) -> pd.DataFrame:
 def alert_list(severity: str | None) -> None:
     st.subheader("Alerts")
     found = ui.read("alerts", severity, 200, what="alerts")
-    if not ui.empty(found, "No alerts."):
+    if ui.shown(found, "No alerts."):
         ui.table(found, key="dq_alerts", file_name="alerts")
         undelivered = ui.read("undelivered_alerts", 200, what="undelivered alerts")
         if undelivered is not None and not undelivered.empty:
@@ -192,7 +209,7 @@ def dead_letter_browser() -> None:
     """Outside the refreshing fragment: browsing (filters, row reading) is not interrupted by refreshes."""
     st.subheader("Dead-letter queue")
     reasons = ui.read("dead_letter_reasons", what="dead letters")
-    if ui.empty(reasons, "No dead letters: every message so far passed the contract."):
+    if not ui.shown(reasons, "No dead letters: every message so far passed the contract."):
         return
     fig = px.bar(reasons, x="dead_letters", y="reason_code", color="event_type", orientation="h",
                  labels={"dead_letters": "dead letters", "reason_code": ""})
@@ -208,11 +225,70 @@ def dead_letter_browser() -> None:
         "dead_letters", None if code == "All reasons" else code, None if kind == "All types" else kind, 500,
         what="dead letters",
     )
-    if not ui.empty(found, "No dead letters match these filters."):
+    if ui.shown(found, "No dead letters match these filters."):
         st.caption(f"{len(found):,} newest dead letters (at most 500); raw bytes as text, "
                    "bytes that are not UTF-8 as \\xNN.")
         ui.table(found, key="dq_dead_letters", file_name="dead_letters",
                  column_config={"raw_preview": st.column_config.TextColumn("raw", width="large")})
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+@ui.guarded
+def model_quality() -> None:
+    """Outside the refreshing fragment: a backtest reads the whole history (cached for minutes)."""
+    st.subheader("Model quality")
+    horizon = int(st.number_input("Horizon (days)", min_value=31, max_value=365, value=60, step=1,
+                                  key="dq_mq_horizon", width=200))
+    found = ui.read("model_quality", ui.settings().health, horizon, what="the backtest", slow=True)
+    if not ui.shown(found, "No events have landed yet: nothing to backtest."):
+        return
+    doc = found.iloc[0].to_dict()
+    churn, unprofitable = doc["churn"], doc["unprofitability"]
+    st.caption(f"The health model as of {doc['as_of'][:16].replace('T', ' ')} UTC (the latest event time minus "
+               f"{horizon} days) against what happened in the {horizon} days after: `customer-health backtest`.")
+    cols = st.columns(5)
+    cols[0].metric("Churn AUC", _share(churn["churn_auc"]),
+                   help="P(a customer who churned scored lower than one who stayed); 0.5 is chance")
+    cols[1].metric("AUC, cancelled", _share(churn["churn_auc_cancelled"]))
+    cols[2].metric("AUC, gone silent", _share(churn["churn_auc_silent"]))
+    risk = churn["at_risk"]
+    cols[3].metric("at_risk precision / recall", f"{_share(risk['precision'])} / {_share(risk['recall'])}",
+                   help=f"lift {_share(risk['lift'])}: how much likelier an at_risk customer churned")
+    cols[4].metric("unprofitable precision / recall",
+                   f"{_share(unprofitable['precision'])} / {_share(unprofitable['recall'])}")
+    left, right = st.columns(2)
+    with left:
+        st.caption(f"Churn ROC: {churn['churned']:,} of {churn['customers']:,} active customers churned "
+                   f"({churn['cancelled']:,} cancelled, {churn['silent']:,} gone silent)")
+        roc = pd.DataFrame(doc["churn"]["roc"], columns=["false_positive_rate", "true_positive_rate"])
+        if ui.shown(roc, "No churn and no stay to compare: the ROC needs both."):
+            fig = go.Figure()
+            fig.add_trace(go.Scatter(x=roc["false_positive_rate"], y=roc["true_positive_rate"], mode="lines",
+                                     name="health score"))
+            fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line={"dash": "dot"}))
+            fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                              xaxis_title="false positive rate", yaxis_title="true positive rate")
+            st.plotly_chart(fig, key="dq_mq_roc")
+    with right:
+        model = doc["churn_model"]
+        st.caption("Churn model: expected against actual transactions per customer in the horizon, by repeat "
+                   "transactions before it")
+        check = pd.DataFrame(model["by_frequency"],
+                             columns=["frequency", "customers", "expected_transactions", "actual_transactions"])
+        if ui.shown(check, "No succeeded charge before the backtest's time: the churn model has nothing to fit."):
+            long = check.melt(id_vars=["frequency", "customers"],
+                              value_vars=["expected_transactions", "actual_transactions"],
+                              var_name="series", value_name="transactions")
+            fig = px.bar(long, x="frequency", y="transactions", color="series", barmode="group",
+                         hover_data=["customers"],
+                         labels={"frequency": "repeat transactions before", "transactions": "per customer"})
+            fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+            st.plotly_chart(fig, key="dq_mq_transactions")
+            st.caption(f"In total: expected {model['expected_transactions']:,.1f}, actual "
+                       f"{model['actual_transactions']:,.0f} for {model['customers']:,} customers.")
 
 
 render()

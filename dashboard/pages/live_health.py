@@ -50,7 +50,7 @@ class Filters:
 def live(filters: Filters, refresh_seconds: float) -> None:
     @st.fragment(run_every=refresh_seconds)
     def refreshing() -> None:
-        now = ui.utc_now()
+        now = ui.model_now()
         overview = ui.overview()
         ui.status_banner(overview)
         if overview is None:
@@ -136,7 +136,7 @@ P_ALIVE = st.column_config.NumberColumn(
 def drifting(now: datetime, filters: Filters) -> None:
     st.subheader("Drifting toward unprofitable or terrorist")
     found = ui.read("drifting", now, filters.kind, filters.plan, filters.search, 100, what="drift projections")
-    if ui.empty(found, "No customer is drifting toward unprofitable or terrorist status."):
+    if not ui.shown(found, "No customer is drifting toward unprofitable or terrorist status."):
         return
     selected = ui.table(
         found, key="live_drifting", file_name="drifting", selectable=True,
@@ -157,7 +157,7 @@ def drifting(now: datetime, filters: Filters) -> None:
 def support_minutes(filters: Filters) -> None:
     st.subheader("Support minutes per customer")
     top = ui.read("support_minutes", filters.kind, filters.plan, 20, what="support minutes")
-    if ui.empty(top, "No support time recorded in the last 90 days."):
+    if not ui.shown(top, "No support time recorded in the last 90 days."):
         return
     median = float(top["portfolio_median_support_minutes_90d"].iloc[0] or 0)
     fig = go.Figure(go.Bar(x=top["support_minutes_90d"], y=top["name"] + " (" + top["customer_id"] + ")",
@@ -176,7 +176,7 @@ def segment_changes(now: datetime, filters: Filters) -> None:
     st.subheader("Newly changed segments")
     changes = ui.read("segment_changes", now - CHANGES_WINDOW, filters.kind, filters.plan, 200,
                       what="segment changes")
-    if ui.empty(changes, "No segment changed in the last 24 hours."):
+    if not ui.shown(changes, "No segment changed in the last 24 hours."):
         return
     selected = ui.table(changes, key="live_changes", file_name="segment_changes", selectable=True,
                         column_order=["changed_at", "customer_id", "name", "from_segment", "to_segment",
@@ -189,7 +189,7 @@ def watchlist(now: datetime, filters: Filters) -> None:
     st.subheader("Customers, lowest health first")
     found = ui.read("watchlist", now, filters.kind, filters.plan, filters.segment, filters.search, 200,
                     what="customers")
-    if ui.empty(found, "No customer matches these filters."):
+    if not ui.shown(found, "No customer matches these filters."):
         return
     selected = ui.table(
         found, key="live_watchlist", file_name="customers", selectable=True,

@@ -1,6 +1,8 @@
 """Portfolio (executives): segment mix now and over time; the whale curve with the top-30% share and the
-profit lost to the unprofitable tail; revenue against cost to serve with quadrants. Filters: plan,
-business vs consumer, period (for the charts over time). Money: trailing 90 days, currency units."""
+profit lost to the unprofitable tail; revenue against cost to serve with quadrants; "what if we let them
+go?" (the figures of `customer-health what-if`, before/after whale curves, collateral damage, the customers
+not ready to exit and the ready ones' evidence files). Filters: plan, business vs consumer, period (for the
+charts over time). Money: trailing 90 days, currency units."""
 
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import queries, ui
+from customer_health.errors import UserError
+from customer_health.health.what_if import SELECTABLE_SEGMENTS, WhatIfFilters, check_filters, what_if
+from dashboard import actions, queries, ui
+from dashboard.source import DataError
 
 PERIODS = {"Last 30 days": "30d", "Last 90 days": "90d", "Last 180 days": "180d", "Last year": "365d"}
 SEGMENT_COLOURS = {
@@ -31,7 +36,7 @@ def render() -> None:
         period = st.selectbox("Period", list(PERIODS), index=1, key="pf_period", width=200)
     kind = KIND_LABELS.get(kind_label or "All")
     plan_value = None if plan == "All plans" else plan
-    now = ui.utc_now()
+    now = ui.model_now()
     ui.status_banner(ui.overview())
     summary = ui.read("portfolio_summary", kind, plan_value, what="portfolio figures", slow=True)
     if summary is None:
@@ -49,6 +54,7 @@ def render() -> None:
     revenue_vs_cost(summary.iloc[0], kind, plan_value)
     value_at_risk(kind, plan_value)
     flows(queries.since(now.replace(minute=0, second=0), PERIODS[period]), kind, plan_value, period)
+    what_if_panel([] if plans is None else plans["plan"].tolist())
 
 
 @ui.guarded
@@ -70,7 +76,7 @@ def headline(s: pd.Series) -> None:
 def segment_mix(kind: str | None, plan: str | None) -> None:
     st.subheader("Segment mix now")
     mix = ui.read("segment_mix", kind, plan, what="the segment mix", slow=True)
-    if ui.empty(mix, "No customers."):
+    if not ui.shown(mix, "No customers."):
         return
     fig = px.bar(mix, x="segment", y="customers", color="segment", color_discrete_map=SEGMENT_COLOURS,
                  hover_data=["margin_90d", "average_health"], category_orders={"segment": list(queries.SEGMENTS)})
@@ -85,7 +91,7 @@ def segment_mix(kind: str | None, plan: str | None) -> None:
 def mix_over_time(since: datetime, kind: str | None, plan: str | None) -> None:
     st.subheader("Segment mix over time")
     history = ui.read("segment_mix_over_time", since, kind, plan, what="health snapshots", slow=True)
-    if ui.empty(history, "No daily snapshots in this period yet."):
+    if not ui.shown(history, "No daily snapshots in this period yet."):
         return
     fig = px.bar(history, x="day", y="customers", color="segment", color_discrete_map=SEGMENT_COLOURS,
                  category_orders={"segment": list(queries.SEGMENTS)})
@@ -99,7 +105,7 @@ def mix_over_time(since: datetime, kind: str | None, plan: str | None) -> None:
 def value_at_risk(kind: str | None, plan: str | None) -> None:
     st.subheader("Expected 90-day value at risk, by segment")
     risk = ui.read("value_at_risk_by_segment", kind, plan, what="silent-churn figures", slow=True)
-    if ui.empty(risk, "No customers."):
+    if not ui.shown(risk, "No customers."):
         return
     if int(risk["scored_customers"].sum()) == 0:
         st.info("No customer has a silent-churn score yet: they appear once the churn model has been fitted "
@@ -127,7 +133,7 @@ def value_at_risk(kind: str | None, plan: str | None) -> None:
 def whale_curve(s: pd.Series, kind: str | None, plan: str | None) -> None:
     st.subheader("Whale curve")
     curve = ui.read("whale_curve", kind, plan, 400, what="the whale curve", slow=True)
-    if ui.empty(curve, "No customers."):
+    if not ui.shown(curve, "No customers."):
         return
     peak = curve.loc[curve["cumulative_margin"].idxmax()]
     fig = go.Figure(go.Scatter(x=curve["customer_share"] * 100, y=curve["cumulative_margin_share"] * 100,
@@ -151,7 +157,7 @@ def whale_curve(s: pd.Series, kind: str | None, plan: str | None) -> None:
 def revenue_vs_cost(s: pd.Series, kind: str | None, plan: str | None) -> None:
     st.subheader("Revenue against cost to serve")
     points = ui.read("revenue_vs_cost", kind, plan, 5000, what="revenue and cost to serve", slow=True)
-    if ui.empty(points, "No customers."):
+    if not ui.shown(points, "No customers."):
         return
     rev_median, cost_median = float(s["median_revenue_90d"]), float(s["median_cost_to_serve_90d"])
     fig = px.scatter(points, x="cost_to_serve_90d", y="revenue_90d", color="segment", render_mode="auto",
@@ -189,9 +195,88 @@ def revenue_vs_cost(s: pd.Series, kind: str | None, plan: str | None) -> None:
 def flows(since: datetime, kind: str | None, plan: str | None, period: str) -> None:
     st.subheader(f"Segment moves, {period.lower()}")
     moves = ui.read("segment_flows", since, kind, plan, what="segment changes", slow=True)
-    if ui.empty(moves, "No customer changed segment in this period."):
+    if not ui.shown(moves, "No customer changed segment in this period."):
         return
     ui.table(moves, key="pf_flows", file_name="segment_flows")
+
+
+@st.cache_data(ttl=ui.SLOW_TTL_S, show_spinner=False)
+def _what_if(source_key: str, filters: WhatIfFilters) -> dict:
+    """The document of `customer-health what-if --json` (the health model's own function, as actions uses)."""
+    return ui.source().read(lambda db: what_if(db, ui.settings(), filters))
+
+
+@ui.guarded
+def what_if_panel(plans: list[str]) -> None:
+    st.subheader("What if we let them go?")
+    st.caption("The customers matching every filter (never the churned), over the trailing 90 days and a year "
+               "(x 365 / 90); with no segment and no margin filter, the unprofitable tail (margin below 0). "
+               "The same figures as `customer-health what-if`.")
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        segments = st.multiselect("Segments", list(SELECTABLE_SEGMENTS), key="wi_segments", width=320)
+        margin_below = st.text_input("Margin, 90 d, below", key="wi_margin_below", width=160,
+                                     placeholder="e.g. 0", help="an amount in the reporting currency")
+        plan = st.selectbox("Plan", ["All plans", *plans], key="wi_plan", width=200)
+        kind_label = st.segmented_control("Customers", list(KIND_LABELS), key="wi_kind", default="All")
+    try:
+        filters = check_filters(segments, margin_below or None, None if plan == "All plans" else plan,
+                                KIND_LABELS.get(kind_label or "All"), plans)
+        doc = _what_if(ui.source_key(), filters)
+    except (UserError, DataError) as exc:
+        st.warning(f"What if: {exc}")
+        return
+    cur, pf, col = doc["currency"], doc["portfolio"], doc["collateral"]
+    cols = st.columns(5)
+    cols[0].metric("Customers let go", f"{doc['customers']:,}")
+    cols[1].metric("Not ready to exit", f"{doc['not_ready']:,}",
+                   help="matched customers with educate, migrate or renegotiate never tried")
+    cols[2].metric("Revenue lost, 90 d", f"{doc['revenue_lost_90d']:,.2f}")
+    cols[3].metric("Cost to serve saved, 90 d", f"{doc['cost_to_serve_saved_90d']:,.2f}")
+    cols[4].metric("Margin change, 90 d", f"{doc['margin_change_90d']:+,.2f}", help="the effect on the portfolio")
+    cols = st.columns(5)
+    cols[0].metric("Agent hours freed, 90 d", f"{doc['agent_hours_freed_90d']:,.2f}",
+                   help=f"{doc['support_minutes_freed_90d']:,.2f} support minutes")
+    cols[1].metric("Margin change, a year", f"{doc['margin_change_annual']:+,.2f}",
+                   help=f"revenue lost {doc['revenue_lost_annual']:,.2f}, cost saved "
+                        f"{doc['cost_to_serve_saved_annual']:,.2f}, agent hours {doc['agent_hours_freed_annual']:,.2f}")
+    cols[2].metric("Portfolio margin before, 90 d", f"{pf['margin_before_90d']:,.2f}")
+    cols[3].metric("Portfolio margin after, 90 d", f"{pf['margin_after_90d']:,.2f}")
+    cols[4].metric("Households at risk", f"{doc['households_at_risk']:,}")
+    before, after = pd.DataFrame(doc["whale_curve_before"]), pd.DataFrame(doc["whale_curve_after"])
+    fig = go.Figure()
+    for curve, name, colour in ((before, "before", "#1565c0"), (after, "after", "#2e7d32")):
+        if not curve.empty:
+            fig.add_trace(go.Scatter(x=curve["customer_share"] * 100, y=curve["cumulative_margin"], mode="lines",
+                                     name=name, line={"color": colour, "width": 3}))
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      xaxis_title="customers, most profitable first (%)", yaxis_title=f"cumulative margin ({cur})")
+    st.plotly_chart(fig, key="wi_whale_chart")
+    share_b, share_a = pf["top_30pct_margin_share_before"], pf["top_30pct_margin_share_after"]
+    st.caption(f"{pf['customers_before']:,} customers before, {pf['customers_after']:,} after; the top 30% make "
+               f"{'–' if share_b is None else f'{share_b:.0%}'} of the margin before, "
+               f"{'–' if share_a is None else f'{share_a:.0%}'} after.")
+    h, w, b = col["households"], col["complaint_witnesses"], col["b2b_notice"]
+    st.markdown("**Collateral damage**")
+    st.markdown(
+        f"- Households: {h['members_at_risk']:,} other members of {h['households_at_risk']:,} households, margin "
+        f"{h['members_margin_90d']:,.2f}: expected {h['expected_margin_change_90d']:+,.2f}. *{h['assumption']}.*\n"
+        f"- Profitable customers with open complaints: {w['customers']:,}, margin {w['margin_90d']:,.2f}: expected "
+        f"{w['expected_margin_change_90d']:+,.2f}. *{w['assumption']}.*\n"
+        f"- Business accounts: {b['accounts']:,} ({b['accounts_with_delayed_saving']:,} whose saving waits for the "
+        f"notice): {b['delayed_margin_change']:+,.2f} of the change delayed. *{b['assumption']}.*\n"
+        f"- Margin change with the collateral damage, 90 d: {col['margin_change_with_collateral_90d']:+,.2f}; "
+        f"in the first year after notice: {col['margin_change_first_year']:+,.2f}.")
+    ui.table(pd.DataFrame(doc["playbook"]), key="wi_playbook", file_name="what_if_playbook")
+    st.markdown(f"**Not ready to exit** ({doc['not_ready']:,}): a step the playbook tries before an exit was "
+                "never tried.")
+    not_ready = pd.DataFrame(doc["not_ready_customers"])
+    if ui.shown(not_ready, "Every matched customer has had educate, migrate and renegotiate tried."):
+        ui.table(not_ready.drop(columns=["steps_tried"]), key="wi_not_ready", file_name="what_if_not_ready")
+    ready = [c["customer_id"] for c in doc["ready_customers"]]
+    st.download_button(f"Evidence files of the {len(ready):,} ready customers (zip)",
+                       data=lambda: actions.evidence_archive(ui.source(), ready),
+                       file_name="what-if-evidence.zip", mime="application/zip", key="wi_archive",
+                       on_click="ignore", icon=":material/download:", disabled=not ready)
 
 
 render()

@@ -2,7 +2,7 @@
 -- customer_health/health/params.py builds from the [health] settings. Every health statement takes it
 -- as $params. Money in the reporting currency, durations in days unless the name says otherwise.
 create or replace macro health_params(j) as struct_insert(
-    -- one JSON transform for the scalars (a cast per field was ~2 ms longer to plan, at every use)
+    -- one JSON transform for the scalars (a cast per field took longer to plan, at every use)
     json_transform(j, '{
         "cost_per_support_minute": "DOUBLE",
         "cost_per_failed_payment": "DOUBLE",
@@ -10,6 +10,9 @@ create or replace macro health_params(j) as struct_insert(
         "engagement_target_visits_90d": "DOUBLE",
         "recency_horizon_days": "DOUBLE",
         "engagement_p_alive_share": "DOUBLE",
+        "visit_trend_prior_visits": "DOUBLE",
+        "fading_trend_full": "DOUBLE",
+        "fading_trend_power": "DOUBLE",
         "support_reference_floor_minutes": "DOUBLE",
         "complaint_reference_floor": "DOUBLE",
         "w_engagement": "DOUBLE",
@@ -30,6 +33,14 @@ create or replace macro health_params(j) as struct_insert(
         "at_risk_p_alive_below": "DOUBLE",
         "champion_min_score": "DOUBLE",
         "champion_min_engagement": "DOUBLE",
+        "terrorist_leave_band": "DOUBLE",
+        "unprofitable_leave_band": "DOUBLE",
+        "at_risk_score_band": "DOUBLE",
+        "at_risk_p_alive_band": "DOUBLE",
+        "fading_gap_band": "DOUBLE",
+        "champion_score_band": "DOUBLE",
+        "champion_engagement_band": "DOUBLE",
+        "champion_margin_band": "DOUBLE",
         "educate_min_how_to_share": "DOUBLE",
         "heavy_support_multiple": "DOUBLE",
         "support_floor_minutes": "DOUBLE",

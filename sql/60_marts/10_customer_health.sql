@@ -53,6 +53,7 @@ create table if not exists health_state (
     charge_attempts_90d               integer not null,
     unpriced_payments_90d             integer not null,
     visits_90d                        integer not null,
+    visits_30d                        integer,           -- null only in rows stored before it was kept
     overdue_invoices_90d              integer not null,  -- due in the window, unpaid at as_of
     -- all time (up to as_of)
     visits_total                      integer not null,
@@ -91,12 +92,15 @@ create table if not exists health_state (
     support_minutes_vs_median         double,
     days_since_last_visit             double,
     usual_visit_gap_days              double,
+    usual_visits_30d                  double,  -- the customer's own rate before the 30-day window, per 30 days
+    visit_trend                       double,  -- 0-1: recent visits against the customer's own usual (see below)
     fading                            boolean not null,
     churned                           boolean not null,
     p_alive                           double,  -- silent churn (60_marts/00_churn.sql): P(alive) at as_of
     -- score, segment, drift
     components                        struct(engagement double, payment_behaviour double, support_burden double,
                                              complaint_behaviour double, profitability double) not null,
+    fading_factor                     double,  -- what the score was multiplied by for the visit trend
     health_score                      double not null,
     segment                           varchar not null,
     segment_reason                    varchar not null,
@@ -114,22 +118,30 @@ create table if not exists health_state (
 );
 -- Databases created before the silent-churn model.
 alter table health_state add column if not exists p_alive double;
+-- Databases created before the visit trend.
+alter table health_state add column if not exists visits_30d integer;
+alter table health_state add column if not exists usual_visits_30d double;
+alter table health_state add column if not exists visit_trend double;
+alter table health_state add column if not exists fading_factor double;
+-- When the customer entered the segment of the baseline point (the last history point before as_of).
+alter table health_state add column if not exists baseline_since timestamp;
 
--- Health history: every customer at each day's first full refresh ('daily'), any customer whose segment
--- changed at a refresh ('segment_change'), and, for history landed after the fact, what the pipeline would
--- have taken at the instants drift is measured from ('reconstructed', health/reconstruct_snapshots).
--- snapshot_id follows insertion order. Times are UTC.
+-- Health history: a grid of point-in-time evaluations, every known customer at 00:00 UTC of each day of
+-- the 90-day window before the model's now (customer_health.health.history). Each point is
+-- health_computed at that instant, with the norms computed there (health_history_norms) and chained to
+-- the points before it, so each row equals what `customer --as-of` gives at its time. Derived: a late
+-- event re-derives the points from its day on. snapshot_id follows insertion order. Times are UTC.
 create sequence if not exists health_snapshot_ids start 1;
 create table if not exists health_snapshots (
     snapshot_id         bigint not null,     -- from sequence health_snapshot_ids (no column default:
                                              -- a default on a sequence breaks Quack 1.5.5); no key:
-                                             -- append-only, and keys cost every checkpoint
+                                             -- keys cost every checkpoint
     customer_id         varchar not null,
-    snapshot_at         timestamp not null,
-    reason              varchar not null,    -- daily, segment_change, reconstructed
+    snapshot_at         timestamp not null,  -- the point (00:00 UTC)
+    reason              varchar not null,    -- daily (a grid point)
     health_score        double not null,
     segment             varchar not null,
-    previous_segment    varchar,
+    previous_segment    varchar,             -- the segment at the point before
     components          struct(engagement double, payment_behaviour double, support_burden double,
                                complaint_behaviour double, profitability double) not null,
     revenue_90d         double not null,
@@ -138,6 +150,43 @@ create table if not exists health_snapshots (
     complaint_index_90d double not null,
     support_minutes_90d double not null
 );
+-- Databases created before the history grid.
+alter table health_snapshots add column if not exists segment_reason varchar;
+
+-- The portfolio norms at each history point (over the known, not churned customers of that point).
+-- An evaluation at any instant uses the norms of the day's point (its own when the point is not stored).
+create table if not exists health_history_norms (
+    as_of                      timestamp primary key,  -- the point (00:00 UTC)
+    customers                  integer not null,
+    median_support_minutes_90d double not null,
+    median_complaint_index_90d double not null,
+    median_margin_90d          double not null,
+    params                     varchar not null  -- the [health] settings it was derived with
+);
+
+-- Days from which the stored history must be derived again (late events older than the last point).
+create table if not exists health_history_dirty (
+    since     date not null,
+    marked_at timestamp not null
+);
+
+-- The history as a relation: one row per customer and point.
+create or replace view health_history as
+select customer_id, snapshot_at as as_of, health_score as score, components, segment, segment_reason,
+    previous_segment, revenue_90d, cost_to_serve_90d, margin_90d, complaint_index_90d, support_minutes_90d
+from health_snapshots;
+
+-- Confirmed segment changes in the stored history: between consecutive points of a customer (changed_at:
+-- the point's time); a customer's first point gives their first segment (from_segment null).
+create or replace view health_history_changes as
+select customer_id, snapshot_at as changed_at, previous_segment as from_segment, segment as to_segment,
+    health_score
+from (
+    select customer_id, snapshot_at, segment, health_score,
+        lag(segment) over (partition by customer_id order by snapshot_at) as previous_segment
+    from health_snapshots
+)
+where previous_segment is distinct from segment;
 
 -- Steps of the playbook tried with a customer: who recorded it and when it was tried (UTC).
 create sequence if not exists intervention_ids start 1;
@@ -193,6 +242,13 @@ create or replace macro health_rate(hp, currency) as
 -- Money rounded to cents in the reporting currency (compensation converted from the billing currency);
 -- shares in [0, 1]; days fractional. cost_to_serve_90d is the sum of its three rounded parts. p_alive: the
 -- silent-churn model's P(alive) at as_of (60_marts/00_churn.sql; null without a purchase or a fitted model).
+-- The customer's own baseline (null without fading_min_visits visits before the 30-day window):
+--   usual_visits_30d  their visits before the 30-day window per 30 days, over the days from their first visit
+--                     to the window's start (at least 30);
+--   visit_trend       0-1, how much of their usual engagement is left: min(1, (visits_30d + prior) /
+--                     (usual_visits_30d + prior)), prior = visit_trend_prior_visits (damps the noise of rare
+--                     visitors), times exp(-max(0, days since the last visit - usual gap) / (fading_gap_multiple
+--                     x usual gap)) (usual gap at least fading_min_gap_days).
 create or replace macro health_metrics_of(state_src, pj) as table
 with params as materialized (
     select health_params(pj) as hp
@@ -217,6 +273,10 @@ parts as (
         case when s.visits_total >= 2
             then round(epoch(s.last_visit_at - s.first_visit_at) / 86400 / (s.visits_total - 1), 2)
         end as usual_visit_gap_days,
+        case when s.visits_total - coalesce(s.visits_30d, 0) >= params.hp.fading_min_visits
+            then 30 * (s.visits_total - coalesce(s.visits_30d, 0)) / greatest(
+                epoch((s.window_day - 29)::timestamp - s.first_visit_at) / 86400, 30.0)
+        end as usual_visits_raw,
         coalesce(s.visits_total >= params.hp.fading_min_visits
             and epoch(s.as_of - s.last_visit_at) / 86400 >= params.hp.fading_gap_multiple * greatest(
                 epoch(s.last_visit_at - s.first_visit_at) / 86400 / (s.visits_total - 1),
@@ -227,24 +287,111 @@ parts as (
     cross join params
     left join churn_p_alive_of(state_src) churn using (customer_id)
 )
-select parts.*,
+select parts.* exclude (usual_visits_raw),
+    round(usual_visits_raw, 2) as usual_visits_30d,
+    -- least/greatest skip nulls: without a baseline the trend must stay null, not become 1
+    case when usual_visits_raw is not null then round(least(1.0, (coalesce(visits_30d, 0)
+            + params.hp.visit_trend_prior_visits) / (usual_visits_raw + params.hp.visit_trend_prior_visits))
+        * exp(-greatest(0.0, epoch(as_of - last_visit_at) / 86400 - greatest(
+                epoch(last_visit_at - first_visit_at) / 86400 / (visits_total - 1), params.hp.fading_min_gap_days))
+            / (params.hp.fading_gap_multiple * greatest(
+                epoch(last_visit_at - first_visit_at) / 86400 / (visits_total - 1), params.hp.fading_min_gap_days))),
+        4) end as visit_trend,
     round(support_cost_90d + compensation_granted_90d + failed_payment_cost_90d, 2) as cost_to_serve_90d,
     round(revenue_90d - (support_cost_90d + compensation_granted_90d + failed_payment_cost_90d), 2)
         as margin_90d,
     failed_payments_90d + overdue_invoices_90d as payment_problems_90d,
     coalesce(round((failed_payments_90d + overdue_invoices_90d)
         / nullif(charge_attempts_90d + overdue_invoices_90d, 0), 4), 0.0) as payment_problem_share_90d
-from parts;
+from parts, params;
+
+-- The confirmed segment {segment, reason} of a customer at an evaluation time, from the customer's previous
+-- confirmed segment (previous_segment; null: none yet) and the rule inputs r at that time (built in
+-- health_scored: churned, cancelled_at, complaint_index_90d, terrorist_threshold, median_complaint_index_90d,
+-- complaints_90d, compensation_requests_90d, legal_threats_90d, escalations_90d, margin_90d, revenue_90d,
+-- cost_to_serve_90d, median_margin_90d, health_score, engagement, fading, visits_total, days_since_last_visit,
+-- usual_visit_gap_days, p_alive); hp: health_params. Rules in order, first match wins (see health_scored);
+-- each enters at its threshold and, for a customer already in that segment, holds until a looser one
+-- (the *_band settings), so figures wavering around a threshold do not flip the segment, while a move past
+-- the enter threshold of another rule is confirmed at once. Cancelled is a fact: churned has no band.
+-- Money in the reporting currency; bands on margins are shares of the customer's revenue_90d.
+create or replace macro health_confirmed_segment(previous_segment, r, hp) as case
+    when r.churned then {'segment': 'churned',
+        'reason': format('cancelled on {}', strftime(r.cancelled_at, '%Y-%m-%d'))}
+    when r.complaint_index_90d >= r.terrorist_threshold then {'segment': 'terrorist',
+        'reason': format('complaint-driven behaviour far above the portfolio norm: complaint index {} '
+            || '(threshold {}, portfolio median {}) from {} complaints, {} compensation demands, '
+            || '{} legal threats and {} escalations in 90 days',
+            r.complaint_index_90d, round(r.terrorist_threshold, 2), round(r.median_complaint_index_90d, 2),
+            r.complaints_90d, r.compensation_requests_90d, r.legal_threats_90d, r.escalations_90d)}
+    when previous_segment = 'terrorist'
+        and r.complaint_index_90d >= (1 - hp.terrorist_leave_band) * r.terrorist_threshold then {'segment': 'terrorist',
+        'reason': format('still terrorist: complaint index {} not below {} ({}% under the threshold {}, portfolio '
+            || 'median {}) from {} complaints, {} compensation demands, {} legal threats and {} escalations in 90 days',
+            r.complaint_index_90d, round((1 - hp.terrorist_leave_band) * r.terrorist_threshold, 2),
+            round(100 * hp.terrorist_leave_band)::integer, round(r.terrorist_threshold, 2),
+            round(r.median_complaint_index_90d, 2), r.complaints_90d, r.compensation_requests_90d,
+            r.legal_threats_90d, r.escalations_90d)}
+    when r.margin_90d < 0 then {'segment': 'unprofitable',
+        'reason': format('margin_90d {} < 0: revenue {} against cost to serve {}',
+            r.margin_90d, r.revenue_90d, r.cost_to_serve_90d)}
+    when previous_segment = 'unprofitable'
+        and r.margin_90d <= hp.unprofitable_leave_band * greatest(r.revenue_90d, 0) then {'segment': 'unprofitable',
+        'reason': format('still unprofitable: margin_90d {} not above {} ({}% of revenue {}) against cost to serve {}',
+            r.margin_90d, round(hp.unprofitable_leave_band * greatest(r.revenue_90d, 0), 2),
+            round(100 * hp.unprofitable_leave_band)::integer, r.revenue_90d, r.cost_to_serve_90d)}
+    when r.health_score < hp.at_risk_below_score then {'segment': 'at_risk',
+        'reason': format('health score {} below {}', r.health_score, hp.at_risk_below_score)}
+    when r.fading then {'segment': 'at_risk',
+        'reason': format('silent fading: no visit for {} days, over {} x the usual gap of {} days',
+            r.days_since_last_visit, hp.fading_gap_multiple, r.usual_visit_gap_days)}
+    when r.p_alive < hp.at_risk_p_alive_below then {'segment': 'at_risk',
+        'reason': format('silent churn: P(alive) {} below {} (BG/NBD on the repeat purchases)',
+            round(r.p_alive, 3), hp.at_risk_p_alive_below)}
+    when previous_segment = 'at_risk' and r.health_score < hp.at_risk_below_score + hp.at_risk_score_band
+        then {'segment': 'at_risk',
+        'reason': format('still at risk: health score {} below {} (entered below {})', r.health_score,
+            hp.at_risk_below_score + hp.at_risk_score_band, hp.at_risk_below_score)}
+    when previous_segment = 'at_risk' and r.visits_total >= hp.fading_min_visits
+        and r.days_since_last_visit >= (hp.fading_gap_multiple - hp.fading_gap_band)
+            * greatest(r.usual_visit_gap_days, hp.fading_min_gap_days) then {'segment': 'at_risk',
+        'reason': format('still at risk: silent fading, no visit for {} days, over {} x the usual gap of {} days',
+            r.days_since_last_visit, hp.fading_gap_multiple - hp.fading_gap_band, r.usual_visit_gap_days)}
+    when previous_segment = 'at_risk' and r.p_alive < hp.at_risk_p_alive_below + hp.at_risk_p_alive_band
+        then {'segment': 'at_risk',
+        'reason': format('still at risk: silent churn, P(alive) {} below {} (entered below {})',
+            round(r.p_alive, 3), hp.at_risk_p_alive_below + hp.at_risk_p_alive_band, hp.at_risk_p_alive_below)}
+    when r.health_score >= hp.champion_min_score and r.engagement >= hp.champion_min_engagement
+        and r.margin_90d > r.median_margin_90d then {'segment': 'champion',
+        'reason': format('health score {} >= {}, engagement {} and margin_90d {} above the portfolio median {}',
+            r.health_score, hp.champion_min_score, r.engagement, r.margin_90d, round(r.median_margin_90d, 2))}
+    when previous_segment = 'champion' and r.health_score >= hp.champion_min_score - hp.champion_score_band
+        and r.engagement >= hp.champion_min_engagement - hp.champion_engagement_band
+        and r.margin_90d > r.median_margin_90d - hp.champion_margin_band * greatest(r.revenue_90d, 0)
+        then {'segment': 'champion',
+        'reason': format('still champion: health score {} >= {}, engagement {} >= {} and margin_90d {} above {} '
+            || '(portfolio median {} less {}% of revenue {})',
+            r.health_score, hp.champion_min_score - hp.champion_score_band, r.engagement,
+            hp.champion_min_engagement - hp.champion_engagement_band, r.margin_90d,
+            round(r.median_margin_90d - hp.champion_margin_band * greatest(r.revenue_90d, 0), 2),
+            round(r.median_margin_90d, 2), round(100 * hp.champion_margin_band)::integer, r.revenue_90d)}
+    else {'segment': 'healthy',
+        'reason': format('health score {}, margin_90d {}', r.health_score, r.margin_90d)}
+end;
 
 -- From metric rows (metrics_src: health_metrics_of's output with a norms column) to complete health
 -- rows. Components, each 0-100 (higher is healthier):
---   engagement          half visits_90d against the target, half recency (last visit against the horizon);
+--   engagement          half visits_90d against the target, half recency (last visit against the horizon),
+--                       times the visit trend (the customer against their own baseline, health_metrics_of);
 --                       with a P(alive) (silent churn), engagement_p_alive_share of it is P(alive) instead;
 --   payment_behaviour   100 x (1 - payment_problem_share_90d);
 --   support_burden      100 / (1 + support minutes / max(portfolio median, floor)): halves at the reference;
 --   complaint_behaviour 100 / (1 + complaint index / max(portfolio median, floor));
 --   profitability       50 + 50 x margin / max(revenue, cost to serve, 1), clamped to [0, 100].
--- health_score: their weighted mean. Segment rules, first match wins:
+-- health_score: their weighted mean, times fading_factor = min(1, visit_trend / fading_trend_full) ^
+-- fading_trend_power: a customer fading from their own baseline is not healthy, however profitable (1
+-- without a baseline).
+-- Segment rules, first match wins:
 --   churned      cancelled at or before as_of;
 --   terrorist    complaint_index_90d >= max(terrorist_min_complaint_index, terrorist_norm_multiple x
 --                max(portfolio median, complaint_reference_floor)), whatever the revenue;
@@ -255,6 +402,8 @@ from parts;
 --   champion     health score >= champion_min_score, engagement >= champion_min_engagement and margin_90d
 --                above the portfolio median;
 --   healthy      everyone else.
+-- These are the thresholds to enter; a customer leaves its previous confirmed segment (metrics_src's
+-- previous_segment, null: none yet) only past a looser one (health_confirmed_segment).
 -- Drift: score change against the snapshots 7 and 30 days back; drifting toward unprofitable (margin_90d
 -- falling to 0) or terrorist (complaint index rising to the threshold) when the linear trend from the
 -- reference snapshot (ref_at) crosses within drift_horizon_days (the nearer one wins).
@@ -273,7 +422,7 @@ components as (
                 (1 - if(m.p_alive is null, 0.0, params.hp.engagement_p_alive_share)) * (
                 0.5 * least(1.0, m.visits_90d / params.hp.engagement_target_visits_90d)
                 + 0.5 * coalesce(greatest(0.0, 1 - m.days_since_last_visit / params.hp.recency_horizon_days),
-                    0.0))
+                    0.0)) * coalesce(m.visit_trend, 1.0)
                 + coalesce(params.hp.engagement_p_alive_share * m.p_alive, 0.0)), 1),
             'payment_behaviour': round(100 * (1 - m.payment_problem_share_90d), 1),
             'support_burden': round(100 / (1 + m.support_minutes_90d::double
@@ -282,7 +431,9 @@ components as (
                 / greatest(m.norms.median_complaint_index_90d, params.hp.complaint_reference_floor)), 1),
             'profitability': round(50 + 50 * greatest(-1.0, least(1.0,
                 m.margin_90d / greatest(m.revenue_90d, m.cost_to_serve_90d, 1.0))), 1)
-        } as components
+        } as components,
+        round(power(least(1.0, coalesce(m.visit_trend, 1.0) / params.hp.fading_trend_full),
+            params.hp.fading_trend_power), 4) as fading_factor
     from query_table(metrics_src) m, params
 ),
 scored as (
@@ -293,43 +444,29 @@ scored as (
             + params.hp.w_complaint_behaviour * c.components.complaint_behaviour
             + params.hp.w_profitability * c.components.profitability)
             / (params.hp.w_engagement + params.hp.w_payment_behaviour + params.hp.w_support_burden
-               + params.hp.w_complaint_behaviour + params.hp.w_profitability), 1) as health_score
+               + params.hp.w_complaint_behaviour + params.hp.w_profitability)
+            * c.fading_factor, 1) as health_score
     from components c, params
 ),
-segmented as (
+rule_inputs as (
     select s.*,
-        case
-            when s.churned then {'segment': 'churned',
-                'reason': format('cancelled on {}', strftime(s.cancelled_at, '%Y-%m-%d'))}
-            when s.complaint_index_90d >= s.terrorist_threshold then {'segment': 'terrorist',
-                'reason': format('complaint-driven behaviour far above the portfolio norm: complaint index {} '
-                    || '(threshold {}, portfolio median {}) from {} complaints, {} compensation demands, '
-                    || '{} legal threats and {} escalations in 90 days',
-                    s.complaint_index_90d, round(s.terrorist_threshold, 2),
-                    round(s.norms.median_complaint_index_90d, 2), s.complaints_90d, s.compensation_requests_90d,
-                    s.legal_threats_90d, s.escalations_90d)}
-            when s.margin_90d < 0 then {'segment': 'unprofitable',
-                'reason': format('margin_90d {} < 0: revenue {} against cost to serve {}',
-                    s.margin_90d, s.revenue_90d, s.cost_to_serve_90d)}
-            when s.health_score < params.hp.at_risk_below_score then {'segment': 'at_risk',
-                'reason': format('health score {} below {}', s.health_score, params.hp.at_risk_below_score)}
-            when s.fading then {'segment': 'at_risk',
-                'reason': format('silent fading: no visit for {} days, over {} x the usual gap of {} days',
-                    s.days_since_last_visit, params.hp.fading_gap_multiple, s.usual_visit_gap_days)}
-            when s.p_alive < params.hp.at_risk_p_alive_below then {'segment': 'at_risk',
-                'reason': format('silent churn: P(alive) {} below {} (BG/NBD on the repeat purchases)',
-                    round(s.p_alive, 3), params.hp.at_risk_p_alive_below)}
-            when s.health_score >= params.hp.champion_min_score
-                and s.components.engagement >= params.hp.champion_min_engagement
-                and s.margin_90d > s.norms.median_margin_90d
-                then {'segment': 'champion',
-                'reason': format('health score {} >= {}, engagement {} and margin_90d {} above the portfolio '
-                    || 'median {}', s.health_score, params.hp.champion_min_score, s.components.engagement,
-                    s.margin_90d, round(s.norms.median_margin_90d, 2))}
-            else {'segment': 'healthy',
-                'reason': format('health score {}, margin_90d {}', s.health_score, s.margin_90d)}
-        end as seg
-    from scored s, params
+        {
+            'churned': s.churned, 'cancelled_at': s.cancelled_at,
+            'complaint_index_90d': s.complaint_index_90d, 'terrorist_threshold': s.terrorist_threshold,
+            'median_complaint_index_90d': s.norms.median_complaint_index_90d, 'complaints_90d': s.complaints_90d,
+            'compensation_requests_90d': s.compensation_requests_90d, 'legal_threats_90d': s.legal_threats_90d,
+            'escalations_90d': s.escalations_90d,
+            'margin_90d': s.margin_90d, 'revenue_90d': s.revenue_90d, 'cost_to_serve_90d': s.cost_to_serve_90d,
+            'median_margin_90d': s.norms.median_margin_90d,
+            'health_score': s.health_score, 'engagement': s.components.engagement,
+            'fading': s.fading, 'visits_total': s.visits_total, 'days_since_last_visit': s.days_since_last_visit,
+            'usual_visit_gap_days': s.usual_visit_gap_days, 'p_alive': s.p_alive
+        } as segment_inputs
+    from scored s
+),
+segmented as (
+    select s.*, health_confirmed_segment(s.previous_segment, s.segment_inputs, params.hp) as seg
+    from rule_inputs s, params
 ),
 trends as (
     select s.*,
@@ -356,8 +493,8 @@ fits as (
         t.margin_90d < 0 and t.seg.segment <> 'terrorist' as renegotiate_fits
     from trends t, params
 )
-select f.* exclude (seg, terrorist_threshold, ref_days, days_to_unprofitable, days_to_terrorist, educate_fits,
-        migrate_fits, renegotiate_fits),
+select f.* exclude (previous_segment, segment_inputs, seg, terrorist_threshold, ref_days, days_to_unprofitable,
+        days_to_terrorist, educate_fits, migrate_fits, renegotiate_fits),
     f.seg.segment as segment,
     f.seg.reason as segment_reason,
     round(f.health_score - f.score_7d_ago, 1) as score_change_7d,
@@ -482,21 +619,24 @@ create or replace macro health_next_step(customer_id, segment, segment_reason, p
         'exit_notice': null::varchar}
 end;
 
--- Per customer, the snapshots a state at as_of is compared with (from health_snapshots):
---   baseline: the latest snapshot taken before as_of ("what moved", and whether the segment changed), not
---        a reconstructed one: a history landed after the fact gives first segments, as it always did;
---   score_7d_ago / score_30d_ago: the latest snapshot at least 7 / 30 days before as_of;
---   ref: the latest snapshot at least lookback_days before as_of, else the earliest one at least a day
+-- Per customer, the history points a state at as_of is compared with (from health_snapshots):
+--   baseline: the latest point before as_of ("what moved", the segment it came from) and since when the
+--        customer was in its segment (the first point of the run of that segment ending there);
+--   score_7d_ago / score_30d_ago: the latest point at least 7 / 30 days before as_of;
+--   ref: the latest point at least lookback_days before as_of, else the earliest one at least a day
 --        old: drift is projected from it.
 create or replace macro health_refs(as_of, lookback_days) as table
+with points as (
+    select *, lag(segment) over (partition by customer_id order by snapshot_at) as before_segment
+    from health_snapshots
+    where snapshot_at < as_of
+)
 select customer_id,
-    max(snapshot_at) filter (where snapshot_at < as_of and reason <> 'reconstructed') as baseline_at,
-    arg_max(health_score, snapshot_at) filter (where snapshot_at < as_of and reason <> 'reconstructed')
-        as baseline_score,
-    arg_max(segment, snapshot_at) filter (where snapshot_at < as_of and reason <> 'reconstructed')
-        as baseline_segment,
-    arg_max(components, snapshot_at) filter (where snapshot_at < as_of and reason <> 'reconstructed')
-        as baseline_components,
+    max(snapshot_at) as baseline_at,
+    arg_max(health_score, snapshot_at) as baseline_score,
+    arg_max(segment, snapshot_at) as baseline_segment,
+    arg_max(components, snapshot_at) as baseline_components,
+    max(snapshot_at) filter (where before_segment is distinct from segment) as baseline_since,
     arg_max(health_score, snapshot_at) filter (where snapshot_at <= as_of - interval 7 days) as score_7d_ago,
     arg_max(health_score, snapshot_at) filter (where snapshot_at <= as_of - interval 30 days) as score_30d_ago,
     coalesce(
@@ -509,8 +649,7 @@ select customer_id,
         arg_max(complaint_index_90d, snapshot_at) filter (where snapshot_at <= as_of - health_days(lookback_days)),
         arg_min(complaint_index_90d, snapshot_at) filter (where snapshot_at <= as_of - interval 1 day))
         as ref_complaint_index_90d
-from health_snapshots
-where snapshot_at <= as_of
+from points
 group by customer_id;
 
 -- Every customer's health at as_of, computed from scratch: the full refresh and the point-in-time
@@ -518,7 +657,7 @@ group by customer_id;
 -- cut at as_of: whole past days come from the customer_day rollup, as_of's own day from the landed
 -- events up to as_of. The profile is the latest customer event at or before as_of. Portfolio norms
 -- are computed over the known, not churned customers of this same evaluation. pj: the $params JSON.
-create or replace macro health_computed(pj, as_of) as table
+create or replace macro health_computed(pj, as_of, live := false) as table
 with bounds as (
     select as_of::timestamp as as_of, as_of::timestamp::date as today
 ),
@@ -560,6 +699,7 @@ sums as (
         coalesce(sum(charge_attempts) filter (where day >= today - 89), 0)::integer as charge_attempts_90d,
         coalesce(sum(unpriced_payments) filter (where day >= today - 89), 0)::integer as unpriced_payments_90d,
         coalesce(sum(visits) filter (where day >= today - 89), 0)::integer as visits_90d,
+        coalesce(sum(visits) filter (where day >= today - 29), 0)::integer as visits_30d,
         coalesce(sum(visits), 0)::integer as visits_total,
         min(first_visit_at) as first_visit_at,
         max(last_visit_at) as last_visit_at,
@@ -605,13 +745,18 @@ state as (
         coalesce(sums.charge_attempts_90d, 0) as charge_attempts_90d,
         coalesce(sums.unpriced_payments_90d, 0) as unpriced_payments_90d,
         coalesce(sums.visits_90d, 0) as visits_90d,
+        coalesce(sums.visits_30d, 0) as visits_30d,
         coalesce(sums.visits_total, 0) as visits_total,
         sums.first_visit_at, sums.last_visit_at, sums.last_activity_at, sums.last_payment_at,
         sums.billing_currency,
         coalesce(invoices.overdue_invoices_90d, 0) as overdue_invoices_90d,
         refs.baseline_at, refs.baseline_score, refs.baseline_segment, refs.baseline_components,
         refs.score_7d_ago, refs.score_30d_ago, refs.ref_at, refs.ref_margin_90d, refs.ref_complaint_index_90d,
-        entered.entered_at as segment_since,
+        refs.baseline_since, refs.baseline_since as segment_since,
+        -- the confirmed segment the hysteresis of the segment rules starts from: the last history point's;
+        -- for the current state (live, the full refresh) the stored one while it is chained from that point
+        case when stored.baseline_at is not distinct from refs.baseline_at
+            then coalesce(stored.segment, refs.baseline_segment) else refs.baseline_segment end as previous_segment,
         null::struct(computed_at timestamp, customers integer, median_support_minutes_90d double,
                      median_complaint_index_90d double, median_margin_90d double) as norms
     from ids
@@ -619,13 +764,8 @@ state as (
     left join profiles using (customer_id)
     left join sums using (customer_id)
     left join invoices using (customer_id)
-    left join (
-        select customer_id, arg_max(to_segment, changed_at) as to_segment, max(changed_at) as entered_at
-        from segment_changes
-        where changed_at <= as_of::timestamp
-        group by customer_id
-    ) entered using (customer_id)
     left join health_refs(as_of::timestamp, (select health_params(pj).drift_lookback_days)) refs using (customer_id)
+    left join (select customer_id, segment, baseline_at from health_state where live) stored using (customer_id)
 ),
 metrics as (
     select * from health_metrics_of('state', pj)
@@ -641,13 +781,20 @@ portfolio as (
     from metrics
     where has_profile and not churned
 ),
+-- the norms of the point at 00:00 UTC of as_of's day, when stored with these settings (else computed here)
+point_norms as (
+    select {'computed_at': n.as_of, 'customers': n.customers,
+        'median_support_minutes_90d': n.median_support_minutes_90d,
+        'median_complaint_index_90d': n.median_complaint_index_90d, 'median_margin_90d': n.median_margin_90d} as n
+    from health_history_norms n
+    where n.as_of = as_of::timestamp::date::timestamp and n.params = pj::varchar
+),
 metrics_n as (
-    select m.* replace (portfolio.n as norms) from metrics m, portfolio
+    select m.* replace (coalesce((select n from point_norms), portfolio.n) as norms) from metrics m, portfolio
 )
--- segment_since: now when the segment differs from the last snapshot's, else the last recorded change
+-- segment_since: as_of when the segment differs from the last point's, else when the customer entered it
 select * replace (
-    case when segment is distinct from baseline_segment then as_of
-        else coalesce(segment_since, baseline_at) end as segment_since)
+    case when segment is distinct from baseline_segment then as_of else baseline_since end as segment_since)
 from health_scored('metrics_n', pj);
 
 -- Read-time inputs of the next step: the playbook steps tried per customer up to as_of, and when the

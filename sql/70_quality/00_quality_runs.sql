@@ -14,6 +14,5 @@ create table if not exists quality_runs (
     critical_failed integer not null,
     quarantined     integer not null,
     success         boolean not null,    -- no critical expectation failed
-    skipped_reason  varchar,             -- set when the suite could not run (its table does not exist yet)
     duration_ms     double not null
 );

@@ -176,6 +176,18 @@ def test_a_customer_appears_and_changes_segment_live(env: Env, dashboard) -> Non
                                       ("Data quality & pipeline", "Data quality & pipeline", "data-quality")):
                 page.get_by_role("link", name=name).click()
                 expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=30_000)
+                if file == "portfolio":
+                    # The what-if panel (the unprofitable tail, Erin among them), then a filter refused.
+                    expect(page.get_by_role("heading", name="What if we let them go?")).to_be_visible(timeout=30_000)
+                    expect(page.get_by_text("Customers let go")).to_be_visible(timeout=30_000)
+                    expect(page.get_by_text("Not ready to exit").first).to_be_visible()
+                    margin = page.get_by_role("textbox", name="Margin, 90 d, below")
+                    margin.fill("plenty")
+                    margin.press("Enter")
+                    expect(page.get_by_text("margin below 'plenty' is not a number")).to_be_visible(timeout=30_000)
+                    margin.fill("")
+                    margin.press("Enter")
+                    expect(page.get_by_text("Customers let go")).to_be_visible(timeout=30_000)
                 _no_page_errors(page)
                 _screenshot(page, f"dashboard-{file}.png")
                 pages[file] = page.content()

@@ -226,6 +226,10 @@ def test_customer_page_shows_everything_about_one_customer(seeded: SeededDb) -> 
     assert [t.label for t in at.tabs] == ["Timeline", "Health", "Margin", "Household & win-back", "Interventions"]
     assert {"Health", "Margin, 90 d", "Revenue, 90 d", "Cost to serve, 90 d"} <= {m.label for m in at.metric}
     assert "Next step" in texts(at)
+    # the confirmed segment history in event time (history points, then the current change)
+    assert "Segment history" in texts(at)
+    history = table(at, "changed_at", "from_segment", "to_segment")
+    assert len(history) >= 1 and history["from_segment"].isna().iloc[-1]   # newest first: the first segment last
     timeline = table(at, "occurred_at", "event", "reference")
     assert set(timeline["event"]) == {"ticket", "payment", "visit", "profile"}
     assert (timeline["event"] == "ticket").sum() == 8
@@ -255,7 +259,8 @@ def test_data_quality_page_shows_freshness_lag_batches_expectations_dead_letters
     no_failures(at)
     assert at.title[0].value == "Data quality & pipeline"
     assert [s.value for s in at.subheader] == [
-        "Freshness per topic", "Consumer lag per partition", "Ingest", "Expectations", "Alerts", "Dead-letter queue"]
+        "Freshness per topic", "Consumer lag per partition", "Ingest", "Expectations", "Alerts", "Dead-letter queue",
+        "Model quality"]
     fresh = table(at, "event_type", "seconds_since_landed")
     assert set(fresh["event_type"]) == {"tickets", "payments", "visits", "customers"}
     assert set(table(at, "partition", "lag", "observed_at")["lag"]) == {3}
@@ -264,6 +269,37 @@ def test_data_quality_page_shows_freshness_lag_batches_expectations_dead_letters
     dead = table(at, "dead_letter_id", "raw_preview")
     assert len(dead) == seeded.dead_letters
     assert {"dq_freshness_csv", "dq_lag_csv", "dq_dead_letters_csv", "dq_quality_latest_csv"} <= csv_buttons(at)
+
+
+def test_model_quality_shows_the_backtest_roc_and_the_churn_models_check(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "data_quality.py")
+    at.number_input(key="dq_mq_horizon").set_value(31).run()  # the seed holds 60 days of events
+    no_failures(at)
+    assert "Model quality" in [s.value for s in at.subheader]
+    metrics = {m.label: m.value for m in at.metric}
+    with reader(seeded.settings) as db:
+        doc = queries.model_quality(db, seeded.settings.health, 31).iloc[0]
+    expected_auc = doc["churn"]["churn_auc"]
+    assert metrics["Churn AUC"] == ("–" if expected_auc is None else f"{expected_auc:.2f}")
+    assert "at_risk precision / recall" in metrics and "unprofitable precision / recall" in metrics
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("true positive rate" in spec for spec in charts)
+    assert any("repeat transactions before" in spec for spec in charts)
+    assert any("Churn ROC:" in c.value for c in at.caption)
+
+
+def test_data_quality_page_shows_the_segment_flap_rate(seeded: SeededDb) -> None:
+    """Confirmed changes (a from_segment) of the last 30 days per known customer, counted here by hand."""
+    with reader(seeded.settings) as db:
+        changes = db.con.execute("select customer_id, from_segment, changed_at from segment_changes").fetchall()
+        customers = db.con.execute("select count(*) from customers").fetchone()[0]
+    at = page_test(seeded.config_path, "data_quality.py")
+    no_failures(at)
+    now = seeded.as_of + timedelta(seconds=1)
+    confirmed = [c for c in changes if c[1] is not None and now - timedelta(days=30) < c[2] <= now]
+    assert confirmed and customers == 5   # the seed's simulated days confirm changes (c-gone cancelled)
+    (metric,) = [m for m in at.metric if m.label == "Segment flap rate, 30 d"]
+    assert metric.value == f"{len(confirmed) / customers:.2f} per customer"
 
 
 def test_dead_letter_browser_filters_by_reason(seeded: SeededDb) -> None:

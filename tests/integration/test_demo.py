@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 
 LANDED = re.compile(r"landed ([\d,]+) events")
 MIX = re.compile(r"segments: ([^;]*); drifting ([\d,]+)")
+MODEL_TIME = re.compile(r"model time (\d{4}-\d\d-\d\d \d\d:\d\d) UTC")
 
 
 class DemoRun:
@@ -70,6 +72,10 @@ class DemoRun:
                 counts = dict(item.rsplit(" ", 1) for item in m.group(1).split(", "))
                 return {k: int(v.replace(",", "")) for k, v in counts.items()}, int(m.group(2).replace(",", ""))
         return {}, 0
+
+    def model_times(self) -> list[datetime]:
+        """The model's time of every status line so far."""
+        return [datetime.fromisoformat(m.group(1)) for line in self.lines if (m := MODEL_TIME.search(line))]
 
     def descendants(self) -> set[int]:
         children: dict[int, list[int]] = {}
@@ -173,5 +179,16 @@ def test_the_demo_at_its_defaults_fills_every_segment_and_shows_customers_drifti
             return all(segments.get(s, 0) > 0 for s in SEGMENTS) and drifting > 0
 
         wait_until(shown, timeout=180, message="every segment populated and customers drifting")
+        first = run.model_times()[-1]
+
+        def next_day() -> bool:  # a simulated day a minute: a UTC day boundary passes within about a minute
+            assert run.process.poll() is None, f"the demo exited early:\n{run.output()}"
+            return run.model_times()[-1].date() > first.date()
+
+        wait_until(next_day, timeout=120, message="the model's clock to pass a day boundary")
     finally:
         assert run.terminate() == 0, run.output()
+    with duckdb.connect(str(run.db), read_only=True) as con:  # the day's rollover ran at the model's time
+        (rollovers,) = con.execute("select count(*) from health_refreshes where reason = 'day_rollover' "
+                                   "and as_of::date > ?", [first.date()]).fetchone()
+    assert rollovers >= 1

@@ -1,7 +1,6 @@
-"""The alert engine and its sources on a real DuckDB file: dedup, cooldown, circuit breaker, catching up.
-
-The health model's tables are created here with the agreed columns (segment_changes, customer_health)
-when the schema does not define them.
+"""The alert engine and its sources on a real DuckDB file with the whole schema: dedup, cooldown, circuit
+breaker, catching up. Tests write the health model's segment_changes directly; the drift test stands a
+table in for the customer_health view, to set each customer's drift.
 """
 
 from __future__ import annotations
@@ -17,16 +16,14 @@ from customer_health.alerts.engine import AlertCandidate, AlertEngine
 from customer_health.alerts.pipeline import QualityAndAlerts
 from customer_health.alerts.sources import AlertSources
 from customer_health.config import AlertSettings, Settings
-from customer_health.sqlfiles import schema_files
-from tests.factories import is_health_model_sql
+from customer_health.sqlfiles import apply_schema
 
 T0 = datetime(2026, 11, 2, 12, 0)
 
-AGREED_HEALTH_TABLES = """
-create table if not exists segment_changes (
-    customer_id varchar, changed_at timestamp, from_segment varchar, to_segment varchar, health_score double,
-    drifting_toward varchar, days_to_threshold double, batch_id bigint);
-create table if not exists customer_health (
+# The columns of the customer_health view the drift source reads.
+CUSTOMER_HEALTH_STAND_IN = """
+drop view customer_health;
+create table customer_health (
     customer_id varchar, name varchar, segment varchar, health_score double, drifting_toward varchar,
     days_to_threshold double, score_change_7d double, score_change_30d double);
 """
@@ -47,10 +44,7 @@ class Clock:
 @pytest.fixture
 def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(str(tmp_path / "alerts.duckdb"))
-    for path in schema_files():  # every layer but the health model's, replaced by the agreed tables
-        if not is_health_model_sql(path):
-            connection.execute(path.read_text(encoding="utf-8"))
-    connection.execute(AGREED_HEALTH_TABLES)
+    apply_schema(connection)
     yield connection
     connection.close()
 
@@ -71,7 +65,8 @@ def add_batch(con: duckdb.DuckDBPyConnection, batch_id: int, at: datetime, sourc
 
 def add_change(con: duckdb.DuckDBPyConnection, customer: str, before: str | None, after: str, batch_id: int | None,
                at: datetime = T0, score: float = 50.0) -> None:
-    con.execute("insert into segment_changes values (?, ?, ?, ?, ?, null, null, ?)",
+    con.execute("insert into segment_changes (customer_id, changed_at, from_segment, to_segment, health_score, "
+                "batch_id, refresh_kind) values (?, ?, ?, ?, ?, ?, 'incremental')",
                 [customer, at, before, after, score, batch_id])
 
 
@@ -251,6 +246,7 @@ def test_drift_toward_a_threshold_alerts_once_per_cooldown(con: duckdb.DuckDBPyC
     clock = Clock(T0)
     qa = make(con, tmp_path, clock, drift_horizon_days=30, drift_interval_s=60.0,
               cooldown_minutes_by_source={"drift": 1440.0})
+    con.execute(CUSTOMER_HEALTH_STAND_IN)
     con.execute("""insert into customer_health values
         ('c1', 'Acme', 'healthy', 62, 'terrorist', 12.4, -5, -18),
         ('c2', 'Beta', 'healthy', 70, 'unprofitable', 80, -1, -3),

@@ -17,9 +17,8 @@ from customer_health.alerts.engine import AlertCandidate, AlertEngine
 from customer_health.alerts.webhook import WebhookSink
 from customer_health.config import AlertSettings
 from customer_health.errors import UserError
-from customer_health.sqlfiles import run, schema_files
+from customer_health.sqlfiles import Statements, apply_schema
 from tests.conftest import wait_until
-from tests.factories import is_health_model_sql
 
 T0 = datetime(2026, 11, 2, 12, 0)
 
@@ -65,9 +64,7 @@ class Receiver:
 @pytest.fixture
 def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = duckdb.connect(str(tmp_path / "webhook.duckdb"))
-    for path in schema_files():
-        if not is_health_model_sql(path):
-            connection.execute(path.read_text(encoding="utf-8"))
+    apply_schema(connection)
     yield connection
     connection.close()
 
@@ -175,7 +172,7 @@ def test_a_flood_reaches_the_webhook_as_a_single_summary(
     counts = con.execute("select delivery_status, count(*) from alerts group by all order by 1").fetchall()
     assert counts == [("delivered", 1), ("held", 2000)]
     # What ops see as never delivered on their own: every held alert, pointing at the summary sent for it.
-    never = run(con, "alerts/never_delivered", {"limit": 5000}).fetchall()
+    never = Statements(con).rows("alerts/never_delivered", {"limit": 5000})
     assert len(never) == 2000
     assert {(r[6], r[9]) for r in never} == {("held", ids[0])}
 

@@ -22,3 +22,8 @@ def test_lines_of_the_same_shape_are_compared_by_their_medians() -> None:
 def test_repeated_lines_and_thousands_separators_are_kept_apart() -> None:
     parsed = figures("kpis 1,000 5.5 ms\nkpis 1,000 7 ms\nno figure here")
     assert parsed == {"kpis # # ms": [1000.0, 5.5], "kpis # # ms (2)": [1000.0, 7.0]}
+
+
+def test_ratios_and_percentages_are_figures() -> None:
+    parsed = figures("slowdown: 1.37x the landing path, +27% per batch")
+    assert parsed == {"slowdown: #x the landing path, +#% per batch": [1.37, 27.0]}

@@ -18,7 +18,6 @@ from scipy.special import gamma as gamma_fn
 from customer_health.churn.bgnbd import (
     BgNbdParams,
     expected_transactions,
-    expected_transactions_new_customer,
     fit,
     log_likelihood,
     log_likelihood_gradient,
@@ -30,6 +29,11 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 # Table / text of Fader, Hardie & Lee (2005) for the CDNOW sample, 39-week calibration period.
 PAPER = BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
 PAPER_LL = -9582.4
+
+
+def expected_transactions_new_customer(params: BgNbdParams, t: float) -> np.ndarray:
+    """E[X(t)] (eq. 7): E[Y(t) | x=0, t_x=0, T=0], a customer at their first purchase."""
+    return expected_transactions(params, t, 0, 0.0, 0.0)
 
 
 def _cdnow_transactions() -> tuple[np.ndarray, np.ndarray]:
@@ -298,7 +302,6 @@ def test_expectation_of_cdnow_customers_is_consistent(cdnow, cdnow_fit):
 
 @pytest.mark.parametrize("t", [0.5, 39.0, 78.0, 1000.0])
 def test_new_customer_expectation_matches_quadrature(t):
-    # E[X(t)] is E[Y(t) | x=0, t_x=0, T=0]: a customer at their first purchase.
     for params in (PAPER, BgNbdParams(0.8, 2.0, 3.5, 1.5)):
         value = float(expected_transactions_new_customer(params, t))
         assert value == pytest.approx(_expected_by_quadrature(params, t, 0, 0.0, 0.0), rel=1e-8)

@@ -448,6 +448,7 @@ def test_score_customers_is_safe_beside_a_concurrent_reader(db):
     reader = threading.Thread(target=read)
     reader.start()
     for day in range(1, 6):
-        model.score_everyone(con, settings, datetime(2026, 2, day))
+        with sqlfiles.transaction(con):  # every customer, in a transaction of its own
+            model.score_customers(con, settings, None, datetime(2026, 2, day))
     reader.join()
     assert errors == [] and len(churn_rows(con)) == 20

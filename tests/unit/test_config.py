@@ -104,6 +104,11 @@ def test_the_owner_connection_checkpoints_at_the_configured_log_size(tmp_path: P
         ("[health.fx_rates]\nEUR = 0\n", "health.fx_rates.EUR must be more than 0, got 0"),
         ("[health]\nwin_back_days = [30, 0]\n", "health.win_back_days[1] must be more than 0, got 0"),
         ("[quality]\nvolume_band = 0.5\n", "quality.volume_band must be 1 or more, got 0.5"),
+        ("[what_if]\nhousehold_follow_share = 1.2\n",
+         "what_if.household_follow_share must be between 0 and 1, got 1.2"),
+        ("[what_if]\ncomplaint_witness_loss_share = -0.1\n",
+         "what_if.complaint_witness_loss_share must be between 0 and 1, got -0.1"),
+        ("[what_if]\nwhale_curve_points = 1\n", "what_if.whale_curve_points must be between 2 and 2000, got 1"),
     ],
 )
 def test_out_of_range_values_are_refused_naming_file_and_key(tmp_path: Path, text: str, message: str) -> None:

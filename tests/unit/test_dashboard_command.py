@@ -179,7 +179,7 @@ def test_a_broker_bound_beyond_loopback_warns_that_kafka_is_unauthenticated(
     def no_broker(host: str, port: int) -> None:
         raise UserError("not started in this test")
 
-    monkeypatch.setattr("ingest.broker.start_broker", no_broker)
+    monkeypatch.setattr("customer_health.commands.pipeline.start_broker", no_broker)
     for host in ("127.0.0.1", "0.0.0.0"):
         args = build_parser().parse_args(["broker", "--host", host, "--port", "9092"])
         with pytest.raises(UserError, match="not started"):

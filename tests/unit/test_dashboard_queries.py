@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from customer_health.config import Settings
+from customer_health.config import HealthSettings, Settings
 from customer_health.db import open_owner, reader
 from customer_health.sqlfiles import SQL_ROOT
 from dashboard import queries
@@ -22,6 +22,7 @@ NOW = datetime(2026, 11, 25, 12, 0, 0)
 
 # Arguments after the reader for every query function; a new function without an entry fails the test below.
 ARGS: dict[str, tuple[Any, ...]] = {
+    "model_now": (NOW,),
     "pipeline_overview": (NOW,),
     "freshness": (NOW, {"tickets": "t", "payments": "p", "visits": "v", "customers": "c"}),
     "topic_offsets": ("group",),
@@ -34,6 +35,7 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "quality_latest": (),
     "quality_batch_failures": (NOW - timedelta(days=1), 10),
     "quarantine_summary": (10,),
+    "flap_rate": (NOW,),
     "alerts": ("critical", 10),
     "undelivered_alerts": (10,),
     "kpis": (NOW, "b2b", "basic"),
@@ -57,6 +59,7 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "customer_timeline": ("c-1", NOW - timedelta(days=90), 10),
     "household": ("h-1",),
     "customer_interventions": ("c-1",),
+    "model_quality": (HealthSettings(), 60),
 }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from customer_health.config import Settings
+from customer_health.config import Settings, load_settings
 from customer_health.db import open_owner
 from customer_health.demo import Child, Demo, DemoOptions, state_path
 from customer_health.errors import UserError
@@ -96,3 +96,13 @@ def test_a_database_served_by_a_running_pipeline_is_refused(tmp_path: Path) -> N
         with pytest.raises(UserError, match="already serves"):
             Demo(settings, DemoOptions())._prepare()
     assert Demo(settings, DemoOptions())._prepare() is None  # a stale endpoint file is not a pipeline
+
+
+def test_the_demo_s_children_run_on_the_events_clock_and_accept_its_simulated_future(tmp_path: Path) -> None:
+    """The simulated clock runs days ahead of the wall clock: the model's now follows the events, and the
+    batch suites do not take the events for future ones."""
+    env = Demo(Settings(db_path=tmp_path / "d.duckdb"), DemoOptions())._env(15432)
+    children = load_settings(None, env={k: v for k, v in env.items() if k.startswith("CUSTOMER_HEALTH_")})
+    assert children.clock.source == "events"
+    assert children.quality.future_tolerance_minutes >= 365 * 24 * 60 * 5
+    assert Settings().clock.source == "wall"  # outside the demo nothing changes

@@ -16,13 +16,13 @@ from customer_health.config import QualitySettings, Settings
 from expectations.batch import BatchQualityHook
 from ingest.files import load_files
 from ingest.landing import Lander, RawBatch
-from tests.factories import customer, encode, is_health_model_sql, payment, ticket, visit
+from tests.factories import customer, encode, payment, ticket, visit
 
 # The ops views of suite runs, failures and quarantine: test oracles read with plain SQL (no product code runs them).
 RUN_HISTORY = """
 -- The ops page: recent suite runs (both scopes), newest first; $scope null = both.
 select run_id, run_at, scope, suite, trigger, batch_id, rows_validated, expectations, failed, critical_failed,
-    quarantined, success, skipped_reason, duration_ms
+    quarantined, success, duration_ms
 from quality_runs
 where $scope::VARCHAR is null or scope = $scope::VARCHAR
 order by run_id desc
@@ -71,9 +71,7 @@ order by r.success, not r.critical, r.suite, r.expectation;
 @pytest.fixture
 def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = duckdb.connect(str(tmp_path / "batch.duckdb"))
-    for path in sqlfiles.schema_files():
-        if not is_health_model_sql(path):
-            connection.execute(path.read_text(encoding="utf-8"))
+    sqlfiles.apply_schema(connection)
     yield connection
     connection.close()
 

@@ -17,7 +17,8 @@ from tests.health_world import AS_OF, World, ago, charge, ordinary_portfolio, pr
 BATCH_STATEMENTS = [
     "health/batch_context", "health/batch_facts", "health/upsert_escalations", "health/rollup_batch",
     "health/upsert_invoices", "health/refresh_status", "health/drop_changed_open_invoices",
-    "health/apply_changed_invoices", "health/compute_touched", "health/refreshed_counts", "health/write_snapshots",
+    "health/apply_changed_invoices", "health/compute_touched", "health/refreshed_counts", "health/history_mark_dirty",
+    "health/history_status",
     "health/write_segment_changes", "health/delete_state", "health/write_state", "health/record_refresh",
 ]
 
@@ -115,7 +116,7 @@ def test_prepared_and_planned_refreshes_store_the_same_health(tmp_path: Path) ->
             refresh(w, w.land(*ordinary_portfolio()), runners[kind])
             refresh(w, w.land(*busy_batch(1)), runners[kind])
             long_ids = ("a-customer-with-a-much-longer-id", "another-customer-with-a-long-id")
-            refresh(w, w.land(*busy_batch(2), *(profile(cid) for cid in long_ids),
+            refresh(w, w.land(*busy_batch(2), *(profile(cid, occurred_at=ago(hours=4)) for cid in long_ids),
                               seen("v-long", long_ids[0], ago(hours=1)),
                               tick("t-long", long_ids[1], ago(hours=2), "T-long", "legal_threat", 30, escalated=True),
                               charge("p-long", long_ids[1], ago(hours=3), 12345.5, "USD")), runners[kind])

@@ -233,22 +233,21 @@ def test_no_drift_beyond_the_horizon(world: World) -> None:
 
 
 def test_refreshes_snapshot_segment_changes_and_days(world: World) -> None:
-    snaps = world.con.execute("select reason, count(*) from health_snapshots group by 1 order by 1").fetchall()
-    # The portfolio's history landed at once: besides the day's snapshots, the ones 30, 14 and 7 days back.
-    assert snaps == [("daily", 5), ("reconstructed", 15)]
+    points = "select count(distinct snapshot_at), count(*) from health_snapshots where reason = 'daily'"
+    # The history: a point per UTC day of the window (8 in these worlds), every known customer at each.
+    assert world.con.execute(points).fetchone() == (8, 40)
     world.land_and_refresh(profile("loss"), charge("lp", "loss", ago(days=3), 20),
                            tick("lt", "loss", ago(days=2), "LT", "bug", 50))
+    # Its events are dated before the last point: the history is derived again, then everyone refreshed.
     changes = world.con.execute(
         "select customer_id, from_segment, to_segment, refresh_kind from segment_changes where customer_id = 'loss'"
     ).fetchall()
-    assert changes == [("loss", None, "unprofitable", "incremental")]
-    assert world.con.execute(
-        "select count(*) from health_snapshots where customer_id = 'loss' and reason = 'segment_change'"
-    ).fetchone() == (1,)
-    # The next UTC day: a full refresh that snapshots everyone.
+    assert changes == [("loss", None, "unprofitable", "full")]
+    assert world.con.execute(points).fetchone() == (8, 48)
+    # The next UTC day: a full refresh after the day's point.
     result = world.land_and_refresh(seen("nv", "o1", ago(days=-1)), now=AS_OF + timedelta(days=1))
     assert result.kind == "full" and result.reason == "day_rollover"
-    assert world.con.execute("select count(*) from health_snapshots where reason = 'daily'").fetchone() == (11,)
+    assert world.con.execute(points).fetchone() == (9, 54)
     # ... and compacts the rollup rows the batches appended into one per customer and day.
     assert world.con.execute("select count(*) from customer_day where batch_id is not null").fetchone() == (0,)
     assert world.con.execute(
@@ -261,11 +260,12 @@ def test_norms_are_recomputed_when_they_drift_or_age(tmp_path: Path) -> None:
     try:
         assert world.land_and_refresh(*ordinary_portfolio()).reason == "first"
         assert world.land_and_refresh(seen("n1", "o1", ago(hours=1))).kind == "incremental"
-        # Five more active customers: the customer count, a norm, moved by half. The check reads the stored
-        # health, so the batch after the one that brought them recomputes the norms.
-        world.land_and_refresh(*(profile(f"new{i}") for i in range(5)), now=AS_OF + timedelta(seconds=30))
-        result = world.land_and_refresh(seen("n4", "o4", ago(hours=1)), now=AS_OF + timedelta(minutes=1))
-        assert (result.kind, result.reason) == ("full", "norms_drift")
+        # Five more active customers, their profiles dated months back: the history is derived again from
+        # their day (the norms of each point with them), then everyone refreshed with the day's point's norms.
+        result = world.land_and_refresh(*(profile(f"new{i}") for i in range(5)), now=AS_OF + timedelta(seconds=30))
+        assert (result.kind, result.reason) == ("full", "history_rebuilt")
+        norms = "select customers from health_norms order by computed_at desc limit 1"
+        assert world.con.execute(norms).fetchone() == (10,)
         assert world.land_and_refresh(seen("n2", "o2", ago(hours=1)), now=AS_OF + timedelta(minutes=2)).kind == \
             "incremental"
         result = world.land_and_refresh(seen("n3", "o3", ago(hours=1)), now=AS_OF + timedelta(minutes=40))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -39,6 +39,20 @@ def test_jsonl_output_is_reproducible_and_holds_history_then_live(tmp_path: Path
     assert len(history) == totals["history_events"] and len(live) == 100
     assert len({d["event_id"] for d in docs}) == len(docs)
     assert all(occurred(d) >= datetime.fromisoformat(END) for d in live)
+
+
+def test_days_per_minute_writes_the_live_world_of_that_many_simulated_days(tmp_path: Path, capsys) -> None:
+    """2 wall seconds at 60 simulated days a minute: 2 days of the world at each customer's own rates."""
+    assert run(*SMALL, "--jsonl", str(tmp_path / "w"), "--live-seconds", "2", "--days-per-minute", "60",
+               "--json") == 0
+    totals = json.loads(capsys.readouterr().out)
+    end = datetime.fromisoformat(END)
+    docs = [json.loads(raw) for topic in lines(tmp_path / "w").values() for raw in topic]
+    live = [d for d in docs if d["event_id"].startswith(f"42l{int(end.timestamp())}-")]
+    assert len(live) == totals["live_events"] > 0
+    assert all(end <= occurred(d) < end + timedelta(days=2) for d in live)
+    history = [d for d in docs if not d["event_id"].startswith("42l") and occurred(d) >= end - timedelta(days=2)]
+    assert 0.6 * len(history) <= len(live) <= 1.5 * len(history)  # the last two days' rate, not --rate's
 
 
 def occurred(doc: dict) -> datetime:
@@ -109,6 +123,8 @@ def test_invalid_copies_share_the_fate_of_the_event_they_copy() -> None:
         (["--since", "yesterday"], "not an RFC 3339 time"),
         (["--end", "2026-01-01T00:00:00"], "give a time zone offset"),
         (["--customers", "0"], "must be >= 1"),
+        (["--days-per-minute", "0"], "must be > 0 and at most 60"),
+        (["--days-per-minute", "61"], "must be > 0 and at most 60"),
     ],
 )
 def test_bad_options_are_one_line_errors(tmp_path: Path, capsys, args: list[str], message: str) -> None:

@@ -2,7 +2,7 @@
 with latest_run as (
     select suite, max(run_id) as run_id
     from quality_runs
-    where scope = 'table' and skipped_reason is null
+    where scope = 'table'
     group by suite
 )
 select

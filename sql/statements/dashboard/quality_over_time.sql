@@ -9,6 +9,6 @@ select
     sum(critical_failed)                 as critical_failed,
     sum(quarantined)                     as quarantined
 from quality_runs
-where run_at >= $since and skipped_reason is null
+where run_at >= $since
 group by all
 order by hour, suite, scope;

@@ -44,4 +44,12 @@ create temp table if not exists health_changed_invoices as
 select invoice_id, customer_id, first_seen_at, due_at, paid_at from invoice_state limit 0;
 -- The refreshed customers being written: health_state rows plus what the write does with them.
 create temp table if not exists health_refreshed as
-select *, false as segment_changed, null::varchar as snapshot_reason from health_state limit 0;
+select *, null::varchar as state_segment, false as segment_changed, null::varchar as snapshot_reason
+from health_state limit 0;
+-- health_point_context: one row, the history point being derived ([health] settings and its time), read by
+-- the prepared health/history_point_compute (a parameter passed to health_computed would be planned anew
+-- at each point).
+create temp table if not exists health_point_context (
+    params json,
+    point_at timestamp
+);

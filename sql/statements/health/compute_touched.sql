@@ -49,6 +49,7 @@ deltas as (
         coalesce(sum(unpriced_payments) filter (where occurred_at >= (today - 89)::timestamp), 0)
             as unpriced_payments_90d,
         coalesce(sum(visits) filter (where occurred_at >= (today - 89)::timestamp), 0) as visits_90d,
+        coalesce(sum(visits) filter (where occurred_at >= (today - 29)::timestamp), 0) as visits_30d,
         coalesce(sum(visits), 0) as visits_total,
         min(visit_at) as first_visit_at,
         max(visit_at) as last_visit_at,
@@ -88,9 +89,10 @@ stored as (
         how_to_tickets_90d, legal_threats_90d, escalations_90d, compensation_requests_90d,
         compensation_requested_native_90d, compensation_granted_native_90d, charges_90d, refunds_90d,
         chargebacks_90d, credits_90d, failed_payments_90d, charge_attempts_90d, unpriced_payments_90d, visits_90d,
-        visits_total, first_visit_at, last_visit_at, last_activity_at, last_payment_at, billing_currency,
+        visits_30d, visits_total, first_visit_at, last_visit_at, last_activity_at, last_payment_at, billing_currency,
         baseline_at, baseline_score, baseline_segment, baseline_components, score_7d_ago,
-        score_30d_ago, ref_at, ref_margin_90d, ref_complaint_index_90d, segment_since
+        score_30d_ago, ref_at, ref_margin_90d, ref_complaint_index_90d, baseline_since,
+        segment as state_segment
     from health_state
     where customer_id in (select customer_id from touched)
 ),
@@ -135,6 +137,7 @@ state as (
         (coalesce(o.unpriced_payments_90d, 0) + coalesce(d.unpriced_payments_90d, 0))::integer
             as unpriced_payments_90d,
         (coalesce(o.visits_90d, 0) + coalesce(d.visits_90d, 0))::integer as visits_90d,
+        (coalesce(o.visits_30d, 0) + coalesce(d.visits_30d, 0))::integer as visits_30d,
         (coalesce(o.visits_total, 0) + coalesce(d.visits_total, 0))::integer as visits_total,
         least(o.first_visit_at, d.first_visit_at) as first_visit_at,
         greatest(o.last_visit_at, d.last_visit_at) as last_visit_at,
@@ -144,7 +147,9 @@ state as (
             then d.billing_currency else o.billing_currency end as billing_currency,
         coalesce(ov.overdue_invoices_90d, 0) as overdue_invoices_90d,
         o.baseline_at, o.baseline_score, o.baseline_segment, o.baseline_components,
-        o.score_7d_ago, o.score_30d_ago, o.ref_at, o.ref_margin_90d, o.ref_complaint_index_90d, o.segment_since,
+        o.score_7d_ago, o.score_30d_ago, o.ref_at, o.ref_margin_90d, o.ref_complaint_index_90d, o.baseline_since,
+        o.baseline_since as segment_since, o.state_segment,
+        coalesce(o.state_segment, o.baseline_segment) as previous_segment,  -- where the hysteresis starts
         norms.n as norms
     from touched t
     cross join bounds
@@ -155,9 +160,9 @@ state as (
     left join escalation_deltas e using (customer_id)
     left join overdue ov using (customer_id)
 )
+-- segment_changed: the current state's segment moved (alerts); segment_since: against the last history point
 select * replace (
-        case when segment is distinct from baseline_segment then as_of else segment_since end as segment_since),
-    has_profile and segment is distinct from baseline_segment as segment_changed,
-    case when has_profile and segment is distinct from baseline_segment then 'segment_change' end
-        as snapshot_reason
+        case when segment is distinct from baseline_segment then as_of else baseline_since end as segment_since),
+    has_profile and segment is distinct from state_segment as segment_changed,
+    null::varchar as snapshot_reason
 from health_derive('state', (select params from health_batch_context));

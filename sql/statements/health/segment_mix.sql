@@ -1,12 +1,7 @@
--- Segment mix over time: customers per segment per UTC day from the daily snapshots (each customer's
--- last snapshot of the day), the last $days days.
-with daily as (
-    select snapshot_at::date as day, customer_id, arg_max(segment, snapshot_at) as segment
-    from health_snapshots
-    where snapshot_at >= health_utc_now() - to_days($days::integer)
-    group by all
-)
-select day, segment, count(*) as customers
-from daily
+-- Segment mix over time: customers per segment at each history point (as_of, 00:00 UTC of its day) of
+-- the last $days days before the model's now.
+select snapshot_at::date as day, snapshot_at as as_of, segment, count(*) as customers
+from health_snapshots
+where snapshot_at >= health_model_now(health_utc_now()) - to_days($days::integer)
 group by all
-order by day, segment;
+order by as_of, segment;

@@ -1,8 +1,8 @@
 -- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- One suite run; returns its run_id.
 insert into quality_runs (run_id, run_at, scope, suite, trigger, batch_id, rows_validated, expectations, failed,
-    critical_failed, quarantined, success, skipped_reason, duration_ms)
+    critical_failed, quarantined, success, duration_ms)
 values (nextval('quality_run_ids'), $run_at::TIMESTAMP, $scope::VARCHAR, $suite::VARCHAR, $trigger::VARCHAR,
     $batch_id::BIGINT, $rows_validated::BIGINT, $expectations::INTEGER, $failed::INTEGER, $critical_failed::INTEGER,
-    $quarantined::INTEGER, $success::BOOLEAN, $skipped_reason::VARCHAR, $duration_ms::DOUBLE)
+    $quarantined::INTEGER, $success::BOOLEAN, $duration_ms::DOUBLE)
 returning run_id;

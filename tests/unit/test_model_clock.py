@@ -1,0 +1,125 @@
+"""The model clock: "wall" keeps the wall clock as the model's now; "events" makes it the latest event time
+landed, never moving backwards, and every reader's default as-of follows it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from customer_health.clock import model_now, utc_now
+from customer_health.config import ClockSettings, Settings
+from customer_health.db import open_owner
+from customer_health.health.queries import health_rows
+from customer_health.health.refresh import HealthRefresher
+from customer_health.sqlfiles import Statements
+from dashboard import queries as dashboard_queries
+from ingest.landing import BatchContext, Lander, batch_from_rows
+from ingest.plugins import PipelineExtensions
+from ingest.service import build_lander
+from tests.factories import customer, encode, visit
+
+T1 = datetime(2026, 3, 10, 18, 30)  # naive UTC
+WALL = datetime(2026, 11, 20, 12, 0)
+
+
+def iso(moment: datetime) -> str:
+    return moment.replace(tzinfo=UTC).isoformat()
+
+
+class Clocked:
+    """A database whose lander records every after_land hook's ``now``."""
+
+    def __init__(self, tmp_path: Path, source: str) -> None:
+        self.settings = Settings(db_path=tmp_path / "clock.duckdb", clock=ClockSettings(source=source))  # type: ignore[arg-type]
+        self.con = open_owner(self.settings)
+        self.seen: list[datetime] = []
+        hooks = [HealthRefresher(self.settings.health).after_land, self._hook]
+        self.lander = Lander(self.con, "g", 65536, after_land=hooks, clock_source=source)
+        self.n = 0
+
+    def _hook(self, con: object, ctx: BatchContext) -> None:
+        self.seen.append(ctx.now)
+
+    def land(self, *events: tuple[str, dict]) -> None:
+        rows = []
+        for etype, payload in events:
+            self.n += 1
+            rows.append((etype, "t.jsonl", self.n, encode(payload)))
+        self.lander.land(batch_from_rows(rows), "file:t.jsonl")
+
+    def visit_at(self, moment: datetime, customer_id: str = "c1") -> tuple[str, dict]:
+        self.n += 1
+        return "visits", visit(f"v{self.n}", customer_id, occurred_at=iso(moment))
+
+    @property
+    def db(self) -> Statements:
+        return Statements(self.con.cursor())
+
+
+def test_clock_source_is_a_closed_setting_defaulting_to_wall() -> None:
+    assert Settings().clock.source == "wall"
+    assert ClockSettings(source="events").source == "events"
+    with pytest.raises(ValidationError):
+        ClockSettings(source="event")  # type: ignore[arg-type]
+
+
+def test_the_pipeline_lander_takes_the_clock_source_from_the_settings(tmp_path: Path) -> None:
+    settings = Settings(db_path=tmp_path / "s.duckdb", clock=ClockSettings(source="events"))
+    con = open_owner(settings)
+    try:
+        assert build_lander(con, settings, PipelineExtensions()).clock_source == "events"
+    finally:
+        con.close()
+
+
+def test_wall_clock_model_now_is_the_wall_clock_whatever_the_events(tmp_path: Path) -> None:
+    world = Clocked(tmp_path, "wall")
+    landing = utc_now()
+    world.land(("customers", customer("p1", "c1", occurred_at=iso(T1 - timedelta(days=30)))), world.visit_at(T1))
+    assert landing <= world.seen[-1] <= utc_now()  # the hooks' now: the wall clock
+    assert model_now(world.db, WALL) == WALL
+    before = utc_now()
+    assert before <= model_now(world.db) <= utc_now()
+    (sql_now,) = world.con.execute("select health_model_now(health_utc_now())").fetchone()
+    assert abs((sql_now - utc_now()).total_seconds()) < 5
+
+
+def test_events_clock_is_the_latest_event_time_and_never_moves_backwards(tmp_path: Path) -> None:
+    world = Clocked(tmp_path, "events")
+    assert model_now(world.db, WALL) == WALL  # nothing landed yet: the wall clock
+    world.land(("customers", customer("p1", "c1", occurred_at=iso(T1 - timedelta(days=30)))),
+               world.visit_at(T1 - timedelta(hours=5)), world.visit_at(T1))
+    assert model_now(world.db, WALL) == T1
+    assert world.seen == [T1]  # after_land hooks (health, churn, alerts) run at the model's now
+    world.land(world.visit_at(T1 - timedelta(days=3)))  # a late event
+    assert model_now(world.db, WALL) == T1
+    world.land(("visits", {"event_id": "broken"}))  # dead letters only
+    assert model_now(world.db, WALL) == T1
+    later = T1 + timedelta(days=2, minutes=7)
+    world.land(world.visit_at(later))
+    assert model_now(world.db, WALL) == later
+    assert world.seen == [T1, T1, T1, later]
+    (sql_now,) = world.con.execute("select health_model_now(health_utc_now())").fetchone()
+    assert sql_now == later  # the SQL statements' now too
+    assert dashboard_queries.model_now(world.db, WALL)["now"].iloc[0] == later
+
+
+def test_readers_default_as_of_follows_the_events_clock(tmp_path: Path) -> None:
+    world = Clocked(tmp_path, "events")
+    world.land(("customers", customer("p1", "c1", occurred_at=iso(T1 - timedelta(days=30)))),
+               world.visit_at(T1 - timedelta(days=2)), world.visit_at(T1, customer_id="c2"),
+               ("customers", customer("p2", "c2", occurred_at=iso(T1 - timedelta(days=30)))))
+    rows = {r["customer_id"]: r for r in health_rows(world.db, world.settings)}
+    assert rows["c1"]["days_since_last_visit"] == pytest.approx(2.0)
+    assert rows["c2"]["days_since_last_visit"] == pytest.approx(0.0)
+    assert rows["c1"]["evaluated"] == "maintained"  # the pipeline's refresh ran at the model's now as well
+
+    (tmp_path / "wall").mkdir()
+    wall = Clocked(tmp_path / "wall", "wall")
+    wall.land(("customers", customer("p1", "c1", occurred_at=iso(T1 - timedelta(days=30)))),
+              wall.visit_at(T1 - timedelta(days=2)))
+    (row,) = health_rows(wall.db, wall.settings)
+    assert row["days_since_last_visit"] > 200  # as of the wall clock, long after the events
