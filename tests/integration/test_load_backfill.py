@@ -39,13 +39,15 @@ def test_a_load_whose_tickets_land_before_visits_records_no_intermediate_state(e
     assert read(env, "select count(*), count(*) filter (where from_segment is not null) from segment_changes") == \
         [(80, 0)]
     assert read(env, "select kind, count(*) from health_refreshes group by 1") == [("full", 1)]
-    # The one daily snapshot of each customer is the state after the whole load, not after the profiles.
-    daily = read(env, """
-        select count(*), count(distinct customer_id),
-            count(*) filter (where s.segment = h.segment and s.health_score = h.health_score)
-        from health_snapshots s join health_state h using (customer_id)
-        where s.reason = 'daily'""")
-    assert daily == [(80, 80, 80)]
+    # The history holds the points of the whole load, each what `customers --as-of` says at its time: none
+    # of them is a snapshot of half the data.
+    points = [p for (p,) in read(env, "select distinct as_of from health_history order by 1")]
+    assert len(points) >= 55
+    for at in (points[0], points[len(points) // 2], points[-1]):
+        stored = dict(read(env, f"select customer_id, segment from health_history where as_of = '{at}'"))
+        listed = env.cli("customers", "--as-of", at.isoformat(), "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert stored == {r["customer_id"]: r["segment"] for r in json.loads(listed.stdout)}, at
     # Nothing was recorded for alerts to pick up in between: the churn scores exist once the fit does.
     assert read(env, "select count(*) from churn_fading") == [(0,)]
 
