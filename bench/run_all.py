@@ -63,6 +63,8 @@ SUITE: tuple[Benchmark, ...] = (
     Benchmark("freshness", "end to end: produced -> health and segment readable by a client, at a steady rate",
               quick=("--customers", "1000", "--seconds", "20"),
               full=("--customers", "5000", "--rate", "1000", "--seconds", "60")),
+    Benchmark("backfill", "backfill: `load` of simulated JSONL (health and history included) vs DuckDB's read_json",
+              quick=("--customers", "1000", "--history-days", "60", "--dir", "{tmp}")),
     Benchmark("health_refresh", "health: incremental refresh vs full recompute (issue size: 1M and 10M events)",
               quick=("--customers", "10000", "--events", "100000", "1000000", "--batches", "5", "--repeat", "1",
                      "--dir", "{tmp}"),

@@ -7,13 +7,18 @@ reads and writes give (ingest.plugins.order_plugins), not the order of :data:`PL
 
 from __future__ import annotations
 
+import threading
+
 import duckdb
 
 from customer_health.alerts import pipeline as alerts
 from customer_health.churn import model as churn
 from customer_health.config import Settings
 from customer_health.health import refresh as health
+from customer_health.health.backfill import finish_backfill
+from customer_health.health.refresh import RefreshResult
 from expectations import batch as quality
+from expectations.runner import get_runner
 from ingest.landing import Lander
 from ingest.plugins import PipelineExtensions, Plugin, assemble
 from ingest.service import build_lander
@@ -27,5 +32,24 @@ def pipeline_extensions(con: duckdb.DuckDBPyConnection, settings: Settings) -> P
 
 
 def load_lander(con: duckdb.DuckDBPyConnection, settings: Settings) -> Lander:
-    """The lander of ``load``: the pipeline's landing path with the same plug-ins."""
-    return build_lander(con, settings, pipeline_extensions(con, settings))
+    """The lander of ``load``: the pipeline's landing path with the same plug-ins, in bulk (no per-batch
+    derived state: :func:`finish_load` derives it once every file has landed)."""
+    lander = build_lander(con, settings, pipeline_extensions(con, settings))
+    lander.bulk = True
+    return lander
+
+
+def preload_quality(settings: Settings) -> threading.Thread | None:
+    """Import Great Expectations on a thread of its own (started; join it before exiting), so that the
+    first batch's suites need not wait for it while the first file is read; None when batch suites are off."""
+    if not settings.quality.batch_suites:
+        return None
+    thread = threading.Thread(target=get_runner, args=(settings.quality.failing_sample_rows,), name="load-quality",
+                              daemon=True)
+    thread.start()
+    return thread
+
+
+def finish_load(con: duckdb.DuckDBPyConnection, settings: Settings) -> RefreshResult:
+    """What a bulk load derives once at its end: rollups, churn scores, health and its history."""
+    return finish_backfill(con, settings)

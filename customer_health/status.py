@@ -21,9 +21,13 @@ def pipeline_status(db: Statements, settings: Settings) -> dict[str, Any]:
     tickets, payments, visits, customers = db.row("status/landed_counts")
     by_reason = dict(db.rows("status/dead_letter_by_reason"))
     (last_batch,) = db.row("status/last_batch")
+    duplicates, quarantined_by_type = db.row("status/duplicates_and_quarantine")
+    quarantined = {str(k): int(v) for k, v in dict(quarantined_by_type).items()}
     return {
         "landed": {"tickets": tickets, "payments": payments, "visits": visits, "customers": customers},
+        "duplicates": int(duplicates),
         "dead_letter": {"total": sum(by_reason.values()), "by_reason": by_reason},
+        "quarantined": {"total": sum(quarantined.values()), "by_type": quarantined},
         "lag": consumer_lag(db, settings),
         "last_batch_at": jsonable(last_batch),
     }

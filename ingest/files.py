@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from customer_health import sqlfiles
 from customer_health.config import EVENT_TYPES
 from customer_health.errors import UserError
-from ingest.landing import BatchResult, Lander, batch_from_rows
+from ingest.landing import INCOMING_SCHEMA, BatchResult, Lander
 
 # Contract fields whose CSV text is read as a JSON number or boolean (see load/tabular_rows.sql).
 NUMBER_FIELDS = ["handling_minutes", "compensation_requested", "compensation_granted", "sentiment", "amount",
@@ -28,12 +30,14 @@ class LoadTotals:
     landed: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    quarantined: int = 0
 
     def add(self, result: BatchResult) -> None:
         self.rows += result.messages
         self.landed += result.landed
         self.duplicates += result.duplicates
         self.dead_lettered += result.dead_lettered
+        self.quarantined += result.quarantined
 
 
 def event_type_for(path: Path, explicit: str | None) -> str:
@@ -59,19 +63,46 @@ def file_format(path: Path) -> str:
     return fmt
 
 
-def _chunks(rows: Iterable[tuple[int, bytes]], chunk_rows: int, chunk_bytes: int) -> Iterator[list[tuple[int, bytes]]]:
-    """Consecutive rows in chunks of at most ``chunk_rows`` rows and, unless one row is larger,
-    ``chunk_bytes`` bytes of raw text (an Arrow binary array holds at most 2 GiB)."""
-    chunk: list[tuple[int, bytes]] = []
+def _chunks(
+    rows: Iterable[tuple[int, bytes]], chunk_rows: int | None, chunk_bytes: int,
+) -> Iterator[tuple[list[int], list[bytes]]]:
+    """Consecutive rows as (line numbers, raw texts) in chunks of at most ``chunk_rows`` rows (None: no bound)
+    and, unless one row is larger, ``chunk_bytes`` bytes of raw text (an Arrow binary array holds at most
+    2 GiB). Two flat lists rather than a list of pairs: ints and bytes are no work for the garbage collector."""
+    lines: list[int] = []
+    raws: list[bytes] = []
     size = 0
-    for row in rows:
-        if chunk and (len(chunk) >= chunk_rows or size + len(row[1]) > chunk_bytes):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(row)
-        size += len(row[1])
-    if chunk:
-        yield chunk
+    most = chunk_rows if chunk_rows is not None else sys.maxsize
+    for line, raw in rows:
+        if lines and (len(lines) >= most or size + len(raw) > chunk_bytes):
+            yield lines, raws
+            lines, raws, size = [], [], 0
+        lines.append(line)
+        raws.append(raw)
+        size += len(raw)
+    if lines:
+        yield lines, raws
+
+
+def _file_batch(event_type: str, source_file: str, lines: list[int], raws: list[bytes]) -> pa.Table:
+    """The ``incoming`` relation of one chunk of a file (as :func:`ingest.landing.batch_from_rows`, column-wise)."""
+    n = len(lines)
+    return pa.Table.from_arrays(
+        [
+            pa.array(np.arange(n, dtype=np.int64)),
+            pa.repeat(pa.scalar(event_type, pa.string()), n),
+            pa.nulls(n, pa.string()),
+            pa.nulls(n, pa.int32()),
+            pa.nulls(n, pa.int64()),
+            pa.repeat(pa.scalar(source_file, pa.string()), n),
+            pa.array(lines, pa.int64()),
+            pa.nulls(n, pa.binary()),
+            pa.array(raws, pa.binary()),
+            pa.nulls(n, pa.timestamp("ms")),
+            pa.nulls(n, pa.string()),
+        ],
+        schema=INCOMING_SCHEMA,
+    )
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -108,13 +139,14 @@ def load_files(
     lander: Lander,
     paths: list[Path],
     explicit_type: str | None = None,
-    chunk_rows: int = 50_000,
+    chunk_rows: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     progress: Callable[[LoadTotals, float], None] | None = None,
 ) -> LoadTotals:
-    """Land every row of every file, in batches of at most ``chunk_rows`` rows and ``chunk_bytes`` bytes
-    (a file's size is bounded by the disk, not by memory); a bad row is dead-lettered with its file and line."""
-    if chunk_rows <= 0 or chunk_bytes <= 0:
+    """Land every row of every file, in batches of at most ``chunk_rows`` rows (None: as many as fit) and
+    ``chunk_bytes`` bytes (a file's size is bounded by the disk, not by memory); a bad row is dead-lettered
+    with its file and line. Fewer, larger batches cost less per row: each batch runs every statement once."""
+    if (chunk_rows is not None and chunk_rows <= 0) or chunk_bytes <= 0:
         raise UserError(f"load: chunk_rows and chunk_bytes must be more than 0, got {chunk_rows}, {chunk_bytes}")
     plan = []
     for path in paths:
@@ -125,8 +157,8 @@ def load_files(
     started = time.monotonic()
     for path, event_type, fmt in plan:
         rows = _jsonl_rows(path) if fmt == "jsonl" else _tabular_rows(lander.con, path, fmt)
-        for chunk in _chunks(rows, chunk_rows, chunk_bytes):
-            table: pa.Table = batch_from_rows([(event_type, str(path), line, raw) for line, raw in chunk])
+        for lines, raws in _chunks(rows, chunk_rows, chunk_bytes):
+            table = _file_batch(event_type, str(path), lines, raws)
             totals.add(lander.land(table, f"file:{path}"))
             if progress:
                 progress(totals, time.monotonic() - started)

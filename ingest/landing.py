@@ -190,6 +190,11 @@ class Lander:
 
     ``before_land`` hooks may move valid rows of the ``checked_*`` tables to quarantine and return how
     many; ``after_land`` hooks keep derived tables (rollups, health) in step with the landed events.
+
+    ``bulk`` (a backfill): the ``after_land`` hooks do not run, so a partly landed backfill leaves no
+    derived state (history, segment changes, alerts); the contract, dead letters, duplicates and the
+    ``before_land`` hooks (quarantine) still run per batch. Whoever lands in bulk rebuilds the derived
+    tables once it is done.
     """
 
     con: duckdb.DuckDBPyConnection
@@ -197,6 +202,7 @@ class Lander:
     max_message_bytes: int
     before_land: list[BatchHook] = field(default_factory=list)
     after_land: list[BatchHook] = field(default_factory=list)
+    bulk: bool = False
     clock_source: str = "wall"  # [clock] source, recorded with the model clock of every batch
     statements: Statements = field(init=False)
     _tables_created: bool = field(default=False, init=False)
@@ -256,8 +262,9 @@ class Lander:
         )
         run("ingest/advance_model_clock", {"source": self.clock_source, "now": now})
         ctx = replace(ctx, now=model_now(self.statements, now))
-        for hook in self.after_land:
-            hook(con, ctx)
+        if not self.bulk:
+            for hook in self.after_land:
+                hook(con, ctx)
         if dead:
             log.warning("batch %d: %d of %d messages dead-lettered", batch_id, dead, messages)
         return BatchResult(batch_id, messages, landed, duplicates, dead, quarantined, now)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from customer_health.alerts.webhook import validate_webhook_url
 from customer_health.cliutil import print_json, settings_from_args
-from customer_health.composition import load_lander, pipeline_extensions
+from customer_health.composition import finish_load, load_lander, pipeline_extensions, preload_quality
 from customer_health.db import open_owner, reader
 from customer_health.errors import UserError
 from customer_health.exposure import warn_if_exposed
@@ -61,21 +61,28 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_load(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     con = open_owner(settings)
+    preloading = preload_quality(settings)
     try:
         lander = load_lander(con, settings)
         with progress("loading", unit="rows") as shown:
             totals = load_files(lander, args.files, args.type, progress=lambda t, _elapsed: shown.update(
-                t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered),
-                chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024)
+                t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered,
+                quarantined=t.quarantined), chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024)
+        if totals.landed:
+            with progress("health and history", unit="customers") as shown:
+                refreshed = finish_load(con, settings)
+                shown.update(refreshed.customers)
     finally:
         con.close()
+        if preloading is not None:
+            preloading.join()
     document = {"rows": totals.rows, "landed": totals.landed, "duplicates": totals.duplicates,
-                "dead_lettered": totals.dead_lettered}
+                "dead_lettered": totals.dead_lettered, "quarantined": totals.quarantined}
     if args.json:
         print_json(document)
     else:
         print(f"{totals.rows:,} rows: {totals.landed:,} landed, {totals.duplicates:,} duplicates, "
-              f"{totals.dead_lettered:,} dead-lettered")
+              f"{totals.dead_lettered:,} dead-lettered, {totals.quarantined:,} quarantined")
     return 0
 
 
@@ -110,7 +117,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     print("landed:       " + ", ".join(f"{k} {v:,}" for k, v in landed.items()))
     dl = status["dead_letter"]
     reasons = ", ".join(f"{k} {v:,}" for k, v in dl["by_reason"].items()) or "none"
+    print(f"duplicates:   {status['duplicates']:,}")
     print(f"dead letters: {dl['total']:,} ({reasons})")
+    quarantined = status["quarantined"]
+    by_type = ", ".join(f"{k} {v:,}" for k, v in quarantined["by_type"].items()) or "none"
+    print(f"quarantined:  {quarantined['total']:,} ({by_type})")
     lag = status["lag"]
     print(f"lag ({lag['source']}): {lag['total']:,} messages")
     if lag.get("broker_error"):
