@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from customer_health.clock import model_now
-from customer_health.composition import load_lander
+from customer_health.composition import finish_load, load_lander
 from customer_health.config import ClockSettings, QuackSettings, Settings
 from customer_health.db import open_owner
 from customer_health.health.queries import health_rows
@@ -54,6 +54,7 @@ class Portfolio:
         self._files += 1
         paths = write_jsonl(events, self.directory / f"events-{self._files}")
         load_files(self.lander, [paths[t] for t in ("customers", "visits", "tickets", "payments")])
+        finish_load(self.con, self.settings)  # as `customer-health load` does once its files have landed
 
     def rows(self) -> list[dict[str, Any]]:
         """Every known customer's health evaluated from scratch at the model's now (as ``--as-of`` does)."""
