@@ -24,6 +24,20 @@ FOLLOW_UP_WALL_SECONDS_PER_DAY = 30.0
 LIVE_DRIFTER_SHARE = 0.02
 
 
+
+def live_start(
+    settings: SimulationSettings, start: datetime, stream: str
+) -> tuple[float, list[Actor], Random, Factory, Encoder]:
+    """What a live stream starts from at ``start``: its epoch seconds, the population with the history window
+    ending there behind it, and the stream's seeded generators (``stream`` seeds them; ids share one tag)."""
+    start_ts = epoch(start, "start")
+    window = settings.history_days * DAY
+    actors = [Actor(c, start_ts - window, window) for c in build_population(settings)]
+    rng = Random(f"{settings.seed}:{stream}")
+    tag = f"{settings.seed}l{int(start_ts)}"
+    return start_ts, actors, rng, Factory(rng, tag), Encoder(tag, Random(f"{settings.seed}:{stream}:bad"),
+                                                              settings.bad_event_share)
+
 def generate_live(settings: SimulationSettings, start: datetime) -> Iterator[tuple[datetime, SimEvent]]:
     """Endless ``(occurred_at, event)`` pairs continuing the population of :func:`generate_history`.
 
@@ -36,13 +50,7 @@ def generate_live(settings: SimulationSettings, start: datetime) -> Iterator[tup
     seconds and then each take about 2% of all slots. With ``live_profiles`` every customer's
     current profile comes first. Deterministic for (settings, start); ``start`` must be timezone-aware.
     """
-    start_ts = epoch(start, "start")
-    window = settings.history_days * DAY
-    actors = [Actor(c, start_ts - window, window) for c in build_population(settings)]
-    rng = Random(f"{settings.seed}:live")
-    tag = f"{settings.seed}l{int(start_ts)}"
-    factory = Factory(rng, tag)
-    encoder = Encoder(tag, Random(f"{settings.seed}:live:bad"), settings.bad_event_share)
+    start_ts, actors, rng, factory, encoder = live_start(settings, start, "live")
     step = settings.speed / settings.rate_per_second  # simulated seconds per slot
     compress = min(1.0, FOLLOW_UP_WALL_SECONDS_PER_DAY * settings.speed / DAY)
 

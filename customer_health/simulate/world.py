@@ -12,14 +12,12 @@ import heapq
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import count
-from random import Random
 from typing import Any
 
-from .behaviour import DAY, Actor, Factory, activity_clock, local_clock, profile_payload
+from .behaviour import DAY, Actor, activity_clock, local_clock, profile_payload
 from .catalog import PROFILES, Choice, Profile
-from .encoding import Encoder
-from .history import epoch
-from .population import build_population, newcomer
+from .live import live_start
+from .population import newcomer
 from .settings import SimEvent, SimulationSettings
 
 _STREAMS = ("visit", "ticket", "purchase")
@@ -50,13 +48,8 @@ def generate_world(settings: SimulationSettings, start: datetime) -> Iterator[tu
     then the profile with ``cancelled_at``) with CANCEL_PER_DAY and as many newcomers sign up on average.
     Deterministic for (settings, start); ``start`` must be timezone-aware.
     """
-    start_ts = epoch(start, "start")
+    start_ts, actors, rng, factory, encoder = live_start(settings, start, "world")
     window = settings.history_days * DAY
-    actors = [Actor(c, start_ts - window, window) for c in build_population(settings)]
-    rng = Random(f"{settings.seed}:world")
-    tag = f"{settings.seed}l{int(start_ts)}"
-    factory = Factory(rng, tag)
-    encoder = Encoder(tag, Random(f"{settings.seed}:world:bad"), settings.bad_event_share)
 
     seq = count()
     # (time, seq, topic or None, actor or None, payload or trigger): a trigger (topic None) is an arrival
