@@ -11,6 +11,7 @@ import duckdb
 
 from customer_health.churn import model
 from customer_health.cliutil import print_json, settings_from_args
+from customer_health.clock import model_now
 from customer_health.config import Settings
 from customer_health.db import open_owner, open_reader, reader
 from customer_health.errors import UserError
@@ -35,7 +36,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         ),
     )
     f.add_argument("--as-of", type=_as_of, metavar="DATE",
-                   help="end of the calibration window: YYYY-MM-DD or an ISO time, UTC (default: now)")
+                   help="end of the calibration window: YYYY-MM-DD or an ISO time, UTC (default: the model's now)")
     f.add_argument("--json", action="store_true", help="print the fit as JSON")
     f.set_defaults(handler=cmd_fit)
 
@@ -80,7 +81,8 @@ def _database(settings: Settings) -> Iterator[tuple[Statements, duckdb.DuckDBPyC
 
 
 def _rescore(con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime) -> int:
-    """Without a pipeline: every customer's churn scores, then their health (which reads P(alive)), as of now."""
+    """Without a pipeline: every customer's churn scores, then their health (which reads P(alive)), as of the
+    model's ``now``."""
     with transaction(con):
         scored = model.score_customers(con, settings, None, now).customers
         HealthRefresher(settings.health).full_refresh(con, now, reason="churn_fit")
@@ -89,16 +91,17 @@ def _rescore(con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime) 
 
 def cmd_fit(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    now = model.utc_now()
-    as_of = args.as_of or now
-    if as_of.date() > now.date():
-        raise UserError(f"--as-of {as_of:%Y-%m-%d} is in the future: customers would look older than they are "
-                        f"(today is {now:%Y-%m-%d} UTC)")
+    now = model.utc_now()  # the wall clock: when the fit was made
     with _database(settings) as (run, con):
+        model_time = model_now(run, now)  # the as-of of the scores, as every reader's
+        as_of = args.as_of or model_time
+        if as_of.date() > model_time.date():
+            raise UserError(f"--as-of {as_of:%Y-%m-%d} is in the future: customers would look older than they "
+                            f"are (today is {model_time:%Y-%m-%d} UTC)")
         fit = model.fit_model(run, as_of, trigger="manual", now=now)
         scored: int | None = None
         if con is not None:
-            scored = _rescore(con, settings, now)
+            scored = _rescore(con, settings, model_time)
         scoring = model.scoring_fit(run)
     document = fit.as_dict() | {
         "time_unit": "weeks",
@@ -116,7 +119,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     elif scoring.fit_id != fit.fit_id:
         print(f"  customers are scored with fit #{scoring.fit_id} (as of {scoring.as_of})")
     if scored is not None:
-        print(f"  rescored {scored:,} customers and their health as of now")
+        print(f"  rescored {scored:,} customers and their health as of {model_time:%Y-%m-%d %H:%M:%S} UTC")
     else:
         print("  the running pipeline rescores the customers with it at its next batch")
     return 0

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from customer_health import sqlfiles
-from customer_health.clock import utc_now
+from customer_health.clock import model_now, utc_now
 from customer_health.config import Settings
 from customer_health.db import open_owner, open_reader
 from customer_health.errors import UserError
@@ -56,40 +56,47 @@ def record_intervention(
     settings: Settings, customer_id: str, step: str, note: str, recorded_by: str,
     tried_at: datetime | None = None,
 ) -> Intervention:
-    """Store that ``step`` was tried with ``customer_id`` by ``recorded_by`` (at ``tried_at``, default now, UTC).
+    """Store that ``step`` was tried with ``customer_id`` by ``recorded_by`` (at ``tried_at``, default the
+    model's now, UTC: ``clock.model_now``, so that the next step, read at the model's now, sees it).
 
     Raises UserError for an unknown step or customer, a note too short to say what was done (for an exit:
-    why; see ``note_problem``), an empty author, or a database owned by a pipeline that does not serve it.
+    why; see ``note_problem``), a ``tried_at`` after the model's now, an empty author, or a database owned by
+    a pipeline that does not serve it.
     """
     if step not in STEPS:
         raise UserError(f"unknown step {step!r} (one of: {', '.join(STEPS)})")
     if not recorded_by.strip():
         raise UserError("an intervention needs who recorded it (--by)")
-    now = utc_now()
-    params = {"customer_id": customer_id, "step": step, "note": note.strip(), "recorded_by": recorded_by.strip(),
-              "tried_at": tried_at or now, "recorded_at": now}
-    if tried_at is not None and tried_at > now:
-        raise UserError(f"--at {tried_at:%Y-%m-%d %H:%M:%S} UTC is in the future: record a step once it was tried")
     db = open_reader(settings)
     if db.mode == "quack":
         try:
-            _known(db.one("health/customer_profile", {"customer_id": customer_id}), customer_id)
-            _enough(step, note)
-            row = db.one("health/record_intervention", params)
+            row = _record(db, customer_id, step, note, recorded_by, tried_at)
         finally:
             db.close()
     else:
         db.close()
         con = open_owner(settings)
         try:
-            sql = sqlfiles.Statements(con)
-            _known(sql.one("health/customer_profile", {"customer_id": customer_id}), customer_id)
-            _enough(step, note)
-            row = sql.one("health/record_intervention", params)
+            row = _record(sqlfiles.Statements(con), customer_id, step, note, recorded_by, tried_at)
         finally:
             con.close()
-    assert row is not None
     return Intervention(*row)
+
+
+def _record(db: sqlfiles.Statements, customer_id: str, step: str, note: str, recorded_by: str,
+            tried_at: datetime | None) -> tuple[Any, ...]:
+    recorded_at = utc_now()  # the wall clock: when it was written down
+    now = model_now(db, recorded_at)
+    if tried_at is not None and tried_at > now:
+        raise UserError(f"--at {tried_at:%Y-%m-%d %H:%M:%S} UTC is in the future (the model's now is "
+                        f"{now:%Y-%m-%d %H:%M:%S} UTC): record a step once it was tried")
+    _known(db.one("health/customer_profile", {"customer_id": customer_id}), customer_id)
+    _enough(step, note)
+    row = db.one("health/record_intervention", {
+        "customer_id": customer_id, "step": step, "note": note.strip(), "recorded_by": recorded_by.strip(),
+        "tried_at": tried_at or now, "recorded_at": recorded_at})
+    assert row is not None
+    return tuple(row)
 
 
 def _known(profile: tuple[Any, ...] | None, customer_id: str) -> None:

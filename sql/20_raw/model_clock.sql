@@ -9,6 +9,7 @@ create table if not exists model_clock (
 
 -- The model's now (UTC) when the wall clock says `wall`: the latest landed event time when the pipeline
 -- runs with source 'events', else `wall`. Every default "now" of the model and its readers comes from here
--- (through customer_health.clock.model_now); a scalar subquery, so not usable inside a lambda.
+-- (through customer_health.clock.model_now); a scalar subquery, so not usable inside a lambda: bind it
+-- once as a column first (as health_presented does).
 create or replace macro health_model_now(wall) as
     coalesce((select event_time from model_clock where source = 'events'), wall);

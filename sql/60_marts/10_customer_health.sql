@@ -860,11 +860,16 @@ from flags;
 -- customers (with a profile), plus what is decided at read time: the next step (from the interventions
 -- recorded up to as_of), household and return-after-exit flags, and the customer's name.
 create or replace macro health_presented(src, as_of) as table
-with tried as (
-    select * from health_interventions_tried(as_of)
+-- as_of bound once, as a column: it may be a scalar subquery (health_model_now), which DuckDB does not
+-- accept inside the lambdas of health_next_step
+with clock as (
+    select as_of::timestamp as presented_at
+),
+tried as (
+    select * from health_interventions_tried((select presented_at from clock))
 ),
 flags as (
-    select * from health_household_flags(src, as_of)
+    select * from health_household_flags(src, (select presented_at from clock))
 ),
 -- The playbook words once per row, as a column (passed into health_next_step, the expression would be
 -- repeated at each of its uses: far longer to plan).
@@ -879,7 +884,8 @@ worded as (
 select h.* exclude (playbook, playbook_words), c.name,
     h.as_of as refreshed_at,
     h.norms.median_support_minutes_90d as portfolio_median_support_minutes_90d,
-    unnest(health_next_step(h.customer_id, h.segment, h.segment_reason, h.playbook_words, tried.tried, as_of)),
+    unnest(health_next_step(h.customer_id, h.segment, h.segment_reason, h.playbook_words, tried.tried,
+        clock.presented_at)),
     coalesce(tried.tried, []) as interventions_tried,
     tried.exited_at,
     flags.household_churned,
@@ -888,11 +894,13 @@ select h.* exclude (playbook, playbook_words), c.name,
     flags.returned_after_exit_of,
     h.playbook
 from worded h
+cross join clock
 join customers c using (customer_id)
 left join tried using (customer_id)
 left join flags using (customer_id);
 
 -- Current health of every known customer as maintained by the pipeline in health_state (see
--- health_presented); what the dashboard, the alerts and `customer-health customer` read.
+-- health_presented) at the model's now (health_model_now: the wall clock, or in [clock] source = "events"
+-- the latest event time landed); what the dashboard, the alerts and `customer-health customer` read.
 create or replace view customer_health as
-select * from health_presented('health_state', health_utc_now());
+select * from health_presented('health_state', health_model_now(health_utc_now()));

@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from customer_health.clock import model_now, utc_now
 from customer_health.config import ClockSettings, Settings
 from customer_health.db import open_owner
+from customer_health.errors import UserError
+from customer_health.health.interventions import record_intervention
 from customer_health.health.queries import health_rows
 from customer_health.health.refresh import HealthRefresher
 from customer_health.sqlfiles import Statements
@@ -19,7 +21,7 @@ from dashboard import queries as dashboard_queries
 from ingest.landing import BatchContext, Lander, batch_from_rows
 from ingest.plugins import PipelineExtensions
 from ingest.service import build_lander
-from tests.factories import customer, encode, visit
+from tests.factories import customer, encode, payment, ticket, visit
 
 T1 = datetime(2026, 3, 10, 18, 30)  # naive UTC
 WALL = datetime(2026, 11, 20, 12, 0)
@@ -123,3 +125,75 @@ def test_readers_default_as_of_follows_the_events_clock(tmp_path: Path) -> None:
               wall.visit_at(T1 - timedelta(days=2)))
     (row,) = health_rows(wall.db, wall.settings)
     assert row["days_since_last_visit"] > 200  # as of the wall clock, long after the events
+
+
+H = datetime(2024, 6, 15, 12, 0)  # the events' time in the view tests: far from the wall clock, naive UTC
+
+
+def at(days: float) -> str:
+    return iso(H - timedelta(days=days))
+
+
+def view(db: Statements) -> dict[str, dict]:
+    cur = db.run("health/customer_now", {"customer_id": None, "segment": None})
+    columns = [d[0] for d in cur.description]
+    return {r[0]: dict(zip(columns, r, strict=True)) for r in cur.fetchall()}
+
+
+def test_the_view_decides_next_steps_households_and_win_back_at_the_events_clock(tmp_path: Path) -> None:
+    world = Clocked(tmp_path, "events")
+    since = "2023-01-01T00:00:00Z"
+    world.land(
+        *(("customers", customer(f"p-{c}", c, signed_up_at=since, occurred_at=at(200))) for c in ("loss", "fresh")),
+        ("payments", payment("lp", "loss", occurred_at=at(3), amount=20, currency="EUR")),
+        ("tickets", ticket("lt", "loss", occurred_at=at(2), ticket_id="LT", category="bug", handling_minutes=50)),
+        ("payments", payment("fp", "fresh", occurred_at=at(3), amount=20, currency="EUR")),
+        ("tickets", ticket("ft", "fresh", occurred_at=at(2), ticket_id="FT", category="bug", handling_minutes=50)),
+        ("customers", customer("p-x1", "x1", household_id="H", signed_up_at=since, cancelled_at=at(40),
+                               occurred_at=at(40))),
+        ("customers", customer("p-x2", "x2", household_id="H", signed_up_at=at(20), occurred_at=at(20))),
+        ("customers", customer("p-y1", "y1", signed_up_at=since, occurred_at=at(200))),
+        world.visit_at(H, "y1"),
+    )
+    assert model_now(world.db) == H
+    record = Statements(world.con)
+    for cid, step, tried in (("loss", "renegotiate", H - timedelta(days=5)), ("x1", "exit", H - timedelta(days=45)),
+                             ("y1", "exit", H + timedelta(days=10))):  # y1: an exit after the model's now
+        record.run("health/record_intervention", {"customer_id": cid, "step": step, "note": "tried it",
+                                                  "recorded_by": "t", "tried_at": tried, "recorded_at": WALL})
+    rows = view(world.db)
+    assert {r["refreshed_at"] for r in rows.values()} == {H}
+    # renegotiate tried 5 model days ago, within retry_after_days (30): not recommended again; as of the wall
+    # clock it would be two years old and recommended again, as for the customer who never tried it
+    assert rows["loss"]["segment"] == "unprofitable" and rows["loss"]["next_step"] == "readjust"
+    assert rows["fresh"]["next_step"] == "renegotiate"
+    assert rows["x1"]["segment"] == "churned" and rows["x1"]["next_step"] == "none"
+    assert rows["x1"]["win_back_dates"] == [H - timedelta(days=10), H + timedelta(days=140)]
+    assert rows["x1"]["exited_at"] == H - timedelta(days=45)
+    assert rows["x2"]["household_churned"] == ["x1"] and rows["x2"]["household_churn_flag"] is True
+    assert rows["x2"]["returned_after_exit"] is True and rows["x2"]["returned_after_exit_of"] == "x1"
+    assert rows["y1"]["exited_at"] is None and rows["y1"]["interventions_tried"] == []
+
+    world.land(world.visit_at(H + timedelta(days=40), "y1"))  # the model's clock moves past both
+    rows = view(world.db)
+    assert {r["refreshed_at"] for r in rows.values()} == {H + timedelta(days=40)}
+    assert rows["loss"]["next_step"] == "renegotiate"  # 45 model days since it was tried
+    assert rows["y1"]["exited_at"] == H + timedelta(days=10)
+
+
+def test_an_intervention_is_tried_at_the_model_now_by_default(tmp_path: Path) -> None:
+    world = Clocked(tmp_path, "events")
+    world.land(("customers", customer("p1", "c1", signed_up_at="2023-01-01T00:00:00Z", occurred_at=at(30))),
+               world.visit_at(H))
+    world.con.close()
+    done = record_intervention(world.settings, "c1", "educate", "walked them through the guide", "tester")
+    assert done.tried_at == H and done.recorded_at > WALL - timedelta(days=1)
+    with pytest.raises(UserError, match="is in the future"):
+        record_intervention(world.settings, "c1", "migrate", "moved them to prepaid billing", "tester",
+                            tried_at=H + timedelta(hours=1))
+    con = open_owner(world.settings)
+    try:
+        (row,) = view(Statements(con)).values()
+        assert [t["step"] for t in row["interventions_tried"]] == ["educate"]
+    finally:
+        con.close()
