@@ -11,7 +11,10 @@ Per landed batch (an ``after_land`` hook, inside the batch's transaction):
    windows move), when the [health] settings changed since the last one, when the portfolio norms are
    older than ``health.norms_max_age_minutes``, or when a
    check (every ``health.norms_check_seconds``) finds them drifted by more than ``health.norms_max_drift``
-   from the norms in use (the check reads health_state: constant in the events stored).
+   from the norms in use (the check reads health_state: constant in the events stored). The age and the
+   check interval are wall-clock time: they bound what the refreshes cost, whatever the model's clock
+   (``[clock] source = "events"`` at a day per wall minute would otherwise refresh everyone every 2.5 s);
+   what the model's time changes for customers no batch touches is caught at each model day's rollover.
 
 The history (:mod:`.history`) is a grid of point-in-time evaluations at 00:00 UTC of each day. When the
 model's time passes a day, the next point is derived before the full refresh (while the consumer lags by
@@ -27,12 +30,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import duckdb
 
+from customer_health.clock import utc_now
 from customer_health.config import HealthSettings, Settings
 from customer_health.health.history import extend_points, point_of, rebuild_points
 from customer_health.health.params import health_params
@@ -66,8 +71,10 @@ class HealthRefresher:
     """Runs the health statements on a connection that owns the database (in its open transaction)."""
 
     health: HealthSettings
+    # The wall clock (naive UTC) the norms' age and check interval are counted in.
+    wall_clock: Callable[[], datetime] = utc_now
     params: str = field(init=False)
-    _norms_checked_at: datetime | None = field(default=None, init=False)
+    _norms_checked_at: datetime | None = field(default=None, init=False)  # wall clock
     _history_rebuilt_at: float | None = field(default=None, init=False)  # time.monotonic()
 
     def __post_init__(self) -> None:
@@ -141,20 +148,21 @@ class HealthRefresher:
         return self._full_refresh_reason(con, Statements(con), now)
 
     def _full_refresh_reason(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime) -> str | None:
-        window_day, computed_at, params, *in_use = self._row(run, "health/refresh_status")
+        window_day, _, recorded_at, params, *in_use = self._row(run, "health/refresh_status")
         if window_day is None:
             return "first"
         if window_day < now.date():
             return "day_rollover"
         if params != self.params:
             return "settings_changed"
-        if now - computed_at > timedelta(minutes=self.health.norms_max_age_minutes):
+        wall = self.wall_clock()
+        if wall - recorded_at > timedelta(minutes=self.health.norms_max_age_minutes):
             return "norms_age"
         # Checked every norms_check_seconds since the norms were computed or last checked (planned: it is rare
         # and compares $now in a filter, which would have a prepared statement planned again anyway).
-        checked = max(self._norms_checked_at or computed_at, computed_at)
-        if (now - checked).total_seconds() >= self.health.norms_check_seconds:
-            self._norms_checked_at = now
+        checked = max(self._norms_checked_at or recorded_at, recorded_at)
+        if (wall - checked).total_seconds() >= self.health.norms_check_seconds:
+            self._norms_checked_at = wall
             current = self._row(run, "health/current_norms", now=now)
             scales = (1.0, self.health.support_reference_floor_minutes, self.health.complaint_reference_floor,
                       _MARGIN_SCALE)
@@ -213,7 +221,7 @@ class HealthRefresher:
         self._run(run, "health/delete_state")
         self._run(run, "health/write_state")
         if kind == "full":
-            self._run(run, "health/record_norms", now=now)
+            self._run(run, "health/record_norms", now=now, wall=self.wall_clock())
         duration_ms = (time.perf_counter() - started) * 1000
         self._run(run, "health/record_refresh", kind=kind, reason=reason, now=now, batch_id=batch_id,
                   duration_ms=duration_ms)

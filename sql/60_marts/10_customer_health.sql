@@ -12,6 +12,9 @@ create table if not exists health_norms (
 );
 -- Databases created before the settings were kept with the norms.
 alter table health_norms add column if not exists params varchar;
+-- The wall clock (UTC) when they were computed (computed_at is the model's time): what the norms' age,
+-- health.norms_max_age_minutes, is counted from. Null in databases from before.
+alter table health_norms add column if not exists recorded_at timestamp;
 
 -- The health of every customer seen (profile or events), as of its last refresh: window sums (state),
 -- the metrics, score, components, segment and drift derived from them (health_derive), and the

@@ -255,26 +255,72 @@ def test_refreshes_snapshot_segment_changes_and_days(world: World) -> None:
     ).fetchone() == (0,)
 
 
+class WallClock:
+    """A wall clock a test sets by hand (naive UTC)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def test_norms_are_recomputed_when_they_drift_or_age(tmp_path: Path) -> None:
     world = World(tmp_path, norms_check_seconds=0.0, norms_max_age_minutes=30.0)
+    wall = WallClock(AS_OF)
+    world.refresher = HealthRefresher(world.health, wall_clock=wall)
     try:
         assert world.land_and_refresh(*ordinary_portfolio()).reason == "first"
         assert world.land_and_refresh(seen("n1", "o1", ago(hours=1))).kind == "incremental"
         # Five more active customers, their profiles dated months back: the history is derived again from
         # their day (the norms of each point with them), then everyone refreshed with the day's point's norms.
-        result = world.land_and_refresh(*(profile(f"new{i}") for i in range(5)), now=AS_OF + timedelta(seconds=30))
+        wall.now = AS_OF + timedelta(seconds=30)
+        result = world.land_and_refresh(*(profile(f"new{i}") for i in range(5)), now=wall.now)
         assert (result.kind, result.reason) == ("full", "history_rebuilt")
         norms = "select customers from health_norms order by computed_at desc limit 1"
         assert world.con.execute(norms).fetchone() == (10,)
-        assert world.land_and_refresh(seen("n2", "o2", ago(hours=1)), now=AS_OF + timedelta(minutes=2)).kind == \
-            "incremental"
-        result = world.land_and_refresh(seen("n3", "o3", ago(hours=1)), now=AS_OF + timedelta(minutes=40))
+        wall.now = AS_OF + timedelta(minutes=2)
+        assert world.land_and_refresh(seen("n2", "o2", ago(hours=1)), now=wall.now).kind == "incremental"
+        wall.now = AS_OF + timedelta(minutes=40)
+        result = world.land_and_refresh(seen("n3", "o3", ago(hours=1)), now=wall.now)
         assert (result.kind, result.reason) == ("full", "norms_age")
         # A pipeline started with other [health] settings re-derives everyone at its first batch.
-        world.refresher = HealthRefresher(world.health.with_overrides(cost_per_support_minute=2.0))
+        world.refresher = HealthRefresher(world.health.with_overrides(cost_per_support_minute=2.0), wall_clock=wall)
         result = world.land_and_refresh(seen("n5", "o5", ago(hours=1)), now=AS_OF + timedelta(minutes=41))
         assert (result.kind, result.reason) == ("full", "settings_changed")
         assert world.land_and_refresh(seen("n6", "o5", ago(hours=1)), now=AS_OF + timedelta(minutes=42)).kind == \
             "incremental"
+    finally:
+        world.close()
+
+
+def test_the_norms_age_is_wall_clock_time_whatever_the_model_clock(tmp_path: Path) -> None:
+    """health.norms_max_age_minutes bounds what the refreshes cost: counted on the wall clock, so a model
+    clock running a day per wall minute (the demo) does not refresh everyone every model hour, and a model
+    clock standing still (late events only) still has the norms refreshed once they are old."""
+    world = World(tmp_path, norms_max_age_minutes=60.0)
+    wall = WallClock(datetime(2030, 1, 1, 9, 0))  # the wall clock, far from the events (AS_OF, 2026)
+    world.refresher = HealthRefresher(world.health, wall_clock=wall)
+    try:
+        assert world.land_and_refresh(*ordinary_portfolio()).reason == "first"
+        # Five model hours pass in 20 wall seconds: incremental refreshes only.
+        for hours in range(1, 6):
+            wall.now += timedelta(seconds=4)
+            assert world.land_and_refresh(seen(f"m{hours}", "o1", ago(hours=-hours)),
+                                          now=AS_OF + timedelta(hours=hours)).kind == "incremental"
+        # An hour of wall clock with the model's time standing still: the norms are old.
+        wall.now += timedelta(minutes=61)
+        stalled = AS_OF + timedelta(hours=5)
+        result = world.land_and_refresh(seen("late1", "o2", ago(hours=2)), now=stalled)
+        assert (result.kind, result.reason) == ("full", "norms_age")
+        # Another wall hour, the model's time still standing: old again, and recorded at the same model time
+        # as the norms before, with the wall clock of this refresh: the next batch is incremental again.
+        wall.now += timedelta(minutes=61)
+        result = world.land_and_refresh(seen("late0", "o4", ago(hours=3)), now=stalled)
+        assert (result.kind, result.reason) == ("full", "norms_age")
+        assert world.con.execute("select count(*), max(recorded_at) from health_norms where computed_at = ?",
+                                 [stalled]).fetchone() == (1, wall.now)
+        wall.now += timedelta(seconds=5)
+        assert world.land_and_refresh(seen("late2", "o3", ago(hours=2)), now=stalled).kind == "incremental"
     finally:
         world.close()
