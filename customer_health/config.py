@@ -308,6 +308,10 @@ class SegmentRules(_Section):
     fading_min_gap_days: NonNegative = 1.0
     # Silent churn (customer_health/churn): also at risk when the BG/NBD P(alive) is below this.
     at_risk_p_alive_below: Fraction = 0.3
+    # A fall in visits counts toward at_risk (a score below at_risk_below_score only because of the fading
+    # factor, or silent fading) only when it is this improbable under the customer's usual rate: the
+    # Poisson deviance z of visits_30d against usual_visits_30d (visit_fall_z) at least this. 0: any fall.
+    at_risk_fall_z: NonNegative = 3.0
     # Champion: health score at least this and margin_90d above the portfolio median margin.
     champion_min_score: Score = 75.0
     # ... and an engagement component at least this (a profitable customer who is rarely seen is healthy).
@@ -323,6 +327,8 @@ class SegmentRules(_Section):
     at_risk_score_band: Score = 5.0
     at_risk_p_alive_band: Fraction = 0.1
     fading_gap_band: NonNegative = 1.0
+    # ... and a fall in visits counts while visit_fall_z is at least max(0, at_risk_fall_z - band).
+    at_risk_fall_z_band: NonNegative = 0.5
     # Champion: stays while the score and the engagement are at least their minimum - band (points) and
     # margin_90d is above the portfolio median - band x revenue_90d.
     champion_score_band: Score = 5.0

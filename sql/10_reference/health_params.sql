@@ -31,6 +31,8 @@ create or replace macro health_params(j) as struct_insert(
         "fading_min_visits": "INTEGER",
         "fading_min_gap_days": "DOUBLE",
         "at_risk_p_alive_below": "DOUBLE",
+        "at_risk_fall_z": "DOUBLE",
+        "at_risk_fall_z_band": "DOUBLE",
         "champion_min_score": "DOUBLE",
         "champion_min_engagement": "DOUBLE",
         "terrorist_leave_band": "DOUBLE",

@@ -312,8 +312,11 @@ from parts, params;
 -- confirmed segment (previous_segment; null: none yet) and the rule inputs r at that time (built in
 -- health_scored: churned, cancelled_at, complaint_index_90d, terrorist_threshold, median_complaint_index_90d,
 -- complaints_90d, compensation_requests_90d, legal_threats_90d, escalations_90d, margin_90d, revenue_90d,
--- cost_to_serve_90d, median_margin_90d, health_score, engagement, fading, visits_total, days_since_last_visit,
--- usual_visit_gap_days, p_alive); hp: health_params. Rules in order, first match wins (see health_scored);
+-- cost_to_serve_90d, median_margin_90d, health_score, engagement, components_mean (the score before the
+-- fading factor), fading, visits_total, days_since_last_visit, usual_visit_gap_days, p_alive, visits_30d,
+-- usual_visits_30d, visit_fall_z); hp: health_params. A score below at_risk_below_score only because of the
+-- fading factor, and silent fading, put a customer at risk only when the fall in visits is improbable
+-- under the customer's usual rate (visit_fall_z >= at_risk_fall_z): a rare visitor's quiet month is noise. Rules in order, first match wins (see health_scored);
 -- each enters at its threshold and, for a customer already in that segment, holds until a looser one
 -- (the *_band settings), so figures wavering around a threshold do not flip the segment, while a move past
 -- the enter threshold of another rule is confirmed at once. Cancelled is a fact: churned has no band.
@@ -343,21 +346,30 @@ create or replace macro health_confirmed_segment(previous_segment, r, hp) as cas
         'reason': format('still unprofitable: margin_90d {} not above {} ({}% of revenue {}) against cost to serve {}',
             r.margin_90d, round(hp.unprofitable_leave_band * greatest(r.revenue_90d, 0), 2),
             round(100 * hp.unprofitable_leave_band)::integer, r.revenue_90d, r.cost_to_serve_90d)}
-    when r.health_score < hp.at_risk_below_score then {'segment': 'at_risk',
-        'reason': format('health score {} below {}', r.health_score, hp.at_risk_below_score)}
-    when r.fading then {'segment': 'at_risk',
+    when r.health_score < hp.at_risk_below_score and r.components_mean < hp.at_risk_below_score then {
+        'segment': 'at_risk', 'reason': format('health score {} below {}', r.health_score, hp.at_risk_below_score)}
+    when r.health_score < hp.at_risk_below_score and coalesce(r.visit_fall_z >= hp.at_risk_fall_z, true) then {
+        'segment': 'at_risk',
+        'reason': format('health score {} below {}: {} visits in 30 days against a usual {} (fall z {}, at least {})',
+            r.health_score, hp.at_risk_below_score, r.visits_30d, r.usual_visits_30d, r.visit_fall_z,
+            hp.at_risk_fall_z)}
+    when r.fading and coalesce(r.visit_fall_z >= hp.at_risk_fall_z, true) then {'segment': 'at_risk',
         'reason': format('silent fading: no visit for {} days, over {} x the usual gap of {} days',
             r.days_since_last_visit, hp.fading_gap_multiple, r.usual_visit_gap_days)}
     when r.p_alive < hp.at_risk_p_alive_below then {'segment': 'at_risk',
         'reason': format('silent churn: P(alive) {} below {} (BG/NBD on the repeat purchases)',
             round(r.p_alive, 3), hp.at_risk_p_alive_below)}
     when previous_segment = 'at_risk' and r.health_score < hp.at_risk_below_score + hp.at_risk_score_band
+        and (r.components_mean < hp.at_risk_below_score + hp.at_risk_score_band
+            or coalesce(r.visit_fall_z >= greatest(0.0, hp.at_risk_fall_z - hp.at_risk_fall_z_band), true))
         then {'segment': 'at_risk',
         'reason': format('still at risk: health score {} below {} (entered below {})', r.health_score,
             hp.at_risk_below_score + hp.at_risk_score_band, hp.at_risk_below_score)}
     when previous_segment = 'at_risk' and r.visits_total >= hp.fading_min_visits
         and r.days_since_last_visit >= (hp.fading_gap_multiple - hp.fading_gap_band)
-            * greatest(r.usual_visit_gap_days, hp.fading_min_gap_days) then {'segment': 'at_risk',
+            * greatest(r.usual_visit_gap_days, hp.fading_min_gap_days)
+        and coalesce(r.visit_fall_z >= greatest(0.0, hp.at_risk_fall_z - hp.at_risk_fall_z_band), true) then {
+        'segment': 'at_risk',
         'reason': format('still at risk: silent fading, no visit for {} days, over {} x the usual gap of {} days',
             r.days_since_last_visit, hp.fading_gap_multiple - hp.fading_gap_band, r.usual_visit_gap_days)}
     when previous_segment = 'at_risk' and r.p_alive < hp.at_risk_p_alive_below + hp.at_risk_p_alive_band
@@ -401,7 +413,8 @@ end;
 --   unprofitable margin_90d < 0;
 --   at_risk      health score below at_risk_below_score, or silent fading (no visit for
 --                fading_gap_multiple x the customer's usual gap between visits), or silent churn
---                (BG/NBD P(alive) below at_risk_p_alive_below);
+--                (BG/NBD P(alive) below at_risk_p_alive_below); a low score due to the fading factor
+--                and silent fading count only with a significant fall in visits (visit_fall_z);
 --   champion     health score >= champion_min_score, engagement >= champion_min_engagement and margin_90d
 --                above the portfolio median;
 --   healthy      everyone else.
@@ -439,17 +452,20 @@ components as (
             params.hp.fading_trend_power), 4) as fading_factor
     from query_table(metrics_src) m, params
 ),
-scored as (
+weighted as (
     select c.*,
-        round((params.hp.w_engagement * c.components.engagement
+        (params.hp.w_engagement * c.components.engagement
             + params.hp.w_payment_behaviour * c.components.payment_behaviour
             + params.hp.w_support_burden * c.components.support_burden
             + params.hp.w_complaint_behaviour * c.components.complaint_behaviour
             + params.hp.w_profitability * c.components.profitability)
             / (params.hp.w_engagement + params.hp.w_payment_behaviour + params.hp.w_support_burden
-               + params.hp.w_complaint_behaviour + params.hp.w_profitability)
-            * c.fading_factor, 1) as health_score
+               + params.hp.w_complaint_behaviour + params.hp.w_profitability) as components_mean
     from components c, params
+),
+scored as (
+    select w.*, round(w.components_mean * w.fading_factor, 1) as health_score
+    from weighted w
 ),
 rule_inputs as (
     select s.*,
@@ -462,8 +478,16 @@ rule_inputs as (
             'margin_90d': s.margin_90d, 'revenue_90d': s.revenue_90d, 'cost_to_serve_90d': s.cost_to_serve_90d,
             'median_margin_90d': s.norms.median_margin_90d,
             'health_score': s.health_score, 'engagement': s.components.engagement,
+            'components_mean': s.components_mean,
             'fading': s.fading, 'visits_total': s.visits_total, 'days_since_last_visit': s.days_since_last_visit,
-            'usual_visit_gap_days': s.usual_visit_gap_days, 'p_alive': s.p_alive
+            'usual_visit_gap_days': s.usual_visit_gap_days, 'p_alive': s.p_alive,
+            'visits_30d': s.visits_30d, 'usual_visits_30d': s.usual_visits_30d,
+            -- how improbable the fall of visits_30d below the usual rate is for a Poisson count: the signed
+            -- root of the deviance, 0 without a fall, null without a baseline
+            'visit_fall_z': case when s.usual_visits_30d is not null then
+                case when s.visits_30d < s.usual_visits_30d then round(sqrt(greatest(0.0, 2 * (
+                    s.visits_30d * ln(greatest(s.visits_30d, 1) / s.usual_visits_30d)
+                    - (s.visits_30d - s.usual_visits_30d)))), 2) else 0.0 end end
         } as segment_inputs
     from scored s
 ),
@@ -496,7 +520,8 @@ fits as (
         t.margin_90d < 0 and t.seg.segment <> 'terrorist' as renegotiate_fits
     from trends t, params
 )
-select f.* exclude (previous_segment, segment_inputs, seg, terrorist_threshold, ref_days, days_to_unprofitable,
+select f.* exclude (previous_segment, segment_inputs, seg, terrorist_threshold, components_mean, ref_days,
+        days_to_unprofitable,
         days_to_terrorist, educate_fits, migrate_fits, renegotiate_fits),
     f.seg.segment as segment,
     f.seg.reason as segment_reason,

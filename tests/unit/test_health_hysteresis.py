@@ -28,20 +28,24 @@ INPUTS = ("struct(churned boolean, cancelled_at timestamp, complaint_index_90d d
           "median_complaint_index_90d double, complaints_90d integer, compensation_requests_90d integer, "
           "legal_threats_90d integer, escalations_90d integer, margin_90d double, revenue_90d double, "
           "cost_to_serve_90d double, median_margin_90d double, health_score double, engagement double, "
-          "fading boolean, visits_total integer, days_since_last_visit double, usual_visit_gap_days double, "
-          "p_alive double)")
+          "components_mean double, fading boolean, visits_total integer, days_since_last_visit double, "
+          "usual_visit_gap_days double, p_alive double, visits_30d integer, usual_visits_30d double, "
+          "visit_fall_z double)")
 # An ordinary healthy customer: every figure away from every threshold.
 HEALTHY: dict[str, Any] = {
     "churned": False, "cancelled_at": None, "complaint_index_90d": 0.0, "terrorist_threshold": 8.0,
     "median_complaint_index_90d": 0.0, "complaints_90d": 0, "compensation_requests_90d": 0, "legal_threats_90d": 0,
     "escalations_90d": 0, "margin_90d": 100.0, "revenue_90d": 300.0, "cost_to_serve_90d": 200.0,
-    "median_margin_90d": 10.0, "health_score": 65.0, "engagement": 60.0, "fading": False, "visits_total": 10,
-    "days_since_last_visit": 2.0, "usual_visit_gap_days": 2.0, "p_alive": None,
+    "median_margin_90d": 10.0, "health_score": 65.0, "engagement": 60.0, "components_mean": 65.0, "fading": False,
+    "visits_total": 10, "days_since_last_visit": 2.0, "usual_visit_gap_days": 2.0, "p_alive": None,
+    "visits_30d": 15, "usual_visits_30d": 15.0, "visit_fall_z": 0.0,
 }
-CHAMPION = HEALTHY | {"health_score": 85.0, "engagement": 85.0}
+CHAMPION = HEALTHY | {"health_score": 85.0, "engagement": 85.0, "components_mean": 85.0}
+# Visits that fell improbably low against the customer's usual rate (what silent fading also needs).
+FELL = {"visits_30d": 3, "visit_fall_z": 3.5}
 NO_BANDS = {"terrorist_leave_band": 0.0, "unprofitable_leave_band": 0.0, "at_risk_score_band": 0.0,
             "at_risk_p_alive_band": 0.0, "fading_gap_band": 0.0, "champion_score_band": 0.0,
-            "champion_engagement_band": 0.0, "champion_margin_band": 0.0}
+            "champion_engagement_band": 0.0, "champion_margin_band": 0.0, "at_risk_fall_z_band": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +95,10 @@ def changes(segments: Sequence[str]) -> int:
 WAVES = [
     ("margin +-5% of revenue around 0", [HEALTHY | {"margin_90d": m} for m in (15.0, -15.0) * 10],
      "healthy", "unprofitable"),
-    ("score +-3 around at_risk's 50", [HEALTHY | {"health_score": s} for s in (53.0, 47.0) * 10],
+    ("score +-3 around at_risk's 50", [HEALTHY | {"health_score": s, "components_mean": s} for s in (53.0, 47.0) * 10],
+     "healthy", "at_risk"),
+    ("visit fall z around 3 with a faded score",
+     [HEALTHY | {"health_score": 30.0, "visits_30d": 5, "visit_fall_z": z} for z in (2.7, 3.3) * 10],
      "healthy", "at_risk"),
     ("score +-3 around champion's 75", [CHAMPION | {"health_score": s} for s in (72.0, 78.0) * 10],
      "healthy", "champion"),
@@ -104,7 +111,8 @@ WAVES = [
     ("P(alive) +-0.03 around 0.3", [HEALTHY | {"p_alive": p} for p in (0.33, 0.27) * 10],
      "healthy", "at_risk"),
     ("no visit for about 4 x the usual gap",
-     [HEALTHY | {"days_since_last_visit": d, "fading": d >= 8.0} for d in (7.5, 8.5) * 10], "healthy", "at_risk"),
+     [HEALTHY | FELL | {"days_since_last_visit": d, "fading": d >= 8.0} for d in (7.5, 8.5) * 10], "healthy",
+     "at_risk"),
 ]
 
 
@@ -139,7 +147,7 @@ def test_unprofitable_enters_below_zero_and_leaves_above_the_band(con: duckdb.Du
 
 def test_at_risk_enters_below_each_threshold_and_leaves_past_the_looser_one(con: duckdb.DuckDBPyConnection) -> None:
     hs = HealthSettings()
-    score = [HEALTHY | {"health_score": s} for s in (50.0, 49.9, 54.9, 55.0)]
+    score = [HEALTHY | {"health_score": s, "components_mean": s} for s in (50.0, 49.9, 54.9, 55.0)]
     assert [s for s, _ in confirmed(con, None, score, hs)] == ["healthy", "at_risk", "healthy", "healthy"]
     held = confirmed(con, "at_risk", score, hs)
     assert [s for s, _ in held] == ["at_risk", "at_risk", "at_risk", "healthy"]
@@ -148,9 +156,29 @@ def test_at_risk_enters_below_each_threshold_and_leaves_past_the_looser_one(con:
     assert [s for s, _ in confirmed(con, None, p_alive, hs)] == ["healthy", "at_risk", "healthy", "healthy"]
     assert [s for s, _ in confirmed(con, "at_risk", p_alive, hs)] == ["at_risk", "at_risk", "at_risk", "healthy"]
     # Usual gap 2 days: fading from 4 x 2 = 8 days without a visit, held until under 3 x 2 = 6.
-    gaps = [HEALTHY | {"days_since_last_visit": d, "fading": d >= 8.0} for d in (7.9, 8.0, 6.0, 5.9)]
+    gaps = [HEALTHY | FELL | {"days_since_last_visit": d, "fading": d >= 8.0} for d in (7.9, 8.0, 6.0, 5.9)]
     assert [s for s, _ in confirmed(con, None, gaps, hs)] == ["healthy", "at_risk", "healthy", "healthy"]
     assert [s for s, _ in confirmed(con, "at_risk", gaps, hs)] == ["at_risk", "at_risk", "at_risk", "healthy"]
+
+
+def test_a_score_low_from_the_fading_factor_needs_a_significant_fall(con: duckdb.DuckDBPyConnection) -> None:
+    """A score under 50 only through the fading factor (the components' mean is 70), and silent fading, put a
+    customer at risk when the fall in visits is improbable (visit_fall_z >= 3), held while it is >= 3 - 0.5."""
+    hs = HealthSettings()
+    faded = HEALTHY | {"health_score": 30.0, "components_mean": 70.0, "visits_30d": 5, "usual_visits_30d": 15.0}
+    rows = [faded | {"visit_fall_z": z} for z in (2.99, 3.0, 2.5, 2.49)]
+    assert [s for s, _ in confirmed(con, None, rows, hs)] == ["healthy", "at_risk", "healthy", "healthy"]
+    held = confirmed(con, "at_risk", rows, hs)
+    assert [s for s, _ in held] == ["at_risk", "at_risk", "at_risk", "healthy"]
+    assert confirmed(con, None, rows[1:2], hs)[0][1] == (
+        "health score 30.0 below 50.0: 5 visits in 30 days against a usual 15.0 (fall z 3.0, at least 3.0)")
+    # Without a baseline (visit_fall_z null) the score and silent fading count as they are.
+    assert confirmed(con, None, [faded | {"visit_fall_z": None}], hs)[0][0] == "at_risk"
+    silent = HEALTHY | {"days_since_last_visit": 9.0, "fading": True}
+    assert [s for s, _ in confirmed(con, None, [silent | {"visit_fall_z": z} for z in (2.9, 3.1, None)], hs)] == \
+        ["healthy", "at_risk", "at_risk"]
+    # at_risk_fall_z = 0: any fall counts, as before the check.
+    assert confirmed(con, None, rows[:1], health(at_risk_fall_z=0.0))[0][0] == "at_risk"
 
 
 def test_champion_enters_at_each_condition_and_leaves_past_the_looser_one(con: duckdb.DuckDBPyConnection) -> None:
@@ -185,8 +213,8 @@ def test_churned_has_no_band_and_a_real_change_is_confirmed_at_once(con: duckdb.
 rule_inputs = st.fixed_dictionaries({
     "churned": st.booleans(), "complaint_index_90d": st.floats(0, 16), "margin_90d": st.floats(-300, 300),
     "revenue_90d": st.floats(0, 600), "median_margin_90d": st.floats(-20, 40), "health_score": st.floats(0, 100),
-    "engagement": st.floats(0, 100), "days_since_last_visit": st.floats(0, 20),
-    "p_alive": st.none() | st.floats(0, 1),
+    "engagement": st.floats(0, 100), "components_mean": st.floats(0, 100), "days_since_last_visit": st.floats(0, 20),
+    "p_alive": st.none() | st.floats(0, 1), "visit_fall_z": st.none() | st.floats(0, 6),
 })
 
 
