@@ -3,6 +3,9 @@ landed, never moving backwards, and every reader's default as-of follows it."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -197,3 +200,32 @@ def test_an_intervention_is_tried_at_the_model_now_by_default(tmp_path: Path) ->
         assert [t["step"] for t in row["interventions_tried"]] == ["educate"]
     finally:
         con.close()
+
+
+def test_churn_model_fit_defaults_to_the_events_clock(tmp_path: Path) -> None:
+    world = Clocked(tmp_path, "events")
+    events = [("customers", customer(f"p-{c}", c, signed_up_at="2023-06-01T00:00:00Z", occurred_at=at(400)))
+              for c in ("a", "b", "c", "d")]
+    events += [("payments", payment(f"pay-{c}-{k}", c, occurred_at=at(15 * k + i), amount=30, currency="EUR"))
+               for i, c in enumerate(("a", "b", "c", "d")) for k in range(i, 20, i + 1)]
+    world.land(*events, world.visit_at(H, "a"))
+    world.con.close()
+
+    def fit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "customer_health.cli", "churn-model", "fit", "--db",
+                               str(world.settings.db_path), *args], capture_output=True, text=True, timeout=120,
+                              check=False)
+
+    done = fit("--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert (doc["as_of"], doc["window_end"]) == ("2024-06-15T12:00:00Z", "2024-06-15")  # not the wall clock's day
+    con = open_owner(world.settings)
+    try:  # the rescoring's health refresh ran at the model's now too
+        assert con.execute("select distinct as_of from health_state").fetchall() == [(H,)]
+        assert con.execute("select reason from health_refreshes order by refresh_id desc limit 1").fetchone() == \
+            ("churn_fit",)
+    finally:
+        con.close()
+    late = fit("--as-of", "2024-06-16")
+    assert late.returncode == 1 and "is in the future" in late.stderr and "today is 2024-06-15" in late.stderr
