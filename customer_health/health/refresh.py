@@ -148,7 +148,7 @@ class HealthRefresher:
         return self._full_refresh_reason(con, Statements(con), now)
 
     def _full_refresh_reason(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime) -> str | None:
-        window_day, _, recorded_at, params, *in_use = self._row(run, "health/refresh_status")
+        window_day, recorded_at, params, *in_use = self._row(run, "health/refresh_status")
         if window_day is None:
             return "first"
         if window_day < now.date():
