@@ -459,6 +459,42 @@ class WhatIfSettings(_Section):
     # Points of each whale curve (before and after) in the output.
     whale_curve_points: Annotated[int, _within(2, 2000)] = 20
 
+class DuckLakeSettings(_Section):
+    """The shared store of ``store = "ducklake"``: a DuckLake whose catalog is a PostgreSQL database and whose
+    data files (Parquet) live on an S3-compatible bucket or a directory every pipeline and reader reaches.
+
+    The password is never in a file: CUSTOMER_HEALTH_DUCKLAKE__PASSWORD (likewise the S3 secret key).
+    """
+
+    # A libpq connection string after "postgres:" (DuckLake's catalog), without the password.
+    catalog: str = "postgres:dbname=health host=127.0.0.1 port=5432 user=health"
+    # Where the lake's data files go: s3://bucket/prefix/ (through httpfs) or a shared directory.
+    data_path: str = "data/lake/"
+    password: SecretStr = SecretStr("")
+    # S3 (data_path s3://...): endpoint host:port of an S3-compatible store (empty: AWS), region, keys, TLS,
+    # and "path" addressing (MinIO) or "vhost".
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_use_ssl: bool = True
+    s3_url_style: Literal["path", "vhost"] = "path"
+    # A lake commit that conflicts with another pipeline's is retried this many times (then the batch fails
+    # and nothing of it lands; the pipeline stops and its partitions move to the others).
+    commit_retries: Count = 20
+    # How often a pipeline lands the other pipelines' lake commits into its working store (seconds), so that
+    # its portfolio norms are the whole population's.
+    sync_interval_s: NonNegative = 5.0
+
+    def catalog_with_password(self) -> str:
+        """The catalog connection string with the password (for ATTACH only; never logged)."""
+        password = self.password.get_secret_value()
+        if not password:
+            return self.catalog
+        escaped = password.replace("\\", "\\\\").replace("'", "\\'")
+        return f"{self.catalog} password='{escaped}'"
+
+
 # Environment overrides (containers, CI): CUSTOMER_HEALTH_<KEY> or CUSTOMER_HEALTH_<SECTION>__<KEY>, e.g.
 # CUSTOMER_HEALTH_DB_PATH, CUSTOMER_HEALTH_QUACK__PORT, CUSTOMER_HEALTH_KAFKA__SASL_PASSWORD. They win over the
 # file. CUSTOMER_HEALTH_CONFIG names the TOML file when no explicit one is given.
@@ -477,6 +513,10 @@ class Settings(BaseSettings):
     )
 
     db_path: LaxPath = Path("data/customer_health.duckdb")
+    # Where the data lives: "duckdb", the one embedded file owned by one pipeline (db_path, served over
+    # Quack); or "ducklake", a lake shared by N pipelines in one consumer group and read by every reader
+    # directly ([ducklake]).
+    store: Literal["duckdb", "ducklake"] = "duckdb"
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     clock: ClockSettings = Field(default_factory=ClockSettings)
@@ -487,6 +527,7 @@ class Settings(BaseSettings):
     health: HealthSettings = Field(default_factory=HealthSettings)
     churn: ChurnSettings = Field(default_factory=ChurnSettings)
     what_if: WhatIfSettings = Field(default_factory=WhatIfSettings)
+    ducklake: DuckLakeSettings = Field(default_factory=DuckLakeSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -263,3 +263,50 @@ def reader(settings: Settings, uri: str | None = None) -> Iterator[Statements]:
         yield r
     finally:
         r.close()
+
+
+def load_ducklake(con: duckdb.DuckDBPyConnection) -> None:
+    """Load the signed ducklake, postgres_scanner and httpfs extensions shipped in their 1.5.5 wheels."""
+    con.execute(f"LOAD '{_extension_path('duckdb_extension_httpfs', 'httpfs')}'")
+    con.execute(f"LOAD '{_extension_path('duckdb_extension_postgres_scanner', 'postgres_scanner')}'")
+    con.execute(f"LOAD '{_extension_path('duckdb_extension_ducklake', 'ducklake')}'")
+
+
+LAKE_ALIAS = "lake"
+
+
+def attach_lake(con: duckdb.DuckDBPyConnection, settings: Settings, alias: str = LAKE_ALIAS) -> None:
+    """Attach the [ducklake] lake to ``con`` as ``alias`` (its catalog in PostgreSQL, its data at data_path).
+
+    The password never appears in an error message.
+    """
+    lake = settings.ducklake
+    load_ducklake(con)
+    data_path = lake.data_path
+    if data_path.startswith("s3://"):
+        options: list[str] = ["type s3", "scope ?"]
+        values: list[object] = [data_path]
+        for option, value in (("key_id", lake.s3_access_key_id),
+                              ("secret", lake.s3_secret_access_key.get_secret_value()),
+                              ("region", lake.s3_region), ("endpoint", lake.s3_endpoint),
+                              ("url_style", lake.s3_url_style)):
+            if value:
+                options.append(f"{option} ?")
+                values.append(value)
+        options.append(f"use_ssl {'true' if lake.s3_use_ssl else 'false'}")
+        con.execute(f"create or replace temporary secret {alias}_s3 ({', '.join(options)})", values)
+    else:
+        if not data_path.endswith("/"):
+            data_path += "/"
+        make_private_dir(Path(data_path))
+    catalog = lake.catalog_with_password()
+    quoted = catalog.replace("'", "''")
+    try:
+        con.execute(f"attach if not exists 'ducklake:{quoted}' as {alias} (data_path '{data_path.replace(chr(39), chr(39) * 2)}')")
+    except duckdb.Error as exc:
+        message = str(exc).splitlines()[0]
+        password = lake.password.get_secret_value()
+        if password:
+            message = message.replace(password, "***")
+        raise UserError(f"cannot attach the lake (ducklake.catalog {lake.catalog!r}, ducklake.data_path "
+                        f"{lake.data_path!r}): {message}") from None

@@ -19,6 +19,7 @@ from kafka import KafkaProducer
 
 from customer_health.config import Settings, load_settings
 from ingest.broker import EmbeddedBroker, ensure_topics, free_port, start_broker
+from tests.pg import PostgresServer, pg_bin, start_postgres
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -123,3 +124,17 @@ def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: flo
     if proc.poll() is None:
         proc.send_signal(sig)
     return proc.wait(timeout)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (tests/pg.py); skipped where PostgreSQL is not installed."""
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql, as .ci/run does)")
+    yield from start_postgres()
+
+
+@pytest.fixture
+def lake_catalog(postgres: PostgresServer) -> str:
+    """A fresh, empty catalog database on the session's server: its DuckLake catalog string."""
+    return postgres.createdb(f"lake_{uuid.uuid4().hex[:10]}")

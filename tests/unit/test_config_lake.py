@@ -1,0 +1,35 @@
+"""store and [ducklake]: the settings of the shared lake, the password only from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from customer_health.config import load_settings
+from customer_health.errors import UserError
+
+
+def test_the_default_store_is_the_embedded_file() -> None:
+    assert load_settings(env={}).store == "duckdb"
+
+
+def test_the_lake_settings_come_from_the_file_and_the_password_from_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('store = "ducklake"\n[ducklake]\n'
+                      'catalog = "postgres:dbname=health host=127.0.0.1 port=5432 user=health"\n'
+                      'data_path = "s3://health-lake/events/"\n', encoding="utf-8")
+    settings = load_settings(config, env={"CUSTOMER_HEALTH_DUCKLAKE__PASSWORD": "it's s3cr\\et"})
+    assert settings.store == "ducklake"
+    assert settings.ducklake.data_path == "s3://health-lake/events/"
+    assert settings.ducklake.password.get_secret_value() == "it's s3cr\\et"
+    assert "s3cr" not in repr(settings.ducklake)
+    assert settings.ducklake.catalog_with_password() == (
+        "postgres:dbname=health host=127.0.0.1 port=5432 user=health password='it\\'s s3cr\\\\et'")
+
+
+def test_an_unknown_store_is_refused_naming_the_choices(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('store = "lake"\n', encoding="utf-8")
+    with pytest.raises(UserError, match="'store' must be one of 'duckdb' or 'ducklake', got 'lake'"):
+        load_settings(config, env={})
