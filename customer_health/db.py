@@ -300,9 +300,9 @@ def attach_lake(con: duckdb.DuckDBPyConnection, settings: Settings, alias: str =
             data_path += "/"
         make_private_dir(Path(data_path))
     catalog = lake.catalog_with_password()
-    quoted = catalog.replace("'", "''")
+    quoted_catalog, quoted_path = catalog.replace("'", "''"), data_path.replace("'", "''")
     try:
-        con.execute(f"attach if not exists 'ducklake:{quoted}' as {alias} (data_path '{data_path.replace(chr(39), chr(39) * 2)}')")
+        con.execute(f"attach if not exists 'ducklake:{quoted_catalog}' as {alias} (data_path '{quoted_path}')")
     except duckdb.Error as exc:
         message = str(exc).splitlines()[0]
         password = lake.password.get_secret_value()
