@@ -157,8 +157,8 @@ def test_one_lake_pipeline_lands_with_offsets_and_readers_answer_as_the_file_sto
         wait_until(lambda: file_total(file_store) >= len(messages), timeout=180,
                    message="the file store's pipeline caught up")
     finally:
-        assert stop_process(lake_pipeline) == 0, (env.tmp / "lake.log").read_text()[-3000:]
-        assert stop_process(file_pipeline) == 0, (env.tmp / "file.log").read_text()[-3000:]
+        exits = (stop_process(lake_pipeline), stop_process(file_pipeline))
+    assert exits == (0, 0), [(env.tmp / f"{n}.log").read_text()[-3000:] for n in ("lake", "file")]
     committed = lake_messages(lake)
     assert len(set(committed)) == len(committed) == len(messages)
     assert_same_answers(lake, file_store)
@@ -184,8 +184,8 @@ def test_three_pipelines_one_killed_land_every_message_once_and_answer_as_one_pi
         wait_until(lambda: len(lake_messages(lake)) >= len(messages), timeout=240,
                    message="every message committed to the lake")
     finally:
-        for proc in pipelines[1:]:
-            assert stop_process(proc) == 0
+        exits = [stop_process(proc) for proc in pipelines[1:]]  # every one stopped before any assertion
+    assert exits == [0, 0, 0], [log.read_text()[-2000:] for log in logs[1:]]
     committed = lake_messages(lake)
     assert len(committed) == len(messages), "no message lost, none committed twice"
     assert len(set(committed)) == len(committed)
