@@ -308,6 +308,10 @@ select parts.* exclude (usual_visits_raw),
         / nullif(charge_attempts_90d + overdue_invoices_90d, 0), 4), 0.0) as payment_problem_share_90d
 from parts, params;
 
+-- The visit fall z a customer already at risk stays at risk with (the held at_risk rules of
+-- health_confirmed_segment): the enter threshold at_risk_fall_z less its band, at least 0.
+create or replace macro health_held_fall_z(hp) as greatest(0.0, hp.at_risk_fall_z - hp.at_risk_fall_z_band);
+
 -- The confirmed segment {segment, reason} of a customer at an evaluation time, from the customer's previous
 -- confirmed segment (previous_segment; null: none yet) and the rule inputs r at that time (built in
 -- health_scored: churned, cancelled_at, complaint_index_90d, terrorist_threshold, median_complaint_index_90d,
@@ -361,14 +365,14 @@ create or replace macro health_confirmed_segment(previous_segment, r, hp) as cas
             round(r.p_alive, 3), hp.at_risk_p_alive_below)}
     when previous_segment = 'at_risk' and r.health_score < hp.at_risk_below_score + hp.at_risk_score_band
         and (r.components_mean < hp.at_risk_below_score + hp.at_risk_score_band
-            or coalesce(r.visit_fall_z >= greatest(0.0, hp.at_risk_fall_z - hp.at_risk_fall_z_band), true))
+            or coalesce(r.visit_fall_z >= health_held_fall_z(hp), true))
         then {'segment': 'at_risk',
         'reason': format('still at risk: health score {} below {} (entered below {})', r.health_score,
             hp.at_risk_below_score + hp.at_risk_score_band, hp.at_risk_below_score)}
     when previous_segment = 'at_risk' and r.visits_total >= hp.fading_min_visits
         and r.days_since_last_visit >= (hp.fading_gap_multiple - hp.fading_gap_band)
             * greatest(r.usual_visit_gap_days, hp.fading_min_gap_days)
-        and coalesce(r.visit_fall_z >= greatest(0.0, hp.at_risk_fall_z - hp.at_risk_fall_z_band), true) then {
+        and coalesce(r.visit_fall_z >= health_held_fall_z(hp), true) then {
         'segment': 'at_risk',
         'reason': format('still at risk: silent fading, no visit for {} days, over {} x the usual gap of {} days',
             r.days_since_last_visit, hp.fading_gap_multiple - hp.fading_gap_band, r.usual_visit_gap_days)}
