@@ -10,8 +10,9 @@ norms of each point to ``health_history_norms``; segment changes are the changes
 points (``health_history_changes``).
 
 The history is derived: :func:`rebuild_history` derives every point from a day on again, in the caller's
-transaction. The pipeline's refresh (:mod:`.refresh`) adds the new point when the model's time passes a
-day and re-derives from the day of a late event.
+transaction, in one pass (:func:`derive_grid`: the same rows as point by point, :func:`derive_points`). The
+pipeline's refresh (:mod:`.refresh`) adds the new point when the model's time passes a day (point by point)
+and re-derives from the day of a late event.
 """
 
 from __future__ import annotations
@@ -69,6 +70,18 @@ def derive_points(run: Statements, params: str, points: list[datetime]) -> None:
             run.run(name, {"params": params, "at": at})
 
 
+def derive_grid(run: Statements, params: str, points: list[datetime]) -> None:
+    """Derive ``points`` (consecutive days, ascending, none of them stored) in one pass: every customer at
+    every point set-based, then each point's segment chained from the point before; the same rows as
+    :func:`derive_points`."""
+    if not points:
+        return
+    bounds = {"params": params, "first_at": points[0], "last_at": points[-1]}
+    for name in ("health/history_grid_rows", "health/history_grid_chain", "health/history_grid_norms",
+                 "health/history_grid_done"):
+        run.run(name, bounds)
+
+
 def rebuild_history(
     con: duckdb.DuckDBPyConnection, settings: Settings, since: date | None = None, *,
     now: datetime | None = None, statements: Statements | None = None,
@@ -89,7 +102,7 @@ def rebuild_points(run: Statements, health: HealthSettings, since: date | None, 
     delete_from = start if start is not None else (points[0] if points else point_of(now))
     run.run("health/history_delete_points", {"since": delete_from})
     run.run("health/history_delete_norms", {"since": delete_from})
-    derive_points(run, health_params(health), points)
+    derive_grid(run, health_params(health), points)
     seconds = time.perf_counter() - started
     if points:
         log.info("health: %d history points derived (%s to %s) in %.1f s", len(points),

@@ -78,19 +78,19 @@ where converged
 order by as_of desc, fit_id desc
 limit 1;
 
--- P(alive) of the customers of src (any relation with customer_id and as_of) at their own as_of, from their
+-- P(alive) of the customers of src (any relation with customer_id and as_of; one row per pair) at their own as_of, from their
 -- transactions up to that UTC day (churn_days) and the scoring fit. Customers without a transaction by
 -- then, or without a converged fit, get no row.
 create or replace macro churn_p_alive_of(src) as table
 with fit as (
     select r, alpha, a, b, fit_id from churn_scoring_fit()
 ), summaries as (
-    select s.customer_id, count(*) - 1 as x, (max(d.day) - min(d.day)) / 7.0 as t_x,
+    select s.customer_id, s.as_of, count(*) - 1 as x, (max(d.day) - min(d.day)) / 7.0 as t_x,
         (s.as_of::date - min(d.day)) / 7.0 as t_age
     from query_table(src) s
     join churn_days d on d.customer_id = s.customer_id and d.day <= s.as_of::date
-    group by s.customer_id, s.as_of::date
+    group by s.customer_id, s.as_of
 )
-select m.customer_id, churn_p_alive(m.x, m.t_x, m.t_age, fit.r, fit.alpha, fit.a, fit.b) as p_alive,
+select m.customer_id, m.as_of, churn_p_alive(m.x, m.t_x, m.t_age, fit.r, fit.alpha, fit.a, fit.b) as p_alive,
     fit.fit_id as churn_fit_id
 from summaries m, fit;

@@ -288,7 +288,7 @@ parts as (
         churn.p_alive
     from query_table(state_src) s
     cross join params
-    left join churn_p_alive_of(state_src) churn using (customer_id)
+    left join churn_p_alive_of(state_src) churn using (customer_id, as_of)
 )
 select parts.* exclude (usual_visits_raw),
     round(usual_visits_raw, 2) as usual_visits_30d,
@@ -399,7 +399,8 @@ create or replace macro health_confirmed_segment(previous_segment, r, hp) as cas
 end;
 
 -- From metric rows (metrics_src: health_metrics_of's output with a norms column) to complete health
--- rows. Components, each 0-100 (higher is healthier):
+-- rows: health_rule_inputs gives the components, the score and the segment rules' inputs (segment_inputs,
+-- which do not depend on the previous segment), health_scored the rest. Components, each 0-100 (higher is healthier):
 --   engagement          half visits_90d against the target, half recency (last visit against the horizon),
 --                       times the visit trend (the customer against their own baseline, health_metrics_of);
 --                       with a P(alive) (silent churn), engagement_p_alive_share of it is P(alive) instead;
@@ -427,7 +428,7 @@ end;
 -- Drift: score change against the snapshots 7 and 30 days back; drifting toward unprofitable (margin_90d
 -- falling to 0) or terrorist (complaint index rising to the threshold) when the linear trend from the
 -- reference snapshot (ref_at) crosses within drift_horizon_days (the nearer one wins).
-create or replace macro health_scored(metrics_src, pj) as table
+create or replace macro health_rule_inputs(metrics_src, pj) as table
 with params as materialized (
     select health_params(pj) as hp
 ),
@@ -494,6 +495,16 @@ rule_inputs as (
                     - (s.visits_30d - s.usual_visits_30d)))), 2) else 0.0 end end
         } as segment_inputs
     from scored s
+)
+select * from rule_inputs;
+
+-- Rule inputs (health_rule_inputs) to complete health rows: segment, drift, playbook.
+create or replace macro health_scored(metrics_src, pj) as table
+with params as materialized (
+    select health_params(pj) as hp
+),
+rule_inputs as (
+    select * from health_rule_inputs(metrics_src, pj)
 ),
 segmented as (
     select s.*, health_confirmed_segment(s.previous_segment, s.segment_inputs, params.hp) as seg

@@ -1,0 +1,57 @@
+-- The confirmed segment of each point of health_grid_rows, chained: a point's hysteresis starts from the
+-- segment of the customer's point before (the first from the latest stored point before $first_at, as
+-- health_refs gives it), into the history (health_snapshots; snapshot_id in point, then customer order).
+-- Set-based: each point's rules are evaluated once per previous segment they can hold on to (moves[i]:
+-- the segment, as its position in seg.names, that the point gives from segment i; position 7: none),
+-- then each customer's points are folded over in time order (list_reduce appends the next state), and
+-- the point's rules once more from the segment found before it, for the reason. A customer's points are
+-- consecutive days from their first (a profile, once there, stays).
+insert into health_snapshots by name
+with params as materialized (
+    select health_params($params::JSON) as hp,
+        ['churned', 'terrorist', 'unprofitable', 'at_risk', 'champion', 'healthy'] as names
+),
+before as (
+    select customer_id, arg_max(segment, snapshot_at) as segment
+    from health_snapshots
+    where snapshot_at < $first_at::TIMESTAMP
+    group by customer_id
+),
+moves as (
+    select g.customer_id, g.as_of, [
+            list_position(params.names, health_confirmed_segment(null, g.segment_inputs, params.hp).segment),
+            list_position(params.names, health_confirmed_segment('terrorist', g.segment_inputs, params.hp).segment),
+            list_position(params.names, health_confirmed_segment('unprofitable', g.segment_inputs, params.hp).segment),
+            list_position(params.names, health_confirmed_segment('at_risk', g.segment_inputs, params.hp).segment),
+            list_position(params.names, health_confirmed_segment('champion', g.segment_inputs, params.hp).segment)
+        ] as m
+    from health_grid_rows g, params
+),
+folded as (
+    select customer_id, min(as_of) as first_at, list_reduce(
+            list([m[1], m[2], m[3], m[4], m[5], m[1], m[1]] order by as_of),
+            (states, move) -> list_append(states, move[states[-1]]),
+            [coalesce(list_position(any_value(params.names), any_value(b.segment)), 7)]) as states
+    from moves
+    cross join params
+    left join before b using (customer_id)
+    group by customer_id
+),
+chained as (
+    select customer_id, first_at + to_days(unnest(range(0, len(states) - 1))::integer) as as_of,
+        unnest(states[1:-2]) as previous
+    from folded
+)
+select nextval('health_snapshot_ids') as snapshot_id, customer_id, snapshot_at, 'daily' as reason, health_score,
+    seg.segment as segment, previous_segment, components, revenue_90d, cost_to_serve_90d, margin_90d,
+    complaint_index_90d, support_minutes_90d, seg.reason as segment_reason
+from (
+    select g.customer_id, g.as_of as snapshot_at, g.health_score, params.names[c.previous] as previous_segment,
+        health_confirmed_segment(params.names[c.previous], g.segment_inputs, params.hp) as seg,
+        g.components, g.revenue_90d, g.cost_to_serve_90d, g.margin_90d, g.complaint_index_90d,
+        g.support_minutes_90d::double as support_minutes_90d
+    from health_grid_rows g
+    join chained c using (customer_id, as_of)
+    cross join params
+    order by g.as_of, g.customer_id
+);
