@@ -1,0 +1,1 @@
+select topic, "partition", slot from lake.partition_slots where group_id = $group_id;
