@@ -35,10 +35,11 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 from kafka import KafkaProducer
@@ -59,6 +60,7 @@ from ingest.broker import ensure_topics, free_port, start_broker  # noqa: E402
 from tests.pg import PostgresServer, pg_bin  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
+T = TypeVar("T")
 # What a reader reads in each store: (messages accounted for, probe visits per customer, batches and their size).
 # The file holds the landed events and dead letters; the lake the pipelines' commits and their raw messages.
 READS = {
@@ -121,10 +123,11 @@ def postgres() -> Iterator[Postgres]:
         os.chown(base, account.pw_uid, account.pw_gid)
     server = PostgresServer(binaries, base / "data", free_port())
     try:
-        server.run([binaries / "initdb", "-D", server.data_dir, "-A", "trust", "-U", server.user, "-E", "UTF8"])
+        server.run([str(binaries / "initdb"), "-D", str(server.data_dir), "-A", "trust", "-U", server.user, "-E",
+                    "UTF8"])
         options = f"-p {server.port} -k {base} -c listen_addresses=127.0.0.1 -c max_connections=200"
-        server.run([binaries / "pg_ctl", "-D", server.data_dir, "-o", options, "-l", base / "server.log", "-w",
-                    "start"])
+        server.run([str(binaries / "pg_ctl"), "-D", str(server.data_dir), "-o", options, "-l",
+                    str(base / "server.log"), "-w", "start"])
         yield Postgres(server, base)
     finally:
         server.stop()
@@ -343,11 +346,11 @@ def landing(setup: Setup, configuration: Configuration, events: list[tuple[str, 
                          f"in {timeout:.0f} s")
     a = next(s for s in samples if s.landed >= 0.1 * expected)
     b = next(s for s in samples if s.landed >= 0.9 * expected)
-    events, wall = b.landed - a.landed, b.at - a.at
-    if events <= 0 or wall <= 0:
+    window_events, wall = b.landed - a.landed, b.at - a.at
+    if window_events <= 0 or wall <= 0:
         raise SystemExit(f"{configuration.name}: the window between 10 % and 90 % is empty; raise --events")
-    return Landing(configuration.name, events / wall, (b.pipelines - a.pipelines) / events,
-                   (b.catalog - a.catalog) / events, (b.broker - a.broker) / events,
+    return Landing(configuration.name, window_events / wall, (b.pipelines - a.pipelines) / window_events,
+                   (b.catalog - a.catalog) / window_events, (b.broker - a.broker) / window_events,
                    float(batches[1] or 0) if batches else 0.0, (b.pipelines - a.pipelines) / wall)
 
 
@@ -384,7 +387,7 @@ def freshness(label: str, configuration: Configuration, customers: int, rate: fl
                 p.check()
             time.sleep(0.5)
 
-        probes, stop, errors = Probes(), threading.Event(), []
+        probes, stop, errors = Probes(), threading.Event(), list[str]()
 
         def poll() -> None:
             while not stop.is_set():
@@ -541,32 +544,67 @@ def main() -> int:
             setup = Setup(Path(tmp), broker.bootstrap_servers, pg, args.partitions, broker.process.pid,
                           args.batch_events)
             landings: list[Landing] = []
+            failures: list[str] = []
+
+            def attempt(what: str, work: Callable[[], T]) -> T | None:
+                """A run that fails is reported and the others still run: side by side, what could be measured."""
+                sys.stderr.write(f"{what} ...\n")
+                try:
+                    return work()
+                except (SystemExit, Exception) as exc:
+                    failures.append(f"{what}: FAILED ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
+                    return None
+
+            reader_copy: tuple[int, float] | None = None
             if "landing" not in args.skip:
                 events = mixed_events(args.events)
                 runs = [("file-1", "duckdb", 1), ("lake-1", "ducklake", 1),
                         (f"lake-{args.pipelines}", "ducklake", args.pipelines)]
                 for name, store, n in runs[:1] if "lake" in args.skip else runs:
-                    sys.stderr.write(f"landing {len(events):,} events: {name} ...\n")
-                    landings.append(landing(setup, configure(setup, name, store, n), events))
+                    configuration = configure(setup, name, store, n)
+                    done = attempt(f"landing {len(events):,} events: {name}",
+                                   lambda c=configuration: landing(setup, c, events))  # type: ignore[misc]
+                    if done is not None:
+                        landings.append(done)
+                        if name == "lake-1":
+                            reader_copy = attempt("a reader's copy of the lake", lambda c=configuration: (
+                                len(events), reader_open_seconds(c.settings)))  # type: ignore[misc]
             fresh: list[Freshness] = []
             if "freshness" not in args.skip:
                 for name, store in (("file-1", "duckdb"), ("lake-1", "ducklake"))[:1 if "lake" in args.skip else 2]:
-                    sys.stderr.write(f"freshness at {args.rate:,.0f} events/s: {name} ...\n")
-                    fresh.append(freshness(name, configure(setup, f"fresh-{name}", store, 1), args.customers, args.rate,
-                                           args.seconds, args.poll_ms))
+                    configuration = configure(setup, f"fresh-{name}", store, 1)
+                    got = attempt(f"freshness at {args.rate:,.0f} events/s: {name}", lambda c=configuration, n=name: (
+                        freshness(n, c, args.customers, args.rate, args.seconds, args.poll_ms)))  # type: ignore[misc]
+                    if got is not None:
+                        fresh.append(got)
             commits: list[CommitRate] = []
             if "commits" not in args.skip and "lake" not in args.skip:
                 for writers in sorted({1, args.writers}):
-                    sys.stderr.write(f"catalog commit rate, {writers} writer(s) ...\n")
-                    commits.append(commit_rate(setup, writers, args.commit_seconds))
-            report(args, cores, load_before, landings, fresh, commits)
+                    rate = attempt(f"catalog commit rate, {writers} writer(s)",
+                                   lambda w=writers: commit_rate(setup, w, args.commit_seconds))  # type: ignore[misc]
+                    if rate is not None:
+                        commits.append(rate)
+            report(args, cores, load_before, landings, fresh, commits, reader_copy)
+            for failure in failures:
+                print(failure)
     finally:
         broker.stop()
-    return 0
+    return 1 if failures else 0
+
+
+def reader_open_seconds(settings: Settings) -> float:
+    """Seconds to open a reader of the lake as the dashboard and the CLI do (customer_health.db.open_reader)."""
+    import customer_health.composition  # noqa: F401  (registers how a lake is read)
+
+    started = time.monotonic()
+    reader = open_reader(settings)
+    seconds = time.monotonic() - started
+    reader.close()
+    return seconds
 
 
 def report(args: argparse.Namespace, cores: int, load_before: float, landings: list[Landing],
-           fresh: list[Freshness], commits: list[CommitRate]) -> None:
+           fresh: list[Freshness], commits: list[CommitRate], reader_copy: tuple[int, float] | None) -> None:
     print(f"machine: {cores} cores, load average {load_before:.1f} before the run, "
           f"{os.getloadavg()[0]:.1f} after (shared: other work ran meanwhile)")
     print(f"setup: embedded broker (Tansu), {args.partitions} partitions per topic; PostgreSQL catalog on this "
@@ -587,6 +625,8 @@ def report(args: argparse.Namespace, cores: int, load_before: float, landings: l
         print(f"ratio landing lake-{args.pipelines} / lake-1: {lakeN.rate / lake1.rate:.2f} on this machine's "
               f"{cores} cores; pipeline cpu per event {lakeN.pipeline_cpu / lake1.pipeline_cpu:.2f}x, "
               f"catalog cpu per event {lakeN.catalog_cpu / max(lake1.catalog_cpu, 1e-9):.2f}x")
+    if reader_copy:
+        print(f"lake reader open (its copy of the lake, {reader_copy[0]:,} events): {reader_copy[1]:.1f} s")
     for f in fresh:
         print(f"freshness {f.name} at {f.rate:,.0f} events/s: p50 {f.p50_ms:,.0f} ms, p95 {f.p95_ms:,.0f} ms, "
               f"max {f.max_ms:,.0f} ms ({f.seen}/{f.sent} probes seen, reader every {args.poll_ms:.0f} ms)")
