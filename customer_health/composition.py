@@ -14,14 +14,18 @@ import duckdb
 from customer_health.alerts import pipeline as alerts
 from customer_health.churn import model as churn
 from customer_health.config import Settings
+from customer_health.db import open_working_store, register_lake_reader
+from customer_health.errors import UserError
 from customer_health.health import refresh as health
 from customer_health.health.backfill import finish_backfill
 from customer_health.health.refresh import RefreshResult
+from customer_health.sqlfiles import Statements
 from expectations import batch as quality
 from expectations.runner import get_runner
+from ingest.lake import LakeLog
 from ingest.landing import Lander
 from ingest.plugins import PipelineExtensions, Plugin, assemble
-from ingest.service import build_lander
+from ingest.service import attach_lake_log, build_lander
 
 PLUGINS: tuple[Plugin, ...] = (alerts.PLUGIN, churn.PLUGIN, health.PLUGIN, quality.PLUGIN)
 
@@ -53,3 +57,36 @@ def preload_quality(settings: Settings) -> threading.Thread | None:
 def finish_load(con: duckdb.DuckDBPyConnection, settings: Settings) -> RefreshResult:
     """What a bulk load derives once at its end: rollups, churn scores, health and its history."""
     return finish_backfill(con, settings)
+
+
+def open_lake_copy(settings: Settings) -> Statements:
+    """A reader of the lake (``store = "ducklake"``): the group's every commit landed into an in-memory model
+    through the landing path of ``load`` (the same contract and plug-ins) and derived once, so every
+    question is answered by the same SQL as on the file store, over the whole population."""
+    con = open_working_store(settings)
+    try:
+        lake = attach_lake_log(settings, "reader")
+        try:
+            copy_the_lake(con, settings, lake)
+        finally:
+            lake.con.close()
+    except BaseException:
+        con.close()
+        raise
+    return Statements(con)
+
+
+def copy_the_lake(con: duckdb.DuckDBPyConnection, settings: Settings, lake: LakeLog) -> int:
+    """Land the lake's commits into ``con`` in bulk and derive the model once; the messages landed."""
+    if not lake.has_log():
+        raise UserError(f"the lake ({settings.ducklake.catalog}) holds nothing yet: start `customer-health "
+                        "ingest` with store = \"ducklake\" first")
+    commits = [commit_id for commit_id, _pipeline, _n in lake.commits()]
+    table = lake.messages(commits)
+    if table.num_rows:
+        load_lander(con, settings).land(table, "lake")
+        finish_load(con, settings)
+    return table.num_rows
+
+
+register_lake_reader(open_lake_copy)

@@ -16,7 +16,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +107,17 @@ def open_owner(settings: Settings, threads: int | None = None) -> duckdb.DuckDBP
             time.sleep(0.1)
     con.execute("set timezone = 'UTC'")
     con.execute(f"set checkpoint_threshold = '{int(settings.pipeline.checkpoint_threshold_mb)}MiB'")
+    if threads is not None:
+        con.execute(f"set threads = {int(threads)}")
+    apply_schema(con)
+    return con
+
+
+def open_working_store(settings: Settings, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory database with the schema: a lake pipeline's working store (its model and health), or a
+    reader's copy of the lake. Nothing of it outlives the process; the lake is the store."""
+    con = duckdb.connect()
+    con.execute("set timezone = 'UTC'")
     if threads is not None:
         con.execute(f"set threads = {int(threads)}")
     apply_schema(con)
@@ -224,11 +235,26 @@ def _socket_inodes(pid: int) -> set[int]:
     return inodes
 
 
+# How readers read a lake (store = "ducklake"): registered by the composition root, which knows how the
+# lake's messages become the model (customer_health.composition.open_lake_copy).
+_lake_reader: Callable[[Settings], Statements] | None = None
+
+
+def register_lake_reader(open_copy: Callable[[Settings], Statements]) -> None:
+    global _lake_reader
+    _lake_reader = open_copy
+
+
 def open_reader(settings: Settings, uri: str | None = None) -> Statements:
-    """A reader of this database: through Quack when a pipeline serves it, else the file read-only.
+    """A reader of this database: through Quack when a pipeline serves it, else the file read-only; with
+    ``store = "ducklake"``, an in-memory copy of the model landed from the lake (several readers at once).
 
     The token is never part of an error message.
     """
+    if settings.store == "ducklake":
+        if _lake_reader is None:
+            raise RuntimeError("no lake reader is registered (customer_health.composition registers it)")
+        return _lake_reader(settings)
     uri = uri or _pipeline_uri(settings)
     if uri is None:
         if not settings.db_path.exists():

@@ -130,6 +130,13 @@ class _OpenBatch:
             self.cond.wait_for(lambda: (not self.batch and not self.landing) or self.failed)
             self.flushing = False
 
+    def discard(self) -> None:
+        """Forget what is open (not landed) and wait for the batch being landed, if any."""
+        with self.cond:
+            self.batch, self.offsets = RawBatch(), {}
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: not self.landing or self.failed)
+
     def close(self) -> None:
         with self.cond:
             self.closed = True
@@ -156,7 +163,8 @@ class _LandingThread(threading.Thread):
             try:
                 result = self.lander.land(batch, "kafka")
                 self.stats.add(result)
-                self.landed_offsets.put(offsets)
+                if result.messages:  # nothing of a batch given up (fenced) is committed to Kafka either
+                    self.landed_offsets.put(offsets)
                 self.on_landed(result)
             except BaseException as exc:  # surfaced to the poll thread, which stops the pipeline
                 self.failure = exc
@@ -187,6 +195,8 @@ class Pipeline:
         self._landing = _LandingThread(lander, self.stats, on_landed, self._open)
         self._consumer: KafkaConsumer | None = None
         self._last_lag_at = 0.0
+        # Assigned partitions waiting (paused) for their positions (Lander.claim_after_assignment).
+        self._pending_assignment: set[TopicPartition] = set()
 
     def run(self) -> PipelineStats:
         """Consume until stopped; the open batch is landed and committed before returning."""
@@ -222,6 +232,8 @@ class Pipeline:
             while not self.stop.is_set():
                 self._check_landing()
                 self._commit_landed()
+                if self._pending_assignment:
+                    self._resume_assigned(consumer)
                 room = self._open.room()
                 if room == 0:
                     continue
@@ -283,6 +295,18 @@ class Pipeline:
             # DuckDB holds the landed offsets; Kafka's copy catches up on the next commit.
             log.warning("Kafka offset commit failed (%s); DuckDB keeps the landed offsets", exc)
 
+    def _resume_assigned(self, consumer: KafkaConsumer) -> None:
+        """Claim the partitions assigned by the last rebalance, seek them to their positions and resume them."""
+        pending = self._pending_assignment & set(consumer.assignment())
+        self._pending_assignment = set()
+        if not pending:
+            return
+        stored = self.lander.claim_positions((tp.topic, tp.partition) for tp in pending)
+        for tp in pending:
+            seek_to_landed(consumer, tp, stored)
+        consumer.resume(*pending)
+        log.info("resumed %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(pending)))
+
     def _record_lag(self) -> None:
         now = time.monotonic()
         if now - self._last_lag_at < _LAG_INTERVAL_S or self._consumer is None:
@@ -333,6 +357,8 @@ def group_instance_id(settings: Settings) -> str | None:
         return None
     if kafka.group_instance_id:
         return kafka.group_instance_id
+    if settings.store == "ducklake":
+        return None  # N pipelines share one lake (and maybe one host): only a configured id tells them apart
     db = str(settings.db_path.expanduser().resolve())
     host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:100] or "host"
     return f"customer-health-{host}-{hashlib.sha256(db.encode()).hexdigest()[:12]}"
@@ -350,26 +376,44 @@ class _SeekToLanded(ConsumerRebalanceListener):
         self.pipeline = pipeline
 
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        if revoked:  # land what was polled; DuckDB records its offsets (no Kafka call on this thread)
+        if not revoked:
+            return
+        self.pipeline._pending_assignment -= set(revoked)
+        if self.pipeline.lander.discard_on_revoke:
+            # The lake holds the offsets: what was polled and not landed is read again by the next owner,
+            # so hand the partitions back at once (waiting only for a batch already landing).
+            self.pipeline._open.discard()
+        else:  # land what was polled; DuckDB records its offsets (no Kafka call on this thread)
             self.pipeline._open.drain()
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         consumer = self.pipeline._consumer
         if consumer is None or not assigned:
             return
-        stored = self.pipeline.lander.stored_positions()
-        for tp in assigned:
-            if (tp.topic, tp.partition) not in stored:
-                continue
-            offset, landed_topic_id = stored[(tp.topic, tp.partition)]
-            current_topic_id = _topic_id(consumer, tp.topic)
-            if landed_topic_id and current_topic_id and landed_topic_id != current_topic_id:
-                log.warning(
-                    "%s[%d] was recreated on the broker (topic id %s, was %s): its offsets start again, "
-                    "resuming from its beginning instead of landed offset %d",
-                    tp.topic, tp.partition, current_topic_id, landed_topic_id, offset,
-                )
-                consumer.seek_to_beginning(tp)
-            else:
-                consumer.seek(tp, offset)
         log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)))
+        if self.pipeline.lander.claim_after_assignment:
+            consumer.pause(*assigned)
+            self.pipeline._pending_assignment |= set(assigned)
+            return
+        stored = self.pipeline.lander.claim_positions((tp.topic, tp.partition) for tp in assigned)
+        for tp in assigned:
+            seek_to_landed(consumer, tp, stored)
+
+
+def seek_to_landed(
+    consumer: KafkaConsumer, tp: TopicPartition, stored: dict[tuple[str, int], tuple[int, str | None]],
+) -> None:
+    """Seek ``tp`` to its landed position (nothing landed: the consumer's reset policy, earliest)."""
+    if (tp.topic, tp.partition) not in stored:
+        return
+    offset, landed_topic_id = stored[(tp.topic, tp.partition)]
+    current_topic_id = _topic_id(consumer, tp.topic)
+    if landed_topic_id and current_topic_id and landed_topic_id != current_topic_id:
+        log.warning(
+            "%s[%d] was recreated on the broker (topic id %s, was %s): its offsets start again, "
+            "resuming from its beginning instead of landed offset %d",
+            tp.topic, tp.partition, current_topic_id, landed_topic_id, offset,
+        )
+        consumer.seek_to_beginning(tp)
+    else:
+        consumer.seek(tp, offset)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -26,6 +27,7 @@ import pyarrow.compute as pc
 
 from customer_health.clock import utc_now
 from customer_health.sqlfiles import Statements, statement, transaction
+from ingest.landing import BatchResult, Lander, RawBatch
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,9 @@ class LakeLog:
         self.retries = retries
         self.statements = Statements(con, prepare=False)
         self.conflicts = 0  # commits retried after a conflict (tests and benchmarks read it)
+        # One connection, used by the landing thread and, on assignment, the poll thread: one call at a time.
+        self._lock = threading.RLock()
+        self._ready: set[str] = set()  # offset tables known to exist
 
     # -- schema ---------------------------------------------------------------------------------------------
 
@@ -79,10 +84,23 @@ class LakeLog:
         self._retrying("create the lake's log", lambda: self._in_transaction(
             lambda: self.statements.run("lake/create_log")))
 
+    def has_log(self) -> bool:
+        """Whether a pipeline created the log in this lake."""
+        return {"lake_commits", "raw_messages", "partition_slots"} <= self._known_tables()
+
     def _ensure_partitions(self, partitions: Iterable[Partition]) -> None:
-        missing = [p for p in partitions if offsets_table(self.group_id, *p) not in self._known_tables()]
-        if not missing:
+        wanted = [p for p in partitions if offsets_table(self.group_id, *p) not in self._ready]
+        if not wanted:
             return
+        with self._lock:
+            known = self._known_tables()
+            self._ready |= {offsets_table(self.group_id, *p) for p in wanted} & known
+            missing = [p for p in wanted if offsets_table(self.group_id, *p) not in known]
+            if missing:
+                self._create_partitions(missing)
+                self._ready |= {offsets_table(self.group_id, *p) for p in missing}
+
+    def _create_partitions(self, missing: list[Partition]) -> None:
 
         def create() -> None:
             for topic, partition in missing:
@@ -102,6 +120,10 @@ class LakeLog:
     def claim(self, partitions: Iterable[Partition]) -> dict[Partition, Position]:
         """Make this pipeline the owner of ``partitions`` (fencing their previous owner); their positions."""
         wanted = sorted(set(partitions))
+        with self._lock:
+            return self._claim(wanted)
+
+    def _claim(self, wanted: list[Partition]) -> dict[Partition, Position]:
         self._ensure_partitions(wanted)
 
         def claim_all() -> dict[Partition, Position]:
@@ -110,8 +132,7 @@ class LakeLog:
             for topic, partition in wanted:
                 slot = offsets_table(self.group_id, topic, partition)
                 offset, topic_id, _owner = self._read(slot)
-                self._run_offsets("lake/write_partition_offsets", slot, {
-                    "next_offset": offset, "topic_id": topic_id, "owner": self.member, "now": now})
+                self._run_offsets("lake/claim_partition_offsets", slot, {"owner": self.member, "now": now})
                 positions[(topic, partition)] = Position(None if offset < 0 else offset, topic_id, self.member)
             return positions
         claimed = self._retrying("claim partitions", lambda: self._in_transaction(claim_all))
@@ -120,6 +141,10 @@ class LakeLog:
 
     def positions(self) -> dict[Partition, Position]:
         """Every partition of the group the lake knows, with its next offset and owner."""
+        with self._lock:
+            return self._positions()
+
+    def _positions(self) -> dict[Partition, Position]:
         found = {}
         for topic, partition, slot in self.statements.rows("lake/group_slots", {"group_id": self.group_id}):
             if (topic, int(partition)) in found:
@@ -135,6 +160,10 @@ class LakeLog:
 
         Raises Fenced (nothing committed) when one of its partitions is owned by another pipeline.
         """
+        with self._lock:
+            return self._commit(table)
+
+    def _commit(self, table: pa.Table) -> str:
         offsets = batch_offsets(table)
         self._ensure_partitions(offsets)
         commit_id = str(uuid.uuid4())
@@ -143,11 +172,10 @@ class LakeLog:
             now = utc_now()
             for (topic, partition), (next_offset, topic_id) in sorted(offsets.items()):
                 slot = offsets_table(self.group_id, topic, partition)
-                _offset, _topic_id, owner = self._read(slot)
-                if owner != self.member:
-                    raise Fenced(f"{topic}[{partition}] is owned by {owner} now")
-                self._run_offsets("lake/write_partition_offsets", slot, {
+                advanced = self._run_offsets("lake/advance_partition_offsets", slot, {
                     "next_offset": next_offset, "topic_id": topic_id, "owner": self.member, "now": now})
+                if advanced is None or int(advanced[0]) == 0:
+                    raise Fenced(f"{topic}[{partition}] is owned by {self._read(slot)[2]} now")
             self.con.register("lake_batch", table)
             try:
                 self.statements.run("lake/insert_raw_messages", {"commit_id": commit_id})
@@ -161,12 +189,14 @@ class LakeLog:
 
     def commits(self) -> list[tuple[str, str, int]]:
         """(commit id, pipeline, messages) of every commit of the group, oldest first."""
-        return [(str(c), str(p), int(n)) for c, p, n in
-                self.statements.rows("lake/commits", {"group_id": self.group_id})]
+        with self._lock:
+            rows = self.statements.rows("lake/commits", {"group_id": self.group_id})
+        return [(str(c), str(p), int(n)) for c, p, n in rows]
 
     def messages(self, commit_ids: list[str]) -> pa.Table:
         """The messages of ``commit_ids`` as an ``incoming`` relation (ordinal, then INCOMING_SCHEMA's columns)."""
-        return self.statements.run("lake/commit_messages", {"commit_ids": commit_ids}).fetch_arrow_table()
+        with self._lock:
+            return self.statements.run("lake/commit_messages", {"commit_ids": commit_ids}).fetch_arrow_table()
 
     # -- helpers --------------------------------------------------------------------------------------------
 
@@ -176,18 +206,24 @@ class LakeLog:
             return -1, None, "nobody"
         return int(row[0]), row[1], str(row[2])
 
-    def _run_offsets(self, name: str, slot: str, params: Mapping[str, Any] | None = None) -> None:
+    def _run_offsets(self, name: str, slot: str, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        """Run a statement on a partition's offset table; the first row it returns, if any."""
         sql = _offsets_sql(name, slot)
-        used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+        row = None
         for one in self.con.extract_statements(sql):
             text = one.query
-            self.con.execute(text, {k: v for k, v in used.items() if f"${k}" in text})
+            row = self.con.execute(text, {k: v for k, v in (params or {}).items() if f"${k}" in text}).fetchone()
+        return row
 
     def _in_transaction(self, work: Any) -> Any:
         with transaction(self.con):
             return work()
 
     def _retrying(self, what: str, work: Any) -> Any:
+        with self._lock:
+            return self._retrying_locked(what, work)
+
+    def _retrying_locked(self, what: str, work: Any) -> Any:
         delay = 0.01
         for attempt in range(1, self.retries + 1):
             try:
@@ -208,3 +244,61 @@ def _offsets_sql(name: str, slot: str) -> str:
     if not slot.isidentifier():
         raise ValueError(f"not an identifier: {slot!r}")
     return statement(name).replace(_OFFSETS_TOKEN, slot)
+
+
+@dataclass
+class LakeLander(Lander):
+    """Lands a pipeline's batches in the lake first, then in its working store (in memory: model, health).
+
+    The working store holds the whole lake: the batches this pipeline commits, and every other pipeline's
+    commits, landed from the lake at most every ``sync_interval_s`` and whenever partitions are assigned,
+    so a new owner's customers carry their full history and the portfolio norms are the whole population's.
+    """
+
+    log_: LakeLog | None = None
+    discard_on_revoke: bool = True
+    claim_after_assignment: bool = True
+    sync_interval_s: float = 5.0
+    applied: set[str] = field(default_factory=set)
+    fenced: int = 0  # batches given up because their partitions had moved (tests read it)
+    _synced_at: float = field(default=0.0, init=False)
+
+    @property
+    def lake(self) -> LakeLog:
+        if self.log_ is None:
+            raise RuntimeError("LakeLander needs its LakeLog")
+        return self.log_
+
+    def land(self, batch: RawBatch | pa.Table, source: str) -> BatchResult:
+        table = batch.to_arrow() if isinstance(batch, RawBatch) else batch
+        if time.monotonic() - self._synced_at >= self.sync_interval_s:
+            self.sync()
+        try:
+            commit_id = self.lake.commit(table)
+        except Fenced as exc:
+            self.fenced += 1
+            log.warning("batch of %d messages given up, its new owner lands it from the lake's offsets: %s",
+                        table.num_rows, exc)
+            return BatchResult(0, 0, 0, 0, 0, 0, utc_now())
+        self.applied.add(commit_id)
+        return super().land(table, source)
+
+    def sync(self) -> int:
+        """Land every lake commit of the group not in the working store yet; the messages landed."""
+        self._synced_at = time.monotonic()
+        new = [commit_id for commit_id, _pipeline, _n in self.lake.commits() if commit_id not in self.applied]
+        if not new:
+            return 0
+        table = self.lake.messages(new)
+        if table.num_rows:
+            super().land(table, "lake")
+        self.applied.update(new)
+        return table.num_rows
+
+    def claim_positions(self, partitions: Iterable[Partition]) -> dict[Partition, tuple[int, str | None]]:
+        """Claim the partitions in the lake; the landing thread lands what other pipelines committed (the new
+        partitions' history included) before its next batch."""
+        positions = self.lake.claim(partitions)
+        self._synced_at = float("-inf")
+        return {p: (pos.next_offset, pos.topic_id) for p, pos in positions.items() if pos.next_offset is not None}
+

@@ -9,7 +9,7 @@ so a batch costs running them, not planning them again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
@@ -204,6 +204,12 @@ class Lander:
     after_land: list[BatchHook] = field(default_factory=list)
     bulk: bool = False
     clock_source: str = "wall"  # [clock] source, recorded with the model clock of every batch
+    # On a rebalance, drop what was polled and not landed instead of landing it first (the lake store:
+    # the next owner reads it again from the offsets committed with the data).
+    discard_on_revoke: bool = False
+    # Where assigned partitions resume is found after the rebalance, on the poll thread (the partitions
+    # wait paused): the lake's claim takes longer than a rebalance listener may block the consumer.
+    claim_after_assignment: bool = False
     statements: Statements = field(init=False)
     _tables_created: bool = field(default=False, init=False)
 
@@ -272,6 +278,10 @@ class Lander:
     def stored_offsets_from_cursor(self) -> dict[tuple[str, int], int]:
         """Landed offsets per (topic, partition), read on a cursor of its own (safe beside a landing)."""
         return {key: offset for key, (offset, _topic_id) in self.stored_positions().items()}
+
+    def claim_positions(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, str | None]]:
+        """Where to resume the newly assigned ``partitions`` (the file store: its stored offsets)."""
+        return self.stored_positions()
 
     def stored_positions(self) -> dict[tuple[str, int], tuple[int, str | None]]:
         """(next offset, topic id) per (topic, partition) for this consumer group."""

@@ -54,7 +54,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.alert_webhook:
         url = validate_webhook_url(args.alert_webhook, key="--alert-webhook")
         settings = settings.with_overrides(alerts__webhook_url=url)
-    run_pipeline(settings, extensions=pipeline_extensions)
+    run_pipeline(settings, extensions=pipeline_extensions, finish_history=finish_load)
     return 0
 
 

@@ -4,6 +4,7 @@ after a restart, and a stale owner fenced after its partitions moved."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -77,17 +78,17 @@ def test_a_commit_racing_a_claim_conflicts_and_its_retry_gives_the_batch_up(lake
     new._ensure_partitions([("visits", 0)])
     claimed = False
 
-    original_read = old._read
+    original_run = old._run_offsets
 
-    def read_then_let_the_claim_commit(slot: str) -> tuple[int, str | None, str]:
+    def advance_then_let_the_claim_commit(name: str, slot: str, params: Any = None) -> tuple[Any, ...] | None:
         nonlocal claimed
-        found = original_read(slot)
-        if not claimed:
+        found = original_run(name, slot, params)
+        if name == "lake/advance_partition_offsets" and not claimed:
             claimed = True
-            new.claim([("visits", 0)])  # commits between the stale owner's read and its commit
+            new.claim([("visits", 0)])  # commits between the stale owner's update and its commit
         return found
 
-    old._read = read_then_let_the_claim_commit  # type: ignore[method-assign]
+    old._run_offsets = advance_then_let_the_claim_commit  # type: ignore[method-assign]
     with pytest.raises(Fenced):
         old.commit(batch("visits", 0, range(0, 4)).to_arrow())
     assert old.conflicts == 1
