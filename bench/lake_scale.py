@@ -472,7 +472,8 @@ def commit_writer(config: Path, table: str, seconds: float, ready: Path) -> None
                 continue
         latencies.append(time.perf_counter() - started)
         n += 1
-    print(f"{n} {statistics.median(latencies) * 1000:.2f} {statistics.quantiles(latencies, n=20)[18] * 1000:.2f}")
+    p95 = statistics.quantiles(latencies, n=20)[18] if len(latencies) > 1 else latencies[0]
+    print(f"{n} {statistics.median(latencies) * 1000:.2f} {p95 * 1000:.2f}")
 
 
 @dataclass(frozen=True)
@@ -532,6 +533,10 @@ def main() -> int:
     parser.add_argument("--poll-ms", type=float, default=100.0, help="the freshness reader's interval")
     parser.add_argument("--writers", type=int, default=3, help="processes committing in the catalog-rate run")
     parser.add_argument("--commit-seconds", type=float, default=8.0)
+    parser.add_argument("--landing-runs", nargs="*", choices=("file", "lake-1", "lake-n"), default=(),
+                        help="only these landing runs (default: all three)")
+    parser.add_argument("--attempts", type=int, default=2,
+                        help="landing runs of a configuration tried at most this often (a failed one is reported)")
     parser.add_argument("--skip", nargs="*", default=(), choices=("landing", "freshness", "commits", "lake"),
                         help="leave these parts out (lake: every lake run, e.g. to try the file runs alone)")
     parser.add_argument("--commit-writer", nargs=4, help=argparse.SUPPRESS)
@@ -568,9 +573,17 @@ def main() -> int:
                 runs = [("file-1", "duckdb", 1), ("lake-1", "ducklake", 1),
                         (f"lake-{args.pipelines}", "ducklake", args.pipelines)]
                 for name, store, n in runs[:1] if "lake" in args.skip else runs:
-                    configuration = configure(setup, name, store, n)
-                    done = attempt(f"landing {len(events):,} events: {name}",
-                                   lambda c=configuration: landing(setup, c, events))  # type: ignore[misc]
+                    if args.landing_runs and name.split("-")[0] + ("-1" if n == 1 and store == "ducklake" else
+                                                                 "-n" if store == "ducklake" else "") \
+                            not in args.landing_runs:
+                        continue
+                    done = None
+                    for trial in range(1, args.attempts + 1):
+                        configuration = configure(setup, name, store, n)
+                        done = attempt(f"landing {len(events):,} events: {name} (attempt {trial})",
+                                       lambda c=configuration: landing(setup, c, events))  # type: ignore[misc]
+                        if done is not None:
+                            break
                     if done is not None:
                         landings.append(done)
                         if name == "lake-1":
