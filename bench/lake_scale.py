@@ -537,7 +537,7 @@ def main() -> int:
                         help="only these landing runs (default: all three)")
     parser.add_argument("--attempts", type=int, default=2,
                         help="landing runs of a configuration tried at most this often (a failed one is reported)")
-    parser.add_argument("--skip", nargs="*", default=(), choices=("landing", "freshness", "commits", "lake"),
+    parser.add_argument("--skip", nargs="*", default=(), choices=("landing", "freshness", "commits", "lake", "reader"),
                         help="leave these parts out (lake: every lake run, e.g. to try the file runs alone)")
     parser.add_argument("--commit-writer", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -586,7 +586,7 @@ def main() -> int:
                             break
                     if done is not None:
                         landings.append(done)
-                        if name == "lake-1":
+                        if name == "lake-1" and "reader" not in args.skip:
                             reader_copy = attempt("a reader's copy of the lake", lambda c=configuration: (
                                 len(events), reader_open_seconds(c.settings)))  # type: ignore[misc]
             fresh: list[Freshness] = []
