@@ -22,7 +22,6 @@ from customer_health.health.refresh import RefreshResult
 from customer_health.sqlfiles import Statements
 from expectations import batch as quality
 from expectations.runner import get_runner
-from ingest.lake import LakeLog
 from ingest.landing import Lander
 from ingest.plugins import PipelineExtensions, Plugin, assemble
 from ingest.service import attach_lake_log, build_lander
@@ -59,34 +58,56 @@ def finish_load(con: duckdb.DuckDBPyConnection, settings: Settings) -> RefreshRe
     return finish_backfill(con, settings)
 
 
-def open_lake_copy(settings: Settings) -> Statements:
-    """A reader of the lake (``store = "ducklake"``): the group's every commit landed into an in-memory model
-    through the landing path of ``load`` (the same contract and plug-ins) and derived once, so every
-    question is answered by the same SQL as on the file store, over the whole population."""
-    con = open_working_store(settings)
-    try:
-        lake = attach_lake_log(settings, "reader")
+class LakeCopy:
+    """A reader's model of the lake (``store = "ducklake"``), in memory: the group's every commit landed through
+    the landing path of ``load`` (the same contract and plug-ins) and derived once, so every question is
+    answered by the same SQL as on the file store, over the whole population. ``refresh`` lands the commits
+    made since, as a pipeline lands a batch (the dashboard keeps one copy and refreshes it)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.con = open_working_store(settings)
         try:
-            copy_the_lake(con, settings, lake)
-        finally:
+            self.lake = attach_lake_log(settings, "reader")
+            if not self.lake.has_log():
+                raise UserError(f"the lake ({settings.ducklake.catalog}) holds nothing yet: start `customer-health "
+                                'ingest` with store = "ducklake" first')
+            self.lander = load_lander(self.con, settings)
+            commits = [commit_id for commit_id, _pipeline, _n in self.lake.commits()]
+            table = self.lake.messages(commits)
+            if table.num_rows:
+                self.lander.land(table, "lake")
+                finish_load(self.con, settings)
+            self.applied = set(commits)
+            self.lander.bulk = False
+        except BaseException:
+            self.close()
+            raise
+
+    def refresh(self) -> int:
+        """Land the commits made since the last refresh; the messages landed."""
+        new = [commit_id for commit_id, _pipeline, _n in self.lake.commits() if commit_id not in self.applied]
+        if not new:
+            return 0
+        table = self.lake.messages(new)
+        if table.num_rows:
+            self.lander.land(table, "lake")
+        self.applied.update(new)
+        return table.num_rows
+
+    def close(self) -> None:
+        lake = getattr(self, "lake", None)
+        if lake is not None:
             lake.con.close()
-    except BaseException:
-        con.close()
-        raise
-    return Statements(con)
+        self.con.close()
 
 
-def copy_the_lake(con: duckdb.DuckDBPyConnection, settings: Settings, lake: LakeLog) -> int:
-    """Land the lake's commits into ``con`` in bulk and derive the model once; the messages landed."""
-    if not lake.has_log():
-        raise UserError(f"the lake ({settings.ducklake.catalog}) holds nothing yet: start `customer-health "
-                        "ingest` with store = \"ducklake\" first")
-    commits = [commit_id for commit_id, _pipeline, _n in lake.commits()]
-    table = lake.messages(commits)
-    if table.num_rows:
-        load_lander(con, settings).land(table, "lake")
-        finish_load(con, settings)
-    return table.num_rows
+def open_lake_copy(settings: Settings) -> Statements:
+    """A one-off reader of the lake (the command line): a :class:`LakeCopy` whose lake connection is closed."""
+    copy = LakeCopy(settings)
+    copy.lake.con.close()
+    copy.lake = None  # type: ignore[assignment]
+    return Statements(copy.con)
 
 
 register_lake_reader(open_lake_copy)

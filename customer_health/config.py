@@ -485,6 +485,9 @@ class DuckLakeSettings(_Section):
     # How often a pipeline lands the other pipelines' lake commits into its working store (seconds), so that
     # its portfolio norms are the whole population's.
     sync_interval_s: NonNegative = 5.0
+    # `customer-health lake-maintain` expires the snapshots older than this (hours) and deletes the files
+    # only they needed: time travel reaches back this far, and no reader's transaction may last longer.
+    retain_snapshots_hours: Positive = 168.0
 
     def catalog_with_password(self) -> str:
         """The catalog connection string with the password (for ATTACH only; never logged)."""

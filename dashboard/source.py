@@ -1,4 +1,6 @@
-"""Where the dashboard reads from: the running pipeline over Quack, else the database file read-only.
+"""Where the dashboard reads from: the running pipeline over Quack, else the database file read-only; with
+store = "ducklake", one in-memory copy of the lake per process, refreshed with the lake's new commits at most
+every dashboard.refresh_seconds (several dashboards read one lake at once).
 
 No streamlit here. A Quack client is kept open per process (opening one loads the extension, ~0.2 s)
 and every query runs on a cursor of its own, so concurrent sessions do not share a DuckDB cursor. The
@@ -8,12 +10,14 @@ file is opened per read and closed at once: a reader holding it would keep a pip
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import duckdb
 
+from customer_health.composition import LakeCopy
 from customer_health.config import Settings
 from customer_health.db import open_reader, resolve_token, token_path
 from customer_health.errors import UserError
@@ -25,7 +29,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """How the last read was served: 'quack' (live pipeline) or 'file' (read-only, no pipeline)."""
+    """How the last read was served: 'quack' (live pipeline), 'file' (read-only, no pipeline) or 'lake' (a copy
+    of the lake, store = "ducklake"; uri: its catalog)."""
 
     mode: str
     uri: str | None
@@ -38,6 +43,8 @@ class DataSource:
         self.settings = settings
         self._lock = threading.Lock()
         self._quack: Statements | None = None
+        self._lake: LakeCopy | None = None
+        self._lake_refreshed_at = 0.0
         self.last = SourceInfo("none", None)
 
     def read(self, fn: Callable[[Statements], T]) -> T:
@@ -47,6 +54,8 @@ class DataSource:
         away is dropped and the read retried once on whatever is there now.
         """
         try:
+            if self.settings.store == "ducklake":
+                return self._on_lake(fn)
             client = self._quack
             if client is not None:
                 try:
@@ -70,6 +79,21 @@ class DataSource:
             raise UserError(self.redact(str(exc))) from None
         except duckdb.Error as exc:
             raise DataError(self.redact(str(exc).splitlines()[0])) from None
+
+    def _on_lake(self, fn: Callable[[Statements], T]) -> T:
+        with self._lock:
+            if self._lake is None:
+                self._lake = LakeCopy(self.settings)
+                self._lake_refreshed_at = time.monotonic()
+            elif time.monotonic() - self._lake_refreshed_at >= self.settings.dashboard.refresh_seconds:
+                self._lake.refresh()
+                self._lake_refreshed_at = time.monotonic()
+            cursor = self._lake.con.cursor()
+        try:
+            self.last = SourceInfo("lake", self.settings.ducklake.catalog)
+            return fn(Statements(cursor))
+        finally:
+            cursor.close()
 
     def _on_quack(self, client: Statements, fn: Callable[[Statements], T]) -> T:
         with self._lock:
@@ -115,6 +139,9 @@ class DataSource:
 
     def close(self) -> None:
         with self._lock:
+            if self._lake is not None:
+                self._lake.close()
+                self._lake = None
             if self._quack is not None:
                 self._quack.close()
                 self._quack = None

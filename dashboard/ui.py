@@ -207,6 +207,9 @@ def status_banner(overview: pd.DataFrame | None) -> None:
             )
         else:
             st.caption(f":green[●] Live from the pipeline at {info.uri}; {as_of}.")
+    elif info.mode == "lake":
+        st.caption(f":green[●] From the lake ({s.ducklake.data_path}), refreshed every "
+                   f"{s.dashboard.refresh_seconds:g} s; {as_of}.")
     elif info.mode == "file":
         st.info(
             f"No pipeline is running: reading {s.db_path} read-only; {as_of}. "

@@ -379,6 +379,7 @@ class _SeekToLanded(ConsumerRebalanceListener):
         if not revoked:
             return
         self.pipeline._pending_assignment -= set(revoked)
+        self.pipeline.lander.release_partitions()
         if self.pipeline.lander.discard_on_revoke:
             # The lake holds the offsets: what was polled and not landed is read again by the next owner,
             # so hand the partitions back at once (waiting only for a batch already landing).

@@ -13,12 +13,14 @@ claim of another pipeline's partitions in the same moment) is retried, never los
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -33,6 +35,11 @@ log = logging.getLogger(__name__)
 
 Partition = tuple[str, int]
 _OFFSETS_TOKEN = "__offsets__"
+
+
+# In this order: files merged before the snapshots that still reference the small ones expire, which
+# schedules those for the cleanup.
+MAINTENANCE_STEPS = ("flush_inlined", "merge_files", "expire_snapshots", "cleanup_files")
 
 
 class Fenced(Exception):
@@ -198,6 +205,28 @@ class LakeLog:
         with self._lock:
             return self.statements.run("lake/commit_messages", {"commit_ids": commit_ids}).fetch_arrow_table()
 
+    # -- maintenance ----------------------------------------------------------------------------------------
+
+    def maintain(self, older_than: datetime) -> dict[str, Any]:
+        """DuckLake maintenance, from one place (``customer-health lake-maintain``): inlined rows to files,
+        adjacent small files merged, snapshots before ``older_than`` (naive UTC) expired, files no snapshot
+        needs deleted. Each step retries a conflict with a pipeline's commit. Returns what each step did and
+        the live data files and snapshots before and after."""
+        with self._lock:
+            before = self._counts()
+            steps: dict[str, int] = {}
+            for step in MAINTENANCE_STEPS:
+                # fetchall: a maintenance call whose result is left open (fetchone) was never committed.
+                steps[step] = int(self._retrying(f"run {step}", lambda step=step: self.statements.rows(
+                    f"lake/maintain_{step}", {"older_than": older_than})[0][0]))
+            after = self._counts()
+        return {"steps": steps, "data_files": {"before": int(before[0]), "after": int(after[0])},
+                "snapshots": {"before": int(before[1]), "after": int(after[1])}}
+
+    def _counts(self) -> tuple[Any, ...]:
+        """Live data files and snapshots."""
+        return self.statements.rows("lake/data_files")[0]
+
     # -- helpers --------------------------------------------------------------------------------------------
 
     def _read(self, slot: str) -> tuple[int, str | None, str]:
@@ -281,7 +310,15 @@ class LakeLander(Lander):
                         table.num_rows, exc)
             return BatchResult(0, 0, 0, 0, 0, 0, utc_now())
         self.applied.add(commit_id)
-        return super().land(table, source)
+        result = super().land(table, source)
+        self._record_customer_partitions(table)
+        return result
+
+    def _record_customer_partitions(self, table: pa.Table) -> None:
+        with self.con.cursor() as cur:
+            cur.register("lake_incoming", table)
+            Statements(cur).run("lake/record_customer_partitions")
+            cur.unregister("lake_incoming")
 
     def sync(self) -> int:
         """Land every lake commit of the group not in the working store yet; the messages landed."""
@@ -292,6 +329,7 @@ class LakeLander(Lander):
         table = self.lake.messages(new)
         if table.num_rows:
             super().land(table, "lake")
+            self._record_customer_partitions(table)
         self.applied.update(new)
         return table.num_rows
 
@@ -300,5 +338,13 @@ class LakeLander(Lander):
         partitions' history included) before its next batch."""
         positions = self.lake.claim(partitions)
         self._synced_at = float("-inf")
+        with self.con.cursor() as cur:
+            Statements(cur).run("lake/release_partitions")
+            Statements(cur).run("lake/own_partitions", {"owned": json.dumps(sorted(positions))})
         return {p: (pos.next_offset, pos.topic_id) for p, pos in positions.items() if pos.next_offset is not None}
 
+
+    def release_partitions(self) -> None:
+        """A rebalance took the partitions: no alert is raised for their customers until the next assignment."""
+        with self.con.cursor() as cur:
+            Statements(cur).run("lake/release_partitions")

@@ -283,6 +283,9 @@ class Lander:
         """Where to resume the newly assigned ``partitions`` (the file store: its stored offsets)."""
         return self.stored_positions()
 
+    def release_partitions(self) -> None:
+        """A rebalance revoked this pipeline's partitions (the file store keeps nothing about them)."""
+
     def stored_positions(self) -> dict[tuple[str, int], tuple[int, str | None]]:
         """(next offset, topic id) per (topic, partition) for this consumer group."""
         with self.con.cursor() as cur:

@@ -21,7 +21,7 @@ from ingest.landing import BATCH_TABLES, BatchHook, BatchResult
 # (before_land hooks see them before they land) and the tables that landing fills.
 PROVIDED_BY_INGEST = frozenset(BATCH_TABLES) | frozenset({
     "tickets", "payments", "visits", "customers", "customer_events", "dead_letter",
-    "ingest_batches", "consumer_offsets", "consumer_lag",
+    "ingest_batches", "consumer_offsets", "consumer_lag", "pipeline_partitions", "customer_partitions",
 })
 
 

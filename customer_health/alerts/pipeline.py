@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 
 from customer_health import sqlfiles
-from customer_health.alerts.engine import AlertEngine, DispatchReport
+from customer_health.alerts.engine import AlertCandidate, AlertEngine, DispatchReport
 from customer_health.alerts.sources import AlertSources
 from customer_health.alerts.webhook import WebhookSink, receiver_urls
 from customer_health.clock import model_now, utc_now
@@ -32,6 +32,8 @@ from ingest.plugins import PipelineExtensions, Plugin
 log = logging.getLogger("customer_health.alerts")
 
 TABLE_SUITES = "table_suites"
+# Sources whose subject is a customer id (the others are about the pipeline or the whole portfolio).
+CUSTOMER_SOURCES = frozenset({"segment", "drift", "fading"})
 ALERTS = "alerts"
 # Alerts left pending by a previous pipeline are sent again when younger than this.
 REQUEUE_WINDOW = timedelta(hours=24)
@@ -108,10 +110,22 @@ class QualityAndAlerts:
         now = model_now(sqlfiles.Statements(cur), self.clock())
         with sqlfiles.transaction(cur):
             evaluation = self.sources.evaluate(cur, now)
+            if self.settings.store == "ducklake":
+                evaluation.candidates = self.raised_here(cur, evaluation.candidates)
             report = self.engine.dispatch(cur, evaluation.candidates, now)
             self.sources.save_cursors(cur, evaluation, now)
         self.engine.deliver(report)
         return report
+
+    def raised_here(self, cur: duckdb.DuckDBPyConnection, candidates: list[AlertCandidate]) -> list[AlertCandidate]:
+        """store = "ducklake": of N pipelines sharing the lake (each holding every customer), only the owner of a
+        customer's home partition raises its alerts, and only the owner of partition 0 of the customers topic
+        the portfolio-wide ones (pipeline health, dead letters, quality), so that each is raised once."""
+        customers, leader = sqlfiles.Statements(cur).row(
+            "alerts/owned_customers", {"customers_topic": self.settings.kafka.topics.customers})
+        owned = set(customers)
+        return [c for c in candidates
+                if (c.subject in owned if c.source in CUSTOMER_SOURCES else bool(leader))]
 
     # --- worker -------------------------------------------------------------------------------------------------
 
@@ -163,7 +177,7 @@ PLUGIN = Plugin(
     name="alerts",
     reads=frozenset({"segment_changes", "health_state", "churn_fading", "quality_results", "consumer_lag",
                      "ingest_batches", "dead_letter", "customers", "tickets", "payments", "visits",
-                     "health_snapshots"}),
+                     "health_snapshots", "pipeline_partitions", "customer_partitions"}),
     writes=frozenset({"alerts", "alert_state", "alert_cursors", "quality_runs", "quality_results"}),
     install=install,
 )

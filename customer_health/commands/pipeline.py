@@ -6,10 +6,12 @@ import argparse
 import logging
 import signal
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 from customer_health.alerts.webhook import validate_webhook_url
 from customer_health.cliutil import print_json, settings_from_args
+from customer_health.clock import utc_now
 from customer_health.composition import finish_load, load_lander, pipeline_extensions, preload_quality
 from customer_health.db import open_owner, reader
 from customer_health.errors import UserError
@@ -18,7 +20,7 @@ from customer_health.progress import progress
 from customer_health.status import pipeline_status
 from ingest.broker import ensure_topics, start_broker
 from ingest.files import load_files
-from ingest.service import run_pipeline
+from ingest.service import attach_lake_log, run_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--port", type=int, default=9092)
     p.set_defaults(handler=cmd_broker)
 
+    p = sub.add_parser("lake-maintain", parents=[common],
+                       help='DuckLake maintenance of store = "ducklake": merge small files, expire old snapshots, '
+                            "delete unneeded files (run from one place, e.g. a daily cron)")
+    p.add_argument("--older-than-hours", type=float, metavar="H",
+                   help="expire snapshots older than H hours (default: ducklake.retain_snapshots_hours)")
+    p.add_argument("--json", action="store_true", help="print what was done as JSON")
+    p.set_defaults(handler=cmd_lake_maintain)
+
     p = sub.add_parser("status", parents=[common], help="landed events, dead letters, lag, last batch")
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(handler=cmd_status)
@@ -55,6 +65,30 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         url = validate_webhook_url(args.alert_webhook, key="--alert-webhook")
         settings = settings.with_overrides(alerts__webhook_url=url)
     run_pipeline(settings, extensions=pipeline_extensions, finish_history=finish_load)
+    return 0
+
+
+def cmd_lake_maintain(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if settings.store != "ducklake":
+        raise UserError('lake-maintain needs store = "ducklake" (the embedded file needs no maintenance)')
+    hours = settings.ducklake.retain_snapshots_hours if args.older_than_hours is None else args.older_than_hours
+    if hours < 0:
+        raise UserError(f"--older-than-hours must be 0 or more, got {hours:g}")
+    lake = attach_lake_log(settings, "maintenance")
+    try:
+        if not lake.has_log():
+            raise UserError("the lake holds nothing yet: nothing to maintain")
+        done = lake.maintain(utc_now() - timedelta(hours=hours))
+    finally:
+        lake.con.close()
+    if args.json:
+        print_json(done)
+        return 0
+    print(f"data files {done['data_files']['before']:,} -> {done['data_files']['after']:,}, "
+          f"snapshots {done['snapshots']['before']:,} -> {done['snapshots']['after']:,}")
+    for step, affected in done["steps"].items():
+        print(f"  {step}: {affected:,}")
     return 0
 
 

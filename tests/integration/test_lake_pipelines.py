@@ -46,10 +46,10 @@ def lake_config(env: Env, catalog: str | None, name: str = "lake") -> Path:
              "sync_interval_s = 0.5\n") if catalog else ""
     path.write_text(
         f'db_path = "{env.tmp / name}.duckdb"\n{store}'
-        + ("" if catalog else "[health]\nhistory_rebuild_interval_seconds = 0.0\n")
+        + "[health]\nhistory_days = 35\n" + ("" if catalog else "history_rebuild_interval_seconds = 0.0\n")
         + f"[quack]\nport = {free_port()}\n"
         f"[kafka]\nbootstrap_servers = \"{env.bootstrap_servers}\"\n"
-        f'group_id = "{name}-{env.suffix}"\npartitions = 3\n'
+        f'group_id = "{name}-{env.suffix}"\npartitions = 3\nmax_poll_interval_ms = 300000\n'
         f"[kafka.topics]\n{topics}\n"
         + (f"[pipeline]\nbatch_max_events = {200 if catalog else 5000}\n"
            f"batch_max_wait_ms = {100 if catalog else 3000}\nmax_message_bytes = 4096\n"),
@@ -115,6 +115,21 @@ def assert_same_answers(lake: Path, file_store: Path) -> None:
         assert on_lake[key] == on_file[key], f"{key} differs between the lake and the file store"
 
 
+def lake_pipelines(config: Path) -> list[str]:
+    """The member names of the pipelines that committed to the lake (they hold the process id)."""
+    import duckdb
+
+    con = duckdb.connect()
+    attach_lake(con, load_settings(config, env={}))
+    try:
+        if not {"lake_commits"} <= {n for (n,) in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'lake'").fetchall()}:
+            return []
+        return [str(p) for (p,) in con.execute("select distinct pipeline from lake.lake_commits").fetchall()]
+    finally:
+        con.close()
+
+
 def readers_answers(config: Path) -> dict[str, object]:
     status = json_of(config, "status")
     assert isinstance(status, dict)
@@ -160,7 +175,8 @@ def test_three_pipelines_one_killed_land_every_message_once_and_answer_as_one_pi
     try:
         half = len(messages) // 2
         produce(env, messages[:half])
-        wait_until(lambda: len(lake_messages(lake)) >= half // 3, timeout=180, message="landing under way")
+        wait_until(lambda: f"-{pipelines[0].pid}-" in " ".join(lake_pipelines(lake)), timeout=300,
+                   message="the first pipeline's first commit to the lake")
         os.kill(pipelines[0].pid, signal.SIGKILL)
         pipelines[0].wait(30)
         produce(env, messages[half:])
