@@ -63,6 +63,11 @@ SUITE: tuple[Benchmark, ...] = (
     Benchmark("freshness", "end to end: produced -> health and segment readable by a client, at a steady rate",
               quick=("--customers", "1000", "--seconds", "20"),
               full=("--customers", "5000", "--rate", "1000", "--seconds", "60")),
+    Benchmark("lake_scale", "lake (DuckLake on PostgreSQL) vs the embedded file; 1 vs 3 lake pipelines; 3 and 10 "
+              "machines on paper",
+              quick=("--events", "60000", "--seconds", "10", "--customers", "500", "--commit-seconds", "5"),
+              full=("--events", "300000", "--partitions", "12", "--seconds", "60", "--customers", "5000",
+                    "--commit-seconds", "15")),
     Benchmark("backfill", "backfill: `load` of simulated JSONL (health and history included) vs DuckDB's read_json",
               quick=("--customers", "1000", "--history-days", "60", "--dir", "{tmp}")),
     Benchmark("health_refresh", "health: incremental refresh vs full recompute (issue size: 1M and 10M events)",
