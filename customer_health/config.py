@@ -489,6 +489,16 @@ class DuckLakeSettings(_Section):
     # only they needed: time travel reaches back this far, and no reader's transaction may last longer.
     retain_snapshots_hours: Positive = 168.0
 
+    @model_validator(mode="after")
+    def _catalog_is_postgres_without_password(self) -> DuckLakeSettings:
+        if not self.catalog.startswith("postgres:"):
+            raise ValueError("ducklake.catalog must be a PostgreSQL connection string: 'postgres:dbname=... "
+                             "host=... port=... user=...'")
+        if "password" in self.catalog.lower():
+            raise ValueError("ducklake.catalog must not hold the password: set CUSTOMER_HEALTH_DUCKLAKE__PASSWORD "
+                             "instead")
+        return self
+
     def catalog_with_password(self) -> str:
         """The catalog connection string with the password (for ATTACH only; never logged)."""
         password = self.password.get_secret_value()
@@ -705,7 +715,9 @@ def _describe(
         bounds = {name: f"{bound:g}" if isinstance(bound, float) else bound for name, bound in ctx.items()}
         text = f"{key} must be {_BOUNDS[kind].format(**bounds)}, got {value!r}"
     elif kind == "value_error":
-        text = f"{key} {ctx['error']}, got {value!r}"
+        # A section's own check (value: the whole section) names its keys itself; echoing the section would
+        # print its secrets.
+        text = f"{key} {ctx['error']}" + ("" if isinstance(value, dict) else f", got {value!r}")
     else:
         text = f"'{key}': {error['msg']}, got {value!r}"
     return f"{source_of(loc)}: {text}"

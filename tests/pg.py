@@ -44,7 +44,10 @@ class PostgresServer:
         command = [str(a) for a in args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
-        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+        # cwd: the server's own directory, which its OS user can enter (PostgreSQL's tools fail when they cannot
+        # read the current directory, e.g. a clone under root's 0700 home).
+        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120,
+                              cwd=self.data_dir.parent)
 
     def createdb(self, name: str) -> str:
         """A new database; returns the DuckLake catalog string for it (no password: trust auth)."""

@@ -33,3 +33,17 @@ def test_an_unknown_store_is_refused_naming_the_choices(tmp_path: Path) -> None:
     config.write_text('store = "lake"\n', encoding="utf-8")
     with pytest.raises(UserError, match="'store' must be one of 'duckdb' or 'ducklake', got 'lake'"):
         load_settings(config, env={})
+
+
+@pytest.mark.parametrize(("catalog", "message"), [
+    ("dbname=health host=127.0.0.1", "must be a PostgreSQL connection string"),
+    ("postgres:dbname=health user=health password=hunter2", "must not hold the password"),
+])
+def test_a_catalog_that_is_not_postgres_or_holds_the_password_is_refused(
+    tmp_path: Path, catalog: str, message: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'store = "ducklake"\n[ducklake]\ncatalog = "{catalog}"\n', encoding="utf-8")
+    with pytest.raises(UserError, match=message) as refused:
+        load_settings(config, env={})
+    assert "hunter2" not in str(refused.value)
