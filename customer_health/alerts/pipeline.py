@@ -108,6 +108,10 @@ class QualityAndAlerts:
 
     def evaluate_alerts(self, cur: duckdb.DuckDBPyConnection) -> DispatchReport:
         now = model_now(sqlfiles.Statements(cur), self.clock())
+        if self.settings.store == "ducklake" and not self.owns_partitions(cur):
+            # Between a revoke and the next claim: evaluating now would drop every customer's alerts and move
+            # the cursors past them; the next evaluation with partitions picks them up.
+            return DispatchReport()
         with sqlfiles.transaction(cur):
             evaluation = self.sources.evaluate(cur, now)
             if self.settings.store == "ducklake":
@@ -121,11 +125,17 @@ class QualityAndAlerts:
         """store = "ducklake": of N pipelines sharing the lake (each holding every customer), only the owner of a
         customer's home partition raises its alerts, and only the owner of partition 0 of the customers topic
         the portfolio-wide ones (pipeline health, dead letters, quality), so that each is raised once."""
-        customers, leader = sqlfiles.Statements(cur).row(
-            "alerts/owned_customers", {"customers_topic": self.settings.kafka.topics.customers})
+        subjects = sorted({c.subject for c in candidates if c.source in CUSTOMER_SOURCES})
+        customers, leader, _ = sqlfiles.Statements(cur).row(
+            "alerts/owned_customers", {"customers_topic": self.settings.kafka.topics.customers, "subjects": subjects})
         owned = set(customers)
         return [c for c in candidates
                 if (c.subject in owned if c.source in CUSTOMER_SOURCES else bool(leader))]
+
+    def owns_partitions(self, cur: duckdb.DuckDBPyConnection) -> bool:
+        """store = "ducklake": whether this pipeline owns any partition now."""
+        return bool(sqlfiles.Statements(cur).row(
+            "alerts/owned_customers", {"customers_topic": self.settings.kafka.topics.customers, "subjects": []})[2])
 
     # --- worker -------------------------------------------------------------------------------------------------
 
