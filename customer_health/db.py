@@ -331,8 +331,10 @@ def attach_lake(con: duckdb.DuckDBPyConnection, settings: Settings, alias: str =
         con.execute(f"attach if not exists 'ducklake:{quoted_catalog}' as {alias} (data_path '{quoted_path}')")
     except duckdb.Error as exc:
         message = str(exc).splitlines()[0]
-        password = lake.password.get_secret_value()
-        if password:
-            message = message.replace(password, "***")
+        # The secrets as they may come back: raw, escaped for libpq, and escaped again for SQL.
+        password, key = lake.password.get_secret_value(), lake.s3_secret_access_key.get_secret_value()
+        libpq = password.replace("\\", "\\\\").replace("'", "\\'")
+        for secret in sorted({password, libpq, libpq.replace("'", "''"), key} - {""}, key=len, reverse=True):
+            message = message.replace(secret, "***")
         raise UserError(f"cannot attach the lake (ducklake.catalog {lake.catalog!r}, ducklake.data_path "
                         f"{lake.data_path!r}): {message}") from None
