@@ -299,6 +299,7 @@ def load_ducklake(con: duckdb.DuckDBPyConnection) -> None:
 
 
 LAKE_ALIAS = "lake"
+_LAKE_INIT_ATTEMPTS = 8
 
 
 def attach_lake(con: duckdb.DuckDBPyConnection, settings: Settings, alias: str = LAKE_ALIAS) -> None:
@@ -328,7 +329,16 @@ def attach_lake(con: duckdb.DuckDBPyConnection, settings: Settings, alias: str =
     catalog = lake.catalog_with_password()
     quoted_catalog, quoted_path = catalog.replace("'", "''"), data_path.replace("'", "''")
     try:
-        con.execute(f"attach if not exists 'ducklake:{quoted_catalog}' as {alias} (data_path '{quoted_path}')")
+        for attempt in range(_LAKE_INIT_ATTEMPTS):
+            try:
+                con.execute(f"attach if not exists 'ducklake:{quoted_catalog}' as {alias} (data_path '{quoted_path}')")
+                break
+            except duckdb.Error as exc:
+                # A new lake: processes attaching at once race to create DuckLake's catalog tables, and the
+                # losers fail; once the winner's tables are there, the attach succeeds.
+                if "Failed to initialize DuckLake" not in str(exc) or attempt == _LAKE_INIT_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
     except duckdb.Error as exc:
         message = str(exc).splitlines()[0]
         # The secrets as they may come back: raw, escaped for libpq, and escaped again for SQL.

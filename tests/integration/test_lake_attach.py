@@ -3,7 +3,9 @@ per-table conflict that the pipelines' fencing rests on."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from threading import Barrier
 
 import duckdb
 import pytest
@@ -56,3 +58,20 @@ def test_an_unreachable_catalog_is_a_user_error_without_the_password(tmp_path: P
     with pytest.raises(UserError, match="cannot attach the lake") as raised:
         attach_lake(duckdb.connect(), settings)
     assert "hunter2-secret" not in str(raised.value)
+
+
+def test_processes_attaching_a_new_lake_at_once_all_attach(lake_catalog: str, tmp_path: Path) -> None:
+    """The first pipelines of a new lake start together: they race to create DuckLake's catalog tables; the
+    losers attach once the winner's are there, instead of exiting."""
+    settings = lake_settings(lake_catalog, tmp_path)
+    start = Barrier(4)
+
+    def attach_one(i: int) -> int:
+        con = duckdb.connect()
+        start.wait()
+        attach_lake(con, settings)
+        con.execute(f"create table if not exists lake.t{i} (x integer)")
+        return i
+
+    with ThreadPoolExecutor(4) as pool:
+        assert sorted(pool.map(attach_one, range(4))) == [0, 1, 2, 3]
