@@ -80,6 +80,25 @@ select customer_id, occurred_at::date as day,
 from query_table(facts_src)
 group by customer_id, occurred_at::date;
 
+-- Rows shaped like health_day_rollup_of's (days_src, a table or CTE, several rows per customer and day)
+-- summed to one per customer and UTC day.
+create or replace macro health_day_sums_of(days_src) as table
+select customer_id, day,
+    sum(support_minutes) as support_minutes, sum(how_to_minutes) as how_to_minutes,
+    sum(tickets_opened) as tickets_opened, sum(complaints) as complaints, sum(how_to_tickets) as how_to_tickets,
+    sum(legal_threats) as legal_threats, sum(escalations) as escalations,
+    sum(compensation_requests) as compensation_requests,
+    sum(compensation_requested_native) as compensation_requested_native,
+    sum(compensation_granted_native) as compensation_granted_native,
+    sum(charges) as charges, sum(refunds) as refunds, sum(chargebacks) as chargebacks, sum(credits) as credits,
+    sum(failed_payments) as failed_payments, sum(charge_attempts) as charge_attempts,
+    sum(unpriced_payments) as unpriced_payments, sum(visits) as visits,
+    min(first_visit_at) as first_visit_at, max(last_visit_at) as last_visit_at,
+    max(last_activity_at) as last_activity_at, max(last_payment_at) as last_payment_at,
+    arg_max(last_payment_currency, last_payment_at) as last_payment_currency
+from query_table(days_src)
+group by customer_id, day;
+
 -- The landed events' facts (see health_event_facts) summed per customer and UTC day.
 create or replace macro health_day_rollup(fx, batch, from_at, to_at) as table
 with facts as (

@@ -28,23 +28,11 @@ profiles as (
     from keys k
     asof join profile_events e on e.customer_id = k.customer_id and k.as_of >= e.occurred_at
 ),
+past_days as (
+    select * from customer_day where day < last_at::timestamp::date
+),
 daily as (
-    select customer_id, day,
-        sum(support_minutes) as support_minutes, sum(how_to_minutes) as how_to_minutes,
-        sum(tickets_opened) as tickets_opened, sum(complaints) as complaints, sum(how_to_tickets) as how_to_tickets,
-        sum(legal_threats) as legal_threats, sum(escalations) as escalations,
-        sum(compensation_requests) as compensation_requests,
-        sum(compensation_requested_native) as compensation_requested_native,
-        sum(compensation_granted_native) as compensation_granted_native,
-        sum(charges) as charges, sum(refunds) as refunds, sum(chargebacks) as chargebacks, sum(credits) as credits,
-        sum(failed_payments) as failed_payments, sum(charge_attempts) as charge_attempts,
-        sum(unpriced_payments) as unpriced_payments, sum(visits) as visits,
-        min(first_visit_at) as first_visit_at, max(last_visit_at) as last_visit_at,
-        max(last_activity_at) as last_activity_at, max(last_payment_at) as last_payment_at,
-        arg_max(last_payment_currency, last_payment_at) as last_payment_currency
-    from customer_day
-    where day < last_at::timestamp::date
-    group by customer_id, day
+    select * from health_day_sums_of('past_days')
 ),
 -- running totals per customer up to and including each day
 totals as (
@@ -70,29 +58,17 @@ at_point_facts as (
     select * from health_event_facts((select health_fx(pj)), null, first_at::timestamp, last_at::timestamp)
     where occurred_at = occurred_at::date::timestamp
 ),
+at_point_rows as (
+    select * from health_day_rollup_of('at_point_facts')
+    union all by name
+    select customer_id, escalated_at::date as day, count(*)::integer as escalations
+    from ticket_escalations
+    where escalated_at >= first_at::timestamp and escalated_at <= last_at::timestamp
+        and escalated_at = escalated_at::date::timestamp
+    group by customer_id, escalated_at::date
+),
 at_point as (
-    select customer_id, day, sum(support_minutes) as support_minutes, sum(how_to_minutes) as how_to_minutes,
-        sum(tickets_opened) as tickets_opened, sum(complaints) as complaints, sum(how_to_tickets) as how_to_tickets,
-        sum(legal_threats) as legal_threats, sum(escalations) as escalations,
-        sum(compensation_requests) as compensation_requests,
-        sum(compensation_requested_native) as compensation_requested_native,
-        sum(compensation_granted_native) as compensation_granted_native,
-        sum(charges) as charges, sum(refunds) as refunds, sum(chargebacks) as chargebacks, sum(credits) as credits,
-        sum(failed_payments) as failed_payments, sum(charge_attempts) as charge_attempts,
-        sum(unpriced_payments) as unpriced_payments, sum(visits) as visits,
-        min(first_visit_at) as first_visit_at, max(last_visit_at) as last_visit_at,
-        max(last_activity_at) as last_activity_at, max(last_payment_at) as last_payment_at,
-        arg_max(last_payment_currency, last_payment_at) as last_payment_currency
-    from (
-        select * from health_day_rollup_of('at_point_facts')
-        union all by name
-        select customer_id, escalated_at::date as day, count(*)::integer as escalations
-        from ticket_escalations
-        where escalated_at >= first_at::timestamp and escalated_at <= last_at::timestamp
-            and escalated_at = escalated_at::date::timestamp
-        group by customer_id, escalated_at::date
-    )
-    group by customer_id, day
+    select * from health_day_sums_of('at_point_rows')
 ),
 windowed as (
     select p.*,
