@@ -138,3 +138,12 @@ def postgres() -> Iterator[PostgresServer]:
 def lake_catalog(postgres: PostgresServer) -> str:
     """A fresh, empty catalog database on the session's server: its DuckLake catalog string."""
     return postgres.createdb(f"lake_{uuid.uuid4().hex[:10]}")
+
+
+def produce(env: Env, messages: list[tuple[str, bytes, bytes]]) -> None:
+    """(event type, key, value) in order, flushed."""
+    producer = env.producer()
+    for event_type, key, value in messages:
+        producer.send(env.topics[event_type], key=key, value=value)
+    producer.flush(30)
+    producer.close()

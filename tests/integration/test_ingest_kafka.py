@@ -20,17 +20,8 @@ from customer_health.errors import UserError
 from ingest.consumer import GIL_SWITCH_INTERVAL_S, PipelineStats
 from ingest.plugins import PipelineExtensions
 from ingest.service import run_pipeline
-from tests.conftest import REPO, Env, stop_process, wait_until
+from tests.conftest import REPO, Env, produce, stop_process, wait_until
 from tests.factories import BAD_MESSAGES, FACTORIES, encode
-
-
-def produce(env: Env, messages: list[tuple[str, bytes, bytes]]) -> None:
-    """(event type, key, value) in order, flushed."""
-    producer = env.producer()
-    for event_type, key, value in messages:
-        producer.send(env.topics[event_type], key=key, value=value)
-    producer.flush(30)
-    producer.close()
 
 
 def good_messages(n_per_type: int, prefix: str = "e") -> list[tuple[str, bytes, bytes]]:

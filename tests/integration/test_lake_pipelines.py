@@ -14,7 +14,7 @@ from pathlib import Path
 from customer_health.config import load_settings
 from customer_health.db import attach_lake
 from ingest.broker import free_port
-from tests.conftest import REPO, Env, stop_process, wait_until
+from tests.conftest import REPO, Env, produce, stop_process, wait_until
 from tests.factories import BAD_MESSAGES
 
 AS_OF = "2026-11-20T00:00:00Z"
@@ -72,14 +72,6 @@ def json_of(config: Path, *args: str) -> object:
 def start(config: Path, log: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "customer_health.cli", "ingest", "--config", str(config)],
                             stdout=log.open("a"), stderr=subprocess.STDOUT, text=True, cwd=REPO)
-
-
-def produce(env: Env, messages: list[tuple[str, bytes, bytes]]) -> None:
-    producer = env.producer()
-    for event_type, key, value in messages:
-        producer.send(env.topics[event_type], key=key, value=value)
-    producer.flush(30)
-    producer.close()
 
 
 def lake_messages(config: Path) -> list[tuple[str, int, int]]:
