@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from customer_health import sqlfiles
 from customer_health.config import EVENT_TYPES
@@ -63,28 +64,44 @@ def file_format(path: Path) -> str:
     return fmt
 
 
+# A block of consecutive rows of a file: their line numbers and raw texts (an Arrow binary array).
+Block = tuple[np.ndarray, pa.BinaryArray]
+
+
 def _chunks(
-    rows: Iterable[tuple[int, bytes]], chunk_rows: int | None, chunk_bytes: int,
-) -> Iterator[tuple[list[int], list[bytes]]]:
-    """Consecutive rows as (line numbers, raw texts) in chunks of at most ``chunk_rows`` rows (None: no bound)
-    and, unless one row is larger, ``chunk_bytes`` bytes of raw text (an Arrow binary array holds at most
-    2 GiB). Two flat lists rather than a list of pairs: ints and bytes are no work for the garbage collector."""
-    lines: list[int] = []
-    raws: list[bytes] = []
-    size = 0
+    blocks: Iterable[Block], chunk_rows: int | None, chunk_bytes: int,
+) -> Iterator[tuple[np.ndarray, pa.ChunkedArray]]:
+    """Consecutive rows in chunks of at most ``chunk_rows`` rows (None: no bound) and, unless one row is larger,
+    ``chunk_bytes`` bytes of raw text (an Arrow binary array holds at most 2 GiB): each chunk as full as the
+    next row allows. Cut with cumulative sums over whole blocks, never row by row."""
     most = chunk_rows if chunk_rows is not None else sys.maxsize
-    for line, raw in rows:
-        if lines and (len(lines) >= most or size + len(raw) > chunk_bytes):
-            yield lines, raws
-            lines, raws, size = [], [], 0
-        lines.append(line)
-        raws.append(raw)
-        size += len(raw)
-    if lines:
-        yield lines, raws
+    lines: list[np.ndarray] = []
+    raws: list[pa.BinaryArray] = []
+    rows = size = 0
+    for numbers, values in blocks:
+        n = len(values)
+        total = np.concatenate([[0], np.cumsum(pc.binary_length(values).to_numpy(), dtype=np.int64)])
+        start = 0
+        while start < n:
+            # The most rows from `start` on that fit in what the chunk has left.
+            end = int(np.searchsorted(total, total[start] + (chunk_bytes - size), side="right")) - 1
+            end = min(end, start + (most - rows), n)
+            if end == start and rows == 0:
+                end = start + 1  # a row larger than a chunk is a chunk of its own
+            if end > start:
+                lines.append(numbers[start:end])
+                raws.append(values.slice(start, end - start))
+                rows += end - start
+                size += int(total[end] - total[start])
+                start = end
+            if start < n:  # the next row does not fit: the chunk is full
+                yield np.concatenate(lines), pa.chunked_array(raws, pa.binary())
+                lines, raws, rows, size = [], [], 0, 0
+    if rows:
+        yield np.concatenate(lines), pa.chunked_array(raws, pa.binary())
 
 
-def _file_batch(event_type: str, source_file: str, lines: list[int], raws: list[bytes]) -> pa.Table:
+def _file_batch(event_type: str, source_file: str, lines: np.ndarray, raws: pa.ChunkedArray) -> pa.Table:
     """The ``incoming`` relation of one chunk of a file (as :func:`ingest.landing.batch_from_rows`, column-wise)."""
     n = len(lines)
     return pa.Table.from_arrays(
@@ -97,7 +114,7 @@ def _file_batch(event_type: str, source_file: str, lines: list[int], raws: list[
             pa.repeat(pa.scalar(source_file, pa.string()), n),
             pa.array(lines, pa.int64()),
             pa.nulls(n, pa.binary()),
-            pa.array(raws, pa.binary()),
+            raws,
             pa.nulls(n, pa.timestamp("ms")),
             pa.nulls(n, pa.string()),
         ],
@@ -105,15 +122,75 @@ def _file_batch(event_type: str, source_file: str, lines: list[int], raws: list[
     )
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, bytes]]:
+# Bytes that bytes.strip() removes: a line of only these is blank (skipped, but counted in line numbers).
+_WHITESPACE = np.zeros(256, dtype=bool)
+_WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
+# Bytes of a JSONL file read at a time (a longer line is read whole).
+_READ_BYTES = 16 * 1024 * 1024
+
+
+def _jsonl_blocks(path: Path, read_bytes: int = _READ_BYTES) -> Iterator[Block]:
+    """The non-blank lines of a JSONL file, numbered from 1, without their line ends (``\\n`` and any ``\\r``
+    before it), in blocks of about ``read_bytes``: found with array operations over each block's bytes, never
+    line by line in Python."""
+    carry = b""
+    first_line = 1
     with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            line = line.rstrip(b"\r\n")
-            if line.strip():
-                yield number, line
+        while True:
+            data = fh.read(max(read_bytes, len(carry)))
+            final = not data
+            buf = np.frombuffer(carry + data if carry else data, dtype=np.uint8)
+            ends = np.flatnonzero(buf == 10)  # each line's "\n"
+            consumed = int(ends[-1]) + 1 if len(ends) else 0
+            if final and consumed < len(buf):  # a last line without "\n"
+                ends = np.append(ends, len(buf))
+                consumed = len(buf)
+            carry = buf[consumed:].tobytes()
+            if len(ends):
+                yield from _block_of_lines(buf, ends, first_line)
+                first_line += len(ends)
+            if final:
+                return
 
 
-def _tabular_rows(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Iterator[tuple[int, bytes]]:
+def _block_of_lines(buf: np.ndarray, ends: np.ndarray, first_line: int) -> Iterator[Block]:
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    stops = ends.copy()
+    kept = np.ones(len(buf), dtype=bool)  # the bytes of the kept lines, without their line ends
+    kept[ends[ends < len(buf)]] = False  # every "\n" (the last line may end with the file instead)
+    while True:  # strip every trailing "\r" (a line still ending with one goes round again)
+        cr = np.flatnonzero((stops > starts) & (buf[np.maximum(stops - 1, 0)] == 13))
+        if not len(cr):
+            break
+        stops[cr] -= 1
+        kept[stops[cr]] = False
+    # Only an empty line or one starting with whitespace may be blank: those few are checked one by one.
+    maybe = np.flatnonzero((stops == starts) | _WHITESPACE[buf[np.minimum(starts, len(buf) - 1)]])
+    blank = [int(i) for i in maybe if not buf[starts[i]:stops[i]].tobytes().strip()]
+    keep = np.ones(len(ends), dtype=bool)
+    keep[blank] = False
+    for i in blank:
+        kept[starts[i]:stops[i]] = False
+    numbers = np.arange(first_line, first_line + len(ends), dtype=np.int64)[keep]
+    if not len(numbers):
+        return
+    data = buf[kept]
+    offsets = np.concatenate([[0], np.cumsum((stops - starts)[keep], dtype=np.int64)])
+    # Int32 offsets hold at most 2 GiB: split the block where they would not.
+    limit = 2**31 - 1
+    first = 0
+    while first < len(numbers):
+        last = int(np.searchsorted(offsets, offsets[first] + limit, side="right")) - 1
+        last = max(last, first + 1)
+        chunk_offsets = (offsets[first:last + 1] - offsets[first]).astype(np.int32)
+        values = pa.Array.from_buffers(pa.binary(), last - first, [
+            None, pa.py_buffer(chunk_offsets), pa.py_buffer(data[offsets[first]:offsets[last]]),
+        ])
+        yield numbers[first:last], values
+        first = last
+
+
+def _tabular_blocks(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Iterator[Block]:
     with con.cursor() as cur:
         try:
             source = (cur.read_csv(str(path), all_varchar=True, header=True) if fmt == "csv"
@@ -123,8 +200,8 @@ def _tabular_rows(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Itera
                 "number_fields": NUMBER_FIELDS, "boolean_fields": BOOLEAN_FIELDS,
             })
             while rows := result.fetchmany(_FETCH_ROWS):
-                for line, raw in rows:
-                    yield int(line), bytes(raw)
+                yield (np.array([int(line) for line, _ in rows], dtype=np.int64),
+                       pa.array([bytes(raw) for _, raw in rows], pa.binary()))
         except duckdb.Error as exc:
             raise UserError(f"{path}: cannot read as {fmt.upper()}: {str(exc).splitlines()[0]}") from None
 
@@ -156,8 +233,8 @@ def load_files(
     totals = LoadTotals()
     started = time.monotonic()
     for path, event_type, fmt in plan:
-        rows = _jsonl_rows(path) if fmt == "jsonl" else _tabular_rows(lander.con, path, fmt)
-        for lines, raws in _chunks(rows, chunk_rows, chunk_bytes):
+        blocks = _jsonl_blocks(path) if fmt == "jsonl" else _tabular_blocks(lander.con, path, fmt)
+        for lines, raws in _chunks(blocks, chunk_rows, chunk_bytes):
             table = _file_batch(event_type, str(path), lines, raws)
             totals.add(lander.land(table, f"file:{path}"))
             if progress:
