@@ -89,3 +89,21 @@ def test_each_validation_uses_its_own_parameters_and_a_missing_one_is_named() ->
     without = {k: v for k, v in TICKET_LIMITS.items() if k != "max_handling_minutes"}
     with pytest.raises(Exception, match=r"No value found for \$PARAMETER max_handling_minutes"):
         runner.validate("tickets", "batch", frame, without)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "Int32", "int16", "Int64"])
+def test_integer_columns_of_any_dtype_pass_and_fail_as_int64_does(dtype: str) -> None:
+    """The quick pass/fail run validates integer columns as numpy numbers (runner._numpy_numbers): the outcome,
+    the failing rows and their values are those of the frame as given, nulls included."""
+    limits = {"future_tolerance_minutes": 10, "max_visit_seconds": 86_400.0, "max_pages": 10_000}
+    pages: list[int | None] = [3, 10_000, 0] if dtype.islower() else [3, None, 10_000]
+    frame = pd.DataFrame({"ordinal": [0, 1, 2], "event_id": ["e0", "e1", "e2"], "customer_id": ["c0", "c1", "c2"],
+                          "session_id": ["s0", "s1", "s2"], "duration_seconds": [1.0, 2.0, 3.0],
+                          "pages": pd.array(pages, dtype=dtype), "minutes_ahead_of_now": [-1.0, -1.0, -1.0]})
+    runner = get_runner()
+    assert runner.validate("visits", "batch", frame, limits, quick_pass=True).success
+    frame.loc[2, "pages"] = 10_001
+    result = runner.validate("visits", "batch", frame, limits, quick_pass=True)
+    failed = result.outcome("expect_column_values_to_be_between(pages)")
+    assert not result.success and failed.failing_positions == (2,)
+    assert failed.row_reason(frame.iloc[2]) == "expect_column_values_to_be_between(pages): pages=10001"
