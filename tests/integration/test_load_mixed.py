@@ -1,0 +1,111 @@
+"""`load` of a mixed file set accounts for every row exactly as landing each file's lines in one batch does:
+good rows, duplicates within a file, across chunks and across files, malformed lines, contract violations and
+quarantined rows, in files with blank lines, CRLF line ends and no final newline, split into many chunks."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from customer_health.composition import load_lander
+from customer_health.config import Settings
+from customer_health.db import open_owner
+from ingest.files import LoadTotals, load_files
+from ingest.landing import batch_from_rows
+from tests.factories import BAD_MESSAGES, encode, ticket, ts, visit
+
+# What each table's comparison reads: everything but ids and times assigned at landing.
+TABLES = {
+    "visits": "select * exclude (batch_id) from visits order by event_id",
+    "tickets": "select * exclude (batch_id) from tickets order by event_id",
+    "dead_letter": "select event_type, source_file, source_line, raw, reason_code, reason from dead_letter "
+                   "order by source_file, source_line",
+    # (how far ahead of the batch's wall clock an event is differs between two loads)
+    "quarantine": "select event_type, event_id, source_file, source_line, raw, expectations, "
+                  "regexp_replace(reason, 'minutes_ahead_of_now=[0-9.]+', 'minutes_ahead_of_now=..') "
+                  "from quarantine order by source_file, source_line",
+}
+
+
+def python_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            line = line.rstrip(b"\r\n")
+            if line.strip():
+                yield number, line
+
+
+def mixed_files(directory: Path) -> tuple[list[Path], dict[str, int]]:
+    """Files of visits and tickets and the counts their lines must give (derived while writing them)."""
+    rng = random.Random(17)
+    bad = [raw for event_type, raw, code in BAD_MESSAGES if event_type in ("visits", "tickets") and code != "oversized"]
+    seen: dict[str, set[str]] = {"visits": set(), "tickets": set()}  # event ids landed, per table
+    expected = {"rows": 0, "landed": 0, "duplicates": 0, "dead_lettered": 0, "quarantined": 0}
+    files = []
+    for name, factory in (("visits.jsonl", visit), ("tickets.jsonl", ticket), ("2026-12_visits.jsonl", visit)):
+        lines: list[bytes] = []
+        landed = seen["tickets" if factory is ticket else "visits"]
+        for i in range(1500):
+            roll = rng.random()
+            if roll < 0.04:
+                lines.append(rng.choice([b"", b"   ", b"\t"]))  # blank: skipped, still numbered
+                continue
+            expected["rows"] += 1
+            if roll < 0.10:
+                lines.append(rng.choice(bad))
+                expected["dead_lettered"] += 1
+            elif roll < 0.13:  # valid, but far in the future: quarantined by the batch suite
+                lines.append(encode(factory(f"{name}-q{i}", occurred_at="2099-01-01T00:00:00Z")))
+                expected["quarantined"] += 1
+            else:
+                # a third of the ids repeat an earlier one (in this file or, for visits, the other visits file)
+                event_id = rng.choice(sorted(landed)) if landed and roll < 0.35 else f"{name}-{i}"
+                body = factory(event_id, f"c{rng.randrange(40)}", occurred_at=ts(rng.randrange(-9000, 0)))
+                lines.append(encode(body))
+                if event_id in landed:
+                    expected["duplicates"] += 1
+                else:
+                    landed.add(event_id)
+                    expected["landed"] += 1
+        ends = [rng.choice([b"\n", b"\r\n"]) for _ in lines]
+        path = directory / name
+        path.write_bytes(b"".join(line + end for line, end in zip(lines, ends, strict=True)).rstrip(b"\r\n"))
+        files.append(path)
+    return files, expected
+
+
+def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    return {table: con.execute(sql).fetchall() for table, sql in TABLES.items()}
+
+
+@pytest.mark.parametrize("chunk_bytes", [20_000, 64 * 1024 * 1024])
+def test_a_mixed_load_equals_landing_each_files_lines_in_one_batch(tmp_path: Path, chunk_bytes: int) -> None:
+    files, expected = mixed_files(tmp_path)
+    loaded_con = open_owner(Settings(db_path=tmp_path / "loaded.duckdb"))
+    reference_con = open_owner(Settings(db_path=tmp_path / "reference.duckdb"))
+    try:
+        totals = load_files(load_lander(loaded_con, Settings(db_path=tmp_path / "loaded.duckdb")), files,
+                            chunk_bytes=chunk_bytes)
+        reference = load_lander(reference_con, Settings(db_path=tmp_path / "reference.duckdb"))
+        by_hand = LoadTotals()
+        for path in files:
+            event_type = "tickets" if "tickets" in path.name else "visits"
+            rows = [(event_type, str(path), number, raw) for number, raw in python_lines(path)]
+            by_hand.add(reference.land(batch_from_rows(rows), f"file:{path}"))
+        assert vars(totals) == vars(by_hand) == expected
+        loaded, wanted = snapshot(loaded_con), snapshot(reference_con)
+        for table in TABLES:
+            assert loaded[table] == wanted[table], table
+        assert len(loaded["visits"]) + len(loaded["tickets"]) == expected["landed"]
+        assert len(loaded["dead_letter"]) == expected["dead_lettered"]
+        assert len(loaded["quarantine"]) == expected["quarantined"]
+        batches = loaded_con.execute("select count(*), sum(messages), sum(duplicates) from ingest_batches").fetchone()
+        assert batches is not None and batches[1:] == (expected["rows"], expected["duplicates"])
+        assert batches[0] > (len(files) if chunk_bytes < 100_000 else 0)
+    finally:
+        loaded_con.close()
+        reference_con.close()
