@@ -2,7 +2,7 @@
 -- Contract v1 for visits: typed columns plus the list of problems (empty list: valid).
 -- Reads each field from the lists decode_incoming parsed once per message (never once per field and check).
 insert into checked_visits
-with typed as materialized (
+with typed as (
     select ordinal, text, contract_fields, envelope_problem,
         contract_field(t, s, 2) as event_id,
         contract_field(t, s, 3) as customer_id,
