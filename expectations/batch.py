@@ -103,7 +103,7 @@ _CHECKED = frozenset({"checked_tickets", "checked_payments", "checked_visits", "
 
 PLUGIN = Plugin(
     name="quality",
-    reads=_CHECKED | {"decoded"},  # decoded: the quarantined rows' raw bytes and origin
+    reads=_CHECKED | {"incoming"},  # incoming: the quarantined rows' raw bytes and origin
     # It moves failing rows out of the checked tables: whatever reads a batch's rows after it sees only rows that land.
     writes=_CHECKED | {"quarantine", "quality_runs", "quality_results"},
     install=install,

@@ -8,13 +8,13 @@ with problems as (
     union all select ordinal, problems from checked_visits
     union all select ordinal, problems from checked_customers
     union all select ordinal, [contract_problem('unknown_event_type', 'no event type for this message')]
-    from decoded
+    from incoming
     where event_type is null or not list_contains(event_types(), event_type)
 )
 select nextval('dead_letter_ids'), $now::TIMESTAMP, $batch_id::BIGINT, d.event_type, d.topic, d."partition", d."offset", d.source_file, d.source_line,
     d.message_key, d.raw, p.problems[1].code,
     array_to_string(list_transform(p.problems, x -> x.message), '; ')
 from problems p
-join decoded d using (ordinal)
+join incoming d using (ordinal)
 where len(p.problems) > 0
 order by ordinal;

@@ -2,10 +2,10 @@
 -- The raw bytes of a batch (the batch table `incoming`) as text, parsed once per message for the
 -- JSON types (t) and text (s) of every contract field of its event type (paths in contract_paths_<type>();
 -- index 1 is the root), how many of those fields it has (present, null or not: contract_fields), and the
--- problem of the message as a whole (envelope_problem), if any.
+-- problem of the message as a whole (envelope_problem), if any. Its origin and raw bytes stay in `incoming`.
 insert into decoded
 with sized as (
-    select *,
+    select ordinal, event_type, raw,
         octet_length(raw) > $max_message_bytes::BIGINT as oversized,
         case when octet_length(raw) <= $max_message_bytes::BIGINT then try(decode(raw)) end as text
     from incoming
@@ -27,8 +27,7 @@ with sized as (
         end) end as t
     from enveloped
 )
-select ordinal, event_type, topic, "partition", "offset", source_file, source_line, message_key, raw,
-    produced_at, topic_id, text, t, list_count(t) - 1 as contract_fields,
+select ordinal, event_type, text, t, list_count(t) - 1 as contract_fields,
     contract_envelope(early_problem, t[1]) as envelope_problem,
     case when contract_envelope(early_problem, t[1]) is null then case event_type
         when 'tickets' then json_extract_string(text, contract_paths_tickets())
