@@ -13,7 +13,7 @@ from customer_health.alerts.webhook import validate_webhook_url
 from customer_health.cliutil import print_json, settings_from_args
 from customer_health.clock import utc_now
 from customer_health.composition import finish_load, load_lander, pipeline_extensions, preload_quality
-from customer_health.db import open_owner, reader
+from customer_health.db import open_owner, reader, refuse_on_lake
 from customer_health.errors import UserError
 from customer_health.exposure import warn_if_exposed
 from customer_health.progress import progress
@@ -94,6 +94,8 @@ def cmd_lake_maintain(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    refuse_on_lake(settings, "load", "a file backfill into the lake is not built yet: produce the events to the "
+                   "topics (the pipelines commit them to the lake) or load into a file store (store = \"duckdb\")")
     con = open_owner(settings)
     preloading = preload_quality(settings)
     try:
