@@ -335,7 +335,7 @@ class LakeLander(Lander):
             self.fenced += 1
             log.warning("batch of %d messages given up, its new owner lands it from the lake's offsets: %s",
                         table.num_rows, exc)
-            return BatchResult(0, 0, 0, 0, 0, 0, utc_now())
+            return BatchResult(0, table.num_rows, 0, 0, 0, 0, utc_now(), fenced=True)
         self.applied.add(commit_id)
         result = super().land(table, source)
         self._record_customer_partitions(table)
