@@ -144,8 +144,17 @@ def cmd_broker(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    committed = owners = None
+    if settings.store == "ducklake":  # the lag counts from the offsets the pipelines committed to the lake
+        lake = attach_lake_log(settings, "status")
+        try:
+            positions = lake.positions()
+        finally:
+            lake.con.close()
+        committed = {p: pos.next_offset or 0 for p, pos in positions.items()}
+        owners = {p: pos.owner for p, pos in positions.items()}
     with reader(settings) as con:
-        status = pipeline_status(con, settings)
+        status = pipeline_status(con, settings, committed, owners)
     if args.json:
         print_json(status)
         return 0
@@ -159,10 +168,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     by_type = ", ".join(f"{k} {v:,}" for k, v in quarantined["by_type"].items()) or "none"
     print(f"quarantined:  {quarantined['total']:,} ({by_type})")
     lag = status["lag"]
-    print(f"lag ({lag['source']}): {lag['total']:,} messages")
+    print(f"lag ({lag['source']}): " + ("unknown" if lag["total"] is None else f"{lag['total']:,} messages"))
     if lag.get("broker_error"):
         print(f"  broker not read: {lag['broker_error']}")
+    owners = status.get("owners", {})
     for partition, n in lag["partitions"].items():
-        print(f"  {partition}: {n:,}")
+        print(f"  {partition}: {n:,}" + (f"  (owner {owners[partition]})" if partition in owners else ""))
     print(f"last batch:   {status['last_batch_at'] or 'never'}")
     return 0

@@ -1,5 +1,6 @@
 """store = "ducklake", real engines: commands that write go to the lake, or refuse saying why; none writes the
-local DuckDB file. A pipeline's webhook outcomes are the lake's; `alerts retry` sends again and records there."""
+local DuckDB file. A pipeline's webhook outcomes are the lake's; `alerts retry` sends again and records there.
+`status` counts the lag from the offsets committed to the lake."""
 
 from __future__ import annotations
 
@@ -38,7 +39,15 @@ def listed(config: Path) -> dict[int, str]:
     return {row["alert_id"]: row["delivery_status"] for row in json.loads(result.stdout)}
 
 
-def test_write_commands_on_the_lake_write_the_lake_or_refuse(env: Env, lake_catalog: str) -> None:
+def status_of(config: Path) -> dict:
+    result = cli(config, "status", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_write_commands_on_the_lake_write_the_lake_or_refuse_and_status_counts_lag_from_the_lake(
+    env: Env, lake_catalog: str,
+) -> None:
     receiver = Receiver(statuses=[400] * 100_000)  # every alert fails at once (a 4xx is not retried)
     try:
         env.create_topics()
@@ -86,5 +95,22 @@ def test_write_commands_on_the_lake_write_the_lake_or_refuse(env: Env, lake_cata
             assert result.returncode != 0, f"{command} ran on the lake"
             assert f"{command}" in result.stderr and REFUSED in result.stderr, result.stderr
         assert not load_settings(lake, env={}).db_path.exists(), "no command wrote the local DuckDB file"
+
+        # status: the lag counts from the offsets the pipeline committed to the lake, against the broker's ends.
+        committed: dict[str, int] = {}
+        for topic, partition, offset in lake_messages(lake):
+            key = f"{topic}[{partition}]"
+            committed[key] = max(committed.get(key, 0), offset + 1)
+        before = status_of(lake)
+        assert before["lag"]["source"] == "broker", before["lag"]
+        # (a partition claimed but never landed has 0)
+        assert {k: v for k, v in before["lag"]["committed"].items() if v} == committed
+        assert set(before["lag"]["partitions"]) == {f"{t}[{p}]" for t in env.topics.values() for p in range(3)}
+        assert set(before["owners"]) == set(before["lag"]["committed"])
+        extra = [m for m in messages if m[0] == "visits"][:200]
+        produce(env, extra)  # no pipeline runs: all of it is lag (Tansu's end offsets run a little low)
+        after = status_of(lake)
+        assert after["lag"]["committed"] == before["lag"]["committed"]
+        assert before["lag"]["total"] < after["lag"]["total"] <= before["lag"]["total"] + len(extra)
     finally:
         receiver.close()
