@@ -11,6 +11,7 @@ import threading
 
 import duckdb
 
+from customer_health.alerts import lake as lake_alerts
 from customer_health.alerts import pipeline as alerts
 from customer_health.churn import model as churn
 from customer_health.config import Settings
@@ -80,12 +81,14 @@ class LakeCopy:
                 finish_load(self.con, settings)
             self.applied = set(commits)
             self.lander.bulk = False
+            lake_alerts.copy_into(self.con, self.lake.con, settings.kafka.group_id)
         except BaseException:
             self.close()
             raise
 
     def refresh(self) -> int:
         """Land the commits made since the last refresh; the messages landed."""
+        lake_alerts.copy_into(self.con, self.lake.con, self.settings.kafka.group_id)
         new = [commit_id for commit_id, _pipeline, _n in self.lake.commits() if commit_id not in self.applied]
         if not new:
             return 0

@@ -79,13 +79,24 @@ def resolve_token(settings: Settings) -> str:
     return token
 
 
+def refuse_on_lake(settings: Settings, command: str, why: str) -> None:
+    """UserError when ``store = "ducklake"``: ``command`` cannot write the lake safely, for reason ``why``."""
+    if settings.store == "ducklake":
+        raise UserError(f'{command} is not available with store = "ducklake" (lake {settings.ducklake.catalog}): '
+                        f"{why}")
+
+
 def open_owner(settings: Settings, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """Open the database read-write as its single owner and bring the schema up to date.
 
     ``threads``: DuckDB worker threads for this database (None: DuckDB's default, one per core).
     The database and its WAL are created 0600 (see customer_health.private); existing files that other
-    users may read are named in a warning.
+    users may read are named in a warning. With ``store = "ducklake"`` there is no such file: UserError (a
+    command that writes must write the lake, or refuse saying why: :func:`refuse_on_lake`).
     """
+    if settings.store == "ducklake":
+        refuse_on_lake(settings, "this command", f"it would write the local file {settings.db_path}, which no "
+                       "pipeline or reader of the lake reads")
     restrict_umask()
     make_private_dir(settings.db_path.parent)
     db = settings.db_path

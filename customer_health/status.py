@@ -16,8 +16,16 @@ from customer_health.sqlfiles import Statements
 log = logging.getLogger(__name__)
 
 
-def pipeline_status(db: Statements, settings: Settings) -> dict[str, Any]:
-    """The status document (see the README for its JSON shape)."""
+Partition = tuple[str, int]
+
+
+def pipeline_status(
+    db: Statements, settings: Settings, committed: dict[Partition, int] | None = None,
+    owners: dict[Partition, str] | None = None,
+) -> dict[str, Any]:
+    """The status document (see the README for its JSON shape). ``committed``: store = "ducklake", the next
+    offset of every partition the group committed to the lake (its offset tables), the lag's base; ``owners``:
+    the pipeline owning each there."""
     tickets, payments, visits, customers = db.row("status/landed_counts")
     by_reason = dict(db.rows("status/dead_letter_by_reason"))
     (last_batch,) = db.row("status/last_batch")
@@ -28,16 +36,17 @@ def pipeline_status(db: Statements, settings: Settings) -> dict[str, Any]:
         "duplicates": int(duplicates),
         "dead_letter": {"total": sum(by_reason.values()), "by_reason": by_reason},
         "quarantined": {"total": sum(quarantined.values()), "by_type": quarantined},
-        "lag": consumer_lag(db, settings),
+        "lag": consumer_lag(db, settings, committed),
         "last_batch_at": jsonable(last_batch),
-    }
+    } | ({} if owners is None else {"owners": {f"{t}[{p}]": o for (t, p), o in sorted(owners.items())}})
 
 
-def consumer_lag(db: Statements, settings: Settings) -> dict[str, Any]:
+def consumer_lag(db: Statements, settings: Settings, committed: dict[Partition, int] | None = None) -> dict[str, Any]:
     """Lag per partition ("topic[partition]": messages) from the broker's end offsets now if reachable,
     else the pipeline's last recorded figures with ``broker_error`` saying why the broker was not read.
-    On Tansu end offsets are approximate."""
-    landed = {
+    With ``committed`` (store = "ducklake": the lake's offsets) the lag is counted from those, and without
+    the broker there is no figure (``source`` "lake", no partitions). On Tansu end offsets are approximate."""
+    landed = committed if committed is not None else {
         (t, int(p)): int(o)
         for t, p, o in db.rows("status/landed_offsets", {"group_id": settings.kafka.group_id})
     }
@@ -51,7 +60,11 @@ def consumer_lag(db: Statements, settings: Settings) -> dict[str, Any]:
             f"{tp.topic}[{tp.partition}]": max(0, end - landed.get((tp.topic, tp.partition), 0))
             for tp, end in sorted(live.items())
         }
-        return {"source": "broker", "partitions": partitions, "total": sum(partitions.values())}
+        return {"source": "broker", "partitions": partitions, "total": sum(partitions.values())} | (
+            {} if committed is None else {"committed": {f"{t}[{p}]": o for (t, p), o in sorted(committed.items())}})
+    if committed is not None:  # the pipelines' recorded lag stays in their working stores
+        return {"source": "lake", "partitions": {}, "total": None, "broker_error": error,
+                "committed": {f"{t}[{p}]": o for (t, p), o in sorted(committed.items())}}
     rows = db.rows("status/recorded_lag")
     partitions = {f"{t}[{p}]": int(lag) for t, p, _end, _next, lag, _at in rows}
     observed = max((r[5] for r in rows), default=None)

@@ -47,10 +47,14 @@ class PipelineStats:
     landed: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    fenced: int = 0  # batches given up because their partitions moved (BatchResult.fenced)
     # When the first poll that returned records started (UTC): consuming began, the group join is behind.
     first_polled_at: datetime | None = None
 
     def add(self, result: BatchResult) -> None:
+        if result.fenced:
+            self.fenced += 1
+            return
         self.batches += 1
         self.messages += result.messages
         self.landed += result.landed
@@ -163,9 +167,9 @@ class _LandingThread(threading.Thread):
             try:
                 result = self.lander.land(batch, "kafka")
                 self.stats.add(result)
-                if result.messages:  # nothing of a batch given up (fenced) is committed to Kafka either
+                if not result.fenced:  # nothing of a batch given up is committed to Kafka, nor seen by plug-ins
                     self.landed_offsets.put(offsets)
-                self.on_landed(result)
+                    self.on_landed(result)
             except BaseException as exc:  # surfaced to the poll thread, which stops the pipeline
                 self.failure = exc
                 self.open_batch.landed(failed=True)

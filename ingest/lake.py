@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -205,6 +205,33 @@ class LakeLog:
         with self._lock:
             return self.statements.run("lake/commit_messages", {"commit_ids": commit_ids}).fetch_arrow_table()
 
+    # -- plug-ins' state ------------------------------------------------------------------------------------
+
+    def commit_owned(self, partitions: Iterable[Partition], work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+        """Run ``work(con)`` in one lake transaction that commits only while this pipeline owns every one of
+        ``partitions`` (a plug-in's state of their customers, e.g. its alerts); what ``work`` returns.
+
+        Each partition's offset table is rewritten unchanged, so a claim by another pipeline in the meantime
+        conflicts at commit, and the retry raises Fenced: nothing of ``work`` is committed. With no partitions:
+        a lake transaction of ``work``, retried after a conflict."""
+        wanted = sorted(set(partitions))
+        with self._lock:
+            self._ensure_partitions(wanted)
+
+            def write() -> Any:
+                for topic, partition in wanted:
+                    slot = offsets_table(self.group_id, topic, partition)
+                    held = self._run_offsets("lake/hold_partition_offsets", slot, {"owner": self.member})
+                    if held is None or int(held[0]) == 0:
+                        raise Fenced(f"{topic}[{partition}] is owned by {self._read(slot)[2]} now")
+                return work(self.con)
+            return self._retrying("commit a plug-in's state", lambda: self._in_transaction(write))
+
+    def read(self, work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+        """``work(con)`` on the lake's connection, one call at a time with the landing thread's commits."""
+        with self._lock:
+            return work(self.con)
+
     # -- maintenance ----------------------------------------------------------------------------------------
 
     def maintain(self, older_than: datetime) -> dict[str, Any]:
@@ -308,7 +335,7 @@ class LakeLander(Lander):
             self.fenced += 1
             log.warning("batch of %d messages given up, its new owner lands it from the lake's offsets: %s",
                         table.num_rows, exc)
-            return BatchResult(0, 0, 0, 0, 0, 0, utc_now())
+            return BatchResult(0, table.num_rows, 0, 0, 0, 0, utc_now(), fenced=True)
         self.applied.add(commit_id)
         result = super().land(table, source)
         self._record_customer_partitions(table)

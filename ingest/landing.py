@@ -167,6 +167,9 @@ class BatchResult:
     dead_lettered: int
     quarantined: int
     committed_at: datetime
+    # The batch was given up, nothing of it committed: its partitions moved to another pipeline, which lands
+    # it from the lake's offsets (store = "ducklake", ingest.lake.Fenced). Its offsets are not committed either.
+    fenced: bool = False
 
 
 @dataclass(frozen=True)

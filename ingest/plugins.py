@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from customer_health.config import Settings
+from ingest.lake import LakeLog
 from ingest.landing import BATCH_TABLES, BatchHook, BatchResult
 
 # What the pipeline itself writes, so a plug-in may read it without a producer: the batch's checked rows
@@ -31,7 +32,8 @@ class PipelineExtensions:
 
     ``before_land``/``after_land`` run inside each batch transaction; ``on_landed`` after its commit;
     ``on_tick`` on every poll-loop turn (scheduled jobs keep their own clocks); ``on_stop`` once when the
-    pipeline stops, before the database is closed (background threads end there).
+    pipeline stops, before the database is closed (background threads end there); ``on_lake`` once with the
+    lake's log when ``store = "ducklake"``, before the first batch (plug-ins keeping state in the lake).
     """
 
     before_land: list[BatchHook] = field(default_factory=list)
@@ -39,6 +41,7 @@ class PipelineExtensions:
     on_landed: list[Callable[[BatchResult], None]] = field(default_factory=list)
     on_tick: list[Callable[[], None]] = field(default_factory=list)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
+    on_lake: list[Callable[[LakeLog], None]] = field(default_factory=list)
 
     def extend(self, other: PipelineExtensions) -> None:
         """Append ``other``'s hooks after this one's, phase by phase."""
@@ -47,6 +50,7 @@ class PipelineExtensions:
         self.on_landed.extend(other.on_landed)
         self.on_tick.extend(other.on_tick)
         self.on_stop.extend(other.on_stop)
+        self.on_lake.extend(other.on_lake)
 
 
 ExtensionFactory = Callable[[duckdb.DuckDBPyConnection, Settings], PipelineExtensions]

@@ -95,6 +95,8 @@ def run_pipeline(
         ext = extensions(con, settings)
         if lake_mode:
             lake = open_lake_log(settings, lake_member(settings))
+            for attach in ext.on_lake:
+                attach(lake)
             lander = build_lander(con, settings, ext, LakeLander, log_=lake,
                                   sync_interval_s=settings.ducklake.sync_interval_s)
             _load_the_lake(typing.cast(LakeLander, lander), con, settings, finish_history)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -74,6 +75,9 @@ class DispatchReport:
     sent: list[StoredAlert] = field(default_factory=list)  # individual alerts and summaries, in order
     held: list[StoredAlert] = field(default_factory=list)
     suppressed: int = 0
+    # What dispatch wrote, by the name of its registered relation (new_alerts, alert_state_updates): what a
+    # lake pipeline records in the lake too (customer_health.alerts.lake).
+    written: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def summaries(self) -> list[StoredAlert]:
@@ -123,6 +127,9 @@ class AlertEngine:
         self._state: dict[tuple[str, str], _State] = {}
         self._breakers: dict[str, _Breaker] = {}
         self._loaded = False
+        # n -> n fresh alert ids, in order (default: the database's sequence; a lake pipeline's are unique
+        # among every pipeline's).
+        self.id_source: Callable[[int], list[int]] | None = None
 
     @property
     def window(self) -> timedelta:
@@ -141,6 +148,18 @@ class AlertEngine:
         for source, created_at in sql.rows("alerts/recent_sent", {"since": now - self.window}):
             self._breakers.setdefault(source, _Breaker()).sent.append(created_at)
         self._loaded = True
+
+    def merge_state(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Take (source, subject) states (alerts/load_state's columns) fired elsewhere, where newer than ours;
+        the rows taken."""
+        taken = []
+        for row in rows:
+            state = _State(*row)
+            mine = self._state.get((state.source, state.subject))
+            if mine is None or (state.last_fired_at, state.last_seen_at) > (mine.last_fired_at, mine.last_seen_at):
+                self._state[(state.source, state.subject)] = state
+                taken.append(row)
+        return taken
 
     def dispatch(
         self, cur: duckdb.DuckDBPyConnection, candidates: list[AlertCandidate], now: datetime
@@ -170,7 +189,8 @@ class AlertEngine:
         for source in sorted(set(fresh) | {s for s, b in self._breakers.items() if b.open_until}):
             self._plan_source(source, fresh.get(source, []), now, plan)
         if plan:
-            ids = [int(r[0]) for r in sqlfiles.Statements(cur).rows("alerts/next_alert_ids", {"n": len(plan)})]
+            ids = (self.id_source(len(plan)) if self.id_source is not None else
+                   [int(r[0]) for r in sqlfiles.Statements(cur).rows("alerts/next_alert_ids", {"n": len(plan)})])
             self._resolve_summary_ids(plan, ids)
             rows = []
             for planned, alert_id in zip(plan, ids, strict=True):
@@ -190,9 +210,11 @@ class AlertEngine:
             frame["summary_alert_id"] = frame["summary_alert_id"].astype("Int64")
             frame["last_error"] = frame["last_error"].astype("string")
             _with_relation(cur, "new_alerts", frame, "alerts/insert_alerts")
+            report.written["new_alerts"] = frame
         if touched:
             frame = pd.DataFrame([vars(s) for s in touched.values()])
             _with_relation(cur, "alert_state_updates", frame, "alerts/upsert_state")
+            report.written["alert_state_updates"] = frame
         return report
 
     def deliver(self, report: DispatchReport) -> None:

@@ -13,20 +13,23 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from customer_health import sqlfiles
 from customer_health.alerts.engine import AlertCandidate, AlertEngine, DispatchReport
+from customer_health.alerts.lake import LakeAlerts
 from customer_health.alerts.sources import AlertSources
 from customer_health.alerts.webhook import WebhookSink, receiver_urls
 from customer_health.clock import model_now, utc_now
 from customer_health.config import Settings
 from expectations.runner import get_runner
 from expectations.tables import record_table_check, run_table_suites
+from ingest.lake import Fenced, LakeLog
 from ingest.plugins import PipelineExtensions, Plugin
 
 log = logging.getLogger("customer_health.alerts")
@@ -52,8 +55,12 @@ class QualityAndAlerts:
         self.settings = settings
         self.clock = clock or utc_now
         alerts = settings.alerts
-        self.sink = (WebhookSink(con.cursor, alerts) if alerts.enabled and receiver_urls(alerts) else None)
-        self.engine = AlertEngine(alerts, self.sink)
+        # store = "ducklake": the group's alerts live in the lake (attached by the pipeline's on_lake hook).
+        self.lake = LakeAlerts(settings) if settings.store == "ducklake" else None
+        self.sink = (WebhookSink(con.cursor, alerts, on_recorded=self._copy_delivery if self.lake else None)
+                     if alerts.enabled and receiver_urls(alerts) else None)
+        self.engine = self._new_engine()
+        self._evaluated_for: list[tuple[str, int]] = []  # lake: the partitions of the last evaluation (logged)
         self.sources = AlertSources(settings, started_at=self.clock())
         self._intervals = {TABLE_SUITES: settings.pipeline.schedule_interval_s}
         if alerts.enabled:
@@ -65,6 +72,12 @@ class QualityAndAlerts:
         self._worker: threading.Thread | None = None
         self._stopping = threading.Event()
         self.runs: dict[str, int] = {TABLE_SUITES: 0, ALERTS: 0}
+
+    def _new_engine(self) -> AlertEngine:
+        engine = AlertEngine(self.settings.alerts, self.sink)
+        if self.lake is not None:
+            engine.id_source = self.lake.next_ids
+        return engine
 
     # --- pipeline hooks ----------------------------------------------------------------------------------------
 
@@ -78,6 +91,11 @@ class QualityAndAlerts:
                 self._queued.add(job)
                 self._next_due[job] = now + self._intervals[job]
                 self._jobs.put(job)
+
+    def attach_lake(self, lake: LakeLog) -> None:
+        """store = "ducklake": record the alerts in the lake from now on (before the first batch)."""
+        if self.lake is not None:
+            self.lake.attach(lake)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the running job, deliver queued webhooks within ``timeout`` s, stop the threads."""
@@ -108,18 +126,56 @@ class QualityAndAlerts:
 
     def evaluate_alerts(self, cur: duckdb.DuckDBPyConnection) -> DispatchReport:
         now = model_now(sqlfiles.Statements(cur), self.clock())
-        if self.settings.store == "ducklake" and not self.owns_partitions(cur):
+        partitions: list[tuple[str, int]] = []
+        if self.lake is not None and (not self.lake.attached or not self.owns_partitions(cur)):
             # Between a revoke and the next claim: evaluating now would drop every customer's alerts and move
             # the cursors past them; the next evaluation with partitions picks them up.
             return DispatchReport()
-        with sqlfiles.transaction(cur):
-            evaluation = self.sources.evaluate(cur, now)
-            if self.settings.store == "ducklake":
-                evaluation.candidates = self.raised_here(cur, evaluation.candidates)
-            report = self.engine.dispatch(cur, evaluation.candidates, now)
-            self.sources.save_cursors(cur, evaluation, now)
+        try:
+            with sqlfiles.transaction(cur):
+                taken = self.take_lake_state(cur, now) if self.lake is not None else 0
+                evaluation = self.sources.evaluate(cur, now)
+                if self.lake is not None:
+                    evaluation.candidates = self.raised_here(cur, evaluation.candidates)
+                report = self.engine.dispatch(cur, evaluation.candidates, now)
+                self.sources.save_cursors(cur, evaluation, now)
+                if self.lake is not None:
+                    partitions = [(str(t), int(p)) for t, p in sqlfiles.Statements(cur).rows("alerts/owned_partitions")]
+                    if report.written:  # in the lake before the local commit: fenced, nothing is stored or sent
+                        self.lake.record(partitions, report.written)
+        except Fenced as exc:
+            log.warning("alerts of this evaluation given up, a partition moved to another pipeline: %s", exc)
+            self.engine = self._new_engine()  # its memory held the given-up alerts: reloaded from the tables
+            return DispatchReport()
         self.engine.deliver(report)
+        if self.lake is not None and partitions != self._evaluated_for:
+            self._evaluated_for = partitions
+            log.info("alerts evaluated for %s: %d raised, %d held, %d suppressed (%d states from the lake)",
+                     ", ".join(f"{t}[{p}]" for t, p in partitions), len(report.sent), len(report.held),
+                     report.suppressed, taken)
         return report
+
+    def take_lake_state(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> int:
+        """store = "ducklake": the group's dedup/cooldown states newer than ours (fired by the pipeline that owned
+        a customer before) into the engine and the alert_state table; how many."""
+        assert self.lake is not None
+        alerts = self.settings.alerts
+        longest = max([alerts.cooldown_minutes, *alerts.cooldown_minutes_by_source.values()])
+        taken = self.engine.merge_state(self.lake.state_since(now - timedelta(minutes=longest)))
+        if taken:
+            frame = pd.DataFrame(taken, columns=["source", "subject", "last_alert_id", "last_fired_at",
+                                                 "last_severity", "suppressed", "last_seen_at"])
+            cur.register("alert_state_updates", frame)
+            try:
+                sqlfiles.Statements(cur).run("alerts/upsert_state")
+            finally:
+                cur.unregister("alert_state_updates")
+        return len(taken)
+
+    def _copy_delivery(self, params: Mapping[str, Any]) -> None:
+        assert self.lake is not None
+        with self.con.cursor() as cur:
+            self.lake.record_delivery(cur, params)
 
     def raised_here(self, cur: duckdb.DuckDBPyConnection, candidates: list[AlertCandidate]) -> list[AlertCandidate]:
         """store = "ducklake": of N pipelines sharing the lake (each holding every customer), only the owner of a
@@ -180,7 +236,7 @@ class QualityAndAlerts:
 def install(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
     """The scheduled table suites and alerts of the pipeline (``load`` never ticks: they do not run there)."""
     jobs = QualityAndAlerts(con, settings)
-    return PipelineExtensions(on_tick=[jobs.on_tick], on_stop=[jobs.stop])
+    return PipelineExtensions(on_tick=[jobs.on_tick], on_stop=[jobs.stop], on_lake=[jobs.attach_lake])
 
 
 PLUGIN = Plugin(

@@ -81,6 +81,7 @@ class WebhookSink:
         settings: AlertSettings,
         urls: str | Sequence[str] | None = None,
         record_statement: RecordStatement | None = None,
+        on_recorded: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> None:
         if isinstance(urls, str):
             urls = [validate_webhook_url(urls)]
@@ -93,6 +94,7 @@ class WebhookSink:
         self.settings = settings
         self._cursor_factory = cursor_factory
         self._record_statement = record_statement
+        self._on_recorded = on_recorded  # after each outcome is recorded (a lake pipeline copies it to the lake)
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._record_lock = threading.Lock()
         self.receivers = [_Receiver(url, settings, self._record) for url in urls]
@@ -158,12 +160,19 @@ class WebhookSink:
                 try:
                     run("alerts/record_receiver_delivery", params)
                     run("alerts/record_delivery", params)
-                    return
+                    break
                 except duckdb.TransactionException:
                     time.sleep(0.05 * (attempt + 1))  # a concurrent writer touched the row: try again
                 except duckdb.Error as exc:
                     log.warning("cannot record the delivery of alert #%d to %s: %s", alert_id, receiver, exc)
                     return
+            else:
+                return
+            if self._on_recorded is not None:  # under the lock: copies in the order of the outcomes
+                try:
+                    self._on_recorded(params)
+                except Exception:
+                    log.exception("cannot copy the delivery of alert #%d to %s", alert_id, receiver)
 
 
 Recorder = Callable[[int, str, str, int, "datetime | None", "str | None"], None]

@@ -13,7 +13,7 @@ from customer_health.churn import model
 from customer_health.cliutil import print_json, settings_from_args
 from customer_health.clock import model_now
 from customer_health.config import Settings
-from customer_health.db import open_owner, open_reader, reader
+from customer_health.db import open_owner, open_reader, reader, refuse_on_lake
 from customer_health.errors import UserError
 from customer_health.health.refresh import HealthRefresher
 from customer_health.jsonsafe import jsonable
@@ -91,6 +91,9 @@ def _rescore(con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime) 
 
 def cmd_fit(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    refuse_on_lake(settings, "churn-model fit", "the fits live in each pipeline's working store (each refits every "
+                   "churn.refit_interval_hours on the lake's whole history), not in the lake, so a fit made here "
+                   "would reach no pipeline and no reader")
     now = model.utc_now()  # the wall clock: when the fit was made
     with _database(settings) as (run, con):
         model_time = model_now(run, now)  # the as-of of the scores, as every reader's

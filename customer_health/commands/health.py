@@ -9,7 +9,7 @@ from typing import Any
 
 from customer_health.cliutil import print_json, settings_from_args
 from customer_health.clock import model_now, utc_now
-from customer_health.db import open_owner, reader
+from customer_health.db import open_owner, reader, refuse_on_lake
 from customer_health.errors import UserError
 from customer_health.health.dossier import write_dossier
 from customer_health.health.interventions import record_intervention
@@ -293,6 +293,8 @@ def _share(value: Any) -> str:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    refuse_on_lake(settings, "refresh", "there is no stored model to refresh: every pipeline and every reader "
+                   "derives health from the lake's events in a copy of its own, refreshed as batches land")
     con = open_owner(settings)
     try:
         refresher = HealthRefresher(settings.health)

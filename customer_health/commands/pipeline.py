@@ -13,7 +13,7 @@ from customer_health.alerts.webhook import validate_webhook_url
 from customer_health.cliutil import print_json, settings_from_args
 from customer_health.clock import utc_now
 from customer_health.composition import finish_load, load_lander, pipeline_extensions, preload_quality
-from customer_health.db import open_owner, reader
+from customer_health.db import open_owner, reader, refuse_on_lake
 from customer_health.errors import UserError
 from customer_health.exposure import warn_if_exposed
 from customer_health.progress import progress
@@ -94,6 +94,8 @@ def cmd_lake_maintain(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    refuse_on_lake(settings, "load", "a file backfill into the lake is not built yet: produce the events to the "
+                   "topics (the pipelines commit them to the lake) or load into a file store (store = \"duckdb\")")
     con = open_owner(settings)
     preloading = preload_quality(settings)
     try:
@@ -142,8 +144,17 @@ def cmd_broker(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    committed = owners = None
+    if settings.store == "ducklake":  # the lag counts from the offsets the pipelines committed to the lake
+        lake = attach_lake_log(settings, "status")
+        try:
+            positions = lake.positions()
+        finally:
+            lake.con.close()
+        committed = {p: pos.next_offset or 0 for p, pos in positions.items()}
+        owners = {p: pos.owner for p, pos in positions.items()}
     with reader(settings) as con:
-        status = pipeline_status(con, settings)
+        status = pipeline_status(con, settings, committed, owners)
     if args.json:
         print_json(status)
         return 0
@@ -157,10 +168,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     by_type = ", ".join(f"{k} {v:,}" for k, v in quarantined["by_type"].items()) or "none"
     print(f"quarantined:  {quarantined['total']:,} ({by_type})")
     lag = status["lag"]
-    print(f"lag ({lag['source']}): {lag['total']:,} messages")
+    print(f"lag ({lag['source']}): " + ("unknown" if lag["total"] is None else f"{lag['total']:,} messages"))
     if lag.get("broker_error"):
         print(f"  broker not read: {lag['broker_error']}")
+    owners = status.get("owners", {})
     for partition, n in lag["partitions"].items():
-        print(f"  {partition}: {n:,}")
+        print(f"  {partition}: {n:,}" + (f"  (owner {owners[partition]})" if partition in owners else ""))
     print(f"last batch:   {status['last_batch_at'] or 'never'}")
     return 0

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from customer_health import sqlfiles
+from customer_health.alerts.lake import LakeAlerts
 from customer_health.alerts.webhook import WebhookSink, receiver_urls
 from customer_health.cliutil import print_json, settings_from_args
-from customer_health.db import open_owner, open_reader, reader
+from customer_health.db import open_owner, open_reader, reader, refuse_on_lake
 from customer_health.errors import UserError
 from customer_health.jsonsafe import jsonable
 from expectations.tables import check_document, record_table_check, run_table_suites
+from ingest.lake import LakeLog
+from ingest.service import attach_lake_log
 
 SUITE_NAMES = ("tickets", "payments", "visits", "customers", "customer_health", "health_snapshots", "topics")
 
@@ -51,8 +55,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Exit 0: no critical expectation failed (warnings allowed); 1: at least one did (or an error)."""
     settings = settings_from_args(args)
     now = datetime.now(UTC).replace(tzinfo=None)
+    if not args.no_store:
+        refuse_on_lake(settings, "check (storing its results)", "quality runs are not stored in the lake yet "
+                       "(each pipeline records its own suites' runs in its working store); `check --no-store` "
+                       "checks the lake's tables and records nothing")
     db = open_reader(settings)  # UserError when there is no database
-    if db.mode == "quack":  # a pipeline owns the file: read and record through it, server-side
+    if settings.store == "ducklake":  # a reader's copy of the lake: checked there, nothing recorded
+        try:
+            check = run_table_suites(db, settings, now, args.suite)
+            run_ids = None
+        finally:
+            db.close()
+    elif db.mode == "quack":  # a pipeline owns the file: read and record through it, server-side
         try:
             check = run_table_suites(db, settings, now, args.suite)
             run_ids = None if args.no_store else record_table_check(db, check, trigger="check")
@@ -130,8 +144,18 @@ def cmd_alerts_retry(args: argparse.Namespace) -> int:
     params = {"alert_ids": args.alert_ids}
     db = open_reader(settings)
     owner = None
+    lake: LakeLog | None = None
+    on_recorded = None
     try:
-        if db.mode == "quack":  # a pipeline owns the file: record through it, server-side
+        if settings.store == "ducklake":  # the reader's copy of the lake; each outcome recorded in the lake too
+            statements = db
+            lake = attach_lake_log(settings, "alerts-retry")
+            shared = LakeAlerts(settings)
+            shared.attach(lake)
+
+            def on_recorded(params: Mapping[str, Any]) -> None:
+                shared.record_delivery(db.con, params)
+        elif db.mode == "quack":  # a pipeline owns the file: record through it, server-side
             statements = db
         else:
             db.close()
@@ -142,7 +166,7 @@ def cmd_alerts_retry(args: argparse.Namespace) -> int:
         # Retries are sent now, one attempt after another, without waiting out long backoffs.
         alerts = settings.alerts
         quick = alerts.with_overrides(webhook_backoff_max_s=min(alerts.webhook_backoff_max_s, 5.0))
-        sink = WebhookSink(None, quick, record_statement=record)
+        sink = WebhookSink(None, quick, record_statement=record, on_recorded=on_recorded)
         sink.start()
         for alert_id, payload, done in rows:
             sink.submit(int(alert_id), json.loads(payload), skip=list(done))
@@ -156,6 +180,8 @@ def cmd_alerts_retry(args: argparse.Namespace) -> int:
             owner.close()
         else:
             db.close()
+        if lake is not None:
+            lake.con.close()
     if args.json:
         print_json(outcome)
     else:

@@ -14,7 +14,7 @@ from typing import Any
 from customer_health import sqlfiles
 from customer_health.clock import model_now, utc_now
 from customer_health.config import Settings
-from customer_health.db import open_owner, open_reader
+from customer_health.db import open_owner, open_reader, refuse_on_lake
 from customer_health.errors import UserError
 from customer_health.jsonsafe import jsonable
 from customer_health.vocabulary import STEPS
@@ -67,6 +67,8 @@ def record_intervention(
         raise UserError(f"unknown step {step!r} (one of: {', '.join(STEPS)})")
     if not recorded_by.strip():
         raise UserError("an intervention needs who recorded it (--by)")
+    refuse_on_lake(settings, "intervene", "interventions are not stored in the lake yet: one recorded in a "
+                   "reader's copy of the lake would be lost with it")
     db = open_reader(settings)
     if db.mode == "quack":
         try:

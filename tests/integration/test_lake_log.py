@@ -13,9 +13,11 @@ import duckdb
 import pytest
 
 from customer_health.config import Settings
-from customer_health.db import attach_lake
-from ingest.lake import Fenced, LakeLog
+from customer_health.db import attach_lake, open_working_store
+from ingest.lake import Fenced, LakeLander, LakeLog
 from ingest.landing import RawBatch
+from ingest.plugins import PipelineExtensions
+from ingest.service import build_lander
 from tests.conftest import REPO
 
 
@@ -139,3 +141,60 @@ def test_lake_maintain_on_the_file_store_is_a_clear_error(tmp_path: Path) -> Non
                              str(tmp_path / "x.duckdb")], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode != 0
     assert 'lake-maintain needs store = "ducklake"' in result.stderr
+
+
+def test_a_fenced_batch_is_a_result_marked_fenced_and_lands_nothing(lake_catalog: str, tmp_path: Path) -> None:
+    settings = Settings(store="ducklake")
+    old = LakeLog(connect(lake_catalog, tmp_path), "g", "old")
+    old.ensure_log()
+    old.claim([("visits", 0)])
+    lander = build_lander(open_working_store(settings), settings, PipelineExtensions(), LakeLander, log_=old)
+    first = lander.land(batch("visits", 0, range(0, 3)), "kafka")  # not visits: dead-lettered, a landed batch
+    assert not first.fenced and first.messages == 3 and first.dead_lettered == 3
+    batches = lander.con.execute("select count(*) from ingest_batches").fetchone()
+    LakeLog(connect(lake_catalog, tmp_path), "g", "new").claim([("visits", 0)])
+    result = lander.land(batch("visits", 0, range(3, 8)), "kafka")
+    assert result.fenced and result.messages == 5 and result.landed == result.dead_lettered == 0
+    assert lander.con.execute("select count(*) from dead_letter").fetchone() == (3,)
+    assert lander.con.execute("select count(*) from ingest_batches").fetchone() == batches
+    assert old.positions()[("visits", 0)].next_offset == 3
+
+
+def plugin_rows(log: LakeLog) -> list[tuple[Any, ...]]:
+    return log.read(lambda con: con.execute("select * from lake.plugin_state order by n").fetchall())
+
+
+def test_a_plugins_state_commits_only_while_its_pipeline_owns_the_partitions(lake_catalog: str,
+                                                                            tmp_path: Path) -> None:
+    """commit_owned: the state (alerts) of a pipeline that lost a partition is not committed, also when the
+    claim commits between its check of the partition and its commit."""
+    old = LakeLog(connect(lake_catalog, tmp_path), "g", "old")
+    old.ensure_log()
+    old.commit_owned((), lambda con: con.execute("create table lake.plugin_state (n integer)"))
+    old.claim([("visits", 0), ("visits", 1)])
+    old.commit_owned([("visits", 0), ("visits", 1)],
+                     lambda con: con.execute("insert into lake.plugin_state values (1)"))
+    new = LakeLog(connect(lake_catalog, tmp_path), "g", "new")
+    new.claim([("visits", 1)])
+    with pytest.raises(Fenced, match=r"visits\[1\] is owned by new"):
+        old.commit_owned([("visits", 0), ("visits", 1)],
+                         lambda con: con.execute("insert into lake.plugin_state values (2)"))
+    assert plugin_rows(old) == [(1,)]
+
+    original_run = old._run_offsets
+    claimed = False
+
+    def hold_then_let_the_claim_commit(name: str, slot: str, params: Any = None) -> tuple[Any, ...] | None:
+        nonlocal claimed
+        found = original_run(name, slot, params)
+        if name == "lake/hold_partition_offsets" and not claimed:
+            claimed = True
+            new.claim([("visits", 0)])  # commits between the old owner's hold and its commit
+        return found
+
+    old._run_offsets = hold_then_let_the_claim_commit  # type: ignore[method-assign]
+    conflicts = old.conflicts
+    with pytest.raises(Fenced):
+        old.commit_owned([("visits", 0)], lambda con: con.execute("insert into lake.plugin_state values (3)"))
+    assert old.conflicts == conflicts + 1
+    assert plugin_rows(new) == [(1,)]

@@ -1,0 +1,85 @@
+"""store = "ducklake", real engines: an alert is the group's. A pipeline killed -9 after recording its alerts
+in the lake hands its customers to another pipeline, which does not raise them again, and every reader of
+the lake lists them (once)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import duckdb
+
+from customer_health.alerts.engine import SEVERITY_RANK
+from customer_health.config import load_settings
+from customer_health.db import attach_lake
+from tests.conftest import Env, produce, stop_process, wait_until
+from tests.integration.test_lake_pipelines import cli, lake_config, lake_messages, simulated_events, start
+
+
+def alert_config(env: Env, catalog: str) -> Path:
+    """The lake pipelines' config: alerts evaluated every half second, drift read on each evaluation, table
+    suites every 2 s (the simulated month is old: the topics suite's freshness expectation fails, critical)."""
+    path = lake_config(env, catalog)
+    text = path.read_text(encoding="utf-8").replace("[pipeline]\n", "[pipeline]\nschedule_interval_s = 2.0\n")
+    path.write_text(text + "[alerts]\nevaluate_interval_s = 0.5\ndrift_interval_s = 0.0\n", encoding="utf-8")
+    return path
+
+
+def lake_alerts(config: Path) -> list[tuple[int, str, str, str, str]]:
+    """(alert id, pipeline, source, subject, severity) of every alert recorded in the lake (none: no table)."""
+    con = duckdb.connect()
+    attach_lake(con, load_settings(config, env={}))
+    try:
+        tables = {n for (n,) in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'lake'").fetchall()}
+        if "alert_log" not in tables:
+            return []
+        return [(int(i), str(p), str(so), str(su), str(se)) for i, p, so, su, se in con.execute(
+            "select alert_id, pipeline, source, subject, severity from lake.alert_log order by alert_id").fetchall()]
+    finally:
+        con.close()
+
+
+def test_an_alert_raised_by_a_killed_pipeline_is_not_raised_again_by_the_new_owner(
+    env: Env, lake_catalog: str,
+) -> None:
+    env.create_topics()
+    messages = simulated_events(env.tmp, customers=60, seed=7)
+    lake = alert_config(env, lake_catalog)
+    produce(env, messages)
+    logs = [env.tmp / "a.log", env.tmp / "b.log"]
+    first = start(lake, logs[0])
+    second = None
+    try:
+        wait_until(lambda: len(lake_messages(lake)) == len(messages), timeout=240,
+                   message="every message committed to the lake by pipeline A")
+        wait_until(lambda: {"segment", "quality"} <= {source for _i, _p, source, _s, _v in lake_alerts(lake)},
+                   timeout=120, message="pipeline A's segment and quality alerts recorded in the lake")
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(30)
+        raised_by_a = lake_alerts(lake)
+        second = start(lake, logs[1])
+        # B's table suites fail as A's did: two runs, so that an evaluation of B read the first one's failures.
+        wait_until(lambda: "alerts evaluated for " in logs[1].read_text()
+                   and logs[1].read_text().count("table suites: ") >= 2, timeout=240,
+                   message="pipeline B evaluated the alerts of the partitions it took over, after its table suites")
+    finally:
+        exit_b = stop_process(second) if second is not None else 0
+    assert exit_b == 0, logs[1].read_text()[-3000:]
+
+    alerts = lake_alerts(lake)
+    a_member = {p for _i, p, _so, _su, _se in raised_by_a}
+    assert len(a_member) == 1, "pipeline A alone raised the first alerts"
+    by_a = {(source, subject): severity for _i, _p, source, subject, severity in raised_by_a if subject != "*"}
+    again = [(source, subject, severity) for _i, pipeline, source, subject, severity in alerts
+             if pipeline not in a_member and subject != "*" and (source, subject) in by_a
+             and SEVERITY_RANK[severity] <= SEVERITY_RANK[by_a[(source, subject)]]]
+    assert again == [], f"pipeline B raised again what pipeline A had raised: {again}"
+
+    listed = cli(lake, "alerts", "--limit", "100000", "--json")
+    assert listed.returncode == 0, listed.stderr
+    ids = [row["alert_id"] for row in json.loads(listed.stdout)]
+    assert len(ids) == len(set(ids)), "every alert listed once"
+    assert sorted(ids) == sorted(i for i, *_ in alerts), "`alerts` on the lake lists the lake's alerts"
