@@ -17,6 +17,7 @@ from customer_health.churn import model as churn
 from customer_health.config import Settings
 from customer_health.db import open_working_store, register_lake_reader
 from customer_health.errors import UserError
+from customer_health.health import lake as lake_interventions
 from customer_health.health import refresh as health
 from customer_health.health.backfill import finish_backfill
 from customer_health.health.refresh import RefreshResult
@@ -27,7 +28,7 @@ from ingest.landing import Lander
 from ingest.plugins import PipelineExtensions, Plugin, assemble
 from ingest.service import attach_lake_log, build_lander
 
-PLUGINS: tuple[Plugin, ...] = (alerts.PLUGIN, churn.PLUGIN, health.PLUGIN, quality.PLUGIN)
+PLUGINS: tuple[Plugin, ...] = (alerts.PLUGIN, churn.PLUGIN, health.PLUGIN, lake_interventions.PLUGIN, quality.PLUGIN)
 
 
 def pipeline_extensions(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
@@ -82,6 +83,7 @@ class LakeCopy:
             self.applied = set(commits)
             self.lander.bulk = False
             lake_alerts.copy_into(self.con, self.lake.con, settings.kafka.group_id)
+            lake_interventions.copy_into(self.con, self.lake.con, settings.kafka.group_id)
         except BaseException:
             self.close()
             raise
@@ -89,6 +91,7 @@ class LakeCopy:
     def refresh(self) -> int:
         """Land the commits made since the last refresh; the messages landed."""
         lake_alerts.copy_into(self.con, self.lake.con, self.settings.kafka.group_id)
+        lake_interventions.copy_into(self.con, self.lake.con, self.settings.kafka.group_id)
         new = [commit_id for commit_id, _pipeline, _n in self.lake.commits() if commit_id not in self.applied]
         if not new:
             return 0

@@ -29,10 +29,17 @@ class ActionError(Exception):
 
 def record(source: DataSource, customer_id: str, step: str, note: str, recorded_by: str) -> None:
     """Record that ``step`` was tried with the customer, by ``recorded_by`` (a signed-in identity when
-    sign-in is on): through the running pipeline when there is one, else in the file."""
+    sign-in is on): through the running pipeline when there is one, else in the file; with store =
+    "ducklake" in the lake, checked on the dashboard's copy of the lake, which holds it at once."""
     try:
-        record_intervention(source.settings, customer_id=customer_id, step=step, note=note,
-                            recorded_by=recorded_by)
+        if source.settings.store == "ducklake":
+            source.read(lambda db: record_intervention(source.settings, customer_id=customer_id, step=step,
+                                                       note=note, recorded_by=recorded_by, reader=db))
+        else:
+            record_intervention(source.settings, customer_id=customer_id, step=step, note=note,
+                                recorded_by=recorded_by)
+    except DataError as exc:
+        raise ActionError(str(exc)) from None
     except (UserError, ValueError) as exc:
         raise ActionError(source.redact(str(exc))) from None
     except duckdb.Error as exc:

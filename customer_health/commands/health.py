@@ -163,9 +163,15 @@ def cmd_customers(args: argparse.Namespace) -> int:
 def cmd_intervene(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     who = args.by or getpass.getuser()
-    done = record_intervention(settings, args.customer_id, args.step, args.note, who, parse_as_of(args.at, "--at"))
-    with reader(settings) as db:
-        doc = customer_health(db, settings, args.customer_id)
+    at = parse_as_of(args.at, "--at")
+    if settings.store == "ducklake":  # one copy of the lake: checked on it, recorded in the lake, read back
+        with reader(settings) as db:
+            done = record_intervention(settings, args.customer_id, args.step, args.note, who, at, reader=db)
+            doc = customer_health(db, settings, args.customer_id)
+    else:
+        done = record_intervention(settings, args.customer_id, args.step, args.note, who, at)
+        with reader(settings) as db:
+            doc = customer_health(db, settings, args.customer_id)
     if args.json:
         print_json({"intervention": done.as_dict(), "next_step": doc["next_step"],
                     "next_step_reason": doc["next_step_reason"]})

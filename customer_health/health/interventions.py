@@ -1,8 +1,10 @@
 """Record that a playbook step was tried with a customer (CLI `intervene`, the dashboard).
 
 With a pipeline serving the database the insert runs on the pipeline through Quack; without one the
-database is opened read-write for the moment of the insert. Recommendations take interventions into
-account at read time (customer_health), so the next step changes at once either way.
+database is opened read-write for the moment of the insert. With ``store = "ducklake"`` it is checked
+against a reader's copy of the lake and recorded in the lake (customer_health.health.lake), where readers
+and pipelines take it. Recommendations take interventions into account at read time (customer_health), so
+the next step changes at once either way.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Any
 from customer_health import sqlfiles
 from customer_health.clock import model_now, utc_now
 from customer_health.config import Settings
-from customer_health.db import open_owner, open_reader, refuse_on_lake
+from customer_health.db import open_owner, open_reader
 from customer_health.errors import UserError
+from customer_health.health import lake
 from customer_health.jsonsafe import jsonable
 from customer_health.vocabulary import STEPS
 
@@ -54,7 +57,7 @@ class Intervention:
 
 def record_intervention(
     settings: Settings, customer_id: str, step: str, note: str, recorded_by: str,
-    tried_at: datetime | None = None,
+    tried_at: datetime | None = None, reader: sqlfiles.Statements | None = None,
 ) -> Intervention:
     """Store that ``step`` was tried with ``customer_id`` by ``recorded_by`` (at ``tried_at``, default the
     model's now, UTC: ``clock.model_now``, so that the next step, read at the model's now, sees it).
@@ -62,13 +65,16 @@ def record_intervention(
     Raises UserError for an unknown step or customer, a note too short to say what was done (for an exit:
     why; see ``note_problem``), a ``tried_at`` after the model's now, an empty author, or a database owned by
     a pipeline that does not serve it.
+
+    ``store = "ducklake"``: checked the same way on ``reader`` (a reader's copy of the lake, which holds the
+    intervention at once; default: one opened for the moment), recorded in the lake.
     """
     if step not in STEPS:
         raise UserError(f"unknown step {step!r} (one of: {', '.join(STEPS)})")
     if not recorded_by.strip():
         raise UserError("an intervention needs who recorded it (--by)")
-    refuse_on_lake(settings, "intervene", "interventions are not stored in the lake yet: one recorded in a "
-                   "reader's copy of the lake would be lost with it")
+    if settings.store == "ducklake":
+        return _record_in_lake(settings, reader, customer_id, step, note, recorded_by, tried_at)
     db = open_reader(settings)
     if db.mode == "quack":
         try:
@@ -87,6 +93,27 @@ def record_intervention(
 
 def _record(db: sqlfiles.Statements, customer_id: str, step: str, note: str, recorded_by: str,
             tried_at: datetime | None) -> tuple[Any, ...]:
+    row = db.one("health/record_intervention", _checked(db, customer_id, step, note, recorded_by, tried_at))
+    assert row is not None
+    return tuple(row)
+
+
+def _record_in_lake(settings: Settings, reader: sqlfiles.Statements | None, customer_id: str, step: str, note: str,
+                    recorded_by: str, tried_at: datetime | None) -> Intervention:
+    db = reader if reader is not None else open_reader(settings)
+    try:
+        values = _checked(db, customer_id, step, note, recorded_by, tried_at)
+        intervention_id = lake.record(settings, values, local=db.con)
+    finally:
+        if reader is None:
+            db.close()
+    return Intervention(intervention_id, values["customer_id"], values["step"], values["note"],
+                        values["recorded_by"], values["tried_at"], values["recorded_at"])
+
+
+def _checked(db: sqlfiles.Statements, customer_id: str, step: str, note: str, recorded_by: str,
+             tried_at: datetime | None) -> dict[str, Any]:
+    """The intervention's values (health/record_intervention's parameters), checked against ``db``."""
     recorded_at = utc_now()  # the wall clock: when it was written down
     now = model_now(db, recorded_at)
     if tried_at is not None and tried_at > now:
@@ -94,11 +121,8 @@ def _record(db: sqlfiles.Statements, customer_id: str, step: str, note: str, rec
                         f"{now:%Y-%m-%d %H:%M:%S} UTC): record a step once it was tried")
     _known(db.one("health/customer_profile", {"customer_id": customer_id}), customer_id)
     _enough(step, note)
-    row = db.one("health/record_intervention", {
-        "customer_id": customer_id, "step": step, "note": note.strip(), "recorded_by": recorded_by.strip(),
-        "tried_at": tried_at or now, "recorded_at": recorded_at})
-    assert row is not None
-    return tuple(row)
+    return {"customer_id": customer_id, "step": step, "note": note.strip(), "recorded_by": recorded_by.strip(),
+            "tried_at": tried_at or now, "recorded_at": recorded_at}
 
 
 def _known(profile: tuple[Any, ...] | None, customer_id: str) -> None:
