@@ -30,6 +30,7 @@ from dashboard.source import DataSource
 from ingest.lake import LakeLog
 from ingest.service import run_pipeline
 from tests.conftest import Env, produce, wait_until
+from tests.integration.test_dashboard_pages import no_failures, page_test, table, texts
 from tests.integration.test_lake_dashboard_source import commit_customers, lake_settings
 from tests.integration.test_lake_pipelines import cli, lake_config, lake_messages, simulated_events
 
@@ -172,3 +173,33 @@ def test_intervene_on_a_lake_is_shown_by_readers_and_taken_by_a_running_pipeline
         stop.set()
         pipeline.join(120)
     assert not pipeline.is_alive()
+
+
+def test_the_customer_pages_form_records_in_the_lake_and_shows_it(lake_catalog: str, tmp_path: Path) -> None:
+    """The dashboard's page (Streamlit's AppTest) on a lake: the intervention form records in the lake."""
+    config = tmp_path / "lake.toml"
+    config.write_text(
+        f'db_path = "{tmp_path / "unused.duckdb"}"\nstore = "ducklake"\n'
+        f'[ducklake]\ncatalog = "{lake_catalog}"\ndata_path = "{tmp_path / "lake"}/"\n'
+        "[dashboard]\nrefresh_seconds = 0.5\n[quality]\nbatch_suites = false\n", encoding="utf-8")
+    settings = load_settings(config, env={})
+    con = duckdb.connect()
+    attach_lake(con, settings)
+    try:
+        log = LakeLog(con, settings.kafka.group_id, "pipeline-a")
+        log.ensure_log()
+        log.claim([(t, 0) for t in ("customers", "payments", "visits")])
+        commit_customers(log, 0, 2, 0)
+    finally:
+        con.close()
+    at = page_test(config, "customer.py", {"customer": "c1"})
+    no_failures(at)
+    at.selectbox(key="cust_step").set_value("educate")
+    at.text_area(key="cust_note").input("Walked them through the setup guide")
+    at.text_input(key="cust_recorded_by").input("Sam Support")
+    at.form_submit_button[0].click().run()
+    no_failures(at)
+    assert "Recorded “educate” for c1 by Sam Support." in texts(at)
+    assert table(at, "recorded_at", "step", "recorded_by")["recorded_by"].tolist() == ["Sam Support"]
+    assert [(c, s, b) for _i, c, s, b in lake_interventions(settings)] == [("c1", "educate", "Sam Support")]
+    assert not settings.db_path.exists(), "the form wrote no local DuckDB file"
