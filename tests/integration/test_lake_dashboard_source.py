@@ -24,6 +24,16 @@ def lake_settings(catalog: str, tmp_path: Path) -> Settings:
         dashboard__refresh_seconds=0.5, quality__batch_suites=False)
 
 
+def pipeline_a_log(settings: Settings) -> LakeLog:
+    """The lake log of a pipeline "pipeline-a" owning partition 0 of the customers, payments and visits topics."""
+    con = duckdb.connect()
+    attach_lake(con, settings)
+    log = LakeLog(con, settings.kafka.group_id, "pipeline-a")
+    log.ensure_log()
+    log.claim([(t, 0) for t in ("customers", "payments", "visits")])
+    return log
+
+
 def commit_customers(log: LakeLog, first: int, count: int, offset: int) -> int:
     batch = RawBatch()
     for n in range(first, first + count):
@@ -40,11 +50,7 @@ def test_the_dashboard_reads_one_copy_of_the_lake_and_refreshes_it_with_new_comm
     lake_catalog: str, tmp_path: Path,
 ) -> None:
     settings = lake_settings(lake_catalog, tmp_path)
-    con = duckdb.connect()
-    attach_lake(con, settings)
-    log = LakeLog(con, settings.kafka.group_id, "pipeline-a")
-    log.ensure_log()
-    log.claim([(t, 0) for t in ("customers", "payments", "visits")])
+    log = pipeline_a_log(settings)
     offset = commit_customers(log, 0, 4, 0)
 
     source = DataSource(settings)

@@ -27,11 +27,10 @@ from customer_health.health.lake import PipelineInterventions
 from customer_health.vocabulary import STEPS
 from dashboard import actions, queries
 from dashboard.source import DataSource
-from ingest.lake import LakeLog
 from ingest.service import run_pipeline
 from tests.conftest import Env, produce, wait_until
 from tests.integration.test_dashboard_pages import no_failures, page_test, table, texts
-from tests.integration.test_lake_dashboard_source import commit_customers, lake_settings
+from tests.integration.test_lake_dashboard_source import commit_customers, lake_settings, pipeline_a_log
 from tests.integration.test_lake_pipelines import cli, lake_config, lake_messages, simulated_events
 
 NOTE = "called them about the invoice"
@@ -56,11 +55,7 @@ def test_the_dashboard_and_intervene_record_in_the_lake_checked_as_on_the_file_a
     lake_catalog: str, tmp_path: Path,
 ) -> None:
     settings = lake_settings(lake_catalog, tmp_path)
-    con = duckdb.connect()
-    attach_lake(con, settings)
-    log = LakeLog(con, settings.kafka.group_id, "pipeline-a")
-    log.ensure_log()
-    log.claim([(t, 0) for t in ("customers", "payments", "visits")])
+    log = pipeline_a_log(settings)
     commit_customers(log, 0, 3, 0)
 
     # A working store as a lake pipeline holds it, before anything was recorded: nothing to take.
@@ -111,7 +106,7 @@ def test_the_dashboard_and_intervene_record_in_the_lake_checked_as_on_the_file_a
     finally:
         source.close()
         store.close()
-        con.close()
+        log.con.close()
 
 
 def test_intervene_on_a_lake_is_shown_by_readers_and_taken_by_a_running_pipeline(env: Env, lake_catalog: str) -> None:
@@ -183,15 +178,11 @@ def test_the_customer_pages_form_records_in_the_lake_and_shows_it(lake_catalog: 
         f'[ducklake]\ncatalog = "{lake_catalog}"\ndata_path = "{tmp_path / "lake"}/"\n'
         "[dashboard]\nrefresh_seconds = 0.5\n[quality]\nbatch_suites = false\n", encoding="utf-8")
     settings = load_settings(config, env={})
-    con = duckdb.connect()
-    attach_lake(con, settings)
+    log = pipeline_a_log(settings)
     try:
-        log = LakeLog(con, settings.kafka.group_id, "pipeline-a")
-        log.ensure_log()
-        log.claim([(t, 0) for t in ("customers", "payments", "visits")])
         commit_customers(log, 0, 2, 0)
     finally:
-        con.close()
+        log.con.close()
     at = page_test(config, "customer.py", {"customer": "c1"})
     no_failures(at)
     at.selectbox(key="cust_step").set_value("educate")

@@ -37,6 +37,23 @@ def batch(topic: str, partition: int, offsets: range) -> RawBatch:
     return raw
 
 
+def claim_right_after(old: LakeLog, statement: str, new: LakeLog, partitions: list[tuple[str, int]]) -> None:
+    """Make ``new`` claim ``partitions`` once, right after ``old`` runs its offset statement ``statement``
+    (inside ``old``'s open transaction, before its commit)."""
+    original_run = old._run_offsets
+    claimed = False
+
+    def run_then_claim(name: str, slot: str, params: Any = None) -> tuple[Any, ...] | None:
+        nonlocal claimed
+        found = original_run(name, slot, params)
+        if name == statement and not claimed:
+            claimed = True
+            new.claim(partitions)
+        return found
+
+    old._run_offsets = run_then_claim  # type: ignore[method-assign]
+
+
 def test_a_batch_and_its_offsets_commit_together_and_survive_a_new_connection(lake_catalog: str,
                                                                               tmp_path: Path) -> None:
     log = LakeLog(connect(lake_catalog, tmp_path), "g", "pipeline-a")
@@ -82,19 +99,8 @@ def test_a_commit_racing_a_claim_conflicts_and_its_retry_gives_the_batch_up(lake
     old.claim([("visits", 0)])
     new = LakeLog(connect(lake_catalog, tmp_path), "g", "new")
     new._ensure_partitions([("visits", 0)])
-    claimed = False
-
-    original_run = old._run_offsets
-
-    def advance_then_let_the_claim_commit(name: str, slot: str, params: Any = None) -> tuple[Any, ...] | None:
-        nonlocal claimed
-        found = original_run(name, slot, params)
-        if name == "lake/advance_partition_offsets" and not claimed:
-            claimed = True
-            new.claim([("visits", 0)])  # commits between the stale owner's update and its commit
-        return found
-
-    old._run_offsets = advance_then_let_the_claim_commit  # type: ignore[method-assign]
+    # the claim commits between the stale owner's update and its commit
+    claim_right_after(old, "lake/advance_partition_offsets", new, [("visits", 0)])
     with pytest.raises(Fenced):
         old.commit(batch("visits", 0, range(0, 4)).to_arrow())
     assert old.conflicts == 1
@@ -181,18 +187,8 @@ def test_a_plugins_state_commits_only_while_its_pipeline_owns_the_partitions(lak
                          lambda con: con.execute("insert into lake.plugin_state values (2)"))
     assert plugin_rows(old) == [(1,)]
 
-    original_run = old._run_offsets
-    claimed = False
-
-    def hold_then_let_the_claim_commit(name: str, slot: str, params: Any = None) -> tuple[Any, ...] | None:
-        nonlocal claimed
-        found = original_run(name, slot, params)
-        if name == "lake/hold_partition_offsets" and not claimed:
-            claimed = True
-            new.claim([("visits", 0)])  # commits between the old owner's hold and its commit
-        return found
-
-    old._run_offsets = hold_then_let_the_claim_commit  # type: ignore[method-assign]
+    # the claim commits between the old owner's hold and its commit
+    claim_right_after(old, "lake/hold_partition_offsets", new, [("visits", 0)])
     conflicts = old.conflicts
     with pytest.raises(Fenced):
         old.commit_owned([("visits", 0)], lambda con: con.execute("insert into lake.plugin_state values (3)"))

@@ -5,7 +5,6 @@ quarantined rows, in files with blank lines, CRLF line ends and no final newline
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -17,6 +16,7 @@ from customer_health.db import open_owner
 from ingest.files import LoadTotals, load_files
 from ingest.landing import batch_from_rows
 from tests.factories import BAD_MESSAGES, encode, ticket, ts, visit
+from tests.unit.test_load_reader import python_lines
 
 # What each table's comparison reads: everything but ids and times assigned at landing.
 TABLES = {
@@ -30,13 +30,6 @@ TABLES = {
                   "from quarantine order by source_file, source_line",
 }
 
-
-def python_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            line = line.rstrip(b"\r\n")
-            if line.strip():
-                yield number, line
 
 
 def mixed_files(directory: Path) -> tuple[list[Path], dict[str, int]]:
