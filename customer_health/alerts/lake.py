@@ -8,6 +8,9 @@ A pipeline's alerts, their dedup/cooldown state and their webhook outcomes are r
 - a fenced owner raises nothing: the alerts and their state commit in one lake transaction that holds only
   while the pipeline still owns its partitions (ingest.lake.LakeLog.commit_owned); when a claim took one,
   nothing is committed, the evaluation is rolled back and nothing is sent;
+- a dead pipeline's deliveries are not lost: the alerts a pipeline that owns no partition any more left
+  pending (killed -9 between raising and delivering, or while retrying) are queued again by the pipeline that
+  raises their subject's alerts now (customer_health.alerts.pipeline.QualityAndAlerts.adopt_orphaned);
 - readers list them: a reader's copy of the lake (customer_health.composition.LakeCopy) takes the group's
   alerts and deliveries from the lake (:func:`copy_into`).
 
@@ -26,6 +29,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from customer_health import sqlfiles
 from customer_health.clock import utc_now
@@ -70,6 +74,23 @@ class LakeAlerts:
         lake = self._log()
         return lake.read(lambda con: sqlfiles.Statements(con, prepare=False).rows(
             "alerts/lake_state", {"group_id": lake.group_id, "since": since}))
+
+    def undelivered(self, since: datetime) -> list[tuple[Any, ...]]:
+        """The group's alerts created since ``since`` still pending that another pipeline answers for
+        (alerts/lake_undelivered's columns)."""
+        lake = self._log()
+        return lake.read(lambda con: sqlfiles.Statements(con, prepare=False).rows(
+            "alerts/lake_undelivered", {"group_id": lake.group_id, "pipeline": lake.member, "since": since}))
+
+    def deliveries(self) -> pa.Table:
+        """The group's latest webhook outcome per (alert, receiver) (alerts/lake_deliveries' columns)."""
+        lake = self._log()
+        return lake.read(lambda con: sqlfiles.Statements(con, prepare=False).run(
+            "alerts/lake_deliveries", {"group_id": lake.group_id}).fetch_arrow_table())
+
+    def owners(self) -> set[str]:
+        """The pipelines that own a partition of the group now."""
+        return {position.owner for position in self._log().positions().values()}
 
     def record(self, partitions: list[tuple[str, int]], written: Mapping[str, pd.DataFrame]) -> None:
         """Record what an evaluation wrote (alerts, state) in the lake, while this pipeline owns

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -60,6 +61,7 @@ class QualityAndAlerts:
         self.sink = (WebhookSink(con.cursor, alerts, on_recorded=self._copy_delivery if self.lake else None)
                      if alerts.enabled and receiver_urls(alerts) else None)
         self.engine = self._new_engine()
+        self._adopted: set[int] = set()  # lake: alerts of gone pipelines queued here (once each)
         self._evaluated_for: list[tuple[str, int]] = []  # lake: the partitions of the last evaluation (logged)
         self.sources = AlertSources(settings, started_at=self.clock())
         self._intervals = {TABLE_SUITES: settings.pipeline.schedule_interval_s}
@@ -153,7 +155,44 @@ class QualityAndAlerts:
             log.info("alerts evaluated for %s: %d raised, %d held, %d suppressed (%d states from the lake)",
                      ", ".join(f"{t}[{p}]" for t, p in partitions), len(report.sent), len(report.held),
                      report.suppressed, taken)
+        if self.lake is not None:
+            self.adopt_orphaned(cur)
         return report
+
+    def adopt_orphaned(self, cur: duckdb.DuckDBPyConnection) -> int:
+        """store = "ducklake": queue the webhook deliveries a pipeline that owns no partition any more (killed,
+        or gone while retrying) left pending, of the subjects whose alerts this pipeline raises now, each once;
+        their outcomes are recorded here and in the lake. How many. At least once: a receiver can get an alert
+        a second time (same ``X-Alert-Id``) when its first pipeline lost its partitions but still delivers."""
+        if self.lake is None or self.sink is None:
+            return 0
+        rows = [r for r in self.lake.undelivered(self.clock() - REQUEUE_WINDOW) if int(r[0]) not in self._adopted]
+        if rows:
+            owners = self.lake.owners()
+            rows = [r for r in rows if str(r[1]) not in owners]
+        if rows:
+            mine = self.raised_keys(cur, [(str(r[3]), str(r[4])) for r in rows])
+            rows = [r for r in rows if (str(r[3]), str(r[4])) in mine]
+        if not rows:
+            return 0
+        adopted = pd.DataFrame([r[:9] for r in rows], columns=[
+            "alert_id", "answered_by", "created_at", "source", "subject", "severity", "title", "payload",
+            "summary_alert_id"])
+        adopted["summary_alert_id"] = adopted["summary_alert_id"].astype("Int64")
+        cur.register("adopted", adopted)
+        cur.register("adopted_deliveries", self.lake.deliveries())
+        try:
+            with sqlfiles.transaction(cur):
+                sqlfiles.Statements(cur).run("alerts/adopt_lake_alerts")
+        finally:
+            cur.unregister("adopted")
+            cur.unregister("adopted_deliveries")
+        for row in rows:
+            self._adopted.add(int(row[0]))
+            self.sink.submit(int(row[0]), json.loads(row[7]), skip=list(row[9]))
+        log.info("re-queued %d alert(s) left undelivered by %s", len(rows),
+                 ", ".join(sorted({str(r[1]) for r in rows})))
+        return len(rows)
 
     def take_lake_state(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> int:
         """store = "ducklake": the group's dedup/cooldown states newer than ours (fired by the pipeline that owned
@@ -181,12 +220,17 @@ class QualityAndAlerts:
         """store = "ducklake": of N pipelines sharing the lake (each holding every customer), only the owner of a
         customer's home partition raises its alerts, and only the owner of partition 0 of the customers topic
         the portfolio-wide ones (pipeline health, dead letters, quality), so that each is raised once."""
-        subjects = sorted({c.subject for c in candidates if c.source in CUSTOMER_SOURCES})
+        mine = self.raised_keys(cur, [(c.source, c.subject) for c in candidates])
+        return [c for c in candidates if (c.source, c.subject) in mine]
+
+    def raised_keys(self, cur: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Of the (source, subject) ``keys``, those whose alerts this pipeline raises (see raised_here)."""
+        subjects = sorted({subject for source, subject in keys if source in CUSTOMER_SOURCES})
         customers, leader, _ = sqlfiles.Statements(cur).row(
             "alerts/owned_customers", {"customers_topic": self.settings.kafka.topics.customers, "subjects": subjects})
         owned = set(customers)
-        return [c for c in candidates
-                if (c.subject in owned if c.source in CUSTOMER_SOURCES else bool(leader))]
+        return {(source, subject) for source, subject in keys
+                if (subject in owned if source in CUSTOMER_SOURCES else bool(leader))}
 
     def owns_partitions(self, cur: duckdb.DuckDBPyConnection) -> bool:
         """store = "ducklake": whether this pipeline owns any partition now."""

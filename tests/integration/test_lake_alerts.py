@@ -1,16 +1,21 @@
 """store = "ducklake", real engines: an alert is the group's. A pipeline killed -9 after recording its alerts
 in the lake hands its customers to another pipeline, which does not raise them again, and every reader of
-the lake lists them (once)."""
+the lake lists them (once); what it left undelivered, the new owner delivers."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
+import pytest
 
+from customer_health import sqlfiles
 from customer_health.alerts.engine import SEVERITY_RANK
 from customer_health.config import load_settings
 from customer_health.db import attach_lake
@@ -83,3 +88,105 @@ def test_an_alert_raised_by_a_killed_pipeline_is_not_raised_again_by_the_new_own
     ids = [row["alert_id"] for row in json.loads(listed.stdout)]
     assert len(ids) == len(set(ids)), "every alert listed once"
     assert sorted(ids) == sorted(i for i, *_ in alerts), "`alerts` on the lake lists the lake's alerts"
+
+
+class Receiver:
+    """A webhook receiver on a free local port: answers 503 while ``failing``, else 200; records every request
+    as (X-Alert-Id, the payload's alert_id, the status answered)."""
+
+    def __init__(self) -> None:
+        self.failing = True
+        self.requests: list[tuple[int, int, int]] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with receiver._lock:
+                    status = 503 if receiver.failing else 200
+                    receiver.requests.append((int(self.headers["X-Alert-Id"]), int(json.loads(body)["alert_id"]),
+                                              status))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def delivered(self) -> set[int]:
+        with self._lock:
+            return {header for header, _body, status in self.requests if status == 200}
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    thread = threading.Thread(target=r.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield r
+    finally:
+        r.server.shutdown()
+        r.server.server_close()
+
+
+def lake_delivery_status(config: Path) -> dict[int, str]:
+    """Every alert of the lake with its delivery status (the latest recorded webhook outcome wins)."""
+    settings = load_settings(config, env={})
+    con = duckdb.connect()
+    attach_lake(con, settings)
+    try:
+        tables = {n for (n,) in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'lake'").fetchall()}
+        if not {"alert_log", "alert_delivery_log"} <= tables:
+            return {}
+        rows = sqlfiles.Statements(con, prepare=False).rows("alerts/lake_alerts", {"group_id": settings.kafka.group_id})
+        return {int(row[0]): str(row[7]) for row in rows}
+    finally:
+        con.close()
+
+
+def test_alerts_a_killed_pipeline_left_undelivered_are_delivered_by_the_new_owner(
+    env: Env, lake_catalog: str, receiver: Receiver,
+) -> None:
+    env.create_topics()
+    messages = simulated_events(env.tmp, customers=40, seed=5)
+    lake = alert_config(env, lake_catalog)
+    # Pipeline A retries for as long as it lives: its deliveries are pending when it is killed.
+    lake.write_text(lake.read_text(encoding="utf-8") + f'webhook_url = "{receiver.url}"\nwebhook_max_attempts = 10000\n'
+                    "webhook_backoff_initial_s = 0.2\nwebhook_backoff_max_s = 0.5\n", encoding="utf-8")
+    produce(env, messages)
+    logs = [env.tmp / "a.log", env.tmp / "b.log"]
+    first = start(lake, logs[0])
+    second = None
+    try:
+        wait_until(lambda: len(lake_messages(lake)) == len(messages), timeout=240,
+                   message="every message committed to the lake by pipeline A")
+        wait_until(lambda: {"segment", "quality"} <= {source for _i, _p, source, _s, _v in lake_alerts(lake)},
+                   timeout=120, message="pipeline A's segment and quality alerts recorded in the lake")
+        wait_until(lambda: receiver.requests, timeout=60, message="pipeline A's first (failed) delivery")
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(30)
+        pending = {i for i, status in lake_delivery_status(lake).items() if status == "pending"}
+        assert pending, "pipeline A left alerts pending"
+        assert not receiver.delivered(), "the receiver refused every delivery of pipeline A"
+        receiver.failing = False
+        second = start(lake, logs[1])
+        wait_until(lambda: pending <= receiver.delivered(), timeout=300,
+                   message="pipeline B delivered every alert pipeline A left pending")
+        wait_until(lambda: all(lake_delivery_status(lake)[i] == "delivered" for i in pending), timeout=60,
+                   message="the deliveries recorded in the lake")
+    finally:
+        exit_b = stop_process(second) if second is not None else 0
+    assert exit_b == 0, logs[1].read_text()[-3000:]
+
+    assert all(header == body for header, body, _status in receiver.requests), "X-Alert-Id is the payload's id"
+    listed = cli(lake, "alerts", "--limit", "100000", "--json")
+    assert listed.returncode == 0, listed.stderr
+    status = {row["alert_id"]: row["delivery_status"] for row in json.loads(listed.stdout)}
+    assert {i: status.get(i) for i in pending} == dict.fromkeys(pending, "delivered"), \
+        "`alerts` on the lake shows them delivered"
