@@ -499,14 +499,6 @@ class DuckLakeSettings(_Section):
                              "instead")
         return self
 
-    def catalog_with_password(self) -> str:
-        """The catalog connection string with the password (for ATTACH only; never logged)."""
-        password = self.password.get_secret_value()
-        if not password:
-            return self.catalog
-        escaped = password.replace("\\", "\\\\").replace("'", "\\'")
-        return f"{self.catalog} password='{escaped}'"
-
 
 # Environment overrides (containers, CI): CUSTOMER_HEALTH_<KEY> or CUSTOMER_HEALTH_<SECTION>__<KEY>, e.g.
 # CUSTOMER_HEALTH_DB_PATH, CUSTOMER_HEALTH_QUACK__PORT, CUSTOMER_HEALTH_KAFKA__SASL_PASSWORD. They win over the

@@ -316,7 +316,8 @@ _LAKE_INIT_ATTEMPTS = 8
 def attach_lake(con: duckdb.DuckDBPyConnection, settings: Settings, alias: str = LAKE_ALIAS) -> None:
     """Attach the [ducklake] lake to ``con`` as ``alias`` (its catalog in PostgreSQL, its data at data_path).
 
-    The password never appears in an error message.
+    The password is bound into a temporary DuckDB secret (``<alias>_catalog``, TYPE postgres) that the catalog's
+    connection takes by name (METADATA_PARAMETERS): no SQL text, database path or engine error holds it.
     """
     lake = settings.ducklake
     load_ducklake(con)
@@ -337,12 +338,16 @@ def attach_lake(con: duckdb.DuckDBPyConnection, settings: Settings, alias: str =
         if not data_path.endswith("/"):
             data_path += "/"
         make_private_dir(Path(data_path))
-    catalog = lake.catalog_with_password()
-    quoted_catalog, quoted_path = catalog.replace("'", "''"), data_path.replace("'", "''")
+    quoted_catalog, quoted_path = lake.catalog.replace("'", "''"), data_path.replace("'", "''")
+    attach_options = f"data_path '{quoted_path}'"
+    password = lake.password.get_secret_value()
+    if password:
+        con.execute(f"create or replace temporary secret {alias}_catalog (type postgres, password ?)", [password])
+        attach_options += f", metadata_parameters map {{'secret': '{alias}_catalog'}}"
     try:
         for attempt in range(_LAKE_INIT_ATTEMPTS):
             try:
-                con.execute(f"attach if not exists 'ducklake:{quoted_catalog}' as {alias} (data_path '{quoted_path}')")
+                con.execute(f"attach if not exists 'ducklake:{quoted_catalog}' as {alias} ({attach_options})")
                 break
             except duckdb.Error as exc:
                 # A new lake: processes attaching at once race to create DuckLake's catalog tables, and the
@@ -352,10 +357,8 @@ def attach_lake(con: duckdb.DuckDBPyConnection, settings: Settings, alias: str =
                 time.sleep(0.2 * (attempt + 1))
     except duckdb.Error as exc:
         message = str(exc).splitlines()[0]
-        # The secrets as they may come back: raw, escaped for libpq, and escaped again for SQL.
-        password, key = lake.password.get_secret_value(), lake.s3_secret_access_key.get_secret_value()
-        libpq = password.replace("\\", "\\\\").replace("'", "\\'")
-        for secret in sorted({password, libpq, libpq.replace("'", "''"), key} - {""}, key=len, reverse=True):
+        # Neither secret is in the engine's text; redacted all the same, should a later version echo one.
+        for secret in sorted({password, lake.s3_secret_access_key.get_secret_value()} - {""}, key=len, reverse=True):
             message = message.replace(secret, "***")
         raise UserError(f"cannot attach the lake (ducklake.catalog {lake.catalog!r}, ducklake.data_path "
                         f"{lake.data_path!r}): {message}") from None

@@ -38,6 +38,7 @@ class PostgresServer:
     data_dir: Path
     port: int
     user: str = "postgres"
+    socket_dir: Path | None = None  # set when TCP clients need a password: the tools then use the socket
 
     def run(self, args: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         """A PostgreSQL tool, as the server's OS user when we are root."""
@@ -51,7 +52,8 @@ class PostgresServer:
 
     def createdb(self, name: str) -> str:
         """A new database; returns the DuckLake catalog string for it (no password: trust auth)."""
-        self.run([self.bin / "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name])
+        host = str(self.socket_dir) if self.socket_dir is not None else "127.0.0.1"
+        self.run([self.bin / "createdb", "-h", host, "-p", str(self.port), "-U", self.user, name])
         return self.catalog(name)
 
     def catalog(self, name: str) -> str:
@@ -61,8 +63,9 @@ class PostgresServer:
         self.run([self.bin / "pg_ctl", "-D", self.data_dir, "-m", "fast", "-w", "stop"], check=False)
 
 
-def start_postgres() -> Iterator[PostgresServer]:
-    """Start a server on a free port; yields it; stops it and removes its directory at the end."""
+def start_postgres(password: str | None = None) -> Iterator[PostgresServer]:
+    """Start a server on a free port; yields it; stops it and removes its directory at the end. With
+    ``password``: TCP clients must give it (scram-sha-256; the server's own tools use its socket)."""
     binaries = pg_bin()
     if binaries is None:
         raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql (as .ci/run does)")
@@ -73,9 +76,15 @@ def start_postgres() -> Iterator[PostgresServer]:
         os.chown(base, account.pw_uid, account.pw_gid)
     server = PostgresServer(binaries, data, free_port())
     try:
-        server.run([binaries / "initdb", "-D", data, "-A", "trust", "-U", server.user, "-E", "UTF8"])
+        auth = ["-A", "trust"] if password is None else ["--auth-local=trust", "--auth-host=scram-sha-256"]
+        server.run([binaries / "initdb", "-D", data, *auth, "-U", server.user, "-E", "UTF8"])
         options = f"-p {server.port} -k {base} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off"
         server.run([binaries / "pg_ctl", "-D", data, "-o", options, "-l", base / "server.log", "-w", "start"])
+        if password is not None:
+            server.socket_dir = base
+            literal = "'" + password.replace("'", "''") + "'"
+            server.run([binaries / "psql", "-h", base, "-p", str(server.port), "-U", server.user, "-v",
+                        "ON_ERROR_STOP=1", "-c", f"alter user {server.user} password {literal}"])
         yield server
     finally:
         server.stop()

@@ -24,8 +24,7 @@ def test_the_lake_settings_come_from_the_file_and_the_password_from_the_environm
     assert settings.ducklake.data_path == "s3://health-lake/events/"
     assert settings.ducklake.password.get_secret_value() == "it's s3cr\\et"
     assert "s3cr" not in repr(settings.ducklake)
-    assert settings.ducklake.catalog_with_password() == (
-        "postgres:dbname=health host=127.0.0.1 port=5432 user=health password='it\\'s s3cr\\\\et'")
+    assert "s3cr" not in settings.ducklake.catalog
 
 
 def test_an_unknown_store_is_refused_naming_the_choices(tmp_path: Path) -> None:
