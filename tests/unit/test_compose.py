@@ -1,6 +1,7 @@
 """docker-compose.yml and the Dockerfile, checked without Docker: structure, pinned images, health checks,
 volumes, profiles, and that every command and environment variable they use exists in the project; the
-`scale` profile's pipelines, dashboard, catalog and bucket agree on one lake and one consumer group."""
+`scale` profile's pipelines, dashboard, catalog and bucket agree on one lake and one consumer group, whose
+secrets are in no file of the repository (lake.env, gitignored, after lake.env.example)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 DEPLOYMENT_DOC = REPO / "docs" / "deployment.md"
+LAKE_ENV = "lake.env"
+LAKE_ENV_EXAMPLE = REPO / "lake.env.example"
+# Variable names that hold a secret: none of them may have a value (a default) written in the file.
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|ACCESS_KEY|ROOT_USER|TOKEN")
 FILE_SERVICES = ("pipeline", "dashboard", "simulator")
 LAKE_SERVICES = ("lake-pipeline", "lake-dashboard")
 APP_SERVICES = FILE_SERVICES + LAKE_SERVICES
@@ -64,8 +69,28 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
     return {k: interpolate(v) for k, v in env.items()}
 
 
+def lake_secrets() -> dict[str, str]:
+    """lake.env as a user fills it in after lake.env.example: a distinct value per name."""
+    names = [line.split("=", 1)[0] for line in LAKE_ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    return {name: f"value-of-{name.lower()}" for name in names}
+
+
+def container_environment(service: dict[str, Any]) -> dict[str, str]:
+    """The variables a container gets: its env_file (lake.env, as lake_secrets fills it), then environment."""
+    files = service.get("env_file") or []
+    assert files in ([], [LAKE_ENV]), f"env_file {files}: only lake.env"
+    return (lake_secrets() if files else {}) | environment(service)
+
+
+def entrypoint_assignments(service: dict[str, Any]) -> dict[str, str]:
+    """NAME="$OTHER" assignments of a service's shell entrypoint, as NAME -> OTHER."""
+    script = " ".join(service["entrypoint"]).replace("$$", "$")
+    return dict(re.findall(r'(\w+)="\$(\w+)"', script))
+
+
 def settings_of(service: dict[str, Any]) -> Settings:
-    return load_settings(None, env=environment(service))
+    return load_settings(None, env=container_environment(service))
 
 
 def subcommands() -> set[str]:
@@ -180,7 +205,8 @@ def test_the_database_lives_in_a_named_volume_shared_by_the_readers(compose: dic
     assert "health-data" not in mounts["simulator"], "the simulator only talks to Kafka"
     pgdata = Path(environment(services["postgres"])["PGDATA"])
     assert Path(mounts["postgres"]["lake-catalog"]) in pgdata.parents, "the catalog lives in its volume"
-    assert mounts["minio"]["lake-objects"] == services["minio"]["command"][1], "the bucket lives in its volume"
+    assert services["minio"]["entrypoint"][-1].endswith(f"minio server {mounts['minio']['lake-objects']}"), \
+        "the bucket lives in its volume"
     for name in LAKE_SERVICES:
         assert name not in mounts, f"{name}: the lake holds the data, the container none (replicas share nothing)"
 
@@ -255,6 +281,11 @@ def test_the_dashboard_reaches_the_pipeline_on_loopback_only(services: dict) -> 
 
 def test_the_lake_services_attach_the_catalog_in_the_postgres_service_with_its_password(services: dict) -> None:
     postgres = environment(services["postgres"])
+    (password_from,) = [v for k, v in entrypoint_assignments(services["postgres"]).items() if k == "POSTGRES_PASSWORD"]
+    postgres["POSTGRES_PASSWORD"] = container_environment(services["postgres"])[password_from]
+    assert entrypoint_assignments(services["postgres"]) == {"POSTGRES_PASSWORD": "CUSTOMER_HEALTH_DUCKLAKE__PASSWORD"}
+    assert services["postgres"]["entrypoint"][-1].endswith("exec docker-entrypoint.sh postgres"), \
+        "the image's own entrypoint starts the server"
     for name in LAKE_SERVICES:
         lake = settings_of(services[name]).ducklake
         kind, _, conninfo = lake.catalog.partition(":")
@@ -264,21 +295,24 @@ def test_the_lake_services_attach_the_catalog_in_the_postgres_service_with_its_p
         assert params["dbname"] == postgres["POSTGRES_DB"] and params["user"] == postgres["POSTGRES_USER"], name
         assert "password" not in params, f"{name}: the password comes from CUSTOMER_HEALTH_DUCKLAKE__PASSWORD"
         assert lake.password.get_secret_value() == postgres["POSTGRES_PASSWORD"], name
-        assert "CUSTOMER_HEALTH_DUCKLAKE__PASSWORD" in environment(services[name]), name
+        assert "CUSTOMER_HEALTH_DUCKLAKE__PASSWORD" not in environment(services[name]), f"{name}: from lake.env"
 
 
 def test_the_lake_services_write_to_the_bucket_the_one_shot_job_creates_on_minio(services: dict) -> None:
-    minio = environment(services["minio"])
+    minio_env = container_environment(services["minio"])
+    minio = {k: minio_env[v] for k, v in entrypoint_assignments(services["minio"]).items()}
+    assert set(minio) == {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"}
+    assert services["minio"]["entrypoint"][-1].endswith("exec /usr/bin/docker-entrypoint.sh minio server /data")
     job = services["lake-bucket"]
-    job_env = environment(job)
+    job_env = container_environment(job)
     script = interpolate(" ".join(job["command"]))
-    (alias,) = re.findall(r"mc alias set (\S+) (\S+) ", script)
-    name, url = alias
+    (alias,) = re.findall(r'mc alias set (\S+) (\S+) "\$(\w+)" "\$(\w+)"', script)
+    name, url, key_from, secret_from = alias
     assert f"mc mb --ignore-existing \"{name}/$LAKE_BUCKET\"" in script, "the job creates the bucket, idempotently"
     endpoint = urlsplit(url)
     assert endpoint.hostname == "minio" and endpoint.scheme == "http"
-    assert job_env["LAKE_S3_ACCESS_KEY"] == minio["MINIO_ROOT_USER"]
-    assert job_env["LAKE_S3_SECRET_KEY"] == minio["MINIO_ROOT_PASSWORD"]
+    assert job_env[key_from] == minio["MINIO_ROOT_USER"]
+    assert job_env[secret_from] == minio["MINIO_ROOT_PASSWORD"]
     for service in LAKE_SERVICES:
         lake = settings_of(services[service]).ducklake
         data = urlsplit(lake.data_path)
@@ -326,3 +360,31 @@ def test_the_lake_dashboard_reads_the_lake_the_pipelines_write(services: dict) -
 def test_the_catalog_and_the_bucket_are_not_published(services: dict) -> None:
     for name in ("postgres", "minio", "lake-bucket"):
         assert "ports" not in services[name], f"{name} is reached on the compose network only"
+
+
+def test_no_secret_is_written_in_the_file_and_the_scale_profile_reads_its_own_from_a_gitignored_lake_env(
+    services: dict,
+) -> None:
+    text = COMPOSE.read_text(encoding="utf-8")
+    for match in INTERPOLATION.finditer(text.replace("$$", "\0")):
+        if SECRET_NAME.search(match.group(1)):
+            assert not match.group(3), f"${{{match.group(1)}}} has a default secret in docker-compose.yml"
+    for name, service in services.items():
+        for key, value in environment(service).items():
+            if SECRET_NAME.search(key):
+                assert value == "", f"{name}: {key} has a value written in docker-compose.yml"
+    for name in SCALE_SERVICES:
+        assert services[name].get("env_file") == [LAKE_ENV], f"{name} reads the lake's secrets from {LAKE_ENV}"
+    for name in ("pipeline", "dashboard", "simulator", "kafka"):
+        assert "env_file" not in services[name], f"{name}: the default profile needs no lake.env"
+    gitignored = (REPO / ".gitignore").read_text(encoding="utf-8").split()
+    assert LAKE_ENV in gitignored, "lake.env is never committed"
+    assert LAKE_ENV in (REPO / ".dockerignore").read_text(encoding="utf-8").split(), "nor built into the image"
+    example = [line for line in LAKE_ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+               if line.strip() and not line.startswith("#")]
+    assert example and all(line.endswith("=") for line in example), "the example holds names, no values"
+    secrets = lake_secrets()
+    lake = load_settings(None, env=secrets | {"CUSTOMER_HEALTH_STORE": "ducklake"}).ducklake
+    assert {lake.password.get_secret_value(), lake.s3_access_key_id, lake.s3_secret_access_key.get_secret_value()} \
+        == set(secrets.values()), "every name of lake.env is a lake secret the settings read"
+    assert f"`{LAKE_ENV}`" in DEPLOYMENT_DOC.read_text(encoding="utf-8"), "docs/deployment.md describes lake.env"
