@@ -71,6 +71,11 @@ def batch_offsets(table: pa.Table) -> dict[Partition, tuple[int, str | None]]:
     }
 
 
+def lake_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The names of the tables in the lake attached on ``con`` as ``lake``."""
+    return {str(name) for (name,) in Statements(con, prepare=False).rows("lake/tables")}
+
+
 class LakeLog:
     """The consumer group's log in the lake, on a connection of its own with the lake attached as ``lake``."""
 
@@ -119,8 +124,7 @@ class LakeLog:
         self._retrying("create partition offset tables", lambda: self._in_transaction(create))
 
     def _known_tables(self) -> set[str]:
-        rows = self.con.execute("select table_name from duckdb_tables() where database_name = 'lake'").fetchall()
-        return {str(name) for (name,) in rows}
+        return lake_tables(self.con)
 
     # -- positions ------------------------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ import pyarrow as pa
 from customer_health import sqlfiles
 from customer_health.clock import utc_now
 from customer_health.config import Settings
-from ingest.lake import LakeLog
+from ingest.lake import LakeLog, lake_tables
 
 ID_SPREAD = 1000
 
@@ -131,9 +131,7 @@ class LakeAlerts:
 def copy_into(local: duckdb.DuckDBPyConnection, lake_con: duckdb.DuckDBPyConnection, group_id: str) -> int:
     """Replace the alerts and deliveries of a reader's copy (``local``) with the group's in the lake
     (attached on ``lake_con``); how many alerts. A lake no pipeline recorded alerts in leaves them empty."""
-    tables = {str(n) for (n,) in lake_con.execute(
-        "select table_name from duckdb_tables() where database_name = 'lake'").fetchall()}
-    if not {"alert_log", "alert_delivery_log"} <= tables:
+    if not {"alert_log", "alert_delivery_log"} <= lake_tables(lake_con):
         return 0
     lake_sql = sqlfiles.Statements(lake_con, prepare=False)
     alerts = lake_sql.run("alerts/lake_alerts", {"group_id": group_id}).fetch_arrow_table()

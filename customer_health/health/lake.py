@@ -26,7 +26,7 @@ import duckdb
 
 from customer_health import sqlfiles
 from customer_health.config import Settings
-from ingest.lake import LakeLog
+from ingest.lake import LakeLog, lake_tables
 from ingest.plugins import PipelineExtensions, Plugin
 from ingest.service import attach_lake_log
 
@@ -64,9 +64,7 @@ def record(settings: Settings, values: Mapping[str, Any], local: duckdb.DuckDBPy
 def copy_into(local: duckdb.DuckDBPyConnection, lake_con: duckdb.DuckDBPyConnection, group_id: str) -> int:
     """Add the group's interventions in the lake (attached on ``lake_con``) that ``local`` (a working store or
     a reader's copy) does not hold yet; how many. A lake nobody recorded an intervention in adds none."""
-    tables = {str(n) for (n,) in lake_con.execute(
-        "select table_name from duckdb_tables() where database_name = 'lake'").fetchall()}
-    if LOG_TABLE not in tables:
+    if LOG_TABLE not in lake_tables(lake_con):
         return 0
     rows = sqlfiles.Statements(lake_con, prepare=False).run(
         "health/lake_interventions", {"group_id": group_id}).fetch_arrow_table()

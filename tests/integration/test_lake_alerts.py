@@ -19,6 +19,7 @@ from customer_health import sqlfiles
 from customer_health.alerts.engine import SEVERITY_RANK
 from customer_health.config import load_settings
 from customer_health.db import attach_lake
+from ingest.lake import lake_tables
 from tests.conftest import Env, produce, stop_process, wait_until
 from tests.integration.test_lake_pipelines import cli, lake_config, lake_messages, simulated_events, start
 
@@ -37,8 +38,7 @@ def lake_alerts(config: Path) -> list[tuple[int, str, str, str, str]]:
     con = duckdb.connect()
     attach_lake(con, load_settings(config, env={}))
     try:
-        tables = {n for (n,) in con.execute(
-            "select table_name from duckdb_tables() where database_name = 'lake'").fetchall()}
+        tables = lake_tables(con)
         if "alert_log" not in tables:
             return []
         return [(int(i), str(p), str(so), str(su), str(se)) for i, p, so, su, se in con.execute(
@@ -140,8 +140,7 @@ def lake_delivery_status(config: Path) -> dict[int, str]:
     con = duckdb.connect()
     attach_lake(con, settings)
     try:
-        tables = {n for (n,) in con.execute(
-            "select table_name from duckdb_tables() where database_name = 'lake'").fetchall()}
+        tables = lake_tables(con)
         if not {"alert_log", "alert_delivery_log"} <= tables:
             return {}
         rows = sqlfiles.Statements(con, prepare=False).rows("alerts/lake_alerts", {"group_id": settings.kafka.group_id})

@@ -12,6 +12,7 @@ import duckdb
 
 from customer_health.config import load_settings
 from customer_health.db import attach_lake
+from ingest.lake import lake_tables
 from tests.conftest import Env, produce, stop_process, wait_until
 from tests.integration.test_lake_pipelines import cli, lake_config, lake_messages, simulated_events, start
 from tests.unit.test_alerts_webhook import Receiver
@@ -24,8 +25,7 @@ def delivery_outcomes(config: Path) -> list[tuple[int, str]]:
     con = duckdb.connect()
     attach_lake(con, load_settings(config, env={}))
     try:
-        if "alert_delivery_log" not in {n for (n,) in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'lake'").fetchall()}:
+        if "alert_delivery_log" not in lake_tables(con):
             return []
         return [(int(i), str(s)) for i, s in con.execute(
             "select alert_id, status from lake.alert_delivery_log order by recorded_at").fetchall()]

@@ -27,6 +27,7 @@ from customer_health.health.lake import PipelineInterventions
 from customer_health.vocabulary import STEPS
 from dashboard import actions, queries
 from dashboard.source import DataSource
+from ingest.lake import lake_tables
 from ingest.service import run_pipeline
 from tests.conftest import Env, produce, wait_until
 from tests.integration.test_dashboard_pages import no_failures, page_test, table, texts
@@ -41,8 +42,7 @@ def lake_interventions(settings: Settings) -> list[tuple[int, str, str, str]]:
     con = duckdb.connect()
     attach_lake(con, settings)
     try:
-        if "intervention_log" not in {n for (n,) in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'lake'").fetchall()}:
+        if "intervention_log" not in lake_tables(con):
             return []
         return [(int(i), str(c), str(s), str(b)) for i, c, s, b in con.execute(
             "select intervention_id, customer_id, step, recorded_by from lake.intervention_log "

@@ -14,6 +14,7 @@ from pathlib import Path
 from customer_health.config import load_settings
 from customer_health.db import attach_lake
 from ingest.broker import free_port
+from ingest.lake import lake_tables
 from tests.conftest import REPO, Env, produce, stop_process, wait_until
 from tests.factories import BAD_MESSAGES
 
@@ -82,8 +83,7 @@ def lake_messages(config: Path) -> list[tuple[str, int, int]]:
     con = duckdb.connect()
     attach_lake(con, settings)
     try:
-        tables = {n for (n,) in con.execute(
-            "select table_name from duckdb_tables() where database_name = 'lake'").fetchall()}
+        tables = lake_tables(con)
         if "raw_messages" not in tables:
             return []
         return [(t, int(p), int(o)) for t, p, o in con.execute(
@@ -114,8 +114,7 @@ def lake_pipelines(config: Path) -> list[str]:
     con = duckdb.connect()
     attach_lake(con, load_settings(config, env={}))
     try:
-        if not {"lake_commits"} <= {n for (n,) in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'lake'").fetchall()}:
+        if not {"lake_commits"} <= lake_tables(con):
             return []
         return [str(p) for (p,) in con.execute("select distinct pipeline from lake.lake_commits").fetchall()]
     finally:
