@@ -1,11 +1,12 @@
 -- store = "ducklake": the group's alerts still pending (created since $since, oldest first) that another
 -- pipeline than $pipeline answers for: the one that recorded the alert's latest webhook outcome, else the one
 -- that raised it; with the receivers that have already had their answer (delivered or gave up).
--- Payload: the JSON document, as text.
+-- Payload: the JSON document, as text. An alert's outcomes are recorded after it was created, so only those
+-- since $since are read (the logs only grow).
 with latest_delivery as (
     select alert_id, alert_status, pipeline
     from lake.alert_delivery_log
-    where group_id = $group_id
+    where group_id = $group_id and recorded_at >= $since::TIMESTAMP
     qualify row_number() over (partition by alert_id order by recorded_at desc, alert_attempts desc) = 1
 ),
 receivers_done as (
@@ -13,7 +14,7 @@ receivers_done as (
     from (
         select alert_id, receiver, status
         from lake.alert_delivery_log
-        where group_id = $group_id
+        where group_id = $group_id and recorded_at >= $since::TIMESTAMP
         qualify row_number() over (partition by alert_id, receiver order by recorded_at desc, attempts desc) = 1
     )
     where status in ('delivered', 'failed')
