@@ -41,6 +41,9 @@ CUSTOMER_SOURCES = frozenset({"segment", "drift", "fading"})
 ALERTS = "alerts"
 # Alerts left pending by a previous pipeline are sent again when younger than this.
 REQUEUE_WINDOW = timedelta(hours=24)
+# store = "ducklake": how often a pipeline looks for the deliveries a gone pipeline left pending (a lake read
+# that waits for the landing thread's commits), besides at once when its partitions changed.
+ORPHANS_CHECK_INTERVAL_S = 30.0
 
 
 class QualityAndAlerts:
@@ -62,6 +65,7 @@ class QualityAndAlerts:
                      if alerts.enabled and receiver_urls(alerts) else None)
         self.engine = self._new_engine()
         self._adopted: set[int] = set()  # lake: alerts of gone pipelines queued here (once each)
+        self._orphans_checked: tuple[float, list[tuple[str, int]]] | None = None  # lake: when, for which partitions
         self._evaluated_for: list[tuple[str, int]] = []  # lake: the partitions of the last evaluation (logged)
         self.sources = AlertSources(settings, started_at=self.clock())
         self._intervals = {TABLE_SUITES: settings.pipeline.schedule_interval_s}
@@ -155,9 +159,19 @@ class QualityAndAlerts:
             log.info("alerts evaluated for %s: %d raised, %d held, %d suppressed (%d states from the lake)",
                      ", ".join(f"{t}[{p}]" for t, p in partitions), len(report.sent), len(report.held),
                      report.suppressed, taken)
-        if self.lake is not None:
+        if self.lake is not None and self._orphans_due(partitions):
             self.adopt_orphaned(cur)
         return report
+
+    def _orphans_due(self, partitions: list[tuple[str, int]]) -> bool:
+        """Whether to look for a gone pipeline's pending deliveries now: this pipeline's partitions changed (it
+        may have taken a dead one's) or the last look is ORPHANS_CHECK_INTERVAL_S old."""
+        now = time.monotonic()
+        last = self._orphans_checked
+        if last is not None and last[1] == partitions and now - last[0] < ORPHANS_CHECK_INTERVAL_S:
+            return False
+        self._orphans_checked = (now, partitions)
+        return True
 
     def adopt_orphaned(self, cur: duckdb.DuckDBPyConnection) -> int:
         """store = "ducklake": queue the webhook deliveries a pipeline that owns no partition any more (killed,

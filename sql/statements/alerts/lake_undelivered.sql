@@ -2,22 +2,21 @@
 -- pipeline than $pipeline answers for: the one that recorded the alert's latest webhook outcome, else the one
 -- that raised it; with the receivers that have already had their answer (delivered or gave up).
 -- Payload: the JSON document, as text. An alert's outcomes are recorded after it was created, so only those
--- since $since are read (the logs only grow).
-with latest_delivery as (
-    select alert_id, alert_status, pipeline
+-- since $since are read (the logs only grow), in one scan.
+with deliveries as (
+    select alert_id, receiver, status, pipeline, alert_status,
+        row_number() over (partition by alert_id order by recorded_at desc, alert_attempts desc) as alert_rank,
+        row_number() over (partition by alert_id, receiver order by recorded_at desc, attempts desc) as receiver_rank
     from lake.alert_delivery_log
     where group_id = $group_id and recorded_at >= $since::TIMESTAMP
-    qualify row_number() over (partition by alert_id order by recorded_at desc, alert_attempts desc) = 1
+),
+latest_delivery as (
+    select alert_id, alert_status, pipeline from deliveries where alert_rank = 1
 ),
 receivers_done as (
     select alert_id, list(receiver order by receiver) as receivers
-    from (
-        select alert_id, receiver, status
-        from lake.alert_delivery_log
-        where group_id = $group_id and recorded_at >= $since::TIMESTAMP
-        qualify row_number() over (partition by alert_id, receiver order by recorded_at desc, attempts desc) = 1
-    )
-    where status in ('delivered', 'failed')
+    from deliveries
+    where receiver_rank = 1 and status in ('delivered', 'failed')
     group by alert_id
 ),
 raised as (
