@@ -218,13 +218,17 @@ class Checkpointer:
     was_leader: bool = False
     _last: float = field(default_factory=time.monotonic)
 
-    def due(self, con: duckdb.DuckDBPyConnection) -> bool:
-        if self.interval_s <= 0:
-            return False
+    def note_leadership(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """Whether this pipeline leads now (its working store's partitions, ``con``); remembered in was_leader."""
         with con.cursor() as cur:
             self.was_leader = bool(Statements(cur).value(
                 "lake/is_leader", {"customers_topic": self.settings.kafka.topics.customers}))
-        return self.was_leader and time.monotonic() - self._last >= self.interval_s
+        return self.was_leader
+
+    def due(self, con: duckdb.DuckDBPyConnection) -> bool:
+        if self.interval_s <= 0:
+            return False
+        return self.note_leadership(con) and time.monotonic() - self._last >= self.interval_s
 
     def write(self, con: duckdb.DuckDBPyConnection, lake: LakeLog, applied: Collection[str]) -> Checkpoint | None:
         """A checkpoint now; a failure is logged (the next interval tries again), never raised."""

@@ -349,7 +349,7 @@ class LakeLander(Lander):
         return result
 
     def final_checkpoint(self) -> None:
-        """At a clean stop: one more checkpoint when this pipeline was the leader at its last batch."""
+        """At a clean stop: one more checkpoint when this pipeline led at its last batch or assignment."""
         if self.checkpointer is not None and self.checkpointer.interval_s > 0 and self.checkpointer.was_leader:
             self.checkpointer.write(self.con, self.lake, self.applied)
 
@@ -380,6 +380,8 @@ class LakeLander(Lander):
         with self.con.cursor() as cur:
             Statements(cur).run("lake/release_partitions")
             Statements(cur).run("lake/own_partitions", {"owned": json.dumps(sorted(positions))})
+        if self.checkpointer is not None:
+            self.checkpointer.note_leadership(self.con)
         return {p: (pos.next_offset, pos.topic_id) for p, pos in positions.items() if pos.next_offset is not None}
 
 
