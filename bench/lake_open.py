@@ -9,9 +9,9 @@ raw messages and offsets of each batch in one lake transaction); no broker is ne
 
 - full replay: a reader's copy (customer_health.composition.LakeCopy) with no checkpoint in the lake: every
   commit landed in bulk and derived once, as before checkpoints;
-- checkpoint + later: a checkpoint of a working store holding all but the last --later share of the commits
-  (written from a reader's copy of them: the tables a leader's checkpoint holds), then the rest committed; the
-  reader loads the checkpoint and lands the later commits;
+- checkpoint + later: a checkpoint of a working store holding the 90 days of history (all but the --later
+  share of the events; written from a reader's copy of them: the tables a leader's checkpoint holds), then the
+  live events of the minute after it committed; the reader loads the checkpoint and lands the later commits;
 - checkpoint only: a checkpoint of every commit, nothing after it.
 
 Also prints what writing a checkpoint costs the leader (its landing thread waits that long every
@@ -21,6 +21,7 @@ ducklake.checkpoint_interval_s) and its size. Prints figures only.
 from __future__ import annotations
 
 import argparse
+import itertools
 import shutil
 import statistics
 import sys
@@ -28,6 +29,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Generator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -37,17 +39,33 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
-from ingest_rate import mixed_events  # noqa: E402
-
 from customer_health.composition import LakeCopy  # noqa: E402
 from customer_health.config import Settings  # noqa: E402
 from customer_health.db import attach_lake  # noqa: E402
+from customer_health.simulate import SimulationSettings, generate_history, generate_live  # noqa: E402
 from ingest import checkpoint as checkpoints  # noqa: E402
 from ingest.lake import LakeLog  # noqa: E402
 from ingest.landing import RawBatch  # noqa: E402
 from tests.pg import PostgresServer, start_postgres  # noqa: E402
 
 PARTITIONS = 6
+# The later events: the live stream of the last minute before the reader opens (a checkpoint is at most
+# ducklake.checkpoint_interval_s old), --later of them in 20 s.
+LATER_SECONDS = 20.0
+LATER_BEFORE = timedelta(seconds=60)
+
+
+def simulated(events: int, later: int) -> tuple[list[tuple[str, bytes, bytes]], list[tuple[str, bytes, bytes]]]:
+    """(history, live): ``events - later`` events of the 90 days before a minute ago, then ``later`` live ones."""
+    start = datetime.now(UTC) - LATER_BEFORE
+    sim = SimulationSettings(customers=max(200, events // 50), seed=7, history_days=90,
+                             rate_per_second=max(1.0, later / LATER_SECONDS))
+    history = [(e.topic, e.key.encode(), e.value)
+               for e in itertools.islice(generate_history(sim, start), events - later)]
+    live = [(e.topic, e.key.encode(), e.value) for _at, e in itertools.islice(generate_live(sim, start), later)]
+    if len(history) + len(live) < events:
+        raise SystemExit(f"the simulator produced only {len(history) + len(live)} events; raise the population")
+    return history, live
 
 
 def commit_events(log: LakeLog, events: list[tuple[str, bytes, bytes]], batch: int,
@@ -107,8 +125,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
 
-    events = mixed_events(args.events)
-    split = int(len(events) * (1 - args.later))
+    history, live = simulated(args.events, int(args.events * args.later))
+    events, split = history + live, len(history)
     tmp = Path(tempfile.mkdtemp(prefix="ch-lake-open-"))
     servers: Generator[PostgresServer, None, None] = start_postgres()  # type: ignore[assignment]
     server = next(servers)

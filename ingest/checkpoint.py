@@ -10,8 +10,8 @@ a row in the lake's manifest (``lake.checkpoints``). A checkpoint without its ro
 writing it) is never read. Once the new row is in, the checkpoints older than the newest
 :data:`KEEP` are removed (their rows, then their files), so the one a reader is loading is still there.
 
-A reader or a starting pipeline loads the newest checkpoint made with its schema and its [health] and
-[churn] settings (:func:`open_from_checkpoint`), then lands only the lake commits it does not cover; with
+A reader or a starting pipeline loads the newest checkpoint made with its schema and its [health]
+settings (:func:`open_from_checkpoint`), then lands only the lake commits it does not cover; with
 none that fits (or one it cannot read), it replays the whole lake as before.
 
 The files are written and read by DuckDB (COPY, read_parquet), so an s3:// data path is served by httpfs; a
@@ -65,9 +65,13 @@ def schema_hash() -> str:
     return digest.hexdigest()
 
 
+# [health] settings that say when the history is derived, not what it holds.
+_SCHEDULING = frozenset({"history_rebuild_interval_seconds", "history_defer_lag_messages"})
+
+
 def settings_hash(settings: Settings) -> str:
-    """sha256 of the settings a working store is derived with ([health], [churn])."""
-    derived = {"health": settings.health.model_dump(mode="json"), "churn": settings.churn.model_dump(mode="json")}
+    """sha256 of the settings a working store is derived with: [health] but its scheduling."""
+    derived = {k: v for k, v in settings.health.model_dump(mode="json").items() if k not in _SCHEDULING}
     return hashlib.sha256(json.dumps(derived, sort_keys=True).encode()).hexdigest()
 
 

@@ -8,7 +8,7 @@ create table if not exists lake.checkpoints (
     created_at    timestamp not null, -- UTC
     path          varchar not null,   -- its directory (ends with /), under the lake's data path
     schema_hash   varchar not null,   -- sha256 of the working store's schema files
-    settings_hash varchar not null,   -- sha256 of the [health] and [churn] settings it was derived with
+    settings_hash varchar not null,   -- sha256 of the [health] settings it was derived with
     commits       bigint not null,
     messages      bigint not null
 );
