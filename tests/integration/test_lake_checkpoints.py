@@ -1,6 +1,7 @@
 """store = "ducklake", real engines: the leader's checkpoints of its working store. A reader or a starting
 pipeline opened from the newest checkpoint plus the commits after it answers as one that replays the whole
-lake; a checkpoint of other [health] settings, or one whose writer died before its manifest row, is not read."""
+lake; a checkpoint of other [health] settings, or one whose writer died before its manifest row, is not read;
+a complete one removes the superseded ones but the one before it."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from customer_health.sqlfiles import Statements
 from ingest import checkpoint as checkpoints
 from ingest.service import attach_lake_log, run_pipeline
 from tests.conftest import Env, produce, stop_process, wait_until
+from tests.integration.test_lake_dashboard_source import commit_customers, lake_settings, pipeline_a_log
 from tests.integration.test_lake_pipelines import (
     AS_OF,
     lake_config,
@@ -216,3 +218,25 @@ def test_a_checkpoint_whose_writer_died_before_its_manifest_row_is_not_read(
     assert [i for i, _p in manifest(lake.settings)] == [lake.first], "no manifest row for it"
     checkpoint, replayed = opened_from(lake.settings)
     assert checkpoint == lake.first and 0 < replayed < lake.messages, "the complete one is read, not the newer"
+
+
+def test_a_complete_checkpoint_removes_all_but_the_two_newest_rows_and_files(lake_catalog: str, tmp_path: Path) -> None:
+    settings = lake_settings(lake_catalog, tmp_path)
+    log = pipeline_a_log(settings)
+    try:
+        offset = commit_customers(log, 0, 3, 0)
+        written = []
+        for round_ in range(3):
+            copy = LakeCopy(settings)
+            try:
+                written.append(checkpoints.write_checkpoint(copy.con, log, settings, copy.applied))
+            finally:
+                copy.close()
+            offset = commit_customers(log, 3 * (round_ + 1), 3, offset)
+    finally:
+        log.con.close()
+    assert [i for i, _p in manifest(settings)] == [c.checkpoint_id for c in written[1:]]
+    assert not Path(written[0].path).exists(), "the superseded checkpoint's files are deleted"
+    assert all(list(Path(c.path).glob("*.parquet")) for c in written[1:]), "the previous one is kept for its readers"
+    checkpoint, replayed = opened_from(settings)
+    assert checkpoint == written[-1].checkpoint_id and replayed == 9, "the newest, then the commit after it"
