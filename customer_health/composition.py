@@ -14,16 +14,18 @@ import duckdb
 from customer_health.alerts import lake as lake_alerts
 from customer_health.alerts import pipeline as alerts
 from customer_health.churn import model as churn
+from customer_health.clock import model_now
 from customer_health.config import Settings
 from customer_health.db import open_working_store, register_lake_reader
 from customer_health.errors import UserError
 from customer_health.health import lake as lake_interventions
 from customer_health.health import refresh as health
 from customer_health.health.backfill import finish_backfill
-from customer_health.health.refresh import RefreshResult
-from customer_health.sqlfiles import Statements
+from customer_health.health.refresh import HealthRefresher, RefreshResult
+from customer_health.sqlfiles import Statements, transaction
 from expectations import batch as quality
 from expectations.runner import get_runner
+from ingest.checkpoint import Checkpoint, open_from_checkpoint
 from ingest.landing import Lander
 from ingest.plugins import PipelineExtensions, Plugin, assemble
 from ingest.service import attach_lake_log, build_lander
@@ -60,11 +62,23 @@ def finish_load(con: duckdb.DuckDBPyConnection, settings: Settings) -> RefreshRe
     return finish_backfill(con, settings)
 
 
+def settle_checkpoint(con: duckdb.DuckDBPyConnection, settings: Settings) -> RefreshResult | None:
+    """After a working store was loaded from a checkpoint (and the commits after it landed): the history a late
+    event left waiting for its rebuild (the leader rebuilds at most every health.history_rebuild_interval_seconds)
+    derived again, and everyone refreshed, as a backfill would leave it; None when nothing waited."""
+    if not Statements(con).value("health/history_dirty"):
+        return None
+    with transaction(con):
+        return HealthRefresher(settings.health).full_refresh(con, model_now(Statements(con)), reason="checkpoint")
+
+
 class LakeCopy:
     """A reader's model of the lake (``store = "ducklake"``), in memory: the group's every commit landed through
     the landing path of ``load`` (the same contract and plug-ins) and derived once, so every question is
-    answered by the same SQL as on the file store, over the whole population. ``refresh`` lands the commits
-    made since, as a pipeline lands a batch (the dashboard keeps one copy and refreshes it)."""
+    answered by the same SQL as on the file store, over the whole population; or, when the leader wrote a
+    checkpoint that fits (ingest.checkpoint), that checkpoint and the commits made after it, landed as a
+    pipeline lands a batch (``checkpoint``; ``replayed``: the messages landed from the lake on open).
+    ``refresh`` lands the commits made since, likewise (the dashboard keeps one copy and refreshes it)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -76,12 +90,21 @@ class LakeCopy:
                                 'ingest` with store = "ducklake" first')
             self.lander = load_lander(self.con, settings)
             commits = [commit_id for commit_id, _pipeline, _n in self.lake.commits()]
-            table = self.lake.messages(commits)
-            if table.num_rows:
-                self.lander.land(table, "lake")
-                finish_load(self.con, settings)
-            self.applied = set(commits)
-            self.lander.bulk = False
+            loaded = open_from_checkpoint(self.con, self.lake, settings)
+            self.checkpoint: Checkpoint | None = None
+            if loaded is not None:
+                self.checkpoint, self.applied = loaded
+                self.lander.bulk = False
+                self.replayed = self._land([c for c in commits if c not in self.applied])
+                settle_checkpoint(self.con, settings)
+            else:
+                table = self.lake.messages(commits)
+                if table.num_rows:
+                    self.lander.land(table, "lake")
+                    finish_load(self.con, settings)
+                self.applied = set(commits)
+                self.replayed = table.num_rows
+                self.lander.bulk = False
             lake_alerts.copy_into(self.con, self.lake.con, settings.kafka.group_id)
             lake_interventions.copy_into(self.con, self.lake.con, settings.kafka.group_id)
         except BaseException:
@@ -92,7 +115,11 @@ class LakeCopy:
         """Land the commits made since the last refresh; the messages landed."""
         lake_alerts.copy_into(self.con, self.lake.con, self.settings.kafka.group_id)
         lake_interventions.copy_into(self.con, self.lake.con, self.settings.kafka.group_id)
-        new = [commit_id for commit_id, _pipeline, _n in self.lake.commits() if commit_id not in self.applied]
+        return self._land([commit_id for commit_id, _pipeline, _n in self.lake.commits()
+                           if commit_id not in self.applied])
+
+    def _land(self, new: list[str]) -> int:
+        """Land the commits ``new`` as a pipeline lands a batch; the messages landed."""
         if not new:
             return 0
         table = self.lake.messages(new)

@@ -485,6 +485,10 @@ class DuckLakeSettings(_Section):
     # How often a pipeline lands the other pipelines' lake commits into its working store (seconds), so that
     # its portfolio norms are the whole population's.
     sync_interval_s: NonNegative = 5.0
+    # How often the leader (the pipeline owning partition 0 of the customers topic) writes a checkpoint of its
+    # working store under data_path (seconds; also once when it stops cleanly; 0: never), from which readers
+    # and starting pipelines open instead of replaying the whole lake.
+    checkpoint_interval_s: NonNegative = 60.0
     # `customer-health lake-maintain` expires the snapshots older than this (hours) and deletes the files
     # only they needed: time travel reaches back this far, and no reader's transaction may last longer.
     retain_snapshots_hours: Positive = 168.0

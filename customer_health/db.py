@@ -313,14 +313,12 @@ LAKE_ALIAS = "lake"
 _LAKE_INIT_ATTEMPTS = 8
 
 
-def attach_lake(con: duckdb.DuckDBPyConnection, settings: Settings, alias: str = LAKE_ALIAS) -> None:
-    """Attach the [ducklake] lake to ``con`` as ``alias`` (its catalog in PostgreSQL, its data at data_path).
-
-    The password is bound into a temporary DuckDB secret (``<alias>_catalog``, TYPE postgres) that the catalog's
-    connection takes by name (METADATA_PARAMETERS): no SQL text, database path or engine error holds it.
-    """
+def reach_data_path(con: duckdb.DuckDBPyConnection, settings: Settings, alias: str = LAKE_ALIAS) -> str:
+    """Let ``con`` read and write under the lake's data path (s3:// through httpfs with the [ducklake] s3_*
+    settings as a temporary secret; a directory created when missing); the data path (a directory's ending
+    with "/")."""
     lake = settings.ducklake
-    load_ducklake(con)
+    con.execute(f"LOAD '{_extension_path('duckdb_extension_httpfs', 'httpfs')}'")
     data_path = lake.data_path
     if data_path.startswith("s3://"):
         options: list[str] = ["type s3", "scope ?"]
@@ -334,10 +332,22 @@ def attach_lake(con: duckdb.DuckDBPyConnection, settings: Settings, alias: str =
                 values.append(value)
         options.append(f"use_ssl {'true' if lake.s3_use_ssl else 'false'}")
         con.execute(f"create or replace temporary secret {alias}_s3 ({', '.join(options)})", values)
-    else:
-        if not data_path.endswith("/"):
-            data_path += "/"
-        make_private_dir(Path(data_path))
+        return data_path
+    if not data_path.endswith("/"):
+        data_path += "/"
+    make_private_dir(Path(data_path))
+    return data_path
+
+
+def attach_lake(con: duckdb.DuckDBPyConnection, settings: Settings, alias: str = LAKE_ALIAS) -> None:
+    """Attach the [ducklake] lake to ``con`` as ``alias`` (its catalog in PostgreSQL, its data at data_path).
+
+    The password is bound into a temporary DuckDB secret (``<alias>_catalog``, TYPE postgres) that the catalog's
+    connection takes by name (METADATA_PARAMETERS): no SQL text, database path or engine error holds it.
+    """
+    lake = settings.ducklake
+    load_ducklake(con)
+    data_path = reach_data_path(con, settings, alias)
     quoted_catalog, quoted_path = lake.catalog.replace("'", "''"), data_path.replace("'", "''")
     attach_options = f"data_path '{quoted_path}'"
     password = lake.password.get_secret_value()

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -30,6 +30,9 @@ import pyarrow.compute as pc
 from customer_health.clock import utc_now
 from customer_health.sqlfiles import Statements, statement, transaction
 from ingest.landing import BatchResult, Lander, RawBatch
+
+if TYPE_CHECKING:
+    from ingest.checkpoint import Checkpointer
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +316,7 @@ class LakeLander(Lander):
     The working store holds the whole lake: the batches this pipeline commits, and every other pipeline's
     commits, landed from the lake at most every ``sync_interval_s`` and whenever partitions are assigned,
     so a new owner's customers carry their full history and the portfolio norms are the whole population's.
+    ``checkpointer`` (ingest.checkpoint): the leader writes a checkpoint of it after a batch, every interval.
     """
 
     log_: LakeLog | None = None
@@ -321,6 +325,7 @@ class LakeLander(Lander):
     sync_interval_s: float = 5.0
     applied: set[str] = field(default_factory=set)
     fenced: int = 0  # batches given up because their partitions had moved (tests read it)
+    checkpointer: Checkpointer | None = None
     _synced_at: float = field(default=0.0, init=False)
 
     @property
@@ -343,7 +348,14 @@ class LakeLander(Lander):
         self.applied.add(commit_id)
         result = super().land(table, source)
         self._record_customer_partitions(table)
+        if self.checkpointer is not None and self.checkpointer.due(self.con):
+            self.checkpointer.write(self.con, self.lake, self.applied)
         return result
+
+    def final_checkpoint(self) -> None:
+        """At a clean stop: one more checkpoint when this pipeline led at its last batch or assignment."""
+        if self.checkpointer is not None and self.checkpointer.interval_s > 0 and self.checkpointer.was_leader:
+            self.checkpointer.write(self.con, self.lake, self.applied)
 
     def _record_customer_partitions(self, table: pa.Table) -> None:
         with self.con.cursor() as cur:
@@ -372,6 +384,8 @@ class LakeLander(Lander):
         with self.con.cursor() as cur:
             Statements(cur).run("lake/release_partitions")
             Statements(cur).run("lake/own_partitions", {"owned": json.dumps(sorted(positions))})
+        if self.checkpointer is not None:
+            self.checkpointer.note_leadership(self.con)
         return {p: (pos.next_offset, pos.topic_id) for p, pos in positions.items() if pos.next_offset is not None}
 
 

@@ -18,6 +18,7 @@ import duckdb
 from customer_health.config import Settings
 from customer_health.db import QuackServer, attach_lake, open_owner, open_working_store, serve
 from ingest.broker import ensure_topics
+from ingest.checkpoint import Checkpointer, open_from_checkpoint
 from ingest.consumer import Pipeline, PipelineStats, group_instance_id
 from ingest.lake import LakeLander, LakeLog
 from ingest.landing import BatchResult, Lander
@@ -68,13 +69,15 @@ def run_pipeline(
     *,
     extensions: ExtensionFactory,
     finish_history: Callable[[duckdb.DuckDBPyConnection, Settings], object] | None = None,
+    settle_checkpoint: Callable[[duckdb.DuckDBPyConnection, Settings], object] | None = None,
     install_signal_handlers: bool = True,
 ) -> PipelineStats:
     """Run until SIGTERM/SIGINT (or ``stop``): the open batch is landed and committed, then exit.
 
     ``extensions`` installs the plug-ins on the owner connection (customer_health.app assembles the product's).
     ``store = "ducklake"``: the working store is in memory and starts as the lake's whole content, landed in
-    bulk and then derived once by ``finish_history`` (what ``load`` derives at its end); every batch
+    bulk and then derived once by ``finish_history`` (what ``load`` derives at its end), or loaded from the
+    newest checkpoint that fits, the commits after it landed, then settled by ``settle_checkpoint``; every batch
     commits to the lake first (ingest.lake.LakeLander). Nothing is served over Quack: readers read the lake.
     """
     stop = stop or threading.Event()
@@ -98,8 +101,9 @@ def run_pipeline(
             for attach in ext.on_lake:
                 attach(lake)
             lander = build_lander(con, settings, ext, LakeLander, log_=lake,
-                                  sync_interval_s=settings.ducklake.sync_interval_s)
-            _load_the_lake(typing.cast(LakeLander, lander), con, settings, finish_history)
+                                  sync_interval_s=settings.ducklake.sync_interval_s,
+                                  checkpointer=Checkpointer(settings, settings.ducklake.checkpoint_interval_s))
+            _load_the_lake(typing.cast(LakeLander, lander), con, settings, finish_history, settle_checkpoint)
         else:
             lander = build_lander(con, settings, ext)
 
@@ -114,6 +118,8 @@ def run_pipeline(
         pipeline = Pipeline(settings, lander, stop, on_landed=on_landed, on_tick=on_tick)
         log.info("consuming %s from %s", ", ".join(pipeline.type_by_topic), settings.kafka.bootstrap_servers)
         stats = pipeline.run()
+        if lake_mode:
+            typing.cast(LakeLander, lander).final_checkpoint()
         log.info(
             "stopped: %d batches, %d messages, %d landed, %d duplicates, %d dead-lettered",
             stats.batches, stats.messages, stats.landed, stats.duplicates, stats.dead_lettered,
@@ -135,8 +141,19 @@ def run_pipeline(
 def _load_the_lake(
     lander: LakeLander, con: duckdb.DuckDBPyConnection, settings: Settings,
     finish_history: Callable[[duckdb.DuckDBPyConnection, Settings], object] | None,
+    settle_checkpoint: Callable[[duckdb.DuckDBPyConnection, Settings], object] | None = None,
 ) -> None:
-    """The working store starts as the lake's whole content: landed in bulk, then derived once."""
+    """The working store starts as the lake's whole content: from the newest checkpoint that fits, then the
+    commits it does not cover landed as the other pipelines' are; else landed in bulk, then derived once."""
+    loaded = open_from_checkpoint(con, lander.lake, settings)
+    if loaded is not None:
+        lander.applied |= loaded[1]
+        landed = lander.sync()
+        if settle_checkpoint is not None:
+            settle_checkpoint(con, settings)
+        log.info("working store loaded from checkpoint %s, then %d messages of later commits", loaded[0].checkpoint_id,
+                 landed)
+        return
     lander.bulk = True
     try:
         landed = lander.sync()

@@ -12,7 +12,13 @@ from pathlib import Path
 from customer_health.alerts.webhook import validate_webhook_url
 from customer_health.cliutil import print_json, settings_from_args
 from customer_health.clock import utc_now
-from customer_health.composition import finish_load, load_lander, pipeline_extensions, preload_quality
+from customer_health.composition import (
+    finish_load,
+    load_lander,
+    pipeline_extensions,
+    preload_quality,
+    settle_checkpoint,
+)
 from customer_health.db import open_owner, reader, refuse_on_lake
 from customer_health.errors import UserError
 from customer_health.exposure import warn_if_exposed
@@ -64,7 +70,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.alert_webhook:
         url = validate_webhook_url(args.alert_webhook, key="--alert-webhook")
         settings = settings.with_overrides(alerts__webhook_url=url)
-    run_pipeline(settings, extensions=pipeline_extensions, finish_history=finish_load)
+    run_pipeline(settings, extensions=pipeline_extensions, finish_history=finish_load,
+                 settle_checkpoint=settle_checkpoint)
     return 0
 
 

@@ -46,3 +46,15 @@ def test_a_catalog_that_is_not_postgres_or_holds_the_password_is_refused(
     with pytest.raises(UserError, match=message) as refused:
         load_settings(config, env={})
     assert "hunter2" not in str(refused.value)
+
+
+def test_checkpoints_are_written_every_minute_by_default_never_with_0_and_a_negative_interval_is_refused(
+    tmp_path: Path,
+) -> None:
+    assert load_settings(env={}).ducklake.checkpoint_interval_s == 60.0
+    config = tmp_path / "config.toml"
+    config.write_text('store = "ducklake"\n[ducklake]\ncheckpoint_interval_s = 0.0\n', encoding="utf-8")
+    assert load_settings(config, env={}).ducklake.checkpoint_interval_s == 0.0
+    config.write_text('store = "ducklake"\n[ducklake]\ncheckpoint_interval_s = -1.0\n', encoding="utf-8")
+    with pytest.raises(UserError, match=r"ducklake\.checkpoint_interval_s must be 0 or more, got -1\.0"):
+        load_settings(config, env={})

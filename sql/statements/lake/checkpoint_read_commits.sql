@@ -1,0 +1,1 @@
+select commit_id from read_parquet($path);

@@ -1,0 +1,1 @@
+select sequence_name, last_value from read_parquet($path);
