@@ -52,7 +52,7 @@ RefreshKind = Literal["incremental", "full"]
 # emptied at the end of each refresh, never dropped, so that no refresh changes the catalog (a catalog change
 # has DuckDB plan every prepared statement again on each run until it is prepared anew).
 _BATCH_TABLES = ("health_batch_context", "health_batch_facts", "health_changed_escalations", "health_changed_invoices",
-                 "health_refreshed", "health_point_context")
+                 "health_refreshed", "health_point_context", "health_late", "health_late_facts")
 # A median margin moving by less than this share of 10 currency units is no drift.
 _MARGIN_SCALE = 10.0
 
@@ -118,6 +118,8 @@ class HealthRefresher:
                 if invoices_changed:
                     self._run(run, "health/drop_changed_open_invoices")
                     self._run(run, "health/apply_changed_invoices")
+                if self._run(run, "health/late_customers").fetchall():
+                    self._run(run, "health/late_facts", now=now)
                 self._run(run, "health/compute_touched", batch_id=batch_id)
             return self._write(con, run, kind, reason, now, batch_id, started)
         finally:
@@ -215,9 +217,10 @@ class HealthRefresher:
         self, con: duckdb.DuckDBPyConnection, run: Statements, kind: RefreshKind, reason: str, now: datetime,
         batch_id: int | None, started: float,
     ) -> RefreshResult:
-        customers, changes, _ = self._row(run, "health/refreshed_counts")
-        if changes:
+        customers, changes, _, moved = self._row(run, "health/refreshed_counts")
+        if moved:
             self._run(run, "health/write_segment_changes", batch_id=batch_id)
+            self._run(run, "health/retract_segment_changes")
         self._run(run, "health/delete_state")
         self._run(run, "health/write_state")
         if kind == "full":
