@@ -119,7 +119,7 @@ class HealthRefresher:
                     self._run(run, "health/drop_changed_open_invoices")
                     self._run(run, "health/apply_changed_invoices")
                 if self._run(run, "health/late_customers").fetchall():
-                    self._run(run, "health/late_facts", now=now)
+                    self._run(run, "health/late_facts")
                 self._run(run, "health/compute_touched", batch_id=batch_id)
             return self._write(con, run, kind, reason, now, batch_id, started)
         finally:

@@ -711,6 +711,14 @@ group by customer_id;
 -- (from its day's 00:00 or earlier steps, as_of]; all within the day, so in every window). Per customer: path
 -- (prefix and the new steps, {at, segment}), changes (the new steps' {at, from_segment, to_segment}) and
 -- last_segment (start_segment without a new step).
+-- A segment as one letter (n: none) and back: the path's fold (health_path_of) carries its segments as text.
+create or replace macro health_segment_letter(segment) as case segment
+    when 'terrorist' then 't' when 'unprofitable' then 'u' when 'at_risk' then 'a' when 'champion' then 'c'
+    when 'healthy' then 'h' when 'churned' then 'x' else 'n' end;
+create or replace macro health_segment_of_letter(letter) as case letter
+    when 't' then 'terrorist' when 'u' then 'unprofitable' when 'a' then 'at_risk' when 'c' then 'champion'
+    when 'h' then 'healthy' when 'x' then 'churned' end;
+
 create or replace macro health_path_of(final_src, facts_src, starts_src, pj) as table
 with params as materialized (
     select health_params(pj) as hp
@@ -769,7 +777,8 @@ running as (
         upto as (partition by a.customer_id order by a.step_at rows between unbounded preceding and current row)
 ),
 step_times as (
-    select r.*, s.base
+    select r.*, s.base, s.start_segment as path_start_segment,
+        count(*) over (partition by r.customer_id) as path_steps
     from running r
     join starts s using (customer_id)
     where r.step_at >= s.from_time and not r.escalation_only
@@ -815,7 +824,7 @@ steps as (
         case when r.last_payment_at >= coalesce(r.base.last_payment_at, '-infinity'::timestamp)
             then r.billing_currency else r.base.billing_currency end as billing_currency,
         coalesce(o.overdue_invoices_90d, 0) as overdue_invoices_90d
-    )
+    ), r.path_start_segment, r.path_steps
     from step_times r
     join query_table(final_src) f using (customer_id)
     left join overdue o using (customer_id, step_at)
@@ -823,39 +832,49 @@ steps as (
 step_metrics as (
     select * from health_metrics_of('steps', pj)
 ),
-transitions as (
-    -- the step's confirmed segment from each previous one (the rules only tell these apart)
-    select i.customer_id, i.as_of as step_at, {
+transitions as materialized (
+    -- the step's confirmed segment from each previous one (the rules only tell these apart); a lone step
+    -- from its start segment only
+    select i.customer_id, i.as_of as step_at, case when i.path_steps = 1 then {
+        'other': health_confirmed_segment(i.path_start_segment, i.segment_inputs, params.hp).segment,
+        'terrorist': null::varchar, 'unprofitable': null::varchar, 'at_risk': null::varchar,
+        'champion': null::varchar
+    } else {
         'other': health_confirmed_segment(null::varchar, i.segment_inputs, params.hp).segment,
         'terrorist': health_confirmed_segment('terrorist', i.segment_inputs, params.hp).segment,
         'unprofitable': health_confirmed_segment('unprofitable', i.segment_inputs, params.hp).segment,
         'at_risk': health_confirmed_segment('at_risk', i.segment_inputs, params.hp).segment,
         'champion': health_confirmed_segment('champion', i.segment_inputs, params.hp).segment
-    } as tr
+    } end as tr
     from health_rule_inputs('step_metrics', pj) i, params
 ),
+-- the fold: list_reduce over the steps in time order, the segments so far as one letter each (the first:
+-- start_segment's), so the accumulator stays as small as a step
 gathered as (
     select s.customer_id, any_value(s.prefix) as prefix, any_value(s.start_segment) as start_segment,
-        coalesce(list({'step_at': t.step_at, 'tr': t.tr, 'segs': []::varchar[]} order by t.step_at)
+        coalesce(list({'step_at': t.step_at, 'tr': t.tr, 'segs': ''} order by t.step_at)
             filter (where t.step_at is not null), []) as elems
     from starts s
     left join transitions t using (customer_id)
     group by s.customer_id
 ),
 folded as (
-    select g.*, list_reduce(list_prepend({'step_at': null::timestamp, 'tr': null, 'segs': [g.start_segment]}, g.elems),
-        (acc, x) -> {'step_at': x.step_at, 'tr': x.tr, 'segs': list_append(acc.segs, case acc.segs[-1]
-            when 'terrorist' then x.tr.terrorist when 'unprofitable' then x.tr.unprofitable
-            when 'at_risk' then x.tr.at_risk when 'champion' then x.tr.champion else x.tr.other end)}).segs as segs
+    select g.customer_id, g.prefix, g.elems, list_reduce(
+        list_prepend({'step_at': null::timestamp, 'tr': null, 'segs': health_segment_letter(g.start_segment)}, g.elems),
+        (acc, x) -> {'step_at': x.step_at, 'tr': x.tr, 'segs': acc.segs || health_segment_letter(
+            case when len(g.elems) = 1 then x.tr.other else case right(acc.segs, 1)
+                when 't' then x.tr.terrorist when 'u' then x.tr.unprofitable when 'a' then x.tr.at_risk
+                when 'c' then x.tr.champion else x.tr.other end end)}).segs as segs
     from gathered g
 )
 select customer_id,
     list_concat(coalesce(prefix, []), list_transform(range(len(elems)),
-        i -> {'step_at': elems[i + 1].step_at, 'segment': segs[i + 2]})) as path,
+        i -> {'step_at': elems[i + 1].step_at, 'segment': health_segment_of_letter(segs[i + 2])})) as path,
     list_filter(list_transform(range(len(elems)),
-            i -> {'changed_at': elems[i + 1].step_at, 'from_segment': segs[i + 1], 'to_segment': segs[i + 2]}),
+            i -> {'changed_at': elems[i + 1].step_at, 'from_segment': health_segment_of_letter(segs[i + 1]),
+                  'to_segment': health_segment_of_letter(segs[i + 2])}),
         c -> c.from_segment is distinct from c.to_segment) as changes,
-    segs[-1] as last_segment
+    health_segment_of_letter(right(segs, 1)) as last_segment
 from folded;
 
 -- Every customer's health at as_of, computed from scratch: the full refresh and the point-in-time
@@ -938,7 +957,7 @@ ids as (
     union select customer_id from sums
     union select customer_id from invoices
 ),
-state as (
+state as materialized (
     select ids.customer_id, bounds.as_of, bounds.today as window_day, 'full' as refreshed_by,
         profiles.customer_id is not null as has_profile,
         profiles.kind, profiles.plan, profiles.household_id, profiles.signed_up_at, profiles.cancelled_at,

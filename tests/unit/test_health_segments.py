@@ -242,7 +242,11 @@ def test_refreshes_snapshot_segment_changes_and_days(world: World) -> None:
     changes = world.con.execute(
         "select customer_id, from_segment, to_segment, refresh_kind from segment_changes where customer_id = 'loss'"
     ).fetchall()
-    assert changes == [("loss", None, "unprofitable", "full")]
+    # Its segment comes from the history points (no event of the day: no step of the live path, no change
+    # in event time); the history holds them (healthy after the charge, unprofitable after the ticket).
+    assert changes == []
+    assert world.con.execute("select from_segment, to_segment from health_history_changes where customer_id = 'loss' "
+                             "order by changed_at").fetchall() == [(None, "healthy"), ("healthy", "unprofitable")]
     assert world.con.execute(points).fetchone() == (8, 48)
     # The next UTC day: a full refresh after the day's point.
     result = world.land_and_refresh(seen("nv", "o1", ago(days=-1)), now=AS_OF + timedelta(days=1))

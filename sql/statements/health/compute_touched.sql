@@ -84,7 +84,7 @@ overdue as (
     where customer_id in (select customer_id from touched)
     group by customer_id
 ),
-stored as (
+stored as materialized (
     select customer_id, support_minutes_30d, support_minutes_90d, how_to_minutes_90d, tickets_90d, complaints_90d,
         how_to_tickets_90d, legal_threats_90d, escalations_90d, compensation_requests_90d,
         compensation_requested_native_90d, compensation_granted_native_90d, charges_90d, refunds_90d,
@@ -107,7 +107,7 @@ norms as (
     order by computed_at desc
     limit 1
 ),
-state as (
+state as materialized (
     select t.customer_id, bounds.as_of, bounds.today as window_day, 'incremental' as refreshed_by,
         p.customer_id is not null as has_profile,
         p.kind, p.plan, p.household_id, p.signed_up_at, p.cancelled_at,
