@@ -22,8 +22,17 @@ more than ``health.history_defer_lag_messages``, a backlog, only once it has cau
 dated before the last point marks the history dirty from their day; it is derived again from there at most
 once every ``health.history_rebuild_interval_seconds``, then everyone is refreshed. The current state is
 chained from the last point before it (its baseline, references and norms: those of the point of its day),
-so it depends on the events and the model's time only, not on how they were split into batches. Segment
-changes of the current state go to ``segment_changes`` (the alerts' feed).
+so it depends on the events and the model's time only, not on how they were split into batches.
+
+So does its confirmed segment: the hysteresis of the segment rules steps at each distinct event time of the
+customer after the day's point (each step evaluated as of that time), starting from the point's segment,
+then once more at the refresh's time (health_path_of). health_state keeps the day's path (step time,
+segment); an in-order batch evaluates its own events' times only, and a batch with an event at or before a
+customer's last step (late) re-derives that customer's path from that event on, from its facts of the day
+(health/late_customers and health/late_facts, run only when some customer is late). The path's changes go to
+``segment_changes`` (the alerts' feed) at their event time, and the final step's change at the refresh's
+time; each refresh replaces the customer's stored changes after the part of the path it kept (rows it
+derives again unchanged are kept as they are, so the alerts, which read the table by rowid, see no repeat).
 """
 
 from __future__ import annotations
