@@ -746,7 +746,21 @@ at_time as (
     where f.customer_id in (select customer_id from starts)
     group by f.customer_id, f.occurred_at
 ),
+times as (
+    select *, count(*) over (partition by customer_id) as times from at_time
+),
+-- a customer with facts at one time only: nothing after it, everything up to it (no window needed)
 running as (
+    select customer_id, step_at, 0 as support_minutes, 0 as how_to_minutes, 0 as tickets_opened, 0 as complaints,
+        0 as how_to_tickets, 0 as legal_threats, 0 as escalations, 0 as compensation_requests,
+        0 as compensation_requested_native, 0 as compensation_granted_native, 0 as charges, 0 as refunds,
+        0 as chargebacks, 0 as credits, 0 as failed_payments, 0 as charge_attempts, 0 as unpriced_payments,
+        0 as visits, first_visit_at, last_visit_at, last_activity_at, last_payment_at, billing_currency,
+        escalations > 0 and last_activity_at is null as escalation_only
+    from times
+    where times = 1
+    union all
+
     select a.customer_id, a.step_at,
         coalesce(sum(a.support_minutes) over after, 0) as support_minutes,
         coalesce(sum(a.how_to_minutes) over after, 0) as how_to_minutes,
@@ -772,7 +786,8 @@ running as (
         max(a.last_payment_at) over upto as last_payment_at,
         arg_max(a.billing_currency, a.last_payment_at) over upto as billing_currency,
         a.escalations > 0 and a.last_activity_at is null as escalation_only
-    from at_time a
+    from times a
+    where a.times > 1
     window after as (partition by a.customer_id order by a.step_at rows between 1 following and unbounded following),
         upto as (partition by a.customer_id order by a.step_at rows between unbounded preceding and current row)
 ),
@@ -845,17 +860,31 @@ transitions as materialized (
         'unprofitable': health_confirmed_segment('unprofitable', i.segment_inputs, params.hp).segment,
         'at_risk': health_confirmed_segment('at_risk', i.segment_inputs, params.hp).segment,
         'champion': health_confirmed_segment('champion', i.segment_inputs, params.hp).segment
-    } end as tr
+    } end as tr, i.path_steps
     from health_rule_inputs('step_metrics', pj) i, params
 ),
 -- the fold: list_reduce over the steps in time order, the segments so far as one letter each (the first:
 -- start_segment's), so the accumulator stays as small as a step
+-- a lone step needs no fold
+single as (
+    select s.customer_id,
+        list_append(coalesce(s.prefix, []::struct(step_at timestamp, segment varchar)[]),
+            {'step_at': t.step_at, 'segment': t.tr.other}) as path,
+        case when t.tr.other is distinct from s.start_segment
+            then [{'changed_at': t.step_at, 'from_segment': s.start_segment, 'to_segment': t.tr.other}]
+            else []::struct(changed_at timestamp, from_segment varchar, to_segment varchar)[] end as changes,
+        t.tr.other as last_segment
+    from starts s
+    join transitions t using (customer_id)
+    where t.path_steps = 1
+),
 gathered as (
     select s.customer_id, any_value(s.prefix) as prefix, any_value(s.start_segment) as start_segment,
         coalesce(list({'step_at': t.step_at, 'tr': t.tr, 'segs': ''} order by t.step_at)
             filter (where t.step_at is not null), []) as elems
     from starts s
     left join transitions t using (customer_id)
+    where s.customer_id not in (select customer_id from single)
     group by s.customer_id
 ),
 folded as (
@@ -875,7 +904,9 @@ select customer_id,
                   'to_segment': health_segment_of_letter(segs[i + 2])}),
         c -> c.from_segment is distinct from c.to_segment) as changes,
     health_segment_of_letter(right(segs, 1)) as last_segment
-from folded;
+from folded
+union all by name
+select * from single;
 
 -- Every customer's health at as_of, computed from scratch: the full refresh and the point-in-time
 -- reads (customer-health customer --as-of). Windows: the 90 (30) UTC days ending with as_of's day,
