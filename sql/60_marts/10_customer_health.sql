@@ -1033,6 +1033,14 @@ state as materialized (
     left join (select customer_id, baseline_at, window_day, path from health_state where live and current) stored
         using (customer_id)
 ),
+-- the confirmed segment the alerts' feed last gave each customer before today's point (current only): a path
+-- derived again from the point starts with the point's change from it (first segments included)
+before_point as (
+    select customer_id, arg_max(to_segment, changed_at) as segment
+    from segment_changes, bounds
+    where current and changed_at < bounds.today::timestamp
+    group by customer_id
+),
 metrics as (
     select * from health_metrics_of('state', pj)
 ),
@@ -1088,15 +1096,23 @@ metrics_n as (
             when p.customer_id is not null then p.last_segment else m.baseline_segment end as path_segment,
         coalesce(m.kept_path, p.path, []) as path,
         coalesce(p.changes, []) as path_changes,
-        coalesce(m.kept_path[-1].step_at, m.as_of::date::timestamp) + interval 1 microsecond as retract_from
+        -- today's point's change, when the path is derived again from that point
+        case when current and m.kept_path is null and m.baseline_at = m.as_of::date::timestamp
+                and m.baseline_segment is distinct from b.segment
+            then [{'changed_at': m.baseline_at, 'from_segment': b.segment, 'to_segment': m.baseline_segment}]
+            else [] end as point_changes,
+        case when current and m.kept_path is null and m.baseline_at = m.as_of::date::timestamp then m.baseline_at
+            else coalesce(m.kept_path[-1].step_at, m.as_of::date::timestamp) + interval 1 microsecond
+            end as retract_from
     from metrics m
     cross join portfolio
     left join paths p using (customer_id)
+    left join before_point b using (customer_id)
 )
 -- segment_since: as_of when the segment differs from the last point's, else when the customer entered it
-select * exclude (kept_path, path_segment, path_changes) replace (
+select * exclude (kept_path, path_segment, path_changes, point_changes) replace (
         case when segment is distinct from baseline_segment then as_of else baseline_since end as segment_since),
-    case when has_profile then list_concat(path_changes, case when segment is distinct from path_segment
+    case when has_profile then list_concat(point_changes, path_changes, case when segment is distinct from path_segment
         then [{'changed_at': as_of, 'from_segment': path_segment, 'to_segment': segment}] else [] end) else [] end
         as new_changes
 from health_scored('metrics_n', pj);

@@ -267,8 +267,8 @@ def test_the_issues_wavering_margin_confirms_at_most_one_change_in_ten_rounds(tm
     try:
         assert world.maintained()["w"]["margin_90d"] == 3.0
         recorded = waver(world, 10)
-        # the first segment came from the history point (no change recorded); one change, at the first refund
-        assert [(before, after) for before, after, _ in recorded] == [("healthy", "unprofitable")]
+        # the first segment (from the history point, at that point), then one change, at the first refund
+        assert [(before, after) for before, after, _ in recorded] == [(None, "healthy"), ("healthy", "unprofitable")]
         row = world.maintained()["w"]
         assert row["segment"] == "unprofitable" and row["margin_90d"] == 3.0
         assert row["segment_reason"].startswith("still unprofitable: margin_90d 3.0 not above 30.0")
@@ -286,7 +286,7 @@ def test_without_bands_the_wavering_margin_flips_at_every_batch(tmp_path: Path) 
     world = waver_world(tmp_path, **NO_BANDS)
     try:
         recorded = waver(world, 10)
-        assert len(recorded) == 20   # a change at each of the 20 events
+        assert len(recorded) == 1 + 20   # the first segment, then a change at each of the 20 events
     finally:
         world.close()
 
@@ -323,7 +323,7 @@ def test_the_full_refresh_starts_from_the_stored_confirmed_segment(tmp_path: Pat
         assert world.maintained()["w"]["segment"] == "unprofitable"
         world.full_refresh(AS_OF + timedelta(minutes=3))
         assert world.maintained()["w"]["segment"] == "unprofitable"
-        assert world.con.execute("select count(*) from segment_changes where customer_id = 'w'").fetchone() == (1,)
+        assert world.con.execute("select count(*) from segment_changes where customer_id = 'w'").fetchone() == (2,)
         # Before anything was recorded, the same figures give the enter rules only.
         assert world.computed(AS_OF - timedelta(minutes=1)).get("w", {}).get("segment") != "unprofitable"
     finally:
