@@ -22,8 +22,17 @@ more than ``health.history_defer_lag_messages``, a backlog, only once it has cau
 dated before the last point marks the history dirty from their day; it is derived again from there at most
 once every ``health.history_rebuild_interval_seconds``, then everyone is refreshed. The current state is
 chained from the last point before it (its baseline, references and norms: those of the point of its day),
-so it depends on the events and the model's time only, not on how they were split into batches. Segment
-changes of the current state go to ``segment_changes`` (the alerts' feed).
+so it depends on the events and the model's time only, not on how they were split into batches.
+
+So does its confirmed segment: the hysteresis of the segment rules steps at each distinct event time of the
+customer after the day's point (each step evaluated as of that time), starting from the point's segment,
+then once more at the refresh's time (health_path_of). health_state keeps the day's path (step time,
+segment); an in-order batch evaluates its own events' times only, and a batch with an event at or before a
+customer's last step (late) re-derives that customer's path from that event on, from its facts of the day
+(health/late_customers and health/late_facts, run only when some customer is late). The path's changes go to
+``segment_changes`` (the alerts' feed) at their event time, and the final step's change at the refresh's
+time; each refresh replaces the customer's stored changes after the part of the path it kept (rows it
+derives again unchanged are kept as they are, so the alerts, which read the table by rowid, see no repeat).
 """
 
 from __future__ import annotations
@@ -52,7 +61,7 @@ RefreshKind = Literal["incremental", "full"]
 # emptied at the end of each refresh, never dropped, so that no refresh changes the catalog (a catalog change
 # has DuckDB plan every prepared statement again on each run until it is prepared anew).
 _BATCH_TABLES = ("health_batch_context", "health_batch_facts", "health_changed_escalations", "health_changed_invoices",
-                 "health_refreshed", "health_point_context")
+                 "health_refreshed", "health_point_context", "health_late", "health_late_facts")
 # A median margin moving by less than this share of 10 currency units is no drift.
 _MARGIN_SCALE = 10.0
 
@@ -118,6 +127,8 @@ class HealthRefresher:
                 if invoices_changed:
                     self._run(run, "health/drop_changed_open_invoices")
                     self._run(run, "health/apply_changed_invoices")
+                if self._run(run, "health/late_customers").fetchall():
+                    self._run(run, "health/late_facts")
                 self._run(run, "health/compute_touched", batch_id=batch_id)
             return self._write(con, run, kind, reason, now, batch_id, started)
         finally:
@@ -215,9 +226,10 @@ class HealthRefresher:
         self, con: duckdb.DuckDBPyConnection, run: Statements, kind: RefreshKind, reason: str, now: datetime,
         batch_id: int | None, started: float,
     ) -> RefreshResult:
-        customers, changes, _ = self._row(run, "health/refreshed_counts")
-        if changes:
+        customers, changes, _, moved = self._row(run, "health/refreshed_counts")
+        if moved:
             self._run(run, "health/write_segment_changes", batch_id=batch_id)
+            self._run(run, "health/retract_segment_changes")
         self._run(run, "health/delete_state")
         self._run(run, "health/write_state")
         if kind == "full":

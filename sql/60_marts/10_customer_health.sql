@@ -128,6 +128,12 @@ alter table health_state add column if not exists visit_trend double;
 alter table health_state add column if not exists fading_factor double;
 -- When the customer entered the segment of the baseline point (the last history point before as_of).
 alter table health_state add column if not exists baseline_since timestamp;
+-- The live state's path through its day (health_path_of): the confirmed segment at each distinct event time
+-- after the day's history point, oldest first; and what the events before that point left (the day's start)
+-- of the figures that are not sums, for re-deriving the path when a late event lands.
+alter table health_state add column if not exists path struct(step_at timestamp, segment varchar)[];
+alter table health_state add column if not exists day_start struct(first_visit_at timestamp, last_visit_at timestamp,
+    last_activity_at timestamp, last_payment_at timestamp, billing_currency varchar);
 
 -- Health history: a grid of point-in-time evaluations, every known customer at 00:00 UTC of each day of
 -- the 90-day window before the model's now (customer_health.health.history). Each point is
@@ -695,12 +701,224 @@ select customer_id,
 from points
 group by customer_id;
 
+-- The confirmed segment's path through a day (the live state's hysteresis in event time): the rows of
+-- starts_src (customer_id; from_time: the first step to derive; prefix: the path's steps kept, before it;
+-- start_segment: the segment the new steps start from; base: first_visit_at, last_visit_at,
+-- last_activity_at, last_payment_at and billing_currency of the events before facts_src's) fold
+-- health_confirmed_segment over the customer's distinct event times at or after from_time, each step
+-- evaluated as of that time: the final state rows (final_src, at their as_of, norms included) less the facts
+-- after it (facts_src: health_event_facts rows plus an escalations count, every fact of the customer in
+-- (from its day's 00:00 or earlier steps, as_of]; all within the day, so in every window). Per customer: path
+-- (prefix and the new steps, {at, segment}), changes (the new steps' {at, from_segment, to_segment}) and
+-- last_segment (start_segment without a new step).
+-- A segment as one letter (n: none) and back: the path's fold (health_path_of) carries its segments as text.
+create or replace macro health_segment_letter(segment) as case segment
+    when 'terrorist' then 't' when 'unprofitable' then 'u' when 'at_risk' then 'a' when 'champion' then 'c'
+    when 'healthy' then 'h' when 'churned' then 'x' else 'n' end;
+create or replace macro health_segment_of_letter(letter) as case letter
+    when 't' then 'terrorist' when 'u' then 'unprofitable' when 'a' then 'at_risk' when 'c' then 'champion'
+    when 'h' then 'healthy' when 'x' then 'churned' end;
+
+create or replace macro health_path_of(final_src, facts_src, starts_src, pj) as table
+with params as materialized (
+    select health_params(pj) as hp
+),
+starts as (
+    select * from query_table(starts_src)
+),
+at_time as (
+    select f.customer_id, f.occurred_at as step_at,
+        coalesce(sum(f.support_minutes), 0) as support_minutes, coalesce(sum(f.how_to_minutes), 0) as how_to_minutes,
+        coalesce(sum(f.tickets_opened), 0) as tickets_opened, coalesce(sum(f.complaints), 0) as complaints,
+        coalesce(sum(f.how_to_tickets), 0) as how_to_tickets, coalesce(sum(f.legal_threats), 0) as legal_threats,
+        coalesce(sum(f.escalations), 0) as escalations,
+        coalesce(sum(f.compensation_requests), 0) as compensation_requests,
+        coalesce(sum(f.compensation_requested_native), 0) as compensation_requested_native,
+        coalesce(sum(f.compensation_granted_native), 0) as compensation_granted_native,
+        coalesce(sum(f.charges), 0) as charges, coalesce(sum(f.refunds), 0) as refunds,
+        coalesce(sum(f.chargebacks), 0) as chargebacks, coalesce(sum(f.credits), 0) as credits,
+        coalesce(sum(f.failed_payments), 0) as failed_payments, coalesce(sum(f.charge_attempts), 0) as charge_attempts,
+        coalesce(sum(f.unpriced_payments), 0) as unpriced_payments, coalesce(sum(f.visits), 0) as visits,
+        min(f.visit_at) as first_visit_at, max(f.visit_at) as last_visit_at,
+        max(f.occurred_at) filter (where coalesce(f.escalations, 0) = 0) as last_activity_at,
+        max(f.payment_at) as last_payment_at, arg_max(f.payment_currency, f.payment_at) as billing_currency
+    from query_table(facts_src) f
+    where f.customer_id in (select customer_id from starts)
+    group by f.customer_id, f.occurred_at
+),
+times as (
+    select *, count(*) over (partition by customer_id) as times from at_time
+),
+-- a customer with facts at one time only: nothing after it, everything up to it (no window needed)
+running as (
+    select customer_id, step_at, 0 as support_minutes, 0 as how_to_minutes, 0 as tickets_opened, 0 as complaints,
+        0 as how_to_tickets, 0 as legal_threats, 0 as escalations, 0 as compensation_requests,
+        0 as compensation_requested_native, 0 as compensation_granted_native, 0 as charges, 0 as refunds,
+        0 as chargebacks, 0 as credits, 0 as failed_payments, 0 as charge_attempts, 0 as unpriced_payments,
+        0 as visits, first_visit_at, last_visit_at, last_activity_at, last_payment_at, billing_currency,
+        escalations > 0 and last_activity_at is null as escalation_only
+    from times
+    where times = 1
+    union all
+
+    select a.customer_id, a.step_at,
+        coalesce(sum(a.support_minutes) over after, 0) as support_minutes,
+        coalesce(sum(a.how_to_minutes) over after, 0) as how_to_minutes,
+        coalesce(sum(a.tickets_opened) over after, 0) as tickets_opened,
+        coalesce(sum(a.complaints) over after, 0) as complaints,
+        coalesce(sum(a.how_to_tickets) over after, 0) as how_to_tickets,
+        coalesce(sum(a.legal_threats) over after, 0) as legal_threats,
+        coalesce(sum(a.escalations) over after, 0) as escalations,
+        coalesce(sum(a.compensation_requests) over after, 0) as compensation_requests,
+        coalesce(sum(a.compensation_requested_native) over after, 0) as compensation_requested_native,
+        coalesce(sum(a.compensation_granted_native) over after, 0) as compensation_granted_native,
+        coalesce(sum(a.charges) over after, 0) as charges,
+        coalesce(sum(a.refunds) over after, 0) as refunds,
+        coalesce(sum(a.chargebacks) over after, 0) as chargebacks,
+        coalesce(sum(a.credits) over after, 0) as credits,
+        coalesce(sum(a.failed_payments) over after, 0) as failed_payments,
+        coalesce(sum(a.charge_attempts) over after, 0) as charge_attempts,
+        coalesce(sum(a.unpriced_payments) over after, 0) as unpriced_payments,
+        coalesce(sum(a.visits) over after, 0) as visits,
+        min(a.first_visit_at) over upto as first_visit_at,
+        max(a.last_visit_at) over upto as last_visit_at,
+        max(a.last_activity_at) over upto as last_activity_at,
+        max(a.last_payment_at) over upto as last_payment_at,
+        arg_max(a.billing_currency, a.last_payment_at) over upto as billing_currency,
+        a.escalations > 0 and a.last_activity_at is null as escalation_only
+    from times a
+    where a.times > 1
+    window after as (partition by a.customer_id order by a.step_at rows between 1 following and unbounded following),
+        upto as (partition by a.customer_id order by a.step_at rows between unbounded preceding and current row)
+),
+step_times as (
+    select r.*, s.base, s.start_segment as path_start_segment,
+        count(*) over (partition by r.customer_id) as path_steps
+    from running r
+    join starts s using (customer_id)
+    where r.step_at >= s.from_time and not r.escalation_only
+),
+overdue as (
+    select t.customer_id, t.step_at,
+        count(*) filter (where health_is_overdue(o.first_seen_at, o.due_at, o.paid_at,
+            (t.step_at::date - 89)::timestamp, t.step_at))::integer as overdue_invoices_90d
+    from step_times t
+    join open_invoices o using (customer_id)
+    group by t.customer_id, t.step_at
+),
+steps as (
+    select f.* replace (
+        r.step_at as as_of,
+        (f.support_minutes_30d - r.support_minutes)::decimal(18, 4) as support_minutes_30d,
+        (f.support_minutes_90d - r.support_minutes)::decimal(18, 4) as support_minutes_90d,
+        (f.how_to_minutes_90d - r.how_to_minutes)::decimal(18, 4) as how_to_minutes_90d,
+        (f.tickets_90d - r.tickets_opened)::integer as tickets_90d,
+        (f.complaints_90d - r.complaints)::integer as complaints_90d,
+        (f.how_to_tickets_90d - r.how_to_tickets)::integer as how_to_tickets_90d,
+        (f.legal_threats_90d - r.legal_threats)::integer as legal_threats_90d,
+        (f.escalations_90d - r.escalations)::integer as escalations_90d,
+        (f.compensation_requests_90d - r.compensation_requests)::integer as compensation_requests_90d,
+        (f.compensation_requested_native_90d - r.compensation_requested_native)::decimal(18, 4)
+            as compensation_requested_native_90d,
+        (f.compensation_granted_native_90d - r.compensation_granted_native)::decimal(18, 4)
+            as compensation_granted_native_90d,
+        (f.charges_90d - r.charges)::decimal(18, 4) as charges_90d,
+        (f.refunds_90d - r.refunds)::decimal(18, 4) as refunds_90d,
+        (f.chargebacks_90d - r.chargebacks)::decimal(18, 4) as chargebacks_90d,
+        (f.credits_90d - r.credits)::decimal(18, 4) as credits_90d,
+        (f.failed_payments_90d - r.failed_payments)::integer as failed_payments_90d,
+        (f.charge_attempts_90d - r.charge_attempts)::integer as charge_attempts_90d,
+        (f.unpriced_payments_90d - r.unpriced_payments)::integer as unpriced_payments_90d,
+        (f.visits_90d - r.visits)::integer as visits_90d,
+        (f.visits_30d - r.visits)::integer as visits_30d,
+        (f.visits_total - r.visits)::integer as visits_total,
+        least(r.base.first_visit_at, r.first_visit_at) as first_visit_at,
+        greatest(r.base.last_visit_at, r.last_visit_at) as last_visit_at,
+        greatest(r.base.last_activity_at, r.last_activity_at) as last_activity_at,
+        greatest(r.base.last_payment_at, r.last_payment_at) as last_payment_at,
+        case when r.last_payment_at >= coalesce(r.base.last_payment_at, '-infinity'::timestamp)
+            then r.billing_currency else r.base.billing_currency end as billing_currency,
+        coalesce(o.overdue_invoices_90d, 0) as overdue_invoices_90d
+    ), r.path_start_segment, r.path_steps
+    from step_times r
+    join query_table(final_src) f using (customer_id)
+    left join overdue o using (customer_id, step_at)
+),
+step_metrics as (
+    select * from health_metrics_of('steps', pj)
+),
+transitions as materialized (
+    -- the step's confirmed segment from each previous one (the rules only tell these apart); a lone step
+    -- from its start segment only
+    select i.customer_id, i.as_of as step_at, case when i.path_steps = 1 then {
+        'other': health_confirmed_segment(i.path_start_segment, i.segment_inputs, params.hp).segment,
+        'terrorist': null::varchar, 'unprofitable': null::varchar, 'at_risk': null::varchar,
+        'champion': null::varchar
+    } else {
+        'other': health_confirmed_segment(null::varchar, i.segment_inputs, params.hp).segment,
+        'terrorist': health_confirmed_segment('terrorist', i.segment_inputs, params.hp).segment,
+        'unprofitable': health_confirmed_segment('unprofitable', i.segment_inputs, params.hp).segment,
+        'at_risk': health_confirmed_segment('at_risk', i.segment_inputs, params.hp).segment,
+        'champion': health_confirmed_segment('champion', i.segment_inputs, params.hp).segment
+    } end as tr, i.path_steps
+    from health_rule_inputs('step_metrics', pj) i, params
+),
+-- the fold: list_reduce over the steps in time order, the segments so far as one letter each (the first:
+-- start_segment's), so the accumulator stays as small as a step
+-- a lone step needs no fold
+single as (
+    select s.customer_id,
+        list_append(coalesce(s.prefix, []::struct(step_at timestamp, segment varchar)[]),
+            {'step_at': t.step_at, 'segment': t.tr.other}) as path,
+        case when t.tr.other is distinct from s.start_segment
+            then [{'changed_at': t.step_at, 'from_segment': s.start_segment, 'to_segment': t.tr.other}]
+            else []::struct(changed_at timestamp, from_segment varchar, to_segment varchar)[] end as changes,
+        t.tr.other as last_segment
+    from starts s
+    join transitions t using (customer_id)
+    where t.path_steps = 1
+),
+gathered as (
+    select s.customer_id, any_value(s.prefix) as prefix, any_value(s.start_segment) as start_segment,
+        coalesce(list({'step_at': t.step_at, 'tr': t.tr, 'segs': ''} order by t.step_at)
+            filter (where t.step_at is not null), []) as elems
+    from starts s
+    left join transitions t using (customer_id)
+    where s.customer_id not in (select customer_id from single)
+    group by s.customer_id
+),
+folded as (
+    select g.customer_id, g.prefix, g.elems, list_reduce(
+        list_prepend({'step_at': null::timestamp, 'tr': null, 'segs': health_segment_letter(g.start_segment)}, g.elems),
+        (acc, x) -> {'step_at': x.step_at, 'tr': x.tr, 'segs': acc.segs || health_segment_letter(
+            case when len(g.elems) = 1 then x.tr.other else case right(acc.segs, 1)
+                when 't' then x.tr.terrorist when 'u' then x.tr.unprofitable when 'a' then x.tr.at_risk
+                when 'c' then x.tr.champion else x.tr.other end end)}).segs as segs
+    from gathered g
+)
+select customer_id,
+    list_concat(coalesce(prefix, []), list_transform(range(len(elems)),
+        i -> {'step_at': elems[i + 1].step_at, 'segment': health_segment_of_letter(segs[i + 2])})) as path,
+    list_filter(list_transform(range(len(elems)),
+            i -> {'changed_at': elems[i + 1].step_at, 'from_segment': health_segment_of_letter(segs[i + 1]),
+                  'to_segment': health_segment_of_letter(segs[i + 2])}),
+        c -> c.from_segment is distinct from c.to_segment) as changes,
+    health_segment_of_letter(right(segs, 1)) as last_segment
+from folded
+union all by name
+select * from single;
+
 -- Every customer's health at as_of, computed from scratch: the full refresh and the point-in-time
 -- reads (customer-health customer --as-of). Windows: the 90 (30) UTC days ending with as_of's day,
 -- cut at as_of: whole past days come from the customer_day rollup, as_of's own day from the landed
 -- events up to as_of. The profile is the latest customer event at or before as_of. Portfolio norms
 -- are computed over the known, not churned customers of this same evaluation. pj: the $params JSON.
-create or replace macro health_computed(pj, as_of, live := false) as table
+-- current: the current state (the full refresh), whose segment follows the confirmed segment's path through
+-- its day (health_path_of) from the day's point: the stored path while it is chained from the same point (live),
+-- else derived again from the day's events; path, day_start, new_changes (the path's changes derived here and
+-- the final step's, at as_of) and retract_from (the customer's segment_changes from then on are replaced) say
+-- what the refresh writes. Otherwise (points, --as-of reads) the rules step once from the last point.
+create or replace macro health_computed(pj, as_of, live := false, current := false) as table
 with bounds as (
     select as_of::timestamp as as_of, as_of::timestamp::date as today
 ),
@@ -748,7 +966,12 @@ sums as (
         max(last_visit_at) as last_visit_at,
         max(last_activity_at) as last_activity_at,
         max(last_payment_at) as last_payment_at,
-        arg_max(last_payment_currency, last_payment_at) as billing_currency
+        arg_max(last_payment_currency, last_payment_at) as billing_currency,
+        {'first_visit_at': min(first_visit_at) filter (where day < today),
+         'last_visit_at': max(last_visit_at) filter (where day < today),
+         'last_activity_at': max(last_activity_at) filter (where day < today),
+         'last_payment_at': max(last_payment_at) filter (where day < today),
+         'billing_currency': arg_max(last_payment_currency, last_payment_at) filter (where day < today)} as day_start
     from days, bounds
     group by customer_id
 ),
@@ -765,7 +988,7 @@ ids as (
     union select customer_id from sums
     union select customer_id from invoices
 ),
-state as (
+state as materialized (
     select ids.customer_id, bounds.as_of, bounds.today as window_day, 'full' as refreshed_by,
         profiles.customer_id is not null as has_profile,
         profiles.kind, profiles.plan, profiles.household_id, profiles.signed_up_at, profiles.cancelled_at,
@@ -795,11 +1018,10 @@ state as (
         coalesce(invoices.overdue_invoices_90d, 0) as overdue_invoices_90d,
         refs.baseline_at, refs.baseline_score, refs.baseline_segment, refs.baseline_components,
         refs.score_7d_ago, refs.score_30d_ago, refs.ref_at, refs.ref_margin_90d, refs.ref_complaint_index_90d,
-        refs.baseline_since, refs.baseline_since as segment_since,
-        -- the confirmed segment the hysteresis of the segment rules starts from: the last history point's;
-        -- for the current state (live, the full refresh) the stored one while it is chained from that point
-        case when stored.baseline_at is not distinct from refs.baseline_at
-            then coalesce(stored.segment, refs.baseline_segment) else refs.baseline_segment end as previous_segment,
+        refs.baseline_since, refs.baseline_since as segment_since, sums.day_start,
+        -- the stored path, kept while it is chained from the same point on the same day
+        case when stored.baseline_at is not distinct from refs.baseline_at and stored.window_day = bounds.today
+            then coalesce(stored.path, []) end as kept_path,
         null::struct(computed_at timestamp, customers integer, median_support_minutes_90d double,
                      median_complaint_index_90d double, median_margin_90d double) as norms
     from ids
@@ -808,7 +1030,16 @@ state as (
     left join sums using (customer_id)
     left join invoices using (customer_id)
     left join health_refs(as_of::timestamp, (select health_params(pj).drift_lookback_days)) refs using (customer_id)
-    left join (select customer_id, segment, baseline_at from health_state where live) stored using (customer_id)
+    left join (select customer_id, baseline_at, window_day, path from health_state where live and current) stored
+        using (customer_id)
+),
+-- the confirmed segment the alerts' feed last gave each customer before today's point (current only): a path
+-- derived again from the point starts with the point's change from it (first segments included)
+before_point as (
+    select customer_id, arg_max(to_segment, changed_at) as segment
+    from segment_changes, bounds
+    where current and changed_at < bounds.today::timestamp
+    group by customer_id
 ),
 metrics as (
     select * from health_metrics_of('state', pj)
@@ -832,12 +1063,58 @@ point_norms as (
     from health_history_norms n
     where n.as_of = as_of::timestamp::date::timestamp and n.params = pj::varchar
 ),
+state_n as (
+    select s.* replace (coalesce((select n from point_norms), portfolio.n) as norms) from state s, portfolio
+),
+-- the current state's path through the day, derived again from the day's events (no stored path to keep)
+path_starts as (
+    select customer_id, today::timestamp + interval 1 microsecond as from_time,
+        []::struct(step_at timestamp, segment varchar)[] as prefix, baseline_segment as start_segment, day_start as base
+    from state, bounds
+    where current and kept_path is null
+),
+day_facts as (
+    select f.*, 0 as escalations
+    from health_event_facts((select health_fx(pj)), null, as_of::timestamp::date::timestamp, as_of::timestamp) f
+    where f.occurred_at > as_of::timestamp::date::timestamp and f.customer_id in (select customer_id from path_starts)
+    union all by name
+    select customer_id, escalated_at as occurred_at, 1 as escalations
+    from ticket_escalations
+    where escalated_at > as_of::timestamp::date::timestamp and escalated_at <= as_of::timestamp
+        and customer_id in (select customer_id from path_starts)
+),
+paths as (
+    select * from health_path_of('state_n', 'day_facts', 'path_starts', pj)
+),
 metrics_n as (
-    select m.* replace (coalesce((select n from point_norms), portfolio.n) as norms) from metrics m, portfolio
+    select m.* replace (coalesce((select n from point_norms), portfolio.n) as norms),
+        -- the confirmed segment the hysteresis of the segment rules starts from: the last point's, or for the
+        -- current state the end of the day's path
+        case when m.kept_path is not null then coalesce(m.kept_path[-1].segment, m.baseline_segment)
+            when p.customer_id is not null then p.last_segment else m.baseline_segment end as previous_segment,
+        case when m.kept_path is not null then coalesce(m.kept_path[-1].segment, m.baseline_segment)
+            when p.customer_id is not null then p.last_segment else m.baseline_segment end as path_segment,
+        coalesce(m.kept_path, p.path, []) as path,
+        coalesce(p.changes, []) as path_changes,
+        -- today's point's change, when the path is derived again from that point
+        case when current and m.kept_path is null and m.baseline_at = m.as_of::date::timestamp
+                and m.baseline_segment is distinct from b.segment
+            then [{'changed_at': m.baseline_at, 'from_segment': b.segment, 'to_segment': m.baseline_segment}]
+            else [] end as point_changes,
+        case when current and m.kept_path is null and m.baseline_at = m.as_of::date::timestamp then m.baseline_at
+            else coalesce(m.kept_path[-1].step_at, m.as_of::date::timestamp) + interval 1 microsecond
+            end as retract_from
+    from metrics m
+    cross join portfolio
+    left join paths p using (customer_id)
+    left join before_point b using (customer_id)
 )
 -- segment_since: as_of when the segment differs from the last point's, else when the customer entered it
-select * replace (
-    case when segment is distinct from baseline_segment then as_of else baseline_since end as segment_since)
+select * exclude (kept_path, path_segment, path_changes, point_changes) replace (
+        case when segment is distinct from baseline_segment then as_of else baseline_since end as segment_since),
+    case when has_profile then list_concat(point_changes, path_changes, case when segment is distinct from path_segment
+        then [{'changed_at': as_of, 'from_segment': path_segment, 'to_segment': segment}] else [] end) else [] end
+        as new_changes
 from health_scored('metrics_n', pj);
 
 -- Read-time inputs of the next step: the playbook steps tried per customer up to as_of, and when the

@@ -22,7 +22,7 @@ from customer_health.config import HealthSettings, load_settings
 from customer_health.health.params import health_params
 from customer_health.sqlfiles import apply_schema
 from customer_health.vocabulary import SEGMENTS
-from tests.health_world import AS_OF, World, ago, charge, ordinary_portfolio, profile, seen, tick
+from tests.health_world import AS_OF, World, ago, charge, iso, ordinary_portfolio, profile, seen, tick
 
 INPUTS = ("struct(churned boolean, cancelled_at timestamp, complaint_index_90d double, terrorist_threshold double, "
           "median_complaint_index_90d double, complaints_90d integer, compensation_requests_90d integer, "
@@ -249,12 +249,14 @@ def waver_world(tmp_path: Path, **segments: float) -> World:
 
 
 def waver(world: World, rounds: int) -> list[tuple[str | None, str, int | None]]:
-    """Rounds of a refund of 6 then a charge of 6 (one batch each), a minute apart; w's segment changes."""
+    """Rounds of a refund of 6 then a charge of 6 (one batch each, each event a minute after the one before,
+    refreshed a minute after it); w's segment changes (in event time: events at one same instant would be one
+    step of the confirmed segment's path)."""
     now = AS_OF
     for k in range(rounds):
         for eid, kind in ((f"w-r{k}", "refund"), (f"w-c{k}", "charge")):
             now += timedelta(minutes=1)
-            world.land_and_refresh(charge(eid, "w", ago(hours=1), 6, kind=kind), now=now)
+            world.land_and_refresh(charge(eid, "w", iso(now - timedelta(minutes=1)), 6, kind=kind), now=now)
     return world.con.execute(
         "select from_segment, to_segment, batch_id from segment_changes where customer_id = 'w' order by rowid"
     ).fetchall()
@@ -265,7 +267,8 @@ def test_the_issues_wavering_margin_confirms_at_most_one_change_in_ten_rounds(tm
     try:
         assert world.maintained()["w"]["margin_90d"] == 3.0
         recorded = waver(world, 10)
-        assert recorded[0][0] is None and len(recorded) <= 2   # the first segment, at most one change
+        # the first segment (from the history point, at that point), then one change, at the first refund
+        assert [(before, after) for before, after, _ in recorded] == [(None, "healthy"), ("healthy", "unprofitable")]
         row = world.maintained()["w"]
         assert row["segment"] == "unprofitable" and row["margin_90d"] == 3.0
         assert row["segment_reason"].startswith("still unprofitable: margin_90d 3.0 not above 30.0")
@@ -283,7 +286,7 @@ def test_without_bands_the_wavering_margin_flips_at_every_batch(tmp_path: Path) 
     world = waver_world(tmp_path, **NO_BANDS)
     try:
         recorded = waver(world, 10)
-        assert len(recorded) == 1 + 20   # the first segment, then a change at each of the 20 batches
+        assert len(recorded) == 1 + 20   # the first segment, then a change at each of the 20 events
     finally:
         world.close()
 

@@ -19,7 +19,8 @@ BATCH_STATEMENTS = [
     "health/upsert_invoices", "health/refresh_status", "health/drop_changed_open_invoices",
     "health/apply_changed_invoices", "health/compute_touched", "health/refreshed_counts", "health/history_mark_dirty",
     "health/history_status",
-    "health/write_segment_changes", "health/delete_state", "health/write_state", "health/record_refresh",
+    "health/write_segment_changes", "health/retract_segment_changes", "health/late_customers", "health/late_facts",
+    "health/delete_state", "health/write_state", "health/record_refresh",
 ]
 
 
@@ -58,11 +59,12 @@ def test_a_batch_refresh_changes_no_catalog_and_prepares_nothing_after_the_first
     statements = sqlfiles.Statements(world.con)
     refresh(world, world.land(*ordinary_portfolio()), statements)  # the first: a full refresh
     refresh(world, world.land(*busy_batch(1)), statements)
+    refresh(world, world.land(*busy_batch(2)), statements)  # an hour before the last: late, the paths derived again
     statements.check_catalog()
     prepared = statements.prepares
     assert set(statements._prepared) >= set(BATCH_STATEMENTS)
 
-    batch_id = world.land(*busy_batch(2))
+    batch_id = world.land(*busy_batch(3))
     fingerprint = world.con.execute(sqlfiles.statement("prepared/catalog_fingerprint")).fetchone()
     # Catalog entries take their oids from one counter: the refresh creates none, not even briefly (a table
     # created and dropped within it would leave the fingerprint alone but still have DuckDB plan every

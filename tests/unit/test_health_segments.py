@@ -242,7 +242,14 @@ def test_refreshes_snapshot_segment_changes_and_days(world: World) -> None:
     changes = world.con.execute(
         "select customer_id, from_segment, to_segment, refresh_kind from segment_changes where customer_id = 'loss'"
     ).fetchall()
+    # A new segment of the current state, found by the late batch: its first segment, from the history points
+    # (no event of the day: no step of the live path), recorded at today's point; the history holds the
+    # points' changes (healthy after the charge, unprofitable after the ticket).
     assert changes == [("loss", None, "unprofitable", "full")]
+    assert world.con.execute("select changed_at from segment_changes where customer_id = 'loss'").fetchall() == \
+        [(datetime.combine(AS_OF.date(), datetime.min.time()),)]
+    assert world.con.execute("select from_segment, to_segment from health_history_changes where customer_id = 'loss' "
+                             "order by changed_at").fetchall() == [(None, "healthy"), ("healthy", "unprofitable")]
     assert world.con.execute(points).fetchone() == (8, 48)
     # The next UTC day: a full refresh after the day's point.
     result = world.land_and_refresh(seen("nv", "o1", ago(days=-1)), now=AS_OF + timedelta(days=1))
@@ -324,3 +331,19 @@ def test_the_norms_age_is_wall_clock_time_whatever_the_model_clock(tmp_path: Pat
         assert world.land_and_refresh(seen("late2", "o3", ago(hours=2)), now=stalled).kind == "incremental"
     finally:
         world.close()
+
+
+def test_a_change_at_the_days_point_alone_is_recorded_at_that_point(world: World) -> None:
+    # Revenue of 100 on the oldest day of the 90-day window, 10 support minutes since: profitable today; the
+    # next UTC day the charge has left the window, and without any event of that day w turns unprofitable at
+    # its point (00:00 UTC), which the alerts' feed records there.
+    world.land_and_refresh(profile("roll"), charge("rp", "roll", ago(days=89), 100),
+                           tick("rt", "roll", ago(days=5), "RT", "bug", 10))
+    assert world.maintained()["roll"]["segment"] != "unprofitable"
+    before = world.con.execute("select count(*) from segment_changes where customer_id = 'roll'").fetchone()
+    tomorrow = datetime.combine((AS_OF + timedelta(days=1)).date(), datetime.min.time())
+    result = world.land_and_refresh(seen("nv", "o1", ago(days=-1)), now=AS_OF + timedelta(days=1))
+    assert result.reason == "day_rollover" and world.maintained()["roll"]["segment"] == "unprofitable"
+    assert world.con.execute(
+        "select changed_at, to_segment from segment_changes where customer_id = 'roll' order by rowid offset ?",
+        [before[0]]).fetchall() == [(tomorrow, "unprofitable")]

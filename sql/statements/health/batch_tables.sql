@@ -43,9 +43,22 @@ select ticket_id, customer_id, escalated_at, previous_escalated_at from ticket_e
 create temp table if not exists health_changed_invoices as
 select invoice_id, customer_id, first_seen_at, due_at, paid_at from invoice_state limit 0;
 -- The refreshed customers being written: health_state rows plus what the write does with them.
+-- new_changes: the segment changes the refresh derived ({at, from_segment, to_segment}); retract_from: the
+-- customer's stored segment changes from then on are replaced by them (health/retract_segment_changes).
 create temp table if not exists health_refreshed as
-select *, null::varchar as state_segment, false as segment_changed, null::varchar as snapshot_reason
+select *, null::varchar as state_segment, false as segment_changed, null::varchar as snapshot_reason,
+    null::struct(changed_at timestamp, from_segment varchar, to_segment varchar)[] as new_changes,
+    null::timestamp as retract_from
 from health_state limit 0;
+-- health_late: the batch's customers with an event at or before the last step of their stored path (their
+-- path is derived again from from_time, health/late_customers); health_late_facts: their facts and
+-- escalations since the day's point (health/late_facts).
+create temp table if not exists health_late (
+    customer_id varchar,
+    from_time   timestamp
+);
+create temp table if not exists health_late_facts as
+select *, 0 as escalations from health_batch_facts limit 0;
 -- health_point_context: one row, the history point being derived ([health] settings and its time), read by
 -- the prepared health/history_point_compute (a parameter passed to health_computed would be planned anew
 -- at each point).

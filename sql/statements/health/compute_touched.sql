@@ -84,7 +84,7 @@ overdue as (
     where customer_id in (select customer_id from touched)
     group by customer_id
 ),
-stored as (
+stored as materialized (
     select customer_id, support_minutes_30d, support_minutes_90d, how_to_minutes_90d, tickets_90d, complaints_90d,
         how_to_tickets_90d, legal_threats_90d, escalations_90d, compensation_requests_90d,
         compensation_requested_native_90d, compensation_granted_native_90d, charges_90d, refunds_90d,
@@ -92,7 +92,7 @@ stored as (
         visits_30d, visits_total, first_visit_at, last_visit_at, last_activity_at, last_payment_at, billing_currency,
         baseline_at, baseline_score, baseline_segment, baseline_components, score_7d_ago,
         score_30d_ago, ref_at, ref_margin_90d, ref_complaint_index_90d, baseline_since,
-        segment as state_segment
+        segment as state_segment, path, day_start
     from health_state
     where customer_id in (select customer_id from touched)
 ),
@@ -107,7 +107,7 @@ norms as (
     order by computed_at desc
     limit 1
 ),
-state as (
+state as materialized (
     select t.customer_id, bounds.as_of, bounds.today as window_day, 'incremental' as refreshed_by,
         p.customer_id is not null as has_profile,
         p.kind, p.plan, p.household_id, p.signed_up_at, p.cancelled_at,
@@ -148,8 +148,7 @@ state as (
         coalesce(ov.overdue_invoices_90d, 0) as overdue_invoices_90d,
         o.baseline_at, o.baseline_score, o.baseline_segment, o.baseline_components,
         o.score_7d_ago, o.score_30d_ago, o.ref_at, o.ref_margin_90d, o.ref_complaint_index_90d, o.baseline_since,
-        o.baseline_since as segment_since, o.state_segment,
-        coalesce(o.state_segment, o.baseline_segment) as previous_segment,  -- where the hysteresis starts
+        o.baseline_since as segment_since, o.state_segment, o.day_start, o.path as stored_path,
         norms.n as norms
     from touched t
     cross join bounds
@@ -159,10 +158,67 @@ state as (
     left join deltas d using (customer_id)
     left join escalation_deltas e using (customer_id)
     left join overdue ov using (customer_id)
+),
+-- The confirmed segment's path through the day (health_path_of): an in-order customer steps at the batch's
+-- own event times from the end of its stored path; a late one (health_late) again from its earliest event of
+-- the batch, over its facts since the day's point (health_late_facts), keeping the steps before.
+path_starts as (
+    select f.customer_id, coalesce(l.from_time, min(f.occurred_at)) as from_time, l.customer_id is not null as late
+    from health_batch_facts f
+    cross join bounds
+    left join health_late l on l.customer_id = f.customer_id
+    where f.occurred_at > bounds.today::timestamp and f.occurred_at <= bounds.as_of
+    group by f.customer_id, l.customer_id, l.from_time
+),
+starts as (
+    select p.customer_id, p.from_time, p.late,
+        list_filter(coalesce(o.path, []), x -> x.step_at < p.from_time) as prefix,
+        coalesce(list_filter(coalesce(o.path, []), x -> x.step_at < p.from_time)[-1].segment, o.baseline_segment)
+            as start_segment,
+        case when p.late then o.day_start else {'first_visit_at': o.first_visit_at, 'last_visit_at': o.last_visit_at,
+            'last_activity_at': o.last_activity_at, 'last_payment_at': o.last_payment_at,
+            'billing_currency': o.billing_currency} end as base
+    from path_starts p
+    left join stored o using (customer_id)
+),
+step_facts as (
+    select f.*, 0 as escalations
+    from health_batch_facts f, bounds
+    where f.occurred_at > bounds.today::timestamp and f.occurred_at <= bounds.as_of
+        and f.customer_id not in (select customer_id from health_late)
+    union all by name
+    select customer_id, escalated_at as occurred_at, 1 as escalations
+    from health_changed_escalations, bounds
+    where escalated_at > bounds.today::timestamp and escalated_at <= bounds.as_of
+        and customer_id not in (select customer_id from health_late)
+    union all by name
+    select * from health_late_facts
+),
+paths as (
+    select * from health_path_of('state', 'step_facts', 'starts', (select params from health_batch_context))
+),
+pathed as (
+    select s.*,
+        coalesce(p.last_segment, s.stored_path[-1].segment, s.baseline_segment) as previous_segment,
+        coalesce(p.last_segment, s.stored_path[-1].segment, s.baseline_segment) as path_segment,
+        coalesce(p.path, s.stored_path, []) as path,
+        coalesce(p.changes, []) as path_changes,
+        case when st.late then st.from_time
+            else coalesce(s.stored_path[-1].step_at, s.as_of::date::timestamp) + interval 1 microsecond end as retract_from,
+        coalesce(st.late, false) as late
+    from state s
+    left join paths p using (customer_id)
+    left join starts st using (customer_id)
 )
--- segment_changed: the current state's segment moved (alerts); segment_since: against the last history point
-select * replace (
+-- segment_since: against the last history point; new_changes: the path's and the final step's (at as_of);
+-- segment_changed: segment_changes move for the customer (new changes, or a late path or a final step's
+-- change to replace)
+select * exclude (path_segment, path_changes, late, stored_path) replace (
         case when segment is distinct from baseline_segment then as_of else baseline_since end as segment_since),
-    has_profile and segment is distinct from state_segment as segment_changed,
+    case when has_profile then list_concat(path_changes, case when segment is distinct from path_segment
+        then [{'changed_at': as_of, 'from_segment': path_segment, 'to_segment': segment}] else [] end) else [] end
+        as new_changes,
+    has_profile and (len(path_changes) > 0 or segment is distinct from path_segment or late
+        or state_segment is distinct from coalesce(stored_path[-1].segment, baseline_segment)) as segment_changed,
     null::varchar as snapshot_reason
-from health_derive('state', (select params from health_batch_context));
+from health_derive('pathed', (select params from health_batch_context));
