@@ -23,12 +23,14 @@ from customer_health.health.backfill import finish_backfill
 from customer_health.health.refresh import RefreshResult
 from customer_health.sqlfiles import Statements
 from expectations import batch as quality
+from expectations import lake as lake_quality
 from expectations.runner import get_runner
 from ingest.landing import Lander
 from ingest.plugins import PipelineExtensions, Plugin, assemble
 from ingest.service import attach_lake_log, build_lander
 
-PLUGINS: tuple[Plugin, ...] = (alerts.PLUGIN, churn.PLUGIN, health.PLUGIN, lake_interventions.PLUGIN, quality.PLUGIN)
+PLUGINS: tuple[Plugin, ...] = (alerts.PLUGIN, churn.PLUGIN, health.PLUGIN, lake_interventions.PLUGIN, quality.PLUGIN,
+                               lake_quality.PLUGIN)
 
 
 def pipeline_extensions(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
@@ -84,6 +86,7 @@ class LakeCopy:
             self.lander.bulk = False
             lake_alerts.copy_into(self.con, self.lake.con, settings.kafka.group_id)
             lake_interventions.copy_into(self.con, self.lake.con, settings.kafka.group_id)
+            lake_quality.copy_into(self.con, self.lake.con, settings.kafka.group_id)
         except BaseException:
             self.close()
             raise
@@ -93,13 +96,16 @@ class LakeCopy:
         lake_alerts.copy_into(self.con, self.lake.con, self.settings.kafka.group_id)
         lake_interventions.copy_into(self.con, self.lake.con, self.settings.kafka.group_id)
         new = [commit_id for commit_id, _pipeline, _n in self.lake.commits() if commit_id not in self.applied]
-        if not new:
-            return 0
-        table = self.lake.messages(new)
-        if table.num_rows:
-            self.lander.land(table, "lake")
-        self.applied.update(new)
-        return table.num_rows
+        landed = 0
+        if new:
+            table = self.lake.messages(new)
+            if table.num_rows:
+                self.lander.land(table, "lake")
+            self.applied.update(new)
+            landed = table.num_rows
+        # After landing: the runs of the copy's own batch suites are replaced by the group's.
+        lake_quality.copy_into(self.con, self.lake.con, self.settings.kafka.group_id)
+        return landed
 
     def close(self) -> None:
         lake = getattr(self, "lake", None)
