@@ -98,20 +98,23 @@ def copy_into(local: duckdb.DuckDBPyConnection, lake_con: duckdb.DuckDBPyConnect
     return runs.num_rows
 
 
-def prune(lake: LakeLog, settings: Settings, now: datetime) -> None:
+def prune(lake: LakeLog, settings: Settings, now: datetime) -> int:
     """Lake maintenance: the group's runs older than the quality retention (batch and table scopes) and their
-    results deleted, from one place (`lake-maintain`), each scope in a commit of its own (retried)."""
+    results deleted, from one place (`lake-maintain`), each scope in a commit of its own (retried); how many
+    runs."""
     if not LOG_TABLES <= lake_tables(lake.con):
-        return
+        return 0
     quality = settings.quality
+    pruned = 0
     for scope, days in (("batch", quality.batch_runs_retention_days), ("table", quality.table_runs_retention_days)):
         params = {"group_id": lake.group_id, "scope": scope, "before": now - timedelta(days=days)}
 
-        def delete(con: duckdb.DuckDBPyConnection, params: dict[str, object] = params) -> None:
+        def delete(con: duckdb.DuckDBPyConnection, params: dict[str, object] = params) -> int:
             sql = Statements(con, prepare=False)
-            sql.run("quality/lake_prune_results", params)
-            sql.run("quality/lake_prune_runs", params)
-        lake.commit_owned((), delete)
+            sql.rows("quality/lake_prune_results", params)
+            return int(sql.rows("quality/lake_prune_runs", params)[0][0])
+        pruned += int(lake.commit_owned((), delete))
+    return pruned
 
 
 class PipelineQualityLog:

@@ -82,7 +82,8 @@ def test_a_pipelines_batch_failure_and_table_runs_are_shown_by_readers_of_the_la
         source.close()
 
 
-def test_check_stores_its_runs_in_the_lake_and_a_second_reader_sees_them(lake_catalog: str, tmp_path: Path) -> None:
+def reader_config(lake_catalog: str, tmp_path: Path) -> tuple[Settings, Path]:
+    """A lake with 3 customers committed by pipeline-a, and the config of a reader of it."""
     settings = lake_settings(lake_catalog, tmp_path)
     log = pipeline_a_log(settings)
     try:
@@ -93,7 +94,12 @@ def test_check_stores_its_runs_in_the_lake_and_a_second_reader_sees_them(lake_ca
     config.write_text(
         f'db_path = "{tmp_path / "unused.duckdb"}"\nstore = "ducklake"\n'
         f'[ducklake]\ncatalog = "{lake_catalog}"\ndata_path = "{tmp_path / "lake"}/"\n'
-        "[quality]\nbatch_suites = false\n", encoding="utf-8")
+        "[quality]\nbatch_suites = false\ntable_runs_retention_days = 10\n", encoding="utf-8")
+    return settings, config
+
+
+def test_check_stores_its_runs_in_the_lake_and_a_second_reader_sees_them(lake_catalog: str, tmp_path: Path) -> None:
+    settings, config = reader_config(lake_catalog, tmp_path)
 
     checked = cli(config, "check", "--suite", "customers", "--json")
     assert checked.returncode in (0, 1), checked.stderr
@@ -114,3 +120,32 @@ def test_check_stores_its_runs_in_the_lake_and_a_second_reader_sees_them(lake_ca
     finally:
         reader.close()
     assert not load_settings(config, env={}).db_path.exists(), "check wrote no local DuckDB file"
+
+
+def test_lake_maintain_prunes_the_runs_past_their_retention_and_keeps_the_others(
+    lake_catalog: str, tmp_path: Path,
+) -> None:
+    settings, config = reader_config(lake_catalog, tmp_path)
+    for _ in range(2):
+        checked = cli(config, "check", "--suite", "customers", "--json")
+        assert checked.returncode in (0, 1), checked.stderr
+    con = duckdb.connect()
+    attach_lake(con, settings)
+    try:  # the first run 11 days old (retention: 10 days)
+        first = con.execute("select pipeline from lake.quality_run_log order by run_at limit 1").fetchone()
+        assert first is not None
+        for table in ("quality_run_log", "quality_result_log"):
+            con.execute(f"update lake.{table} set run_at = run_at - interval 11 day where pipeline = ?", [first[0]])
+    finally:
+        con.close()
+
+    maintained = cli(config, "lake-maintain", "--json")
+    assert maintained.returncode == 0, maintained.stderr
+    assert json.loads(maintained.stdout)["steps"]["prune_quality_runs"] == 1
+    kept = lake_results(settings)
+    assert kept and first[0] not in {p for p, *_ in kept}
+    reader = open_lake_copy(settings)
+    try:
+        assert reader.con.execute("select count(*) from quality_runs").fetchone() == (1,)
+    finally:
+        reader.close()
