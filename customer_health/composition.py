@@ -8,6 +8,7 @@ reads and writes give (ingest.plugins.order_plugins), not the order of :data:`PL
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import duckdb
 
@@ -71,6 +72,7 @@ class LakeCopy:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.con = open_working_store(settings)
+        self._quality: tuple[Any, ...] | None = None  # the lake's quality runs the copy holds
         try:
             self.lake = attach_lake_log(settings, "reader")
             if not self.lake.has_log():
@@ -86,7 +88,7 @@ class LakeCopy:
             self.lander.bulk = False
             lake_alerts.copy_into(self.con, self.lake.con, settings.kafka.group_id)
             lake_interventions.copy_into(self.con, self.lake.con, settings.kafka.group_id)
-            lake_quality.copy_into(self.con, self.lake.con, settings.kafka.group_id)
+            self._quality = lake_quality.copy_into(self.con, self.lake.con, settings.kafka.group_id)
         except BaseException:
             self.close()
             raise
@@ -103,8 +105,9 @@ class LakeCopy:
                 self.lander.land(table, "lake")
             self.applied.update(new)
             landed = table.num_rows
-        # After landing: the runs of the copy's own batch suites are replaced by the group's.
-        lake_quality.copy_into(self.con, self.lake.con, self.settings.kafka.group_id)
+        # After landing: the runs of the copy's own batch suites (of the commits landed now) replaced by the group's.
+        self._quality = lake_quality.copy_into(self.con, self.lake.con, self.settings.kafka.group_id,
+                                               None if new else self._quality)
         return landed
 
     def close(self) -> None:

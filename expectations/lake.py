@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import duckdb
 
@@ -77,12 +78,19 @@ def record_runs(
     return list(zip(ids, [str(scope) for scope in runs["scope"].to_pylist()], strict=True))
 
 
-def copy_into(local: duckdb.DuckDBPyConnection, lake_con: duckdb.DuckDBPyConnection, group_id: str) -> int:
+def copy_into(
+    local: duckdb.DuckDBPyConnection, lake_con: duckdb.DuckDBPyConnection, group_id: str,
+    copied: tuple[Any, ...] | None = None,
+) -> tuple[Any, ...] | None:
     """Replace the quality runs and results of a reader's copy (``local``) with the group's in the lake
-    (attached on ``lake_con``); how many runs. A lake nobody recorded runs in leaves the copy's own."""
+    (attached on ``lake_con``), unless the lake holds the runs it held when it returned ``copied`` (given back:
+    the copy holds them already); what the lake held (None: nobody recorded runs there, the copy keeps its own)."""
     if not LOG_TABLES <= lake_tables(lake_con):
-        return 0
+        return None
     lake_sql = Statements(lake_con, prepare=False)
+    state = lake_sql.row("quality/lake_runs_state", {"group_id": group_id})
+    if copied is not None and state == copied:
+        return state
     runs = lake_sql.run("quality/lake_runs", {"group_id": group_id}).fetch_arrow_table()
     results = lake_sql.run("quality/lake_results", {"group_id": group_id}).fetch_arrow_table()
     cur = local.cursor()
@@ -95,7 +103,7 @@ def copy_into(local: duckdb.DuckDBPyConnection, lake_con: duckdb.DuckDBPyConnect
         cur.unregister("lake_runs")
         cur.unregister("lake_results")
         cur.close()
-    return runs.num_rows
+    return state
 
 
 def prune(lake: LakeLog, settings: Settings, now: datetime) -> int:

@@ -14,11 +14,12 @@ from typing import Any
 import duckdb
 
 from customer_health.clock import utc_now
-from customer_health.composition import open_lake_copy
+from customer_health.composition import LakeCopy, open_lake_copy
 from customer_health.config import Settings, load_settings
 from customer_health.db import attach_lake
 from dashboard import queries
 from dashboard.source import DataSource
+from expectations import lake as lake_quality
 from ingest.lake import lake_tables
 from tests.conftest import Env, stop_process, wait_until
 from tests.factories import customer, payment, visit
@@ -119,6 +120,19 @@ def test_check_stores_its_runs_in_the_lake_and_a_second_reader_sees_them(lake_ca
         assert sorted(latest["expectation"]) == sorted(e for _p, _s, _su, e, _ok, _at, _t in recorded)
     finally:
         reader.close()
+
+    # A copy holding the lake's runs already is not copied again; once the lake holds others, it is.
+    copy = LakeCopy(settings)
+    try:
+        held = copy._quality
+        copy.con.execute("delete from quality_results; delete from quality_runs")
+        assert lake_quality.copy_into(copy.con, copy.lake.con, copy.lake.group_id, held) == held
+        assert copy.con.execute("select count(*) from quality_runs").fetchone() == (0,)
+        assert cli(config, "check", "--suite", "customers").returncode in (0, 1)
+        copy.refresh()
+        assert copy.con.execute("select count(*) from quality_runs").fetchone() == (2,)
+    finally:
+        copy.close()
     assert not load_settings(config, env={}).db_path.exists(), "check wrote no local DuckDB file"
 
 
