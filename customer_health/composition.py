@@ -8,6 +8,7 @@ reads and writes give (ingest.plugins.order_plugins), not the order of :data:`PL
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import duckdb
 
@@ -24,13 +25,15 @@ from customer_health.health.backfill import finish_backfill
 from customer_health.health.refresh import HealthRefresher, RefreshResult
 from customer_health.sqlfiles import Statements, transaction
 from expectations import batch as quality
+from expectations import lake as lake_quality
 from expectations.runner import get_runner
 from ingest.checkpoint import Checkpoint, open_from_checkpoint
 from ingest.landing import Lander
 from ingest.plugins import PipelineExtensions, Plugin, assemble
 from ingest.service import attach_lake_log, build_lander
 
-PLUGINS: tuple[Plugin, ...] = (alerts.PLUGIN, churn.PLUGIN, health.PLUGIN, lake_interventions.PLUGIN, quality.PLUGIN)
+PLUGINS: tuple[Plugin, ...] = (alerts.PLUGIN, churn.PLUGIN, health.PLUGIN, lake_interventions.PLUGIN, quality.PLUGIN,
+                               lake_quality.PLUGIN)
 
 
 def pipeline_extensions(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
@@ -83,6 +86,7 @@ class LakeCopy:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.con = open_working_store(settings)
+        self._quality: tuple[Any, ...] | None = None  # the lake's quality runs the copy holds
         try:
             self.lake = attach_lake_log(settings, "reader")
             if not self.lake.has_log():
@@ -107,6 +111,7 @@ class LakeCopy:
                 self.lander.bulk = False
             lake_alerts.copy_into(self.con, self.lake.con, settings.kafka.group_id)
             lake_interventions.copy_into(self.con, self.lake.con, settings.kafka.group_id)
+            self._quality = lake_quality.copy_into(self.con, self.lake.con, settings.kafka.group_id)
         except BaseException:
             self.close()
             raise
@@ -115,8 +120,12 @@ class LakeCopy:
         """Land the commits made since the last refresh; the messages landed."""
         lake_alerts.copy_into(self.con, self.lake.con, self.settings.kafka.group_id)
         lake_interventions.copy_into(self.con, self.lake.con, self.settings.kafka.group_id)
-        return self._land([commit_id for commit_id, _pipeline, _n in self.lake.commits()
-                           if commit_id not in self.applied])
+        new = [commit_id for commit_id, _pipeline, _n in self.lake.commits() if commit_id not in self.applied]
+        landed = self._land(new)
+        # After landing: the runs of the copy's own batch suites (of the commits landed now) replaced by the group's.
+        self._quality = lake_quality.copy_into(self.con, self.lake.con, self.settings.kafka.group_id,
+                                               None if new else self._quality)
+        return landed
 
     def _land(self, new: list[str]) -> int:
         """Land the commits ``new`` as a pipeline lands a batch; the messages landed."""

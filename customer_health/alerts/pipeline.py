@@ -119,7 +119,8 @@ class QualityAndAlerts:
         now = self.clock()
         sql = sqlfiles.Statements(cur)
         check = run_table_suites(sql, self.settings, now)
-        record_table_check(sql, check, trigger="schedule")
+        with sqlfiles.transaction(cur):  # a run and its results at once (store = "ducklake": copied to the lake)
+            record_table_check(sql, check, trigger="schedule")
         quality = self.settings.quality
         for scope, days in (("batch", quality.batch_runs_retention_days), ("table", quality.table_runs_retention_days)):
             before = now - timedelta(days=days)

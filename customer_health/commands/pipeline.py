@@ -24,6 +24,7 @@ from customer_health.errors import UserError
 from customer_health.exposure import warn_if_exposed
 from customer_health.progress import progress
 from customer_health.status import pipeline_status
+from expectations import lake as lake_quality
 from ingest.broker import ensure_topics, start_broker
 from ingest.files import load_files
 from ingest.service import attach_lake_log, run_pipeline
@@ -86,7 +87,9 @@ def cmd_lake_maintain(args: argparse.Namespace) -> int:
     try:
         if not lake.has_log():
             raise UserError("the lake holds nothing yet: nothing to maintain")
+        pruned = lake_quality.prune(lake, settings, utc_now())  # before the files are merged
         done = lake.maintain(utc_now() - timedelta(hours=hours))
+        done["steps"] = {"prune_quality_runs": pruned, **done["steps"]}
     finally:
         lake.con.close()
     if args.json:

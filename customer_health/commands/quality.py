@@ -15,12 +15,14 @@ from customer_health import sqlfiles
 from customer_health.alerts.lake import LakeAlerts
 from customer_health.alerts.webhook import WebhookSink, receiver_urls
 from customer_health.cliutil import print_json, settings_from_args
-from customer_health.db import open_owner, open_reader, reader, refuse_on_lake
+from customer_health.config import Settings
+from customer_health.db import open_owner, open_reader, reader
 from customer_health.errors import UserError
 from customer_health.jsonsafe import jsonable
-from expectations.tables import check_document, record_table_check, run_table_suites
+from expectations import lake as lake_quality
+from expectations.tables import TableCheck, check_document, record_table_check, run_table_suites
 from ingest.lake import LakeLog
-from ingest.service import attach_lake_log
+from ingest.service import attach_lake_log, lake_member
 
 SUITE_NAMES = ("tickets", "payments", "visits", "customers", "customer_health", "health_snapshots", "topics")
 
@@ -55,15 +57,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Exit 0: no critical expectation failed (warnings allowed); 1: at least one did (or an error)."""
     settings = settings_from_args(args)
     now = datetime.now(UTC).replace(tzinfo=None)
-    if not args.no_store:
-        refuse_on_lake(settings, "check (storing its results)", "quality runs are not stored in the lake yet "
-                       "(each pipeline records its own suites' runs in its working store); `check --no-store` "
-                       "checks the lake's tables and records nothing")
     db = open_reader(settings)  # UserError when there is no database
-    if settings.store == "ducklake":  # a reader's copy of the lake: checked there, nothing recorded
+    if settings.store == "ducklake":  # a reader's copy of the lake: checked there, the runs recorded in the lake
         try:
             check = run_table_suites(db, settings, now, args.suite)
-            run_ids = None
+            run_ids = None if args.no_store else _record_check_in_lake(settings, db, check)
         finally:
             db.close()
     elif db.mode == "quack":  # a pipeline owns the file: read and record through it, server-side
@@ -87,6 +85,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         _print_check(document)
     return 0 if document["success"] else 1
+
+
+def _record_check_in_lake(settings: Settings, copy: sqlfiles.Statements, check: TableCheck) -> list[int]:
+    """Record ``check``'s runs in the lake (as written by check-<member>); their run ids (the writer's)."""
+    with sqlfiles.transaction(copy.con):
+        run_ids = record_table_check(copy, check, trigger="check")
+    lake = attach_lake_log(settings, f"check-{lake_member(settings)}")
+    try:
+        lake_quality.record_runs(lake, copy.con, run_ids=run_ids)
+    finally:
+        lake.con.close()
+    return run_ids
 
 
 def _print_check(document: dict[str, Any]) -> None:

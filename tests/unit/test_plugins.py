@@ -114,7 +114,8 @@ def test_the_product_plugins_run_in_data_order_whatever_their_order_and_names(
     owner: tuple[duckdb.DuckDBPyConnection, Settings],
 ) -> None:
     con, settings = owner
-    assert names(order_plugins(composition.PLUGINS)) == ["churn", "health", "interventions", "quality", "alerts"]
+    assert names(order_plugins(composition.PLUGINS)) == ["churn", "health", "interventions", "quality", "alerts",
+                                                      "quality-lake"]
     # Renamed so that names sort the other way round: the data alone orders churn, health and alerts.
     renamed = [dataclasses.replace(p, name=f"{9 - i}_{p.name}") for i, p in
                enumerate(order_plugins(composition.PLUGINS))]
