@@ -145,8 +145,7 @@ class PipelineQualityLog:
         self.lake = lake
         # Runs recorded before (the lake's history landed at start) are not this pipeline's to record.
         with self.con.cursor() as cur:
-            found = cur.execute("select coalesce(max(run_id), 0) from quality_runs").fetchone()
-        self._table_runs_after = int(found[0]) if found else 0
+            self._table_runs_after = int(Statements(cur, prepare=False).row("quality/last_run_id")[0])
 
     def on_landed(self, result: BatchResult) -> None:
         if self.lake is not None and not result.fenced and result.messages:

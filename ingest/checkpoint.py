@@ -40,7 +40,7 @@ from customer_health.config import Settings
 from customer_health.db import reach_data_path
 from customer_health.private import make_private_dir
 from customer_health.sqlfiles import Statements, schema_files, statement, transaction
-from ingest.lake import LakeLog
+from ingest.lake import LakeLog, lake_tables
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +109,7 @@ def ensure_manifest(lake: LakeLog) -> None:
 
 
 def has_manifest(lake: LakeLog) -> bool:
-    return bool(lake.read(lambda con: con.execute(
-        "select table_name from duckdb_tables() where database_name = 'lake' and table_name = 'checkpoints'"
-    ).fetchall()))
+    return "checkpoints" in lake.read(lake_tables)
 
 
 def write_checkpoint(con: duckdb.DuckDBPyConnection, lake: LakeLog, settings: Settings,
