@@ -1,7 +1,8 @@
 """The "silently fading" alert source: customers who used to be valuable and whose P(alive) fell below
 ``churn.alert_p_alive_below`` (recorded in ``churn_fading`` by the scoring, see model.score_customers).
 
-Read incrementally by rowid, like the health model's segment changes, by the alert engine's sources
+Read incrementally by rowid (churn_fading is append-only; the health model's segment changes are read by
+change_seq), by the alert engine's sources
 (customer_health.alerts.sources): one candidate per customer and evaluation, source ``fading``, subject the
 customer id, so the engine's dedup, cooldown and circuit breaker apply as to every other source.
 """

@@ -182,7 +182,7 @@ class AlertSources:
         after = self._cursor(cur, SEGMENT_CURSOR, default=-1)
         upto = int(sqlfiles.Statements(cur).row("alerts/max_segment_change")[0])
         if upto < after:
-            log.warning("segment_changes was rebuilt (rowid %d < cursor %d): reading on from its end", upto, after)
+            log.warning("segment_changes was rebuilt (change_seq %d < cursor %d): reading on from its end", upto, after)
             evaluation.cursors[SEGMENT_CURSOR] = upto
             return []
         if upto == after:

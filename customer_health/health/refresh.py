@@ -32,7 +32,8 @@ customer's last step (late) re-derives that customer's path from that event on, 
 (health/late_customers and health/late_facts, run only when some customer is late). The path's changes go to
 ``segment_changes`` (the alerts' feed) at their event time, and the final step's change at the refresh's
 time; each refresh replaces the customer's stored changes after the part of the path it kept (rows it
-derives again unchanged are kept as they are, so the alerts, which read the table by rowid, see no repeat).
+derives again unchanged are kept as they are, so the alerts, which read the table by change_seq, see no
+repeat; a final step's change found again keeps its first time).
 """
 
 from __future__ import annotations

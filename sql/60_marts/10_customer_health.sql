@@ -222,9 +222,11 @@ create table if not exists health_refreshes (
     duration_ms     double
 );
 
--- Every segment change found by a refresh (append-only: rowid grows in commit order). from_segment is
--- null for a customer's first segment. batch_id: the landed batch whose refresh found it (null for a
--- refresh outside the pipeline). Times are UTC.
+-- Every segment change found by a refresh. from_segment is null for a customer's first segment. batch_id: the
+-- landed batch whose refresh found it (null for a refresh outside the pipeline). Times are UTC. change_seq
+-- grows in write order: the alerts read the table by it (not by rowid: a refresh retracts the changes it no
+-- longer derives, and DuckDB reuses the rowids of deleted rows once it checkpoints).
+create sequence if not exists segment_change_seq;
 create table if not exists segment_changes (
     customer_id       varchar not null,
     changed_at        timestamp not null,
@@ -236,6 +238,7 @@ create table if not exists segment_changes (
     batch_id          bigint,
     refresh_kind      varchar not null  -- incremental, full
 );
+alter table segment_changes add column if not exists change_seq bigint default nextval('segment_change_seq');
 
 -- Whether an invoice is overdue at as_of for a window starting at window_start: due in
 -- [window_start, as_of], seen by as_of and not paid by as_of.

@@ -42,7 +42,9 @@ def test_a_pipeline_owning_no_partition_evaluates_no_alert() -> None:
     cursors past) alerts it would drop."""
     settings = Settings(store="ducklake")
     con = open_working_store(settings)
-    con.execute("insert into segment_changes values ('c1', now()::timestamp, 'healthy', 'unprofitable', 40, "
+    con.execute("insert into segment_changes (customer_id, changed_at, from_segment, to_segment, health_score, "
+                "drifting_toward, days_to_threshold, batch_id, refresh_kind) "
+                "values ('c1', now()::timestamp, 'healthy', 'unprofitable', 40, "
                 "null, null, 1, 'incremental')")
     hooks = QualityAndAlerts(con, settings)
     assert not hooks.owns_partitions(con)

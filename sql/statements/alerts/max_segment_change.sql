@@ -1,2 +1,2 @@
--- The newest segment change (rowid: segment_changes is append-only, so rowids grow in commit order).
-select coalesce(max(rowid), -1) from segment_changes;
+-- The newest segment change (change_seq grows in write order; rowids do not: retracted changes are deleted).
+select coalesce(max(change_seq), -1) from segment_changes;
