@@ -150,10 +150,22 @@ def pipeline_answers(settings: Settings, caplog: pytest.LogCaptureFixture) -> tu
             with stores[0].cursor() as cur:
                 return int(cur.execute("select count(*) from pipeline_partitions").fetchone()[0])
         wait_until(lambda: owned() == 4 * 3, timeout=180, message="the pipeline took over every partition")
-        with stores[0].cursor() as cur:
-            db = Statements(cur, prepare=False)
-            answers = {"customers": customers_summary(db, settings, None, parse_as_of(AS_OF)),
-                       "portfolio": portfolio(db)}
+
+        def read() -> dict[str, Any]:
+            with stores[0].cursor() as cur:
+                db = Statements(cur, prepare=False)
+                return {"dirty": db.row("health/history_dirty")[0],
+                        "customers": customers_summary(db, settings, None, parse_as_of(AS_OF)),
+                        "portfolio": portfolio(db)}
+        # Settled: no history waiting for a rebuild, and the same answers twice in a row (the pipeline may still
+        # be finishing what its start began when it owns every partition).
+        reads = [read()]
+
+        def settled() -> bool:
+            reads.append(read())
+            return not reads[-1]["dirty"] and reads[-1] == reads[-2]
+        wait_until(settled, timeout=180, interval=2.0, message="the pipeline's model settled")
+        answers = {key: value for key, value in reads[-1].items() if key != "dirty"}
     finally:
         stop.set()
         pipeline.join(120)
