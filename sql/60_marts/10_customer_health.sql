@@ -224,7 +224,7 @@ create table if not exists health_refreshes (
 
 -- Every segment change found by a refresh. from_segment is null for a customer's first segment. batch_id: the
 -- landed batch whose refresh found it (null for a refresh outside the pipeline). Times are UTC. change_seq
--- grows in write order: the alerts read the table by it (not by rowid: a refresh retracts the changes it no
+-- grows in write order (rows older than the column have none, and are no news any more): the alerts read the table by it (not by rowid: a refresh retracts the changes it no
 -- longer derives, and DuckDB reuses the rowids of deleted rows once it checkpoints).
 create sequence if not exists segment_change_seq;
 create table if not exists segment_changes (
@@ -238,7 +238,9 @@ create table if not exists segment_changes (
     batch_id          bigint,
     refresh_kind      varchar not null  -- incremental, full
 );
-alter table segment_changes add column if not exists change_seq bigint default nextval('segment_change_seq');
+-- No column default: DuckDB 1.5.5 cannot replay a WAL whose catalog holds a nextval() default (after a kill -9,
+-- "GetDefaultDatabase with no default database set"); the writer draws it (health/write_segment_changes).
+alter table segment_changes add column if not exists change_seq bigint;
 
 -- Whether an invoice is overdue at as_of for a window starting at window_start: due in
 -- [window_start, as_of], seen by as_of and not paid by as_of.

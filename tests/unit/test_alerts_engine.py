@@ -66,7 +66,8 @@ def add_batch(con: duckdb.DuckDBPyConnection, batch_id: int, at: datetime, sourc
 def add_change(con: duckdb.DuckDBPyConnection, customer: str, before: str | None, after: str, batch_id: int | None,
                at: datetime = T0, score: float = 50.0) -> None:
     con.execute("insert into segment_changes (customer_id, changed_at, from_segment, to_segment, health_score, "
-                "batch_id, refresh_kind) values (?, ?, ?, ?, ?, ?, 'incremental')",
+                "batch_id, refresh_kind, change_seq) values (?, ?, ?, ?, ?, ?, 'incremental', "
+                "nextval('segment_change_seq'))",
                 [customer, at, before, after, score, batch_id])
 
 

@@ -43,9 +43,9 @@ def test_a_pipeline_owning_no_partition_evaluates_no_alert() -> None:
     settings = Settings(store="ducklake")
     con = open_working_store(settings)
     con.execute("insert into segment_changes (customer_id, changed_at, from_segment, to_segment, health_score, "
-                "drifting_toward, days_to_threshold, batch_id, refresh_kind) "
+                "drifting_toward, days_to_threshold, batch_id, refresh_kind, change_seq) "
                 "values ('c1', now()::timestamp, 'healthy', 'unprofitable', 40, "
-                "null, null, 1, 'incremental')")
+                "null, null, 1, 'incremental', nextval('segment_change_seq'))")
     hooks = QualityAndAlerts(con, settings)
     assert not hooks.owns_partitions(con)
     report = hooks.evaluate_alerts(con)

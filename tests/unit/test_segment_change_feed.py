@@ -10,7 +10,7 @@ from customer_health.sqlfiles import Statements
 
 T0 = datetime(2026, 11, 20, 0, 0)
 COLUMNS = ("customer_id, changed_at, from_segment, to_segment, health_score, drifting_toward, days_to_threshold, "
-           "batch_id, refresh_kind")
+           "batch_id, refresh_kind, change_seq")
 
 
 def test_the_alerts_read_on_past_deleted_changes_after_a_checkpoint() -> None:
@@ -19,12 +19,12 @@ def test_the_alerts_read_on_past_deleted_changes_after_a_checkpoint() -> None:
     con = open_working_store(Settings(store="ducklake"))
     run = Statements(con, prepare=False)
     con.execute(f"insert into segment_changes ({COLUMNS}) select 'old' || i, ?, 'healthy', 'at_risk', 50, null, "
-                "null, 1, 'incremental' from range(300000) t(i)", [T0])
+                "null, 1, 'incremental', nextval('segment_change_seq') from range(300000) t(i)", [T0])
     cursor = int(run.row("alerts/max_segment_change")[0])
     con.execute("delete from segment_changes where customer_id < 'old7'")
     con.execute("checkpoint")
     con.execute(f"insert into segment_changes ({COLUMNS}) values ('new', ?, 'healthy', 'terrorist', 20, null, null, 2, "
-                "'incremental')", [T0 + timedelta(hours=1)])
+                "'incremental', nextval('segment_change_seq'))", [T0 + timedelta(hours=1)])
     upto = int(run.row("alerts/max_segment_change")[0])
     assert upto > cursor
     news = run.rows("alerts/segment_net_changes", {"after": cursor, "upto": upto})
@@ -39,7 +39,7 @@ def test_a_final_steps_change_found_again_later_keeps_its_first_time_and_row() -
     run.run("health/batch_tables")
     first, later = T0 + timedelta(hours=9), T0 + timedelta(hours=10)
     con.execute(f"insert into segment_changes ({COLUMNS}) values ('c', ?, 'healthy', 'at_risk', 38, null, null, 1, "
-                "'incremental')", [first])
+                "'incremental', nextval('segment_change_seq'))", [first])
     stored = con.execute("select changed_at, change_seq from segment_changes").fetchall()
     con.execute("insert into health_refreshed by name select 'c' as customer_id, ?::timestamp as as_of, 38.0 as "
                 "health_score, 'incremental' as refreshed_by, true as segment_changed, ?::timestamp as retract_from, "

@@ -3,11 +3,11 @@
 -- alerts' feed. A change already stored as it is (customer, time, from, to) is kept, not written again, and so
 -- is the final step's change (at the refresh's as_of: a change of time alone) when the customer's stored one
 -- after the kept path is the same move: it keeps the time it was first found at (health/retract_segment_changes
--- then removes the customer's other stored changes from retract_from on). change_seq: its default, in this order.
+-- then removes the customer's other stored changes from retract_from on). change_seq: drawn in this order.
 insert into segment_changes (customer_id, changed_at, from_segment, to_segment, health_score, drifting_toward,
-    days_to_threshold, batch_id, refresh_kind)
+    days_to_threshold, batch_id, refresh_kind, change_seq)
 select customer_id, changed_at, from_segment, to_segment, health_score, drifting_toward, days_to_threshold,
-    batch_id, refresh_kind
+    batch_id, refresh_kind, nextval('segment_change_seq')
 from (
     select n.customer_id, n.c.changed_at, n.c.from_segment, n.c.to_segment, n.health_score, n.drifting_toward,
         n.days_to_threshold, $batch_id::BIGINT as batch_id, n.refreshed_by as refresh_kind
