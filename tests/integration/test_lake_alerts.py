@@ -47,6 +47,14 @@ def lake_alerts(config: Path) -> list[tuple[int, str, str, str, str]]:
         con.close()
 
 
+def wait_for_pipeline_a(lake: Path, messages: list[tuple[str, bytes, bytes]]) -> None:
+    """Until pipeline A committed every message to the lake and recorded its segment and quality alerts there."""
+    wait_until(lambda: len(lake_messages(lake)) == len(messages), timeout=240,
+               message="every message committed to the lake by pipeline A")
+    wait_until(lambda: {"segment", "quality"} <= {source for _i, _p, source, _s, _v in lake_alerts(lake)},
+               timeout=120, message="pipeline A's segment and quality alerts recorded in the lake")
+
+
 def test_an_alert_raised_by_a_killed_pipeline_is_not_raised_again_by_the_new_owner(
     env: Env, lake_catalog: str,
 ) -> None:
@@ -58,10 +66,7 @@ def test_an_alert_raised_by_a_killed_pipeline_is_not_raised_again_by_the_new_own
     first = start(lake, logs[0])
     second = None
     try:
-        wait_until(lambda: len(lake_messages(lake)) == len(messages), timeout=240,
-                   message="every message committed to the lake by pipeline A")
-        wait_until(lambda: {"segment", "quality"} <= {source for _i, _p, source, _s, _v in lake_alerts(lake)},
-                   timeout=120, message="pipeline A's segment and quality alerts recorded in the lake")
+        wait_for_pipeline_a(lake, messages)
         os.kill(first.pid, signal.SIGKILL)
         first.wait(30)
         raised_by_a = lake_alerts(lake)
@@ -163,10 +168,7 @@ def test_alerts_a_killed_pipeline_left_undelivered_are_delivered_by_the_new_owne
     first = start(lake, logs[0])
     second = None
     try:
-        wait_until(lambda: len(lake_messages(lake)) == len(messages), timeout=240,
-                   message="every message committed to the lake by pipeline A")
-        wait_until(lambda: {"segment", "quality"} <= {source for _i, _p, source, _s, _v in lake_alerts(lake)},
-                   timeout=120, message="pipeline A's segment and quality alerts recorded in the lake")
+        wait_for_pipeline_a(lake, messages)
         wait_until(lambda: receiver.requests, timeout=60, message="pipeline A's first (failed) delivery")
         os.kill(first.pid, signal.SIGKILL)
         first.wait(30)
