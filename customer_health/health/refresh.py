@@ -335,8 +335,8 @@ def install(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExten
 
     def derive_owned_only(lake: LakeLog) -> None:
         refresher.owned_only = True
-    return PipelineExtensions(after_land=[refresher.after_land],
-                              on_lake=[derive_owned_only] if settings.store == "ducklake" else [])
+    owned_only = settings.store == "ducklake" and settings.ducklake.derive_owned_only
+    return PipelineExtensions(after_land=[refresher.after_land], on_lake=[derive_owned_only] if owned_only else [])
 
 
 PLUGIN = Plugin(

@@ -41,7 +41,8 @@ def settings_of(catalog: str, tmp_path: Path) -> Settings:
     batches derive them at the same times."""
     return Settings(store="ducklake").with_overrides(
         ducklake__catalog=catalog, ducklake__data_path=str(tmp_path / "lake") + "/", ducklake__sync_interval_s=3600.0,
-        ducklake__checkpoint_interval_s=0.0, clock__source="events", quality__batch_suites=False,
+        ducklake__checkpoint_interval_s=0.0, ducklake__derive_owned_only=True, clock__source="events",
+        quality__batch_suites=False,
         health__history_days=35, health__history_rebuild_interval_seconds=0.0,
         health__norms_max_age_minutes=1e9, health__norms_check_seconds=1e9)
 
