@@ -75,6 +75,13 @@ def settle_checkpoint(con: duckdb.DuckDBPyConnection, settings: Settings) -> Ref
         return HealthRefresher(settings.health).full_refresh(con, model_now(Statements(con)), reason="checkpoint")
 
 
+def derive_pending(con: duckdb.DuckDBPyConnection, settings: Settings) -> RefreshResult | None:
+    """A reader's copy opened from a checkpoint: the customers its writer left pending (not derived there: it
+    did not own them) computed from the rollups, as a full replay derives them; None when none were."""
+    with transaction(con):
+        return HealthRefresher(settings.health).refresh_pending(con, model_now(Statements(con)))
+
+
 class LakeCopy:
     """A reader's model of the lake (``store = "ducklake"``), in memory: the group's every commit landed through
     the landing path of ``load`` (the same contract and plug-ins) and derived once, so every question is
@@ -101,6 +108,7 @@ class LakeCopy:
                 self.lander.bulk = False
                 self.replayed = self._land([c for c in commits if c not in self.applied])
                 settle_checkpoint(self.con, settings)
+                derive_pending(self.con, settings)
             else:
                 table = self.lake.messages(commits)
                 if table.num_rows:

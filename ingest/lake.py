@@ -346,8 +346,8 @@ class LakeLander(Lander):
                         table.num_rows, exc)
             return BatchResult(0, table.num_rows, 0, 0, 0, 0, utc_now(), fenced=True)
         self.applied.add(commit_id)
-        result = super().land(table, source)
         self._record_customer_partitions(table)
+        result = super().land(table, source)
         if self.checkpointer is not None and self.checkpointer.due(self.con):
             self.checkpointer.write(self.con, self.lake, self.applied)
         return result
@@ -358,6 +358,8 @@ class LakeLander(Lander):
             self.checkpointer.write(self.con, self.lake, self.applied)
 
     def _record_customer_partitions(self, table: pa.Table) -> None:
+        """Where the batch's customers' messages arrive, before its plug-ins run: who owns a customer (its alerts,
+        its health per batch) counts the partitions of the batch that first brings it."""
         with self.con.cursor() as cur:
             cur.register("lake_incoming", table)
             Statements(cur).run("lake/record_customer_partitions")
@@ -371,8 +373,8 @@ class LakeLander(Lander):
             return 0
         table = self.lake.messages(new)
         if table.num_rows:
-            super().land(table, "lake")
             self._record_customer_partitions(table)
+            super().land(table, "lake")
         self.applied.update(new)
         return table.num_rows
 

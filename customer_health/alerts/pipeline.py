@@ -302,7 +302,7 @@ PLUGIN = Plugin(
     name="alerts",
     reads=frozenset({"segment_changes", "health_state", "churn_fading", "quality_results", "consumer_lag",
                      "ingest_batches", "dead_letter", "customers", "tickets", "payments", "visits",
-                     "health_snapshots", "pipeline_partitions", "customer_partitions",
+                     "health_snapshots", "pipeline_partitions", "customer_partitions", "health_pending",
                      # the customer_health view's next step and flags, read by the drift alerts and table suites
                      "interventions"}),
     writes=frozenset({"alerts", "alert_state", "alert_cursors", "quality_runs", "quality_results"}),

@@ -52,6 +52,7 @@ from customer_health.config import HealthSettings, Settings
 from customer_health.health.history import extend_points, point_of, rebuild_points
 from customer_health.health.params import health_params
 from customer_health.sqlfiles import Statements
+from ingest.lake import LakeLog
 from ingest.landing import BatchContext
 from ingest.plugins import PipelineExtensions, Plugin
 
@@ -61,8 +62,9 @@ RefreshKind = Literal["incremental", "full"]
 # This connection's temporary tables a refresh passes its rows through (health/batch_tables): created once,
 # emptied at the end of each refresh, never dropped, so that no refresh changes the catalog (a catalog change
 # has DuckDB plan every prepared statement again on each run until it is prepared anew).
-_BATCH_TABLES = ("health_batch_context", "health_batch_facts", "health_changed_escalations", "health_changed_invoices",
-                 "health_refreshed", "health_point_context", "health_late", "health_late_facts")
+_BATCH_TABLES = ("health_batch_context", "health_batch_facts", "health_touched", "health_changed_escalations",
+                 "health_changed_invoices", "health_refreshed", "health_point_context", "health_late",
+                 "health_late_facts")
 # A median margin moving by less than this share of 10 currency units is no drift.
 _MARGIN_SCALE = 10.0
 
@@ -83,6 +85,10 @@ class HealthRefresher:
     health: HealthSettings
     # The wall clock (naive UTC) the norms' age and check interval are counted in.
     wall_clock: Callable[[], datetime] = utc_now
+    # store = "ducklake", a pipeline: a batch derives only the touched customers this pipeline owns
+    # (pipeline_owned_customers, the leader by partition 0 of customers_topic); the others wait in health_pending.
+    owned_only: bool = False
+    customers_topic: str = "customers"
     params: str = field(init=False)
     _norms_checked_at: datetime | None = field(default=None, init=False)  # wall clock
     _history_rebuilt_at: float | None = field(default=None, init=False)  # time.monotonic()
@@ -128,9 +134,13 @@ class HealthRefresher:
                 if invoices_changed:
                     self._run(run, "health/drop_changed_open_invoices")
                     self._run(run, "health/apply_changed_invoices")
+                self._run(run, "health/touched", batch_id=batch_id)
+                if self.owned_only:
+                    self._run(run, "health/pend_unowned")
+                self._compute_pending(run, now)
                 if self._run(run, "health/late_customers").fetchall():
                     self._run(run, "health/late_facts")
-                self._run(run, "health/compute_touched", batch_id=batch_id)
+                self._run(run, "health/compute_touched")
             return self._write(con, run, kind, reason, now, batch_id, started)
         finally:
             self._empty(con)
@@ -149,6 +159,28 @@ class HealthRefresher:
             return self._write(con, run, "full", reason, now, None, started)
         finally:
             self._empty(con)
+
+    def refresh_pending(
+        self, con: duckdb.DuckDBPyConnection, now: datetime, statements: Statements | None = None,
+    ) -> RefreshResult | None:
+        """Compute the pending customers this refresher derives (health_pending: all of them unless owned_only)
+        from the rollups as of ``now`` (in the caller's transaction); None when none was waiting."""
+        started = time.perf_counter()
+        run = self._runner(con, statements)
+        try:
+            self._begin(con, run, now)
+            if not self._compute_pending(run, now):
+                return None
+            return self._write(con, run, "incremental", "pending", now, None, started)
+        finally:
+            self._empty(con)
+
+    def _compute_pending(self, run: Statements, now: datetime) -> int:
+        """The pending customers derived here into health_refreshed, from the rollups; how many."""
+        customers = list(self._row(run, "health/pending_derived")[0])
+        if customers:
+            self._run(run, "health/compute_pending", now=now, customers=customers)
+        return len(customers)
 
     def rebuild_rollups(self, con: duckdb.DuckDBPyConnection) -> None:
         """Rebuild customer_day, invoice_state and ticket_escalations from every landed event."""
@@ -233,6 +265,7 @@ class HealthRefresher:
             self._run(run, "health/retract_segment_changes")
         self._run(run, "health/delete_state")
         self._run(run, "health/write_state")
+        self._run(run, "health/unpend_refreshed")
         if kind == "full":
             self._run(run, "health/record_norms", now=now, wall=self.wall_clock())
         duration_ms = (time.perf_counter() - started) * 1000
@@ -256,10 +289,12 @@ class HealthRefresher:
         they are missing: not created yet, or gone with the rollback of the transaction that created them (a
         missing table is a catalog error, which leaves the transaction usable)."""
         try:
-            self._run(run, "health/batch_context", now=now)
+            self._run(run, "health/batch_context", now=now, owned_only=self.owned_only,
+                      customers_topic=self.customers_topic)
         except duckdb.CatalogException:
             run.run("health/batch_tables")
-            self._run(run, "health/batch_context", now=now)
+            self._run(run, "health/batch_context", now=now, owned_only=self.owned_only,
+                      customers_topic=self.customers_topic)
 
     def _run(self, run: Statements, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
         return run.run(name, {"params": self.params, **params})
@@ -294,16 +329,24 @@ def _drift(old: float | None, new: float | None, scale: float) -> float:
 
 
 def install(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
-    """The health refresh as an ``after_land`` hook of the pipeline (and of ``load``)."""
-    return PipelineExtensions(after_land=[HealthRefresher(settings.health).after_land])
+    """The health refresh as an ``after_land`` hook of the pipeline (and of ``load``). A lake pipeline (its
+    ``on_lake``; never a reader's copy, which derives everyone) derives per batch only the customers it owns."""
+    refresher = HealthRefresher(settings.health, customers_topic=settings.kafka.topics.customers)
+
+    def derive_owned_only(lake: LakeLog) -> None:
+        refresher.owned_only = True
+    owned_only = settings.store == "ducklake" and settings.ducklake.derive_owned_only
+    return PipelineExtensions(after_land=[refresher.after_land], on_lake=[derive_owned_only] if owned_only else [])
 
 
 PLUGIN = Plugin(
     name="health",
     # customer_churn: the batch's p_alive, scored by the churn plug-in in the same transaction.
-    reads=frozenset({"tickets", "payments", "visits", "customers", "customer_events", "customer_churn"}),
+    # pipeline_partitions, customer_partitions: which customers a lake pipeline owns (derives per batch).
+    reads=frozenset({"tickets", "payments", "visits", "customers", "customer_events", "customer_churn",
+                     "pipeline_partitions", "customer_partitions"}),
     writes=frozenset({"customer_day", "invoice_state", "ticket_escalations", "health_norms", "health_state",
                       "health_snapshots", "health_history_norms", "health_history_dirty", "health_refreshes",
-                      "segment_changes"}),
+                      "segment_changes", "health_pending"}),
     install=install,
 )

@@ -923,14 +923,16 @@ select * from single;
 -- else derived again from the day's events; path, day_start, new_changes (the path's changes derived here and
 -- the final step's, at as_of) and retract_from (the customer's segment_changes from then on are replaced) say
 -- what the refresh writes. Otherwise (points, --as-of reads) the rules step once from the last point.
-create or replace macro health_computed(pj, as_of, live := false, current := false) as table
+-- subset: these customers alone (a list of ids; null: everyone), with the norms in use (the latest recorded in
+-- health_norms, those an incremental refresh derives with) instead of their own portfolio's.
+create or replace macro health_computed(pj, as_of, live := false, current := false, subset := null) as table
 with bounds as (
     select as_of::timestamp as as_of, as_of::timestamp::date as today
 ),
 profiles as (
     select customer_id, kind, plan, household_id, signed_up_at, cancelled_at
     from customer_events
-    where occurred_at <= as_of::timestamp
+    where occurred_at <= as_of::timestamp and (subset is null or customer_id in (select unnest(subset)))
     qualify row_number() over (
         partition by customer_id order by occurred_at desc, batch_id desc, event_id desc) = 1
 ),
@@ -978,6 +980,7 @@ sums as (
          'last_payment_at': max(last_payment_at) filter (where day < today),
          'billing_currency': arg_max(last_payment_currency, last_payment_at) filter (where day < today)} as day_start
     from days, bounds
+    where subset is null or customer_id in (select unnest(subset))
     group by customer_id
 ),
 invoices as (
@@ -986,6 +989,7 @@ invoices as (
             bounds.as_of))::integer as overdue_invoices_90d
     from invoice_state, bounds
     where due_at >= (bounds.today - 89)::timestamp and (paid_at is null or paid_at > due_at)
+        and (subset is null or customer_id in (select unnest(subset)))
     group by customer_id
 ),
 ids as (
@@ -1068,8 +1072,21 @@ point_norms as (
     from health_history_norms n
     where n.as_of = as_of::timestamp::date::timestamp and n.params = pj::varchar
 ),
+-- the norms in use, when computing only some customers
+in_use_norms as (
+    select {'computed_at': computed_at, 'customers': customers,
+        'median_support_minutes_90d': median_support_minutes_90d,
+        'median_complaint_index_90d': median_complaint_index_90d, 'median_margin_90d': median_margin_90d} as n
+    from health_norms
+    order by computed_at desc
+    limit 1
+),
+norms_used as (
+    select case when subset is null then coalesce((select n from point_norms), (select n from portfolio))
+        else (select n from in_use_norms) end as n
+),
 state_n as (
-    select s.* replace (coalesce((select n from point_norms), portfolio.n) as norms) from state s, portfolio
+    select s.* replace ((select n from norms_used) as norms) from state s
 ),
 -- the current state's path through the day, derived again from the day's events (no stored path to keep)
 path_starts as (
@@ -1092,7 +1109,7 @@ paths as (
     select * from health_path_of('state_n', 'day_facts', 'path_starts', pj)
 ),
 metrics_n as (
-    select m.* replace (coalesce((select n from point_norms), portfolio.n) as norms),
+    select m.* replace ((select n from norms_used) as norms),
         -- the confirmed segment the hysteresis of the segment rules starts from: the last point's, or for the
         -- current state the end of the day's path
         case when m.kept_path is not null then coalesce(m.kept_path[-1].segment, m.baseline_segment)
@@ -1110,7 +1127,6 @@ metrics_n as (
             else coalesce(m.kept_path[-1].step_at, m.as_of::date::timestamp) + interval 1 microsecond
             end as retract_from
     from metrics m
-    cross join portfolio
     left join paths p using (customer_id)
     left join before_point b using (customer_id)
 )

@@ -2,13 +2,16 @@
 -- once, kept, and emptied at the end of each refresh (inside its transaction, so their rows are never
 -- committed): the catalog does not change per batch, so the prepared batch statements stay planned.
 -- health_batch_context: one row, the refresh's [health] settings (health_params JSON), their exchange rates
--- (health_fx) and its time (health/batch_context). Statements read them from here rather than from
+-- (health_fx), its time (health/batch_context), and whether it derives only the customers this pipeline owns
+-- (owned_only, store = "ducklake": pipeline_owned_customers with customers_topic). Statements read them from here rather than from
 -- parameters: a parameter passed to a table macro, or one the optimizer moves into a filter (a time the
 -- windows are cut at), has a prepared statement planned again on every run.
 create temp table if not exists health_batch_context (
     params json,
     fx     map(varchar, double),
-    as_of  timestamp
+    as_of  timestamp,
+    owned_only boolean,
+    customers_topic varchar
 );
 -- health_batch_facts: the facts of the batch's events (health/batch_facts), shaped like health_event_facts.
 create temp table if not exists health_batch_facts (
@@ -35,6 +38,10 @@ create temp table if not exists health_batch_facts (
     visit_at                      timestamp,
     payment_at                    timestamp,
     payment_currency              varchar
+);
+-- The customers the batch touched (health/touched): its facts, escalations, invoices and profile events.
+create temp table if not exists health_touched (
+    customer_id varchar
 );
 -- The tickets the batch's escalations upserted, before and after (health/upsert_escalations RETURNING).
 create temp table if not exists health_changed_escalations as

@@ -1,5 +1,5 @@
 -- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
--- Incremental refresh at the refresh's time (as_of) of the customers batch $batch_id touched: their
+-- Incremental refresh at the refresh's time (as_of) of the customers the batch touched: their
 -- stored state plus the batch's deltas (events up to as_of; window sums only for days in the current
 -- windows), re-derived with the latest portfolio norms. Cost grows with the batch and the touched customers, not with the events
 -- stored: the batch's rows, their invoices and tickets (health_changed_*), the touched state rows and the
@@ -12,14 +12,12 @@ insert into health_refreshed by name
 with bounds as (
     select as_of, as_of::date as today from health_batch_context
 ),
-batch as (
-    select $batch_id::BIGINT as batch_id
-),
+-- the touched customers (health/touched) derived incrementally: not pending (another pipeline owns them,
+-- health/pend_unowned) nor computed from the rollups by this refresh already (health/compute_pending)
 touched as (
-    select customer_id from health_batch_facts
-    union select customer_id from health_changed_escalations
-    union select customer_id from health_changed_invoices
-    union select e.customer_id from customer_events as e join batch on e.batch_id = batch.batch_id
+    select customer_id from health_touched
+    where customer_id not in (select customer_id from health_pending)
+        and customer_id not in (select customer_id from health_refreshed where customer_id is not null)
 ),
 deltas as (
     select customer_id,
@@ -168,6 +166,7 @@ path_starts as (
     cross join bounds
     left join health_late l on l.customer_id = f.customer_id
     where f.occurred_at > bounds.today::timestamp and f.occurred_at <= bounds.as_of
+        and f.customer_id in (select customer_id from touched)
     group by f.customer_id, l.customer_id, l.from_time
 ),
 starts as (
@@ -186,11 +185,13 @@ step_facts as (
     from health_batch_facts f, bounds
     where f.occurred_at > bounds.today::timestamp and f.occurred_at <= bounds.as_of
         and f.customer_id not in (select customer_id from health_late)
+        and f.customer_id in (select customer_id from touched)
     union all by name
     select customer_id, escalated_at as occurred_at, 1 as escalations
     from health_changed_escalations, bounds
     where escalated_at > bounds.today::timestamp and escalated_at <= bounds.as_of
         and customer_id not in (select customer_id from health_late)
+        and customer_id in (select customer_id from touched)
     union all by name
     select * from health_late_facts
 ),
