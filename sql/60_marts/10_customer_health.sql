@@ -15,6 +15,14 @@ alter table health_norms add column if not exists params varchar;
 -- The wall clock (UTC) when they were computed (computed_at is the model's time): what the norms' age,
 -- health.norms_max_age_minutes, is counted from. Null in databases from before.
 alter table health_norms add column if not exists recorded_at timestamp;
+-- The latest norms, as the struct health_state keeps: what an incremental refresh derives with.
+create or replace macro health_latest_norms() as table
+select {'computed_at': computed_at, 'customers': customers,
+    'median_support_minutes_90d': median_support_minutes_90d,
+    'median_complaint_index_90d': median_complaint_index_90d, 'median_margin_90d': median_margin_90d} as n
+from health_norms
+order by computed_at desc
+limit 1;
 
 -- The health of every customer seen (profile or events), as of its last refresh: window sums (state),
 -- the metrics, score, components, segment and drift derived from them (health_derive), and the
@@ -1074,12 +1082,7 @@ point_norms as (
 ),
 -- the norms in use, when computing only some customers
 in_use_norms as (
-    select {'computed_at': computed_at, 'customers': customers,
-        'median_support_minutes_90d': median_support_minutes_90d,
-        'median_complaint_index_90d': median_complaint_index_90d, 'median_margin_90d': median_margin_90d} as n
-    from health_norms
-    order by computed_at desc
-    limit 1
+    select n from health_latest_norms()
 ),
 norms_used as (
     select case when subset is null then coalesce((select n from point_norms), (select n from portfolio))

@@ -98,12 +98,7 @@ profiles as (
     select * from customers where customer_id in (select customer_id from touched)
 ),
 norms as (
-    select {'computed_at': computed_at, 'customers': customers,
-        'median_support_minutes_90d': median_support_minutes_90d,
-        'median_complaint_index_90d': median_complaint_index_90d, 'median_margin_90d': median_margin_90d} as n
-    from health_norms
-    order by computed_at desc
-    limit 1
+    select n from health_latest_norms()
 ),
 state as materialized (
     select t.customer_id, bounds.as_of, bounds.today as window_day, 'incremental' as refreshed_by,
