@@ -195,7 +195,7 @@ class Configuration:
 
 
 def configure(setup: Setup, name: str, store: str, pipelines: int, topics: dict[str, str] | None = None,
-              group: str | None = None) -> Configuration:
+              group: str | None = None, owned_only: bool = False) -> Configuration:
     suffix = uuid.uuid4().hex[:8]
     topics = topics or {t: f"{t}-{name}-{suffix}" for t in ("tickets", "payments", "visits", "customers")}
     group = group or f"bench-{name}-{suffix}"
@@ -205,7 +205,8 @@ def configure(setup: Setup, name: str, store: str, pipelines: int, topics: dict[
     if store == "ducklake":
         database = f"lake_{suffix}"
         catalog = setup.pg.server.createdb(database)
-        lake = f'[ducklake]\ncatalog = "{catalog}"\ndata_path = "{home / "lake"}/"\n'
+        lake = (f'[ducklake]\ncatalog = "{catalog}"\ndata_path = "{home / "lake"}/"\n'
+                f"derive_owned_only = {str(owned_only).lower()}\n")
     configs = []
     for i in range(pipelines):
         config = home / f"pipeline-{i}.toml"
@@ -533,8 +534,9 @@ def main() -> int:
     parser.add_argument("--poll-ms", type=float, default=100.0, help="the freshness reader's interval")
     parser.add_argument("--writers", type=int, default=3, help="processes committing in the catalog-rate run")
     parser.add_argument("--commit-seconds", type=float, default=8.0)
-    parser.add_argument("--landing-runs", nargs="*", choices=("file", "lake-1", "lake-n"), default=(),
-                        help="only these landing runs (default: all three)")
+    parser.add_argument("--landing-runs", nargs="*", choices=("file", "lake-1", "lake-n", "lake-n-owned"),
+                        default=(), help="only these landing runs (default: file, lake-1, lake-n; lake-n-owned: "
+                        "lake-n with ducklake.derive_owned_only)")
     parser.add_argument("--attempts", type=int, default=2,
                         help="landing runs of a configuration tried at most this often (a failed one is reported)")
     parser.add_argument("--skip", nargs="*", default=(), choices=("landing", "freshness", "commits", "lake", "reader"),
@@ -570,16 +572,17 @@ def main() -> int:
             reader_copy: tuple[int, float] | None = None
             if "landing" not in args.skip:
                 events = mixed_events(args.events)
-                runs = [("file-1", "duckdb", 1), ("lake-1", "ducklake", 1),
-                        (f"lake-{args.pipelines}", "ducklake", args.pipelines)]
-                for name, store, n in runs[:1] if "lake" in args.skip else runs:
-                    if args.landing_runs and name.split("-")[0] + ("-1" if n == 1 and store == "ducklake" else
-                                                                 "-n" if store == "ducklake" else "") \
-                            not in args.landing_runs:
+                # (name, its --landing-runs choice, store, pipelines, ducklake.derive_owned_only)
+                runs = [("file-1", "file", "duckdb", 1, False), ("lake-1", "lake-1", "ducklake", 1, False),
+                        (f"lake-{args.pipelines}", "lake-n", "ducklake", args.pipelines, False),
+                        (f"lake-{args.pipelines}-owned", "lake-n-owned", "ducklake", args.pipelines, True)]
+                chosen = args.landing_runs or ("file", "lake-1", "lake-n")
+                for name, choice, store, n, owned_only in runs:
+                    if choice not in chosen or (store == "ducklake" and "lake" in args.skip):
                         continue
                     done = None
                     for trial in range(1, args.attempts + 1):
-                        configuration = configure(setup, name, store, n)
+                        configuration = configure(setup, name, store, n, owned_only=owned_only)
                         done = attempt(f"landing {len(events):,} events: {name} (attempt {trial})",
                                        lambda c=configuration: landing(setup, c, events))  # type: ignore[misc]
                         if done is not None:
@@ -645,6 +648,14 @@ def report(args: argparse.Namespace, cores: int, load_before: float, landings: l
         print(f"ratio landing lake-{args.pipelines} / lake-1: {lakeN.rate / lake1.rate:.2f} on this machine's "
               f"{cores} cores; pipeline cpu per event {lakeN.pipeline_cpu / lake1.pipeline_cpu:.2f}x, "
               f"catalog cpu per event {lakeN.catalog_cpu / max(lake1.catalog_cpu, 1e-9):.2f}x")
+    owned = by_name.get(f"lake-{args.pipelines}-owned")
+    if lakeN and owned:
+        print(f"ratio landing lake-{args.pipelines}-owned / lake-{args.pipelines} (ducklake.derive_owned_only on / "
+              f"off): {owned.rate / lakeN.rate:.2f}; pipeline cpu per event "
+              f"{owned.pipeline_cpu / lakeN.pipeline_cpu:.2f}x")
+    if lake1 and owned:
+        print(f"ratio landing lake-{args.pipelines}-owned / lake-1: {owned.rate / lake1.rate:.2f}; pipeline cpu per "
+              f"event {owned.pipeline_cpu / lake1.pipeline_cpu:.2f}x")
     if reader_copy:
         print(f"lake reader open (its copy of the lake, {reader_copy[0]:,} events): {reader_copy[1]:.1f} s")
     for f in fresh:
@@ -657,10 +668,14 @@ def report(args: argparse.Namespace, cores: int, load_before: float, landings: l
               f"{c.p50_ms:.1f} ms, p95 {c.p95_ms:.1f} ms (one-row inserts, each writer its own table)")
     if lake1 and lakeN and commits:
         project(args, lake1, lakeN, max(c.per_second for c in commits), cores)
+    if lake1 and owned and commits:
+        project(args, lake1, owned, max(c.per_second for c in commits), cores, "derive_owned_only: ")
 
 
-def project(args: argparse.Namespace, lake1: Landing, lakeN: Landing, commits_per_s: float, cores: int) -> None:
-    """What M machines would land, from this run's figures (see the assumptions printed)."""
+def project(args: argparse.Namespace, lake1: Landing, lakeN: Landing, commits_per_s: float, cores: int,
+            label: str = "") -> None:
+    """What M machines would land, from this run's figures (see the assumptions printed); ``label`` prefixes
+    the lines (which lake-n run they come from)."""
     n = args.pipelines
     # Pipeline CPU per event = own work + what every other pipeline costs it per event they land (reading
     # their commits for the global norms): lake-n spends c1 + (n - 1) * c_other per event landed.
@@ -669,7 +684,8 @@ def project(args: argparse.Namespace, lake1: Landing, lakeN: Landing, commits_pe
     busy = lake1.cores_busy  # cores one pipeline keeps busy on a machine of its own
     catalog = max(lakeN.catalog_cpu, lake1.catalog_cpu)
     batch = lake1.batch_events
-    print(f"projection assumptions: one pipeline per {cores}-core machine, busy {busy:.2f} cores as lake-1 here; "
+    print(f"{label}projection assumptions: one pipeline per {cores}-core machine, busy {busy:.2f} cores as "
+          "lake-1 here; "
           f"cpu per event {c1 * 1e6:,.0f} us of its own + {c_other * 1e6:,.0f} us per other pipeline "
           f"(from lake-1 vs lake-{n}); catalog on its own {cores}-core PostgreSQL machine at "
           f"{catalog * 1e6:,.0f} us per event; one lake commit per batch of {batch:,.0f} events, at most "
@@ -683,7 +699,7 @@ def project(args: argparse.Namespace, lake1: Landing, lakeN: Landing, commits_pe
         binding = min(bounds, key=lambda k: bounds[k])
         partitions = f"needs >= {machines} partitions per topic" + (
             "" if args.partitions >= machines else f" (this run had {args.partitions})")
-        print(f"projection {machines} machines: {bounds[binding]:8,.0f} events/s, bound by {binding} "
+        print(f"{label}projection {machines} machines: {bounds[binding]:8,.0f} events/s, bound by {binding} "
               f"({', '.join(f'{k} {v:,.0f}' for k, v in bounds.items())}); {machines} pipelines, "
               f"{partitions}; {bounds[binding] / lake1.rate:.1f}x lake-1 here")
 
