@@ -19,11 +19,16 @@ before as (
 ),
 moves as (
     select g.customer_id, g.as_of, [
-            list_position(params.names, health_confirmed_segment(null, g.segment_inputs, params.hp).segment),
-            list_position(params.names, health_confirmed_segment('terrorist', g.segment_inputs, params.hp).segment),
-            list_position(params.names, health_confirmed_segment('unprofitable', g.segment_inputs, params.hp).segment),
-            list_position(params.names, health_confirmed_segment('at_risk', g.segment_inputs, params.hp).segment),
-            list_position(params.names, health_confirmed_segment('champion', g.segment_inputs, params.hp).segment)
+            list_position(params.names,
+                health_rule_segment(health_segment_rule(null, g.segment_inputs, params.hp))),
+            list_position(params.names,
+                health_rule_segment(health_segment_rule('terrorist', g.segment_inputs, params.hp))),
+            list_position(params.names,
+                health_rule_segment(health_segment_rule('unprofitable', g.segment_inputs, params.hp))),
+            list_position(params.names,
+                health_rule_segment(health_segment_rule('at_risk', g.segment_inputs, params.hp))),
+            list_position(params.names,
+                health_rule_segment(health_segment_rule('champion', g.segment_inputs, params.hp)))
         ] as m
     from health_grid_rows g, params
 ),
