@@ -342,50 +342,46 @@ create or replace macro health_held_fall_z(hp) as greatest(0.0, hp.at_risk_fall_
 -- a customer at risk only when the fall in visits is improbable under the customer's usual rate
 -- (visit_fall_z >= at_risk_fall_z): a rare visitor's quiet month is noise. Rules in order, first match wins
 -- (see health_scored); each enters at its threshold and, for a customer already in that segment, holds
--- until a looser one (the *_band settings, the codes ending in _held), so figures wavering around a
+-- until a looser one (the *_band settings; the codes ending in held), so figures wavering around a
 -- threshold do not flip the segment, while a move past the enter threshold of another rule is confirmed at
 -- once. Cancelled is a fact: churned has no band. Money in the reporting currency; bands on margins are
--- shares of the customer's revenue_90d. The segment: health_rule_segment; the reason: health_rule_reason.
+-- shares of the customer's revenue_90d. The code is the segment, then after a colon which of its rules
+-- if it has more than one (health_rule_segment); the reason: health_rule_reason.
 create or replace macro health_segment_rule(previous_segment, r, hp) as case
     when r.churned then 'churned'
     when r.complaint_index_90d >= r.terrorist_threshold then 'terrorist'
     when previous_segment = 'terrorist'
-        and r.complaint_index_90d >= (1 - hp.terrorist_leave_band) * r.terrorist_threshold then 'terrorist_held'
+        and r.complaint_index_90d >= (1 - hp.terrorist_leave_band) * r.terrorist_threshold then 'terrorist:held'
     when r.margin_90d < 0 then 'unprofitable'
     when previous_segment = 'unprofitable'
-        and r.margin_90d <= hp.unprofitable_leave_band * greatest(r.revenue_90d, 0) then 'unprofitable_held'
+        and r.margin_90d <= hp.unprofitable_leave_band * greatest(r.revenue_90d, 0) then 'unprofitable:held'
     when r.health_score < hp.at_risk_below_score and r.components_mean < hp.at_risk_below_score
-        then 'at_risk_score'
+        then 'at_risk:score'
     when r.health_score < hp.at_risk_below_score and coalesce(r.visit_fall_z >= hp.at_risk_fall_z, true)
-        then 'at_risk_fall'
-    when r.fading and coalesce(r.visit_fall_z >= hp.at_risk_fall_z, true) then 'at_risk_fading'
-    when r.p_alive < hp.at_risk_p_alive_below then 'at_risk_p_alive'
+        then 'at_risk:fall'
+    when r.fading and coalesce(r.visit_fall_z >= hp.at_risk_fall_z, true) then 'at_risk:fading'
+    when r.p_alive < hp.at_risk_p_alive_below then 'at_risk:p_alive'
     when previous_segment = 'at_risk' and r.health_score < hp.at_risk_below_score + hp.at_risk_score_band
         and (r.components_mean < hp.at_risk_below_score + hp.at_risk_score_band
             or coalesce(r.visit_fall_z >= health_held_fall_z(hp), true))
-        then 'at_risk_score_held'
+        then 'at_risk:score_held'
     when previous_segment = 'at_risk' and r.visits_total >= hp.fading_min_visits
         and r.days_since_last_visit >= (hp.fading_gap_multiple - hp.fading_gap_band)
             * greatest(r.usual_visit_gap_days, hp.fading_min_gap_days)
-        and coalesce(r.visit_fall_z >= health_held_fall_z(hp), true) then 'at_risk_fading_held'
+        and coalesce(r.visit_fall_z >= health_held_fall_z(hp), true) then 'at_risk:fading_held'
     when previous_segment = 'at_risk' and r.p_alive < hp.at_risk_p_alive_below + hp.at_risk_p_alive_band
-        then 'at_risk_p_alive_held'
+        then 'at_risk:p_alive_held'
     when r.health_score >= hp.champion_min_score and r.engagement >= hp.champion_min_engagement
         and r.margin_90d > r.median_margin_90d then 'champion'
     when previous_segment = 'champion' and r.health_score >= hp.champion_min_score - hp.champion_score_band
         and r.engagement >= hp.champion_min_engagement - hp.champion_engagement_band
         and r.margin_90d > r.median_margin_90d - hp.champion_margin_band * greatest(r.revenue_90d, 0)
-        then 'champion_held'
+        then 'champion:held'
     else 'healthy'
 end;
 
 -- The segment of a rule code of health_segment_rule.
-create or replace macro health_rule_segment(rule) as case
-    when rule in ('terrorist', 'terrorist_held') then 'terrorist'
-    when rule in ('unprofitable', 'unprofitable_held') then 'unprofitable'
-    when rule in ('champion', 'champion_held') then 'champion'
-    when rule in ('churned', 'healthy') then rule
-    else 'at_risk' end;
+create or replace macro health_rule_segment(rule) as split_part(rule, ':', 1);
 
 -- The reason text of a rule code of health_segment_rule, from the same rule inputs r and hp.
 create or replace macro health_rule_reason(rule, r, hp) as case rule
@@ -395,7 +391,7 @@ create or replace macro health_rule_reason(rule, r, hp) as case rule
             || '{} legal threats and {} escalations in 90 days',
             r.complaint_index_90d, round(r.terrorist_threshold, 2), round(r.median_complaint_index_90d, 2),
             r.complaints_90d, r.compensation_requests_90d, r.legal_threats_90d, r.escalations_90d)
-    when 'terrorist_held' then format('still terrorist: complaint index {} not below {} ({}% under the threshold '
+    when 'terrorist:held' then format('still terrorist: complaint index {} not below {} ({}% under the threshold '
             || '{}, portfolio median {}) from {} complaints, {} compensation demands, {} legal threats and {} '
             || 'escalations in 90 days',
             r.complaint_index_90d, round((1 - hp.terrorist_leave_band) * r.terrorist_threshold, 2),
@@ -404,30 +400,30 @@ create or replace macro health_rule_reason(rule, r, hp) as case rule
             r.legal_threats_90d, r.escalations_90d)
     when 'unprofitable' then format('margin_90d {} < 0: revenue {} against cost to serve {}',
             r.margin_90d, r.revenue_90d, r.cost_to_serve_90d)
-    when 'unprofitable_held' then format('still unprofitable: margin_90d {} not above {} ({}% of revenue {}) '
+    when 'unprofitable:held' then format('still unprofitable: margin_90d {} not above {} ({}% of revenue {}) '
             || 'against cost to serve {}',
             r.margin_90d, round(hp.unprofitable_leave_band * greatest(r.revenue_90d, 0), 2),
             round(100 * hp.unprofitable_leave_band)::integer, r.revenue_90d, r.cost_to_serve_90d)
-    when 'at_risk_score' then format('health score {} below {}', r.health_score, hp.at_risk_below_score)
-    when 'at_risk_fall' then format('health score {} below {}: {} visits in 30 days against a usual {} (fall z {}, '
+    when 'at_risk:score' then format('health score {} below {}', r.health_score, hp.at_risk_below_score)
+    when 'at_risk:fall' then format('health score {} below {}: {} visits in 30 days against a usual {} (fall z {}, '
             || 'at least {})',
             r.health_score, hp.at_risk_below_score, r.visits_30d, r.usual_visits_30d, r.visit_fall_z,
             hp.at_risk_fall_z)
-    when 'at_risk_fading' then format('silent fading: no visit for {} days, over {} x the usual gap of {} days',
+    when 'at_risk:fading' then format('silent fading: no visit for {} days, over {} x the usual gap of {} days',
             r.days_since_last_visit, hp.fading_gap_multiple, r.usual_visit_gap_days)
-    when 'at_risk_p_alive' then format('silent churn: P(alive) {} below {} (BG/NBD on the repeat purchases)',
+    when 'at_risk:p_alive' then format('silent churn: P(alive) {} below {} (BG/NBD on the repeat purchases)',
             round(r.p_alive, 3), hp.at_risk_p_alive_below)
-    when 'at_risk_score_held' then format('still at risk: health score {} below {} (entered below {})',
+    when 'at_risk:score_held' then format('still at risk: health score {} below {} (entered below {})',
             r.health_score, hp.at_risk_below_score + hp.at_risk_score_band, hp.at_risk_below_score)
-    when 'at_risk_fading_held' then format('still at risk: silent fading, no visit for {} days, over {} x the '
+    when 'at_risk:fading_held' then format('still at risk: silent fading, no visit for {} days, over {} x the '
             || 'usual gap of {} days',
             r.days_since_last_visit, hp.fading_gap_multiple - hp.fading_gap_band, r.usual_visit_gap_days)
-    when 'at_risk_p_alive_held' then format('still at risk: silent churn, P(alive) {} below {} (entered below {})',
+    when 'at_risk:p_alive_held' then format('still at risk: silent churn, P(alive) {} below {} (entered below {})',
             round(r.p_alive, 3), hp.at_risk_p_alive_below + hp.at_risk_p_alive_band, hp.at_risk_p_alive_below)
     when 'champion' then format('health score {} >= {}, engagement {} and margin_90d {} above the portfolio '
             || 'median {}',
             r.health_score, hp.champion_min_score, r.engagement, r.margin_90d, round(r.median_margin_90d, 2))
-    when 'champion_held' then format('still champion: health score {} >= {}, engagement {} >= {} and margin_90d {} '
+    when 'champion:held' then format('still champion: health score {} >= {}, engagement {} >= {} and margin_90d {} '
             || 'above {} (portfolio median {} less {}% of revenue {})',
             r.health_score, hp.champion_min_score - hp.champion_score_band, r.engagement,
             hp.champion_min_engagement - hp.champion_engagement_band, r.margin_90d,
