@@ -147,7 +147,7 @@ alter table health_state add column if not exists day_start struct(first_visit_a
 -- the 90-day window before the model's now (customer_health.health.history). Each point is
 -- health_computed at that instant, with the norms computed there (health_history_norms) and chained to
 -- the points before it, so each row equals what `customer --as-of` gives at its time. Derived: a late
--- event re-derives the points from its day on. snapshot_id follows insertion order. Times are UTC.
+-- event re-derives the points from its day on. snapshot_id follows (point, customer) order. Times are UTC.
 create sequence if not exists health_snapshot_ids start 1;
 create table if not exists health_snapshots (
     snapshot_id         bigint not null,     -- from sequence health_snapshot_ids (no column default:
@@ -547,9 +547,15 @@ with params as materialized (
 rule_inputs as (
     select * from health_rule_inputs(metrics_src, pj)
 ),
-segmented as (
-    select s.*, health_confirmed_segment(s.previous_segment, s.segment_inputs, params.hp) as seg
+ruled as (
+    select s.*, health_segment_rule(s.previous_segment, s.segment_inputs, params.hp) as segment_rule
     from rule_inputs s, params
+),
+segmented as (
+    -- health_confirmed_segment, its rule evaluated once
+    select s.* exclude (segment_rule), {'segment': health_rule_segment(s.segment_rule),
+        'reason': health_rule_reason(s.segment_rule, s.segment_inputs, params.hp)} as seg
+    from ruled s, params
 ),
 trends as (
     select s.*,
@@ -740,7 +746,7 @@ group by customer_id;
 -- starts_src (customer_id; from_time: the first step to derive; prefix: the path's steps kept, before it;
 -- start_segment: the segment the new steps start from; base: first_visit_at, last_visit_at,
 -- last_activity_at, last_payment_at and billing_currency of the events before facts_src's) fold
--- health_confirmed_segment over the customer's distinct event times at or after from_time, each step
+-- health_segment_rule over the customer's distinct event times at or after from_time, each step
 -- evaluated as of that time: the final state rows (final_src, at their as_of, norms included) less the facts
 -- after it (facts_src: health_event_facts rows plus an escalations count, every fact of the customer in
 -- (from its day's 00:00 or earlier steps, as_of]; all within the day, so in every window). Per customer: path
