@@ -147,7 +147,7 @@ alter table health_state add column if not exists day_start struct(first_visit_a
 -- the 90-day window before the model's now (customer_health.health.history). Each point is
 -- health_computed at that instant, with the norms computed there (health_history_norms) and chained to
 -- the points before it, so each row equals what `customer --as-of` gives at its time. Derived: a late
--- event re-derives the points from its day on. snapshot_id follows insertion order. Times are UTC.
+-- event re-derives the points from its day on. snapshot_id follows (point, customer) order. Times are UTC.
 create sequence if not exists health_snapshot_ids start 1;
 create table if not exists health_snapshots (
     snapshot_id         bigint not null,     -- from sequence health_snapshot_ids (no column default:
@@ -331,91 +331,113 @@ from parts, params;
 -- health_confirmed_segment): the enter threshold at_risk_fall_z less its band, at least 0.
 create or replace macro health_held_fall_z(hp) as greatest(0.0, hp.at_risk_fall_z - hp.at_risk_fall_z_band);
 
--- The confirmed segment {segment, reason} of a customer at an evaluation time, from the customer's previous
--- confirmed segment (previous_segment; null: none yet) and the rule inputs r at that time (built in
--- health_scored: churned, cancelled_at, complaint_index_90d, terrorist_threshold, median_complaint_index_90d,
--- complaints_90d, compensation_requests_90d, legal_threats_90d, escalations_90d, margin_90d, revenue_90d,
--- cost_to_serve_90d, median_margin_90d, health_score, engagement, components_mean (the score before the
--- fading factor), fading, visits_total, days_since_last_visit, usual_visit_gap_days, p_alive, visits_30d,
--- usual_visits_30d, visit_fall_z); hp: health_params. A score below at_risk_below_score only because of the
--- fading factor, and silent fading, put a customer at risk only when the fall in visits is improbable
--- under the customer's usual rate (visit_fall_z >= at_risk_fall_z): a rare visitor's quiet month is noise. Rules in order, first match wins (see health_scored);
--- each enters at its threshold and, for a customer already in that segment, holds until a looser one
--- (the *_band settings), so figures wavering around a threshold do not flip the segment, while a move past
--- the enter threshold of another rule is confirmed at once. Cancelled is a fact: churned has no band.
--- Money in the reporting currency; bands on margins are shares of the customer's revenue_90d.
-create or replace macro health_confirmed_segment(previous_segment, r, hp) as case
-    when r.churned then {'segment': 'churned',
-        'reason': format('cancelled on {}', strftime(r.cancelled_at, '%Y-%m-%d'))}
-    when r.complaint_index_90d >= r.terrorist_threshold then {'segment': 'terrorist',
-        'reason': format('complaint-driven behaviour far above the portfolio norm: complaint index {} '
-            || '(threshold {}, portfolio median {}) from {} complaints, {} compensation demands, '
-            || '{} legal threats and {} escalations in 90 days',
-            r.complaint_index_90d, round(r.terrorist_threshold, 2), round(r.median_complaint_index_90d, 2),
-            r.complaints_90d, r.compensation_requests_90d, r.legal_threats_90d, r.escalations_90d)}
+-- The segment rule (a code: the segment, or the segment and which of its rules) that matches a customer at
+-- an evaluation time, from the customer's previous confirmed segment (previous_segment; null: none yet) and
+-- the rule inputs r at that time (built in health_rule_inputs: churned, cancelled_at, complaint_index_90d,
+-- terrorist_threshold, median_complaint_index_90d, complaints_90d, compensation_requests_90d,
+-- legal_threats_90d, escalations_90d, margin_90d, revenue_90d, cost_to_serve_90d, median_margin_90d,
+-- health_score, engagement, components_mean (the score before the fading factor), fading, visits_total,
+-- days_since_last_visit, usual_visit_gap_days, p_alive, visits_30d, usual_visits_30d, visit_fall_z); hp:
+-- health_params. A score below at_risk_below_score only because of the fading factor, and silent fading, put
+-- a customer at risk only when the fall in visits is improbable under the customer's usual rate
+-- (visit_fall_z >= at_risk_fall_z): a rare visitor's quiet month is noise. Rules in order, first match wins
+-- (see health_scored); each enters at its threshold and, for a customer already in that segment, holds
+-- until a looser one (the *_band settings; the codes ending in held), so figures wavering around a
+-- threshold do not flip the segment, while a move past the enter threshold of another rule is confirmed at
+-- once. Cancelled is a fact: churned has no band. Money in the reporting currency; bands on margins are
+-- shares of the customer's revenue_90d. The code is the segment, then after a colon which of its rules
+-- if it has more than one (health_rule_segment); the reason: health_rule_reason.
+create or replace macro health_segment_rule(previous_segment, r, hp) as case
+    when r.churned then 'churned'
+    when r.complaint_index_90d >= r.terrorist_threshold then 'terrorist'
     when previous_segment = 'terrorist'
-        and r.complaint_index_90d >= (1 - hp.terrorist_leave_band) * r.terrorist_threshold then {'segment': 'terrorist',
-        'reason': format('still terrorist: complaint index {} not below {} ({}% under the threshold {}, portfolio '
-            || 'median {}) from {} complaints, {} compensation demands, {} legal threats and {} escalations in 90 days',
-            r.complaint_index_90d, round((1 - hp.terrorist_leave_band) * r.terrorist_threshold, 2),
-            round(100 * hp.terrorist_leave_band)::integer, round(r.terrorist_threshold, 2),
-            round(r.median_complaint_index_90d, 2), r.complaints_90d, r.compensation_requests_90d,
-            r.legal_threats_90d, r.escalations_90d)}
-    when r.margin_90d < 0 then {'segment': 'unprofitable',
-        'reason': format('margin_90d {} < 0: revenue {} against cost to serve {}',
-            r.margin_90d, r.revenue_90d, r.cost_to_serve_90d)}
+        and r.complaint_index_90d >= (1 - hp.terrorist_leave_band) * r.terrorist_threshold then 'terrorist:held'
+    when r.margin_90d < 0 then 'unprofitable'
     when previous_segment = 'unprofitable'
-        and r.margin_90d <= hp.unprofitable_leave_band * greatest(r.revenue_90d, 0) then {'segment': 'unprofitable',
-        'reason': format('still unprofitable: margin_90d {} not above {} ({}% of revenue {}) against cost to serve {}',
-            r.margin_90d, round(hp.unprofitable_leave_band * greatest(r.revenue_90d, 0), 2),
-            round(100 * hp.unprofitable_leave_band)::integer, r.revenue_90d, r.cost_to_serve_90d)}
-    when r.health_score < hp.at_risk_below_score and r.components_mean < hp.at_risk_below_score then {
-        'segment': 'at_risk', 'reason': format('health score {} below {}', r.health_score, hp.at_risk_below_score)}
-    when r.health_score < hp.at_risk_below_score and coalesce(r.visit_fall_z >= hp.at_risk_fall_z, true) then {
-        'segment': 'at_risk',
-        'reason': format('health score {} below {}: {} visits in 30 days against a usual {} (fall z {}, at least {})',
-            r.health_score, hp.at_risk_below_score, r.visits_30d, r.usual_visits_30d, r.visit_fall_z,
-            hp.at_risk_fall_z)}
-    when r.fading and coalesce(r.visit_fall_z >= hp.at_risk_fall_z, true) then {'segment': 'at_risk',
-        'reason': format('silent fading: no visit for {} days, over {} x the usual gap of {} days',
-            r.days_since_last_visit, hp.fading_gap_multiple, r.usual_visit_gap_days)}
-    when r.p_alive < hp.at_risk_p_alive_below then {'segment': 'at_risk',
-        'reason': format('silent churn: P(alive) {} below {} (BG/NBD on the repeat purchases)',
-            round(r.p_alive, 3), hp.at_risk_p_alive_below)}
+        and r.margin_90d <= hp.unprofitable_leave_band * greatest(r.revenue_90d, 0) then 'unprofitable:held'
+    when r.health_score < hp.at_risk_below_score and r.components_mean < hp.at_risk_below_score
+        then 'at_risk:score'
+    when r.health_score < hp.at_risk_below_score and coalesce(r.visit_fall_z >= hp.at_risk_fall_z, true)
+        then 'at_risk:fall'
+    when r.fading and coalesce(r.visit_fall_z >= hp.at_risk_fall_z, true) then 'at_risk:fading'
+    when r.p_alive < hp.at_risk_p_alive_below then 'at_risk:p_alive'
     when previous_segment = 'at_risk' and r.health_score < hp.at_risk_below_score + hp.at_risk_score_band
         and (r.components_mean < hp.at_risk_below_score + hp.at_risk_score_band
             or coalesce(r.visit_fall_z >= health_held_fall_z(hp), true))
-        then {'segment': 'at_risk',
-        'reason': format('still at risk: health score {} below {} (entered below {})', r.health_score,
-            hp.at_risk_below_score + hp.at_risk_score_band, hp.at_risk_below_score)}
+        then 'at_risk:score_held'
     when previous_segment = 'at_risk' and r.visits_total >= hp.fading_min_visits
         and r.days_since_last_visit >= (hp.fading_gap_multiple - hp.fading_gap_band)
             * greatest(r.usual_visit_gap_days, hp.fading_min_gap_days)
-        and coalesce(r.visit_fall_z >= health_held_fall_z(hp), true) then {
-        'segment': 'at_risk',
-        'reason': format('still at risk: silent fading, no visit for {} days, over {} x the usual gap of {} days',
-            r.days_since_last_visit, hp.fading_gap_multiple - hp.fading_gap_band, r.usual_visit_gap_days)}
+        and coalesce(r.visit_fall_z >= health_held_fall_z(hp), true) then 'at_risk:fading_held'
     when previous_segment = 'at_risk' and r.p_alive < hp.at_risk_p_alive_below + hp.at_risk_p_alive_band
-        then {'segment': 'at_risk',
-        'reason': format('still at risk: silent churn, P(alive) {} below {} (entered below {})',
-            round(r.p_alive, 3), hp.at_risk_p_alive_below + hp.at_risk_p_alive_band, hp.at_risk_p_alive_below)}
+        then 'at_risk:p_alive_held'
     when r.health_score >= hp.champion_min_score and r.engagement >= hp.champion_min_engagement
-        and r.margin_90d > r.median_margin_90d then {'segment': 'champion',
-        'reason': format('health score {} >= {}, engagement {} and margin_90d {} above the portfolio median {}',
-            r.health_score, hp.champion_min_score, r.engagement, r.margin_90d, round(r.median_margin_90d, 2))}
+        and r.margin_90d > r.median_margin_90d then 'champion'
     when previous_segment = 'champion' and r.health_score >= hp.champion_min_score - hp.champion_score_band
         and r.engagement >= hp.champion_min_engagement - hp.champion_engagement_band
         and r.margin_90d > r.median_margin_90d - hp.champion_margin_band * greatest(r.revenue_90d, 0)
-        then {'segment': 'champion',
-        'reason': format('still champion: health score {} >= {}, engagement {} >= {} and margin_90d {} above {} '
-            || '(portfolio median {} less {}% of revenue {})',
+        then 'champion:held'
+    else 'healthy'
+end;
+
+-- The segment of a rule code of health_segment_rule.
+create or replace macro health_rule_segment(rule) as split_part(rule, ':', 1);
+
+-- The reason text of a rule code of health_segment_rule, from the same rule inputs r and hp.
+create or replace macro health_rule_reason(rule, r, hp) as case rule
+    when 'churned' then format('cancelled on {}', strftime(r.cancelled_at, '%Y-%m-%d'))
+    when 'terrorist' then format('complaint-driven behaviour far above the portfolio norm: complaint index {} '
+            || '(threshold {}, portfolio median {}) from {} complaints, {} compensation demands, '
+            || '{} legal threats and {} escalations in 90 days',
+            r.complaint_index_90d, round(r.terrorist_threshold, 2), round(r.median_complaint_index_90d, 2),
+            r.complaints_90d, r.compensation_requests_90d, r.legal_threats_90d, r.escalations_90d)
+    when 'terrorist:held' then format('still terrorist: complaint index {} not below {} ({}% under the threshold '
+            || '{}, portfolio median {}) from {} complaints, {} compensation demands, {} legal threats and {} '
+            || 'escalations in 90 days',
+            r.complaint_index_90d, round((1 - hp.terrorist_leave_band) * r.terrorist_threshold, 2),
+            round(100 * hp.terrorist_leave_band)::integer, round(r.terrorist_threshold, 2),
+            round(r.median_complaint_index_90d, 2), r.complaints_90d, r.compensation_requests_90d,
+            r.legal_threats_90d, r.escalations_90d)
+    when 'unprofitable' then format('margin_90d {} < 0: revenue {} against cost to serve {}',
+            r.margin_90d, r.revenue_90d, r.cost_to_serve_90d)
+    when 'unprofitable:held' then format('still unprofitable: margin_90d {} not above {} ({}% of revenue {}) '
+            || 'against cost to serve {}',
+            r.margin_90d, round(hp.unprofitable_leave_band * greatest(r.revenue_90d, 0), 2),
+            round(100 * hp.unprofitable_leave_band)::integer, r.revenue_90d, r.cost_to_serve_90d)
+    when 'at_risk:score' then format('health score {} below {}', r.health_score, hp.at_risk_below_score)
+    when 'at_risk:fall' then format('health score {} below {}: {} visits in 30 days against a usual {} (fall z {}, '
+            || 'at least {})',
+            r.health_score, hp.at_risk_below_score, r.visits_30d, r.usual_visits_30d, r.visit_fall_z,
+            hp.at_risk_fall_z)
+    when 'at_risk:fading' then format('silent fading: no visit for {} days, over {} x the usual gap of {} days',
+            r.days_since_last_visit, hp.fading_gap_multiple, r.usual_visit_gap_days)
+    when 'at_risk:p_alive' then format('silent churn: P(alive) {} below {} (BG/NBD on the repeat purchases)',
+            round(r.p_alive, 3), hp.at_risk_p_alive_below)
+    when 'at_risk:score_held' then format('still at risk: health score {} below {} (entered below {})',
+            r.health_score, hp.at_risk_below_score + hp.at_risk_score_band, hp.at_risk_below_score)
+    when 'at_risk:fading_held' then format('still at risk: silent fading, no visit for {} days, over {} x the '
+            || 'usual gap of {} days',
+            r.days_since_last_visit, hp.fading_gap_multiple - hp.fading_gap_band, r.usual_visit_gap_days)
+    when 'at_risk:p_alive_held' then format('still at risk: silent churn, P(alive) {} below {} (entered below {})',
+            round(r.p_alive, 3), hp.at_risk_p_alive_below + hp.at_risk_p_alive_band, hp.at_risk_p_alive_below)
+    when 'champion' then format('health score {} >= {}, engagement {} and margin_90d {} above the portfolio '
+            || 'median {}',
+            r.health_score, hp.champion_min_score, r.engagement, r.margin_90d, round(r.median_margin_90d, 2))
+    when 'champion:held' then format('still champion: health score {} >= {}, engagement {} >= {} and margin_90d {} '
+            || 'above {} (portfolio median {} less {}% of revenue {})',
             r.health_score, hp.champion_min_score - hp.champion_score_band, r.engagement,
             hp.champion_min_engagement - hp.champion_engagement_band, r.margin_90d,
             round(r.median_margin_90d - hp.champion_margin_band * greatest(r.revenue_90d, 0), 2),
-            round(r.median_margin_90d, 2), round(100 * hp.champion_margin_band)::integer, r.revenue_90d)}
-    else {'segment': 'healthy',
-        'reason': format('health score {}, margin_90d {}', r.health_score, r.margin_90d)}
+            round(r.median_margin_90d, 2), round(100 * hp.champion_margin_band)::integer, r.revenue_90d)
+    else format('health score {}, margin_90d {}', r.health_score, r.margin_90d)
 end;
+
+-- The confirmed segment {segment, reason} of a customer at an evaluation time: health_segment_rule's rule
+-- (same arguments) as its segment and reason. Where a query needs the segment only, health_rule_segment of
+-- health_segment_rule skips the reason's formatting.
+create or replace macro health_confirmed_segment(previous_segment, r, hp) as {
+    'segment': health_rule_segment(health_segment_rule(previous_segment, r, hp)),
+    'reason': health_rule_reason(health_segment_rule(previous_segment, r, hp), r, hp)};
 
 -- From metric rows (metrics_src: health_metrics_of's output with a norms column) to complete health
 -- rows: health_rule_inputs gives the components, the score and the segment rules' inputs (segment_inputs,
@@ -525,9 +547,15 @@ with params as materialized (
 rule_inputs as (
     select * from health_rule_inputs(metrics_src, pj)
 ),
-segmented as (
-    select s.*, health_confirmed_segment(s.previous_segment, s.segment_inputs, params.hp) as seg
+ruled as (
+    select s.*, health_segment_rule(s.previous_segment, s.segment_inputs, params.hp) as segment_rule
     from rule_inputs s, params
+),
+segmented as (
+    -- health_confirmed_segment, its rule evaluated once
+    select s.* exclude (segment_rule), {'segment': health_rule_segment(s.segment_rule),
+        'reason': health_rule_reason(s.segment_rule, s.segment_inputs, params.hp)} as seg
+    from ruled s, params
 ),
 trends as (
     select s.*,
@@ -718,7 +746,7 @@ group by customer_id;
 -- starts_src (customer_id; from_time: the first step to derive; prefix: the path's steps kept, before it;
 -- start_segment: the segment the new steps start from; base: first_visit_at, last_visit_at,
 -- last_activity_at, last_payment_at and billing_currency of the events before facts_src's) fold
--- health_confirmed_segment over the customer's distinct event times at or after from_time, each step
+-- health_segment_rule over the customer's distinct event times at or after from_time, each step
 -- evaluated as of that time: the final state rows (final_src, at their as_of, norms included) less the facts
 -- after it (facts_src: health_event_facts rows plus an escalations count, every fact of the customer in
 -- (from its day's 00:00 or earlier steps, as_of]; all within the day, so in every window). Per customer: path
@@ -864,15 +892,15 @@ transitions as materialized (
     -- the step's confirmed segment from each previous one (the rules only tell these apart); a lone step
     -- from its start segment only
     select i.customer_id, i.as_of as step_at, case when i.path_steps = 1 then {
-        'other': health_confirmed_segment(i.path_start_segment, i.segment_inputs, params.hp).segment,
+        'other': health_rule_segment(health_segment_rule(i.path_start_segment, i.segment_inputs, params.hp)),
         'terrorist': null::varchar, 'unprofitable': null::varchar, 'at_risk': null::varchar,
         'champion': null::varchar
     } else {
-        'other': health_confirmed_segment(null::varchar, i.segment_inputs, params.hp).segment,
-        'terrorist': health_confirmed_segment('terrorist', i.segment_inputs, params.hp).segment,
-        'unprofitable': health_confirmed_segment('unprofitable', i.segment_inputs, params.hp).segment,
-        'at_risk': health_confirmed_segment('at_risk', i.segment_inputs, params.hp).segment,
-        'champion': health_confirmed_segment('champion', i.segment_inputs, params.hp).segment
+        'other': health_rule_segment(health_segment_rule(null::varchar, i.segment_inputs, params.hp)),
+        'terrorist': health_rule_segment(health_segment_rule('terrorist', i.segment_inputs, params.hp)),
+        'unprofitable': health_rule_segment(health_segment_rule('unprofitable', i.segment_inputs, params.hp)),
+        'at_risk': health_rule_segment(health_segment_rule('at_risk', i.segment_inputs, params.hp)),
+        'champion': health_rule_segment(health_segment_rule('champion', i.segment_inputs, params.hp))
     } end as tr, i.path_steps
     from health_rule_inputs('step_metrics', pj) i, params
 ),

@@ -1,10 +1,10 @@
 """The history grid derived in one pass (health.history.derive_grid, sql/60_marts/11_health_history_grid.sql)
 equals the point-by-point derivation (derive_points: health_computed at each point, chained from the stored
 points before it) and the as-of evaluation (`customers --as-of`), on every stored point and every column
-the history stores (health_snapshots but its id, and health_history_norms), on small random histories on a
-real DuckDB file: events at 00:00 UTC of a point exactly, escalations, refunds, overdue invoices, profile
-changes and cancellations inside the window, a customer whose profile arrives mid-window; the whole window
-and a rebuild from a day inside it.
+the history stores (health_snapshots but its id, which only has to follow (point, customer) order, and
+health_history_norms), on small random histories on a real DuckDB file: events at 00:00 UTC of a point
+exactly, escalations, refunds, overdue invoices, profile changes and cancellations inside the window, a
+customer whose profile arrives mid-window; the whole window and a rebuild from a day inside it.
 """
 
 from __future__ import annotations
@@ -61,6 +61,12 @@ def random_history(rng: random.Random) -> list[tuple[str, dict[str, Any]]]:
 
 
 def history(world: World) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The stored history, once its snapshot ids are checked distinct and in (point, customer) order."""
+    misordered, duplicates = world.con.execute(
+        "select count(*) filter (where expected <> got), count(*) - count(distinct snapshot_id) from (select "
+        "snapshot_id, row_number() over (order by snapshot_at, customer_id) as expected, row_number() over "
+        "(order by snapshot_id) as got from health_snapshots)").fetchone() or (None, None)
+    assert (misordered, duplicates) == (0, 0)
     rows = world.con.execute(f"select {', '.join(SNAPSHOT)} from health_snapshots order by snapshot_at, "
                              "customer_id").fetchall()
     norms = world.con.execute("select * from health_history_norms order by as_of").fetchall()

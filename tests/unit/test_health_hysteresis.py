@@ -75,6 +75,20 @@ def confirmed(con: duckdb.DuckDBPyConnection, previous: str | None | list[str | 
     return [(seg, reason) for seg, reason in result]
 
 
+def segment_only(con: duckdb.DuckDBPyConnection, previous: list[str | None], rows: Sequence[dict[str, Any]],
+                 hs: HealthSettings) -> list[str]:
+    """The segment of each row from its previous one without a reason (what the history's chain and the
+    path's transitions take): health_rule_segment of health_segment_rule."""
+    cases = [{"previous": p, "r": r} for p, r in zip(previous, rows, strict=True)]
+    result = con.execute(
+        "select health_rule_segment(health_segment_rule(c.previous, c.r, health_params(?))) from (select "
+        f"unnest(?::struct(previous varchar, r {INPUTS})[]) as c, generate_subscripts(?::varchar[], 1) as i) "
+        "order by i",
+        [health_params(hs), cases, previous],
+    ).fetchall()
+    return [seg for (seg,) in result]
+
+
 def chain(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]], hs: HealthSettings,
           previous: str | None = None) -> list[str]:
     """The confirmed segment of each evaluation in turn, each starting from the one before."""
@@ -230,6 +244,7 @@ def test_hysteresis_only_ever_keeps_the_previous_segment(
     fresh = [s for s, _ in confirmed(con, None, rows, hs)]
     kept = [s for s, _ in confirmed(con, previous, rows, hs)]
     unbanded = [s for s, _ in confirmed(con, previous, rows, health(**NO_BANDS))]
+    assert segment_only(con, previous, rows, hs) == kept
     for p, row, new, k, u in zip(previous, rows, fresh, kept, unbanded, strict=True):
         assert k in {new, p}
         # Without bands, the previous segment changes nothing (but for a margin of exactly 0: unprofitable is

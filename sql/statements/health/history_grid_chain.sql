@@ -5,7 +5,8 @@
 -- the segment, as its position in seg.names, that the point gives from segment i; position 7: none),
 -- then each customer's points are folded over in time order (list_reduce appends the next state), and
 -- the point's rules once more from the segment found before it, for the reason. A customer's points are
--- consecutive days from their first (a profile, once there, stays).
+-- consecutive days from their first (a profile, once there, stays). The statement's snapshot ids are the
+-- sequence values it draws, in (point, customer) order: consecutive, as nothing else draws them meanwhile.
 insert into health_snapshots by name
 with params as materialized (
     select health_params($params::JSON) as hp,
@@ -19,11 +20,16 @@ before as (
 ),
 moves as (
     select g.customer_id, g.as_of, [
-            list_position(params.names, health_confirmed_segment(null, g.segment_inputs, params.hp).segment),
-            list_position(params.names, health_confirmed_segment('terrorist', g.segment_inputs, params.hp).segment),
-            list_position(params.names, health_confirmed_segment('unprofitable', g.segment_inputs, params.hp).segment),
-            list_position(params.names, health_confirmed_segment('at_risk', g.segment_inputs, params.hp).segment),
-            list_position(params.names, health_confirmed_segment('champion', g.segment_inputs, params.hp).segment)
+            list_position(params.names,
+                health_rule_segment(health_segment_rule(null, g.segment_inputs, params.hp))),
+            list_position(params.names,
+                health_rule_segment(health_segment_rule('terrorist', g.segment_inputs, params.hp))),
+            list_position(params.names,
+                health_rule_segment(health_segment_rule('unprofitable', g.segment_inputs, params.hp))),
+            list_position(params.names,
+                health_rule_segment(health_segment_rule('at_risk', g.segment_inputs, params.hp))),
+            list_position(params.names,
+                health_rule_segment(health_segment_rule('champion', g.segment_inputs, params.hp)))
         ] as m
     from health_grid_rows g, params
 ),
@@ -42,16 +48,21 @@ chained as (
         unnest(states[1:-2]) as previous
     from folded
 )
-select nextval('health_snapshot_ids') as snapshot_id, customer_id, snapshot_at, 'daily' as reason, health_score,
-    seg.segment as segment, previous_segment, components, revenue_90d, cost_to_serve_90d, margin_90d,
-    complaint_index_90d, support_minutes_90d, seg.reason as segment_reason
+select min(nextval('health_snapshot_ids')) over () - 1 + row_number() over (order by snapshot_at, customer_id)
+        as snapshot_id,
+    customer_id, snapshot_at, 'daily' as reason, health_score, health_rule_segment(segment_rule) as segment,
+    previous_segment, components, revenue_90d, cost_to_serve_90d, margin_90d, complaint_index_90d,
+    support_minutes_90d, segment_reason
 from (
-    select g.customer_id, g.as_of as snapshot_at, g.health_score, params.names[c.previous] as previous_segment,
-        health_confirmed_segment(params.names[c.previous], g.segment_inputs, params.hp) as seg,
-        g.components, g.revenue_90d, g.cost_to_serve_90d, g.margin_90d, g.complaint_index_90d,
-        g.support_minutes_90d::double as support_minutes_90d
-    from health_grid_rows g
-    join chained c using (customer_id, as_of)
-    cross join params
-    order by g.as_of, g.customer_id
+    select p.* exclude (segment_inputs, hp),
+        health_rule_reason(p.segment_rule, p.segment_inputs, p.hp) as segment_reason
+    from (
+        select g.customer_id, g.as_of as snapshot_at, g.health_score, params.names[c.previous] as previous_segment,
+            health_segment_rule(params.names[c.previous], g.segment_inputs, params.hp) as segment_rule,
+            g.segment_inputs, params.hp, g.components, g.revenue_90d, g.cost_to_serve_90d, g.margin_90d,
+            g.complaint_index_90d, g.support_minutes_90d::double as support_minutes_90d
+        from health_grid_rows g
+        join chained c using (customer_id, as_of)
+        cross join params
+    ) p
 );
