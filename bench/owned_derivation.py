@@ -1,12 +1,14 @@
 """Benchmark: what ``ducklake.derive_owned_only`` saves a lake pipeline per live batch, in-process, side by side.
 
-    .venv/bin/python bench/owned_derivation.py [--customers 5000] [--live-events 60000] [--batch-events 2000]
+    .venv/bin/python bench/owned_derivation.py [--customers 5000] [--live-events 60000] [--batch-events 6000]
         [--partitions 6] [--owned 2]
 
-A lake pipeline lands every pipeline's events into its working store; with ``derive_owned_only`` it derives per
-batch only the customers whose home partition it owns (here --owned of --partitions, partition 0 included: the
-leader). This lands the same simulated history (untimed), then the same live batches, into two working stores
-that differ only by the setting (the customers' partitions recorded as a lake pipeline records them), batch by
+A lake pipeline lands every pipeline's events into its working store, its own batches and, from the lake, the
+other pipelines' commits as batches of their own; with ``derive_owned_only`` it derives per batch only the
+customers whose home partition it owns (here partitions 0 to --owned - 1, of --partitions / --owned pipelines
+with --owned each: partition 0 included, the leader). This lands the same simulated history (untimed), then the
+same live batches (each round of --batch-events as one batch per pipeline), into two working stores that differ
+only by the setting (the customers' partitions recorded as a lake pipeline records them), batch by
 batch alternately, first one then the other, so that both see the same machine. Prints the CPU seconds of each
 (the process's, DuckDB on one thread), per batch and in total, and their ratio; asserts nothing about time.
 The end-to-end run (bench/lake_scale.py's lake-n-owned) measures the lake's commit rate, which backfill-sized
@@ -42,17 +44,20 @@ TOPICS = ("customers", "tickets", "payments", "visits")
 Event = tuple[str, bytes, bytes]
 
 
-def raw_batches(events: list[Event], size: int, partitions: int, offsets: Counter[tuple[str, int]]) -> list[RawBatch]:
-    """The events on the partition of their key (crc32, as the bench's producer need not match Kafka's: the
-    rule only needs each customer on one partition), in batches of ``size``."""
+def raw_batches(events: list[Event], size: int, partitions: int, owned: int,
+                offsets: Counter[tuple[str, int]]) -> list[tuple[int, RawBatch]]:
+    """The events on the partition of their key (crc32: the rule only needs each customer on one partition), in
+    chunks of ``size``, each chunk as the lake commits of the pipelines owning ``owned`` partitions each (the
+    first this one's, then the others', which a lake pipeline lands from the lake as batches of their own)."""
     out = []
     for start in range(0, len(events), size):
-        raw = RawBatch()
+        by_pipeline: dict[int, RawBatch] = {}
         for topic, key, value in events[start:start + size]:
             partition = zlib.crc32(key) % partitions
+            raw = by_pipeline.setdefault(partition // owned, RawBatch())
             raw.add_kafka(topic, topic, partition, offsets[(topic, partition)], key, value, 0, None)
             offsets[(topic, partition)] += 1
-        out.append(raw)
+        out += [(k, by_pipeline[k]) for k in sorted(by_pipeline)]
     return out
 
 
@@ -118,9 +123,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--live-events", type=int, default=60_000)
-    parser.add_argument("--batch-events", type=int, default=2000, help="events per live batch")
+    parser.add_argument("--batch-events", type=int, default=6000,
+                        help="live events per round: one lake commit of each pipeline")
     parser.add_argument("--partitions", type=int, default=6)
-    parser.add_argument("--owned", type=int, default=2, help="partitions the pipeline owns (0 to --owned - 1)")
+    parser.add_argument("--owned", type=int, default=2,
+                        help="partitions each pipeline owns (this one 0 to --owned - 1; --partitions / --owned "
+                             "pipelines)")
     args = parser.parse_args()
     if not 1 <= args.owned <= args.partitions:
         parser.error("--owned must be between 1 and --partitions")
@@ -132,12 +140,13 @@ def main() -> int:
     keys = {k for _, k, _ in history + live if k}
     owned = list(range(args.owned))
     offsets: Counter[tuple[str, int]] = Counter()
-    history_batches = raw_batches(history, 50_000, args.partitions, offsets)
-    live_batches = raw_batches(live, args.batch_events, args.partitions, offsets)
+    history_batches = raw_batches(history, 50_000, args.partitions, args.partitions, offsets)
+    live_batches = raw_batches(live, args.batch_events, args.partitions, args.owned, offsets)
     cpu: dict[bool, list[float]] = {False: [], True: []}
+    others: dict[bool, list[float]] = {False: [], True: []}  # of the other pipelines' batches
     stores = {flag: working_store(flag, owned, keys, args.partitions) for flag in (False, True)}
     try:
-        for raw in history_batches:
+        for _, raw in history_batches:
             for lander in stores.values():
                 lander.land(raw, "kafka")
         hooks: dict[bool, Counter[str]] = {flag: Counter() for flag in stores}
@@ -145,23 +154,29 @@ def main() -> int:
             time_hooks(lander, hooks[flag])
         statements: dict[bool, Counter[str]] = {flag: Counter() for flag in stores}
         with StatementCpu() as timer:
-            for i, raw in enumerate(live_batches):
+            for i, (pipeline, raw) in enumerate(live_batches):
                 for flag in (False, True) if i % 2 == 0 else (True, False):
                     timer.current = statements[flag]
                     before = time.process_time()
                     stores[flag].land(raw, "kafka")
                     cpu[flag].append(time.process_time() - before)
+                    if pipeline != 0:
+                        others[flag].append(cpu[flag][-1])
         waiting = stores[True].con.execute("select count(*) from health_pending").fetchone()
     finally:
         for lander in stores.values():
             lander.con.close()
     off, on = cpu[False], cpu[True]
     print(f"{args.customers:,} customers, {len(history):,} history events (untimed), {len(live):,} live events in "
-          f"{len(live_batches)} batches of {args.batch_events:,}; the pipeline owns {args.owned} of "
-          f"{args.partitions} partitions; {waiting[0] if waiting else 0:,} customers pending at the end")
-    for label, xs in (("derive_owned_only off", off), ("derive_owned_only on ", on)):
-        print(f"{label}: CPU per live batch median {statistics.median(xs) * 1e3:,.1f} ms, total {sum(xs):,.2f} s "
-              f"({sum(xs) / len(live) * 1e6:,.0f} us per event)")
+          f"rounds of {args.batch_events:,}, each one lake commit of each of {args.partitions // args.owned} "
+          f"pipelines owning {args.owned} of {args.partitions} partitions ({len(live_batches)} batches); "
+          f"{waiting[0] if waiting else 0:,} customers pending at the end")
+    for flag, label in ((False, "derive_owned_only off"), (True, "derive_owned_only on ")):
+        xs = cpu[flag]
+        own = [x for x, (k, _) in zip(xs, live_batches, strict=True) if k == 0]
+        print(f"{label}: CPU per live batch median {statistics.median(xs) * 1e3:,.1f} ms (its own "
+              f"{statistics.median(own) * 1e3:,.1f} ms, the others' {statistics.median(others[flag]) * 1e3:,.1f} ms), "
+              f"total {sum(xs):,.2f} s ({sum(xs) / len(live) * 1e6:,.0f} us per event)")
     for name in sorted(hooks[False], key=lambda n: -hooks[False][n]):
         print(f"  hook {name}: off {hooks[False][name]:,.2f} s, on {hooks[True][name]:,.2f} s "
               f"({hooks[True][name] / max(hooks[False][name], 1e-9):.2f}x)")

@@ -138,9 +138,10 @@ class HealthRefresher:
                 if self.owned_only:
                     self._run(run, "health/pend_unowned")
                 self._compute_pending(run, now)
-                if self._run(run, "health/late_customers").fetchall():
-                    self._run(run, "health/late_facts")
-                self._run(run, "health/compute_touched")
+                if not self.owned_only or self._row(run, "health/touched_to_derive")[0]:
+                    if self._run(run, "health/late_customers").fetchall():
+                        self._run(run, "health/late_facts")
+                    self._run(run, "health/compute_touched")
             return self._write(con, run, kind, reason, now, batch_id, started)
         finally:
             self._empty(con)

@@ -50,20 +50,23 @@ def partition_of(key: bytes) -> int:
     return zlib.crc32(key) % PARTITIONS
 
 
-def batches(tmp_path: Path) -> list[RawBatch]:
-    """A simulated population's events in time order, on the partition of their key, in small batches."""
+def batches(tmp_path: Path, by_partition: bool = False) -> list[RawBatch]:
+    """A simulated population's events in time order, on the partition of their key, in small batches;
+    ``by_partition``: each chunk as one batch per partition, as a lake pipeline lands its own commits and the
+    other pipelines' (some touch no customer it owns)."""
     events = [(t, k, v) for t, k, v in simulated_events(tmp_path, customers=40, seed=13) if k != b"bad"]
     events.sort(key=lambda e: datetime.fromisoformat(json.loads(e[2])["occurred_at"]))
     offsets: dict[tuple[str, int], int] = {}
     out = []
     for start in range(0, len(events), BATCH):
-        raw = RawBatch()
+        chunk: dict[int, RawBatch] = {}
         for event_type, key, value in events[start:start + BATCH]:
             partition = partition_of(key)
             offset = offsets.get((event_type, partition), 0)
             offsets[(event_type, partition)] = offset + 1
+            raw = chunk.setdefault(partition if by_partition else 0, RawBatch())
             raw.add_kafka(event_type, event_type, partition, offset, key, value, 1_700_000_000_000, None)
-        out.append(raw)
+        out += [chunk[k] for k in sorted(chunk)]
     return out
 
 
@@ -141,9 +144,11 @@ def test_a_pipeline_derives_only_its_customers_per_batch_and_they_equal_a_single
 ) -> None:
     settings = settings_of(lake_catalog, tmp_path)
     single, pipeline = single_store(settings), owning_pipeline(settings, [0])
-    for raw in batches(tmp_path):
+    feed = batches(tmp_path, by_partition=True)
+    for raw in feed:
         single.land(raw, "kafka")
         pipeline.land(raw, "kafka")
+    assert len(feed) > 2 * len(batches(tmp_path)), "most batches are of one partition"
     mine, others = customers_on(pipeline.con, [0]), customers_on(pipeline.con, [1, 2])
     assert mine and others
     waiting = pending(pipeline.con)
