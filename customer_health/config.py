@@ -489,12 +489,12 @@ class DuckLakeSettings(_Section):
     # working store under data_path (seconds; also once when it stops cleanly; 0: never), from which readers
     # and starting pipelines open instead of replaying the whole lake.
     checkpoint_interval_s: NonNegative = 60.0
-    # true: a pipeline derives per batch only the customers it owns (their home partition, as for the alerts);
-    # the others wait in health_pending and are computed from the rollups once owned, by every full refresh,
-    # and by readers. A day a customer waited through is then learnt late: its segment changes are recorded at
-    # the next day's point, not at their event times. Saves ~5-11% of a live batch's CPU (bench/RESULTS.md),
-    # so off by default: the alerts' feed on every pipeline and reader stays in event time.
-    derive_owned_only: bool = False
+    # A pipeline derives per batch only the customers it owns (their home partition, as for the alerts); the
+    # others wait in health_pending and are computed from the rollups once owned, at each day's end (as of the
+    # day's last batch, so that their segment changes keep their event times), by every full refresh, and by
+    # readers. A batch of another pipeline's then costs about half (bench/RESULTS.md). false: every pipeline
+    # derives every customer per batch.
+    derive_owned_only: bool = True
     # `customer-health lake-maintain` expires the snapshots older than this (hours) and deletes the files
     # only they needed: time travel reaches back this far, and no reader's transaction may last longer.
     retain_snapshots_hours: Positive = 168.0
