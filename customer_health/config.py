@@ -491,9 +491,9 @@ class DuckLakeSettings(_Section):
     checkpoint_interval_s: NonNegative = 60.0
     # A pipeline derives per batch only the customers it owns (their home partition, as for the alerts); the
     # others wait in health_pending and are computed from the rollups once owned, at each day's end (as of the
-    # day's last batch, so that their segment changes keep their event times), by every full refresh, and by
-    # readers. A batch of another pipeline's then costs about half (bench/RESULTS.md). false: every pipeline
-    # derives every customer per batch.
+    # day's last batch, so that their path's segment changes keep their event times), by every full refresh,
+    # and by readers. Another pipeline's batch then costs about half (bench/RESULTS.md); what can differ from
+    # a single pipeline is in docs/deployment.md. false: every pipeline derives every customer per batch.
     derive_owned_only: bool = True
     # `customer-health lake-maintain` expires the snapshots older than this (hours) and deletes the files
     # only they needed: time travel reaches back this far, and no reader's transaction may last longer.

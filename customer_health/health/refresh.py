@@ -180,8 +180,9 @@ class HealthRefresher:
 
     def _finish_pending_day(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime) -> None:
         """Before the first refresh of a new UTC day (at ``now``), derive every pending customer as of the previous
-        day's last refresh, from the rollups (before this batch is added to them): their path through that day,
-        at its event times, is what the pipeline that owned them derived batch by batch."""
+        day's last refresh, from the rollups (this batch's rollups not yet added; its events of that day up to
+        then, landed, do count): their path through that day, at its event times, is what the pipeline that owned
+        them derived batch by batch."""
         window_day = self._row(run, "health/refresh_status")[0]
         if window_day is None or window_day >= now.date():
             return
