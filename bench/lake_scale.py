@@ -536,7 +536,7 @@ def main() -> int:
     parser.add_argument("--commit-seconds", type=float, default=8.0)
     parser.add_argument("--landing-runs", nargs="*", choices=("file", "lake-1", "lake-n", "lake-n-owned"),
                         default=(), help="only these landing runs (default: all; lake-n: every pipeline derives "
-                        "every customer, ducklake.derive_owned_only = false; lake-n-owned: the default, true)")
+                        "every customer, ducklake.derive_owned_only = false, the default; lake-n-owned: true)")
     parser.add_argument("--attempts", type=int, default=2,
                         help="landing runs of a configuration tried at most this often (a failed one is reported)")
     parser.add_argument("--skip", nargs="*", default=(), choices=("landing", "freshness", "commits", "lake", "reader"),

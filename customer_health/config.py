@@ -489,12 +489,13 @@ class DuckLakeSettings(_Section):
     # working store under data_path (seconds; also once when it stops cleanly; 0: never), from which readers
     # and starting pipelines open instead of replaying the whole lake.
     checkpoint_interval_s: NonNegative = 60.0
-    # A pipeline derives per batch only the customers it owns (their home partition, as for the alerts); the
-    # others wait in health_pending and are computed from the rollups once owned, at each day's end (as of the
-    # day's last batch, so that their path's segment changes keep their event times), by every full refresh,
-    # and by readers. Another pipeline's batch then costs about half (bench/RESULTS.md); what can differ from
-    # a single pipeline is in docs/deployment.md. false: every pipeline derives every customer per batch.
-    derive_owned_only: bool = True
+    # true: a pipeline derives per batch only the customers it owns (their home partition, as for the alerts);
+    # the others wait in health_pending and are computed from the rollups once owned, at each day's end (as of
+    # the day's last batch, so that their path's segment changes keep their event times), by every full
+    # refresh, and by readers. Another pipeline's batch then costs about half (bench/RESULTS.md). Off by
+    # default: the norms' drift check then reads older rows of the customers not owned, so the norms in use,
+    # and every score, can differ from a single pipeline's (docs/deployment.md).
+    derive_owned_only: bool = False
     # `customer-health lake-maintain` expires the snapshots older than this (hours) and deletes the files
     # only they needed: time travel reaches back this far, and no reader's transaction may last longer.
     retain_snapshots_hours: Positive = 168.0
