@@ -535,8 +535,8 @@ def main() -> int:
     parser.add_argument("--writers", type=int, default=3, help="processes committing in the catalog-rate run")
     parser.add_argument("--commit-seconds", type=float, default=8.0)
     parser.add_argument("--landing-runs", nargs="*", choices=("file", "lake-1", "lake-n", "lake-n-owned"),
-                        default=(), help="only these landing runs (default: file, lake-1, lake-n; lake-n-owned: "
-                        "lake-n with ducklake.derive_owned_only)")
+                        default=(), help="only these landing runs (default: all; lake-n: every pipeline derives "
+                        "every customer, ducklake.derive_owned_only = false, the default; lake-n-owned: true)")
     parser.add_argument("--attempts", type=int, default=2,
                         help="landing runs of a configuration tried at most this often (a failed one is reported)")
     parser.add_argument("--skip", nargs="*", default=(), choices=("landing", "freshness", "commits", "lake", "reader"),
@@ -576,7 +576,7 @@ def main() -> int:
                 runs = [("file-1", "file", "duckdb", 1, False), ("lake-1", "lake-1", "ducklake", 1, False),
                         (f"lake-{args.pipelines}", "lake-n", "ducklake", args.pipelines, False),
                         (f"lake-{args.pipelines}-owned", "lake-n-owned", "ducklake", args.pipelines, True)]
-                chosen = args.landing_runs or ("file", "lake-1", "lake-n")
+                chosen = args.landing_runs or ("file", "lake-1", "lake-n", "lake-n-owned")
                 for name, choice, store, n, owned_only in runs:
                     if choice not in chosen or (store == "ducklake" and "lake" in args.skip):
                         continue

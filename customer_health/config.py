@@ -490,10 +490,11 @@ class DuckLakeSettings(_Section):
     # and starting pipelines open instead of replaying the whole lake.
     checkpoint_interval_s: NonNegative = 60.0
     # true: a pipeline derives per batch only the customers it owns (their home partition, as for the alerts);
-    # the others wait in health_pending and are computed from the rollups once owned, by every full refresh,
-    # and by readers. A day a customer waited through is then learnt late: its segment changes are recorded at
-    # the next day's point, not at their event times. Saves ~5-11% of a live batch's CPU (bench/RESULTS.md),
-    # so off by default: the alerts' feed on every pipeline and reader stays in event time.
+    # the others wait in health_pending and are computed from the rollups once owned, at each day's end (as of
+    # the day's last batch, so that their path's segment changes keep their event times), by every full
+    # refresh, and by readers. Another pipeline's batch then costs about half (bench/RESULTS.md). Off by
+    # default: the norms' drift check then reads older rows of the customers not owned, so the norms in use,
+    # and every score, can differ from a single pipeline's (docs/deployment.md).
     derive_owned_only: bool = False
     # `customer-health lake-maintain` expires the snapshots older than this (hours) and deletes the files
     # only they needed: time travel reaches back this far, and no reader's transaction may last longer.

@@ -116,6 +116,8 @@ class HealthRefresher:
     def _refresh_batch(
         self, con: duckdb.DuckDBPyConnection, run: Statements, batch_id: int, now: datetime, started: float,
     ) -> RefreshResult:
+        if self.owned_only:
+            self._finish_pending_day(con, run, now)
         try:
             self._begin(con, run, now)
             self._run(run, "health/batch_facts", batch_id=batch_id)
@@ -173,6 +175,25 @@ class HealthRefresher:
             if not self._compute_pending(run, now):
                 return None
             return self._write(con, run, "incremental", "pending", now, None, started)
+        finally:
+            self._empty(con)
+
+    def _finish_pending_day(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime) -> None:
+        """Before the first refresh of a new UTC day (at ``now``), derive every pending customer as of the previous
+        day's last refresh, from the rollups (this batch's rollups not yet added; its events of that day up to
+        then, landed, do count): their path through that day, at its event times, is what the pipeline that owned
+        them derived batch by batch."""
+        window_day = self._row(run, "health/refresh_status")[0]
+        if window_day is None or window_day >= now.date():
+            return
+        (day_end,) = self._row(run, "health/pending_day_end")
+        if day_end is None or day_end >= now:
+            return
+        started = time.perf_counter()
+        try:
+            self._begin(con, run, day_end, owned_only=False)
+            if self._compute_pending(run, day_end):
+                self._write(con, run, "incremental", "pending_day_end", day_end, None, started)
         finally:
             self._empty(con)
 
@@ -285,17 +306,18 @@ class HealthRefresher:
             raise ValueError("statements run on another connection than the refresh")
         return statements
 
-    def _begin(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime) -> None:
-        """The refresh's context into health_batch_context, creating this connection's batch tables first if
+    def _begin(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime,
+               owned_only: bool | None = None) -> None:
+        """The refresh's context into health_batch_context (``owned_only``: whether it derives only the customers
+        this pipeline owns; default: the refresher's setting), creating this connection's batch tables first if
         they are missing: not created yet, or gone with the rollback of the transaction that created them (a
         missing table is a catalog error, which leaves the transaction usable)."""
+        owned = self.owned_only if owned_only is None else owned_only
         try:
-            self._run(run, "health/batch_context", now=now, owned_only=self.owned_only,
-                      customers_topic=self.customers_topic)
+            self._run(run, "health/batch_context", now=now, owned_only=owned, customers_topic=self.customers_topic)
         except duckdb.CatalogException:
             run.run("health/batch_tables")
-            self._run(run, "health/batch_context", now=now, owned_only=self.owned_only,
-                      customers_topic=self.customers_topic)
+            self._run(run, "health/batch_context", now=now, owned_only=owned, customers_topic=self.customers_topic)
 
     def _run(self, run: Statements, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
         return run.run(name, {"params": self.params, **params})

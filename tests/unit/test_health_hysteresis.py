@@ -343,3 +343,65 @@ def test_the_full_refresh_starts_from_the_stored_confirmed_segment(tmp_path: Pat
         assert world.computed(AS_OF - timedelta(minutes=1)).get("w", {}).get("segment") != "unprofitable"
     finally:
         world.close()
+
+
+# One input per rule of health_segment_rule, from its previous segment, and the reason text the rule gives;
+# the texts are those of health_confirmed_segment before the rules became rule codes (main 3da813e).
+RULE_CASES: list[tuple[str, str | None, dict[str, Any], str]] = [
+    ("churned", None, {"churned": True, "cancelled_at": datetime(2026, 11, 1)},
+     "cancelled on 2026-11-01"),
+    ("terrorist", None, {"complaint_index_90d": 9.5, "complaints_90d": 6, "compensation_requests_90d": 2,
+                        "legal_threats_90d": 1, "escalations_90d": 3},
+     "complaint-driven behaviour far above the portfolio norm: complaint index 9.5 (threshold 8.0, "
+     "portfolio median 0.0) from 6 complaints, 2 compensation demands, 1 legal threats and 3 "
+     "escalations in 90 days"),
+    ("terrorist:held", "terrorist", {"complaint_index_90d": 7.0, "complaints_90d": 5},
+     "still terrorist: complaint index 7.0 not below 6.4 (20% under the threshold 8.0, portfolio "
+     "median 0.0) from 5 complaints, 0 compensation demands, 0 legal threats and 0 escalations in 90 "
+     "days"),
+    ("unprofitable", None, {"margin_90d": -12.5, "cost_to_serve_90d": 312.5},
+     "margin_90d -12.5 < 0: revenue 300.0 against cost to serve 312.5"),
+    ("unprofitable:held", "unprofitable", {"margin_90d": 20.0, "cost_to_serve_90d": 280.0},
+     "still unprofitable: margin_90d 20.0 not above 30.0 (10% of revenue 300.0) against cost to serve "
+     "280.0"),
+    ("at_risk:score", None, {"health_score": 35.0, "components_mean": 35.0},
+     "health score 35.0 below 50.0"),
+    ("at_risk:fall", None, {"health_score": 45.0, "components_mean": 60.0, **FELL},
+     "health score 45.0 below 50.0: 3 visits in 30 days against a usual 15.0 (fall z 3.5, at least "
+     "3.0)"),
+    ("at_risk:fading", None, {"fading": True, "days_since_last_visit": 9.0, **FELL},
+     "silent fading: no visit for 9.0 days, over 4.0 x the usual gap of 2.0 days"),
+    ("at_risk:p_alive", None, {"p_alive": 0.2},
+     "silent churn: P(alive) 0.2 below 0.3 (BG/NBD on the repeat purchases)"),
+    ("at_risk:score_held", "at_risk", {"health_score": 52.0, "components_mean": 52.0},
+     "still at risk: health score 52.0 below 55.0 (entered below 50.0)"),
+    ("at_risk:fading_held", "at_risk", {"days_since_last_visit": 6.5, "visit_fall_z": 2.5},
+     "still at risk: silent fading, no visit for 6.5 days, over 3.0 x the usual gap of 2.0 days"),
+    ("at_risk:p_alive_held", "at_risk", {"p_alive": 0.35},
+     "still at risk: silent churn, P(alive) 0.35 below 0.4 (entered below 0.3)"),
+    ("champion", None, CHAMPION,
+     "health score 85.0 >= 75.0, engagement 85.0 and margin_90d 100.0 above the portfolio median 10.0"),
+    ("champion:held", "champion", CHAMPION | {"health_score": 72.0, "engagement": 78.0, "margin_90d": 5.0},
+     "still champion: health score 72.0 >= 70.0, engagement 78.0 >= 70.0 and margin_90d 5.0 above "
+     "-20.0 (portfolio median 10.0 less 10% of revenue 300.0)"),
+    ("healthy", None, {},
+     "health score 65.0, margin_90d 100.0"),
+]
+
+
+@pytest.mark.parametrize(("rule", "previous", "inputs", "reason"), RULE_CASES, ids=[c[0] for c in RULE_CASES])
+def test_each_rule_gives_its_segment_and_reason_text(
+    con: duckdb.DuckDBPyConnection, rule: str, previous: str | None, inputs: dict[str, Any], reason: str,
+) -> None:
+    row = HEALTHY | inputs
+    got = con.execute(
+        "select health_segment_rule(c.previous, c.r, health_params(?)) from "
+        f"(select ?::struct(previous varchar, r {INPUTS}) as c)", [health_params(HealthSettings()),
+                                                                  {"previous": previous, "r": row}]).fetchone()
+    assert got == (rule,)
+    assert confirmed(con, previous, [row], HealthSettings()) == [(rule.split(":")[0], reason)]
+    assert segment_only(con, [previous], [row], HealthSettings()) == [rule.split(":")[0]]
+
+
+def test_every_rule_has_a_case() -> None:
+    assert len({c[0] for c in RULE_CASES}) == 15

@@ -65,4 +65,6 @@ from (
         join chained c using (customer_id, as_of)
         cross join params
     ) p
-);
+)
+-- stored in time order, as the history is read (by snapshot_at)
+order by snapshot_at, customer_id;
