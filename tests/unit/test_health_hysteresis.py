@@ -61,32 +61,32 @@ def health(**segments: float) -> HealthSettings:
     return base.with_overrides(segments=base.segments.with_overrides(**segments))
 
 
+def per_row(con: duckdb.DuckDBPyConnection, expressions: str, previous: list[str | None],
+            rows: Sequence[dict[str, Any]], hs: HealthSettings) -> list[tuple[Any, ...]]:
+    """``expressions`` (SQL over c.previous, c.r and hp, the health_params) of each row from its previous
+    segment, in row order."""
+    cases = [{"previous": p, "r": r} for p, r in zip(previous, rows, strict=True)]
+    return con.execute(
+        f"select {expressions} from (select health_params(?) as hp, unnest(?::struct(previous varchar, r {INPUTS})[]) "
+        "as c, generate_subscripts(?::varchar[], 1) as i) order by i",
+        [health_params(hs), cases, previous],
+    ).fetchall()
+
+
 def confirmed(con: duckdb.DuckDBPyConnection, previous: str | None | list[str | None],
               rows: Sequence[dict[str, Any]], hs: HealthSettings) -> list[tuple[str, str]]:
     """health_confirmed_segment of each row from previous (one for all rows, or one per row): (segment, reason)."""
     previous_of = previous if isinstance(previous, list) else [previous] * len(rows)
-    cases = [{"previous": p, "r": r} for p, r in zip(previous_of, rows, strict=True)]
-    result = con.execute(
-        "select s.seg.segment, s.seg.reason from (select health_confirmed_segment(c.previous, c.r, health_params(?)) "
-        f"as seg, i from (select unnest(?::struct(previous varchar, r {INPUTS})[]) as c, "
-        "generate_subscripts(?::varchar[], 1) as i)) s order by s.i",
-        [health_params(hs), cases, previous_of],
-    ).fetchall()
-    return [(seg, reason) for seg, reason in result]
+    return [(seg["segment"], seg["reason"])
+            for (seg,) in per_row(con, "health_confirmed_segment(c.previous, c.r, hp)", previous_of, rows, hs)]
 
 
 def segment_only(con: duckdb.DuckDBPyConnection, previous: list[str | None], rows: Sequence[dict[str, Any]],
                  hs: HealthSettings) -> list[str]:
     """The segment of each row from its previous one without a reason (what the history's chain and the
     path's transitions take): health_rule_segment of health_segment_rule."""
-    cases = [{"previous": p, "r": r} for p, r in zip(previous, rows, strict=True)]
-    result = con.execute(
-        "select health_rule_segment(health_segment_rule(c.previous, c.r, health_params(?))) from (select "
-        f"unnest(?::struct(previous varchar, r {INPUTS})[]) as c, generate_subscripts(?::varchar[], 1) as i) "
-        "order by i",
-        [health_params(hs), cases, previous],
-    ).fetchall()
-    return [seg for (seg,) in result]
+    return [seg for (seg,) in per_row(con, "health_rule_segment(health_segment_rule(c.previous, c.r, hp))",
+                                      previous, rows, hs)]
 
 
 def chain(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]], hs: HealthSettings,
@@ -394,11 +394,7 @@ def test_each_rule_gives_its_segment_and_reason_text(
     con: duckdb.DuckDBPyConnection, rule: str, previous: str | None, inputs: dict[str, Any], reason: str,
 ) -> None:
     row = HEALTHY | inputs
-    got = con.execute(
-        "select health_segment_rule(c.previous, c.r, health_params(?)) from "
-        f"(select ?::struct(previous varchar, r {INPUTS}) as c)", [health_params(HealthSettings()),
-                                                                  {"previous": previous, "r": row}]).fetchone()
-    assert got == (rule,)
+    assert per_row(con, "health_segment_rule(c.previous, c.r, hp)", [previous], [row], HealthSettings()) == [(rule,)]
     assert confirmed(con, previous, [row], HealthSettings()) == [(rule.split(":")[0], reason)]
     assert segment_only(con, [previous], [row], HealthSettings()) == [rule.split(":")[0]]
 
