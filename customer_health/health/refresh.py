@@ -139,7 +139,8 @@ class HealthRefresher:
                 self._run(run, "health/touched", batch_id=batch_id)
                 if self.owned_only:
                     self._run(run, "health/pend_unowned")
-                self._compute_pending(run, now)
+                if self._compute_pending(run, now) or self.owned_only:
+                    self._run(run, "health/touched_incremental")
                 if not self.owned_only or self._row(run, "health/touched_to_derive")[0]:
                     if self._run(run, "health/late_customers").fetchall():
                         self._run(run, "health/late_facts")

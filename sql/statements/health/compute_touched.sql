@@ -12,12 +12,9 @@ insert into health_refreshed by name
 with bounds as (
     select as_of, as_of::date as today from health_batch_context
 ),
--- the touched customers (health/touched) derived incrementally: not pending (another pipeline owns them,
--- health/pend_unowned) nor computed from the rollups by this refresh already (health/compute_pending)
+-- the touched customers derived incrementally (health/touched, then health/touched_incremental)
 touched as (
     select customer_id from health_touched
-    where customer_id not in (select customer_id from health_pending)
-        and customer_id not in (select customer_id from health_refreshed where customer_id is not null)
 ),
 deltas as (
     select customer_id,
