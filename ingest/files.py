@@ -125,17 +125,21 @@ def _file_batch(event_type: str, source_file: str, lines: np.ndarray, raws: pa.C
 # Bytes that bytes.strip() removes: a line of only these is blank (skipped, but counted in line numbers).
 _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
+# The UTF-8 byte order mark, which a JSONL file may start with.
+_BOM = b"\xef\xbb\xbf"
 # Bytes of a JSONL file read at a time (a longer line is read whole).
 _READ_BYTES = 16 * 1024 * 1024
 
 
 def _jsonl_blocks(path: Path, read_bytes: int = _READ_BYTES) -> Iterator[Block]:
     """The non-blank lines of a JSONL file, numbered from 1, without their line ends (``\\n`` and any ``\\r``
-    before it), in blocks of about ``read_bytes``: found with array operations over each block's bytes, never
-    line by line in Python."""
-    carry = b""
+    before it) and without a UTF-8 byte order mark at the start of the file (as Windows tools write), in blocks
+    of about ``read_bytes``: found with array operations over each block's bytes, never line by line in Python."""
     first_line = 1
     with path.open("rb") as fh:
+        carry = fh.read(len(_BOM))
+        if carry == _BOM:
+            carry = b""
         while True:
             data = fh.read(max(read_bytes, len(carry)))
             final = not data
@@ -190,11 +194,40 @@ def _block_of_lines(buf: np.ndarray, ends: np.ndarray, first_line: int) -> Itera
         first = last
 
 
+# Field delimiters of CSV exports, as DuckDB detects them.
+_DELIMITERS = ",;\t|"
+
+
+def _read_csv(cur: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
+    """The CSV file as text columns named by its header, on line 1: DuckDB may not take a later line for the
+    header (skipping the rows before it) because the first lines have fewer fields than a footer. Fields are
+    quoted with ``"`` (RFC 4180), also when the rows DuckDB samples to detect the dialect quote none. When no
+    dialect fits the sample (a row with more or fewer fields than the header, an unclosed quote), DuckDB falls
+    back to reading each line as one field: then the file is read with the delimiter of its header, so that
+    the error names the line at fault."""
+    source = cur.read_csv(str(path), all_varchar=True, header=True, skiprows=0, quotechar='"')
+    header = source.columns[0]
+    if len(source.columns) > 1 or not any(d in header for d in _DELIMITERS):
+        return source
+    delimiter = max(_DELIMITERS, key=header.count)
+    return cur.read_csv(str(path), header=True, auto_detect=False, delimiter=delimiter, quotechar='"',
+                        escapechar='"', columns={name: "VARCHAR" for name in header.split(delimiter)})
+
+
+def _reading_error(exc: duckdb.Error) -> str:
+    """DuckDB's error in one line: its first and, for a CSV error, the line saying what is wrong there."""
+    lines = str(exc).splitlines()
+    advice = next((i for i, line in enumerate(lines) if line.startswith("Possible")), len(lines))
+    cause = next((line for line in reversed(lines[1:advice]) if line.strip()), "")
+    if "CSV Error on Line" in lines[0] and cause and not cause.startswith("Original Line"):
+        return f"{lines[0]}: {cause}"
+    return lines[0]
+
+
 def _tabular_blocks(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Iterator[Block]:
     with con.cursor() as cur:
         try:
-            source = (cur.read_csv(str(path), all_varchar=True, header=True) if fmt == "csv"
-                      else cur.read_parquet(str(path)))
+            source = _read_csv(cur, path) if fmt == "csv" else cur.read_parquet(str(path))
             source.create_view("load_source", replace=True)
             result = sqlfiles.Statements(cur).run("load/tabular_rows", {
                 "number_fields": NUMBER_FIELDS, "boolean_fields": BOOLEAN_FIELDS,
@@ -203,7 +236,7 @@ def _tabular_blocks(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Ite
                 yield (np.array([int(line) for line, _ in rows], dtype=np.int64),
                        pa.array([bytes(raw) for _, raw in rows], pa.binary()))
         except duckdb.Error as exc:
-            raise UserError(f"{path}: cannot read as {fmt.upper()}: {str(exc).splitlines()[0]}") from None
+            raise UserError(f"{path}: cannot read as {fmt.upper()}: {_reading_error(exc)}") from None
 
 
 # Rows fetched from DuckDB at a time while reading CSV or Parquet.
@@ -227,6 +260,8 @@ def load_files(
         raise UserError(f"load: chunk_rows and chunk_bytes must be more than 0, got {chunk_rows}, {chunk_bytes}")
     plan = []
     for path in paths:
+        if path.is_dir():
+            raise UserError(f"{path}: is a directory; pass the files in it (e.g. {path / '*.jsonl'})")
         if not path.is_file():
             raise UserError(f"{path}: no such file")
         plan.append((path, event_type_for(path, explicit_type), file_format(path)))

@@ -70,6 +70,9 @@ def test_type_comes_from_the_name_or_the_option(env: Env, tmp_path: Path) -> Non
 def test_unreadable_input_is_one_clear_line(env: Env, tmp_path: Path) -> None:
     missing = env.cli("load", str(tmp_path / "visits.jsonl"))
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "no such file" in missing.stderr
+    folder = env.cli("load", str(tmp_path))
+    assert folder.returncode == 1 and folder.stderr.count("\n") == 1
+    assert f"{tmp_path}: is a directory; pass the files in it" in folder.stderr
     bad_parquet = tmp_path / "visits.parquet"
     bad_parquet.write_bytes(b"not parquet")
     result = env.cli("load", str(bad_parquet))
@@ -126,3 +129,47 @@ def test_a_file_larger_than_one_chunk_lands_completely_in_bounded_batches(env: E
     batches = read(env, "select count(*), max(messages) from ingest_batches")[0]
     line_bytes = len(lines[1]) + 1
     assert batches[0] >= 4 and batches[1] * line_bytes <= 1024 * 1024 + line_bytes, batches
+
+
+VISITS_HEADER = "event_id,customer_id,occurred_at,session_id,channel,duration_seconds\n"
+
+
+def visits_csv_rows(first: int, n: int) -> str:
+    return "".join(f"v{i},c1,2026-11-01T09:00:00Z,s{i},web,30\n" for i in range(first, first + n))
+
+
+def test_a_csv_row_with_more_fields_than_the_header_is_refused_naming_its_line(env: Env, tmp_path: Path) -> None:
+    # Early in the file, DuckDB's dialect detection finds no dialect and falls back to one column per line;
+    # late, past the rows it samples, the read itself fails: both name the line and what is wrong there.
+    early = tmp_path / "early_visits.csv"
+    early.write_text(VISITS_HEADER + visits_csv_rows(0, 3) + "bad,c1,2026-11-01T09:00:00Z,s,web,30,EXTRA\n")
+    late = tmp_path / "late_visits.csv"
+    late.write_text(VISITS_HEADER + visits_csv_rows(0, 25_000) + "bad,c1,2026-11-01T09:00:00Z,s,web,30,EXTRA\n")
+    for path, line in ((early, 5), (late, 25_002)):
+        result = env.cli("load", str(path))
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert f"{path}: cannot read as CSV" in result.stderr
+        assert f"Line: {line}: Expected Number of Columns: 6 Found: 7" in result.stderr
+    assert read(env, "select count(*) from visits") == [(0,)]
+    latin1 = tmp_path / "visits.csv"
+    latin1.write_bytes((VISITS_HEADER + "v1,c1,2026-11-01T09:00:00Z,s,w\xe9b,30\n").encode("latin-1"))
+    assert "Line: 2: Invalid unicode (byte sequence mismatch) detected. This file is not utf-8 encoded." in \
+        env.cli("load", str(latin1)).stderr
+
+
+def test_a_csv_lands_every_row_under_the_header_on_its_first_line(env: Env, tmp_path: Path) -> None:
+    # A footer with more (empty) fields than the rows above it is not taken for the header.
+    footer = tmp_path / "footer_visits.csv"
+    footer.write_text(VISITS_HEADER + visits_csv_rows(0, 3) + "Total,,,,,,,\n")
+    # Fields are quoted with '"' although none of the rows DuckDB samples to detect the dialect is quoted.
+    quoted = tmp_path / "quoted_customers.csv"
+    quoted.write_text("event_id,customer_id,occurred_at,name,kind,plan,signed_up_at\n" + "".join(
+        f"k{i},c{i},2026-11-01T09:00:00Z,Name{i},b2c,basic,2025-01-01T00:00:00Z\n" for i in range(25_000))
+        + 'late,c-late,2026-11-01T09:00:00Z,"Ortiz, Dana ""D""",b2b,pro,2025-01-01T00:00:00Z\n')
+    result = env.cli("load", str(footer), str(quoted), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"rows": 25_005, "landed": 25_004, "duplicates": 0, "dead_lettered": 1,
+                                          "quarantined": 0}
+    assert read(env, "select source_file, source_line, reason_code from dead_letter") == \
+        [(str(footer), 4, "missing_field")]
+    assert read(env, "select name from customers where customer_id = 'c-late'") == [('Ortiz, Dana "D"',)]
