@@ -15,6 +15,7 @@ from customer_health.clock import utc_now
 from customer_health.composition import (
     finish_load,
     load_lander,
+    load_left_underived,
     pipeline_extensions,
     preload_quality,
     settle_checkpoint,
@@ -114,7 +115,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             totals = load_files(lander, args.files, args.type, progress=lambda t, _elapsed: shown.update(
                 t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered,
                 quarantined=t.quarantined), chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024)
-        if totals.landed:
+        if totals.landed or load_left_underived(con):
             with progress("health and history", unit="customers") as shown:
                 refreshed = finish_load(con, settings)
                 shown.update(refreshed.customers)
