@@ -61,3 +61,14 @@ def test_not_on_a_terminal_there_is_no_progress(tmp_path: Path) -> None:
         shown.advance(10)
         shown.update(20, landed=20)
     assert stream.getvalue() == ""
+
+
+def test_log_lines_during_a_load_are_printed_above_the_progress_not_glued_to_it(tmp_path: Path) -> None:
+    path = tmp_path / "visits.jsonl"
+    path.write_bytes(b'{"event_id": "v1"}\n')  # dead-lettered: the lander logs a warning while the bar is shown
+    code, out, shown = run_on_terminal("load", str(path), "--db", str(tmp_path / "x.duckdb"))
+    assert code == 0 and "1 dead-lettered" in out
+    lines = re.split(r"[\r\n]+", shown)
+    assert any(re.fullmatch(r"\S+ \S+ WARNING ingest\.landing: batch 1: 1 of 1 messages dead-lettered", line)
+               for line in lines), shown
+    assert not [line for line in lines if "rows/s" in line and "WARNING" in line], shown
