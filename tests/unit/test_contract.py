@@ -80,6 +80,20 @@ def test_a_message_with_several_problems_lists_them_all(lander: Lander) -> None:
     assert "escalated must be true or false" in reason
 
 
+def test_a_value_of_the_wrong_type_is_named_in_json_words_with_the_value(lander: Lander) -> None:
+    lander.land(batch(
+        ("tickets", encode(ticket("t1", handling_minutes="12.5", escalated="yes", ticket_id=7))),
+        ("visits", encode(visit("v1", pages=3.5, duration_seconds={"s": 1}, session_id=["a"]))),
+    ), "kafka")
+    reasons = dict(lander.con.execute("select event_type, reason from dead_letter").fetchall())
+    assert reasons == {
+        "tickets": "ticket_id must be a string, got a number 7; handling_minutes must be a number, got a string "
+                   "'12.5'; escalated must be true or false, got a string 'yes'",
+        "visits": "session_id must be a string, got an array; duration_seconds must be a number, got an object; "
+                  "pages must be an integer, got a number 3.5",
+    }
+
+
 def test_duplicate_event_ids_land_once_within_and_across_batches(lander: Lander) -> None:
     first = lander.land(batch(("tickets", encode(ticket("t1"))), ("tickets", encode(ticket("t1")))), "kafka")
     second = lander.land(batch(("tickets", encode(ticket("t1", handling_minutes=99))), start_offset=2), "kafka")
