@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -62,6 +63,21 @@ def file_format(path: Path) -> str:
     if fmt is None:
         raise UserError(f"{path}: unsupported file type {path.suffix!r} (use .jsonl, .csv or .parquet)")
     return fmt
+
+
+# The UTF-8 byte order mark, which a JSONL file may start with.
+_BOM = b"\xef\xbb\xbf"
+
+
+def _refuse_json_document(path: Path) -> None:
+    """Refuse a file that is one JSON document (an array of events, or an object over several lines, as JSON
+    exports are), not one object per line: read as JSONL, its every line would be a dead letter."""
+    with path.open("rb") as fh:
+        first_line = fh.read(4096).removeprefix(_BOM).lstrip().split(b"\n", 1)[0].strip()
+    if first_line == b"{" or re.match(rb"\[\s*(\{|$)", first_line):
+        raise UserError(f"{path}: is one JSON document (an array, or an object over several lines), not one JSON "
+                        f"object per line (JSONL): convert it, e.g. jq -c '.[]' {path} > {path.stem}.jsonl "
+                        "(an array) or jq -c . (objects)")
 
 
 # A block of consecutive rows of a file: their line numbers and raw texts (an Arrow binary array).
@@ -125,8 +141,6 @@ def _file_batch(event_type: str, source_file: str, lines: np.ndarray, raws: pa.C
 # Bytes that bytes.strip() removes: a line of only these is blank (skipped, but counted in line numbers).
 _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
-# The UTF-8 byte order mark, which a JSONL file may start with.
-_BOM = b"\xef\xbb\xbf"
 # Bytes of a JSONL file read at a time (a longer line is read whole).
 _READ_BYTES = 16 * 1024 * 1024
 
@@ -264,7 +278,10 @@ def load_files(
             raise UserError(f"{path}: is a directory; pass the files in it (e.g. {path / '*.jsonl'})")
         if not path.is_file():
             raise UserError(f"{path}: no such file")
-        plan.append((path, event_type_for(path, explicit_type), file_format(path)))
+        fmt = file_format(path)
+        if fmt == "jsonl":
+            _refuse_json_document(path)
+        plan.append((path, event_type_for(path, explicit_type), fmt))
     totals = LoadTotals()
     started = time.monotonic()
     for path, event_type, fmt in plan:

@@ -173,3 +173,26 @@ def test_a_csv_lands_every_row_under_the_header_on_its_first_line(env: Env, tmp_
     assert read(env, "select source_file, source_line, reason_code from dead_letter") == \
         [(str(footer), 4, "missing_field")]
     assert read(env, "select name from customers where customer_id = 'c-late'") == [('Ortiz, Dana "D"',)]
+
+
+def test_a_json_document_is_refused_before_anything_lands_not_dead_lettered_line_by_line(
+    env: Env, tmp_path: Path,
+) -> None:
+    good = tmp_path / "visits.jsonl"
+    good.write_bytes(encode(visit("v0")) + b"\n")
+    events = [visit(f"v{i}") for i in range(1, 4)]
+    pretty = tmp_path / "export_visits.json"
+    pretty.write_text(json.dumps(events, indent=2))
+    one_line = tmp_path / "more_visits.json"
+    one_line.write_bytes(b"\xef\xbb\xbf" + json.dumps(events).encode())
+    an_object = tmp_path / "last_visits.json"
+    an_object.write_text(json.dumps(events[0], indent=2))
+    for document in (pretty, one_line, an_object):
+        result = env.cli("load", str(good), str(document))
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert f"{document}: is one JSON document" in result.stderr and "jq -c" in result.stderr
+    assert read(env, "select count(*) from visits") == [(0,)]
+    assert read(env, "select count(*) from dead_letter") == [(0,)]
+    arrays = tmp_path / "odd_visits.jsonl"  # JSONL whose lines are arrays: each one a dead letter
+    arrays.write_bytes(b'["an", "array"]\n[1]\n')
+    assert json.loads(env.cli("load", str(arrays), "--json").stdout)["dead_lettered"] == 2
