@@ -84,6 +84,7 @@ def test_a_value_of_the_wrong_type_is_named_in_json_words_with_the_value(lander:
     lander.land(batch(
         ("tickets", encode(ticket("t1", handling_minutes="12.5", escalated="yes", ticket_id=7))),
         ("visits", encode(visit("v1", pages=3.5, duration_seconds={"s": 1}, session_id=["a"]))),
+        ("payments", encode(payment("p1", amount="1,879.76"))),
     ), "kafka")
     reasons = dict(lander.con.execute("select event_type, reason from dead_letter").fetchall())
     assert reasons == {
@@ -91,6 +92,7 @@ def test_a_value_of_the_wrong_type_is_named_in_json_words_with_the_value(lander:
                    "'12.5'; escalated must be true or false, got a string 'yes'",
         "visits": "session_id must be a string, got an array; duration_seconds must be a number, got an object; "
                   "pages must be an integer, got a number 3.5",
+        "payments": "amount must be a decimal number, got a string '1,879.76'",
     }
 
 
