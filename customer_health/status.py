@@ -54,7 +54,8 @@ def consumer_lag(db: Statements, settings: Settings, committed: dict[Partition, 
     try:
         live = _end_offsets(settings)
     except (KafkaError, OSError) as exc:
-        error = f"{settings.kafka.bootstrap_servers}: {type(exc).__name__}: {exc}"
+        named = str(exc) if str(exc).startswith(type(exc).__name__) else f"{type(exc).__name__}: {exc}"
+        error = f"{settings.kafka.bootstrap_servers}: {named}"
         log.warning("status: could not read end offsets from the broker at %s", error)
     else:
         partitions = {

@@ -55,5 +55,5 @@ def test_a_broker_that_cannot_be_read_is_one_line_on_stderr(env: Env, tmp_path: 
     unreachable = f"127.0.0.1:{free_port()}"
     result = env.cli("status", "--bootstrap-servers", unreachable)
     assert result.returncode == 0, result.stderr
-    assert f"broker not read: {unreachable}" in result.stdout
+    assert f"broker not read: {unreachable}: KafkaTimeoutError: Unable to bootstrap" in result.stdout
     assert result.stderr.count("\n") == 1 and "could not read end offsets" in result.stderr, result.stderr
