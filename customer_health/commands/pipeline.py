@@ -41,7 +41,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(handler=cmd_ingest)
 
     p = sub.add_parser("load", parents=[common], help="backfill JSONL, CSV or Parquet files")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                   help="JSONL (.jsonl, .ndjson, .json: one JSON object per line), CSV with a header on line 1 "
+                        "(.csv, UTF-8) or Parquet (.parquet); fields and timestamps (with offset) as in the event "
+                        "contract")
     p.add_argument("--type", choices=["tickets", "payments", "visits", "customers"],
                    help="event type of every file (default: from each file name)")
     p.add_argument("--json", action="store_true", help="print totals as JSON")

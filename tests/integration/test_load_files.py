@@ -7,11 +7,12 @@ import resource
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
 
-from tests.conftest import REPO, Env
+from tests.conftest import REPO, Env, wait_until
 from tests.factories import customer, encode, ticket, visit
 
 
@@ -196,3 +197,19 @@ def test_a_json_document_is_refused_before_anything_lands_not_dead_lettered_line
     arrays = tmp_path / "odd_visits.jsonl"  # JSONL whose lines are arrays: each one a dead letter
     arrays.write_bytes(b'["an", "array"]\n[1]\n')
     assert json.loads(env.cli("load", str(arrays), "--json").stdout)["dead_lettered"] == 2
+
+
+def test_ctrl_c_during_a_load_stops_it_with_the_interrupt_exit_code(env: Env, tmp_path: Path) -> None:
+    path = tmp_path / "visits.csv"  # read in one DuckDB query that runs for seconds: Ctrl-C arrives inside it
+    path.write_text(VISITS_HEADER + visits_csv_rows(0, 300_000))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "customer_health.cli", "load", str(path), "--config", str(env.config_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal, not ignored
+    )
+    wait_until(lambda: env.db_path.exists() or proc.poll() is not None, timeout=60, message="the load started")
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "unexpected" not in err and "Traceback" not in err
