@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import sys
 import time
@@ -216,16 +217,23 @@ def _read_csv(cur: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRela
     """The CSV file as text columns named by its header, on line 1: DuckDB may not take a later line for the
     header (skipping the rows before it) because the first lines have fewer fields than a footer. Fields are
     quoted with ``"`` (RFC 4180), also when the rows DuckDB samples to detect the dialect quote none. When no
-    dialect fits the sample (a row with more or fewer fields than the header, an unclosed quote), DuckDB falls
-    back to reading each line as one field: then the file is read with the delimiter of its header, so that
-    the error names the line at fault."""
-    source = cur.read_csv(str(path), all_varchar=True, header=True, skiprows=0, quotechar='"')
-    header = source.columns[0]
-    if len(source.columns) > 1 or not any(d in header for d in _DELIMITERS):
-        return source
+    dialect fits the sample (a row with more or fewer fields than the header, an unclosed quote), DuckDB fails
+    or falls back to reading each line as one field: then the file is read with the delimiter of its header,
+    so that the error names the line at fault."""
+    try:
+        source = cur.read_csv(str(path), all_varchar=True, header=True, skiprows=0, quotechar='"')
+    except duckdb.InvalidInputException as exc:
+        if "Error when sniffing file" not in str(exc):
+            raise
+    else:
+        if len(source.columns) > 1 or not any(d in source.columns[0] for d in _DELIMITERS):
+            return source
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        header = fh.readline()
     delimiter = max(_DELIMITERS, key=header.count)
+    names = next(csv.reader([header], delimiter=delimiter), [])
     return cur.read_csv(str(path), header=True, auto_detect=False, delimiter=delimiter, quotechar='"',
-                        escapechar='"', columns={name: "VARCHAR" for name in header.split(delimiter)})
+                        escapechar='"', columns={name: "VARCHAR" for name in names})
 
 
 def _reading_error(exc: duckdb.Error) -> str:

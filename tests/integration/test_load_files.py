@@ -159,20 +159,25 @@ def test_a_csv_row_with_more_fields_than_the_header_is_refused_naming_its_line(e
 
 
 def test_a_csv_lands_every_row_under_the_header_on_its_first_line(env: Env, tmp_path: Path) -> None:
-    # A footer with more (empty) fields than the rows above it is not taken for the header.
+    # A footer with more (empty) fields than the rows above it is not taken for the header, also when every
+    # field above it is quoted (then no dialect fits the rows DuckDB samples).
     footer = tmp_path / "footer_visits.csv"
     footer.write_text(VISITS_HEADER + visits_csv_rows(0, 3) + "Total,,,,,,,\n")
+    quoted_footer = tmp_path / "quoted_footer_visits.csv"
+    quoted_footer.write_bytes(b'\xef\xbb\xbf"event_id","customer_id","occurred_at","session_id","channel",'
+                              b'"duration_seconds"\r\n"q1","c1","2026-11-01T09:00:00Z","s","web","30"\r\n'
+                              b"Total,,,,,,,\r\n")
     # Fields are quoted with '"' although none of the rows DuckDB samples to detect the dialect is quoted.
     quoted = tmp_path / "quoted_customers.csv"
     quoted.write_text("event_id,customer_id,occurred_at,name,kind,plan,signed_up_at\n" + "".join(
         f"k{i},c{i},2026-11-01T09:00:00Z,Name{i},b2c,basic,2025-01-01T00:00:00Z\n" for i in range(25_000))
         + 'late,c-late,2026-11-01T09:00:00Z,"Ortiz, Dana ""D""",b2b,pro,2025-01-01T00:00:00Z\n')
-    result = env.cli("load", str(footer), str(quoted), "--json")
+    result = env.cli("load", str(footer), str(quoted_footer), str(quoted), "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"rows": 25_005, "landed": 25_004, "duplicates": 0, "dead_lettered": 1,
+    assert json.loads(result.stdout) == {"rows": 25_007, "landed": 25_005, "duplicates": 0, "dead_lettered": 2,
                                           "quarantined": 0}
-    assert read(env, "select source_file, source_line, reason_code from dead_letter") == \
-        [(str(footer), 4, "missing_field")]
+    assert read(env, "select source_file, source_line, reason_code from dead_letter order by 1") == \
+        [(str(footer), 4, "missing_field"), (str(quoted_footer), 2, "missing_field")]
     assert read(env, "select name from customers where customer_id = 'c-late'") == [('Ortiz, Dana "D"',)]
 
 
