@@ -70,11 +70,19 @@ def file_format(path: Path) -> str:
 _BOM = b"\xef\xbb\xbf"
 
 
-def _refuse_json_document(path: Path) -> None:
-    """Refuse a file that is one JSON document (an array of events, or an object over several lines, as JSON
-    exports are), not one object per line: read as JSONL, its every line would be a dead letter."""
+def _refuse_unreadable_text(path: Path, fmt: str) -> None:
+    """Refuse, before anything lands, a JSONL or CSV file that reads as garbage: UTF-16 text (as Windows tools
+    write it; both are read as UTF-8), or one JSON document (an array of events, or an object over several
+    lines, as JSON exports are) where JSONL has one object per line. Read as they are, every line of the first
+    would be a dead letter or a reading error without the cause, every line of the second a dead letter."""
     with path.open("rb") as fh:
-        first_line = fh.read(4096).removeprefix(_BOM).lstrip().split(b"\n", 1)[0].strip()
+        head = fh.read(4096)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UserError(f"{path}: is UTF-16 text (it starts with a UTF-16 byte order mark); {fmt.upper()} is read "
+                        f"as UTF-8: convert it, e.g. iconv -f UTF-16 -t UTF-8 {path} > {path.stem}-utf8{path.suffix}")
+    if fmt != "jsonl":
+        return
+    first_line = head.removeprefix(_BOM).lstrip().split(b"\n", 1)[0].strip()
     if first_line == b"{" or re.match(rb"\[\s*(\{|$)", first_line):
         raise UserError(f"{path}: is one JSON document (an array, or an object over several lines), not one JSON "
                         f"object per line (JSONL): convert it, e.g. jq -c '.[]' {path} > {path.stem}.jsonl "
@@ -287,8 +295,8 @@ def load_files(
         if not path.is_file():
             raise UserError(f"{path}: no such file")
         fmt = file_format(path)
-        if fmt == "jsonl":
-            _refuse_json_document(path)
+        if fmt != "parquet":
+            _refuse_unreadable_text(path, fmt)
         plan.append((path, event_type_for(path, explicit_type), fmt))
     totals = LoadTotals()
     started = time.monotonic()

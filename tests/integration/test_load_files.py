@@ -139,7 +139,9 @@ def visits_csv_rows(first: int, n: int) -> str:
     return "".join(f"v{i},c1,2026-11-01T09:00:00Z,s{i},web,30\n" for i in range(first, first + n))
 
 
-def test_a_csv_row_with_more_fields_than_the_header_is_refused_naming_its_line(env: Env, tmp_path: Path) -> None:
+def test_malformed_csv_rows_and_text_not_in_utf8_are_refused_naming_the_line_or_the_cause(
+    env: Env, tmp_path: Path,
+) -> None:
     # Early in the file, DuckDB's dialect detection finds no dialect and falls back to one column per line;
     # late, past the rows it samples, the read itself fails: both name the line and what is wrong there.
     early = tmp_path / "early_visits.csv"
@@ -152,6 +154,13 @@ def test_a_csv_row_with_more_fields_than_the_header_is_refused_naming_its_line(e
         assert f"{path}: cannot read as CSV" in result.stderr
         assert f"Line: {line}: Expected Number of Columns: 6 Found: 7" in result.stderr
     assert read(env, "select count(*) from visits") == [(0,)]
+    for utf16 in (tmp_path / "utf16_visits.csv", tmp_path / "utf16_visits.jsonl"):
+        utf16.write_text(VISITS_HEADER + visits_csv_rows(0, 2) if utf16.suffix == ".csv" else
+                         json.dumps(visit("u1")) + "\r\n", encoding="utf-16")
+        result = env.cli("load", str(utf16))
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert f"{utf16}: is UTF-16 text" in result.stderr and "iconv -f UTF-16 -t UTF-8" in result.stderr
+    assert read(env, "select count(*) from dead_letter") == [(0,)]
     latin1 = tmp_path / "visits.csv"
     latin1.write_bytes((VISITS_HEADER + "v1,c1,2026-11-01T09:00:00Z,s,w\xe9b,30\n").encode("latin-1"))
     assert "Line: 2: Invalid unicode (byte sequence mismatch) detected. This file is not utf-8 encoded." in \
