@@ -75,8 +75,11 @@ def _refuse_unreadable_text(path: Path, fmt: str) -> None:
     write it; both are read as UTF-8), or one JSON document (an array of events, or an object over several
     lines, as JSON exports are) where JSONL has one object per line. Read as they are, every line of the first
     would be a dead letter or a reading error without the cause, every line of the second a dead letter."""
-    with path.open("rb") as fh:
-        head = fh.read(4096)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UserError(f"{path}: is UTF-16 text (it starts with a UTF-16 byte order mark); {fmt.upper()} is read "
                         f"as UTF-8: convert it, e.g. iconv -f UTF-16 -t UTF-8 {path} > {path.stem}-utf8{path.suffix}")

@@ -79,6 +79,11 @@ def test_unreadable_input_is_one_clear_line(env: Env, tmp_path: Path) -> None:
     result = env.cli("load", str(bad_parquet))
     assert result.returncode == 1 and "cannot read as PARQUET" in result.stderr
     assert "Traceback" not in result.stderr
+    unreadable = tmp_path / "tickets.jsonl"  # a file whose every read fails (EIO), as a failing disk's
+    unreadable.symlink_to("/proc/self/mem")
+    result = env.cli("load", str(unreadable))
+    assert result.returncode == 1 and f"{unreadable}: cannot read: Input/output error" in result.stderr
+    assert "unexpected" not in result.stderr
     wrong = tmp_path / "visits.xlsx"
     wrong.write_bytes(encode(visit("v")))
     assert "unsupported file type" in env.cli("load", str(wrong)).stderr
