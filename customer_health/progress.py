@@ -24,6 +24,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
 T = TypeVar("T")
@@ -89,7 +90,9 @@ def progress(description: str, unit: str = "rows", total: float | None = None,
         columns += [BarColumn(), MofNCompleteColumn()]
     else:
         columns += [TextColumn("{task.completed:,.0f} " + unit)]
-    columns += [_RateColumn(unit), TimeElapsedColumn(), TextColumn("{task.fields[details]}")]
+    # The details wrap within their column on a narrow terminal, so that the rate and time stay shown.
+    columns += [_RateColumn(unit), TimeElapsedColumn(),
+                TextColumn("{task.fields[details]}", table_column=Column(no_wrap=False))]
     console = Console(file=stream, force_terminal=on_terminal or None)
     bar = Progress(*columns, console=console, disable=not on_terminal, refresh_per_second=REFRESH_PER_SECOND)
     with bar, _logs_above(bar, stream, on_terminal):
