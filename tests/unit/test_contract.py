@@ -96,6 +96,13 @@ def test_a_value_of_the_wrong_type_is_named_in_json_words_with_the_value(lander:
     }
 
 
+def test_an_oversized_message_names_the_setting_that_bounds_it(lander: Lander) -> None:
+    raw = encode(visit("v1", note="x" * 5000))
+    lander.land(batch(("visits", raw)), "kafka")
+    assert lander.con.execute("select reason from dead_letter").fetchone() == (
+        f"message is {len(raw)} bytes, over the limit of 4096 bytes (pipeline.max_message_bytes)",)
+
+
 def test_duplicate_event_ids_land_once_within_and_across_batches(lander: Lander) -> None:
     first = lander.land(batch(("tickets", encode(ticket("t1"))), ("tickets", encode(ticket("t1")))), "kafka")
     second = lander.land(batch(("tickets", encode(ticket("t1", handling_minutes=99))), start_offset=2), "kafka")
