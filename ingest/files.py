@@ -225,26 +225,34 @@ _DELIMITERS = ",;\t|"
 
 
 def _read_csv(cur: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
-    """The CSV file as text columns named by its header, on line 1: DuckDB may not take a later line for the
-    header (skipping the rows before it) because the first lines have fewer fields than a footer. Fields are
-    quoted with ``"`` (RFC 4180), also when the rows DuckDB samples to detect the dialect quote none. When no
-    dialect fits the sample (a row with more or fewer fields than the header, an unclosed quote), DuckDB fails
-    or falls back to reading each line as one field: then the file is read with the delimiter of its header,
-    so that the error names the line at fault."""
+    """The CSV file as text columns named by its header, its first non-blank line: DuckDB may not take a later
+    line for the header (skipping the rows before it) because the first lines have fewer fields than a footer.
+    Fields are quoted with ``"`` (RFC 4180), also when the rows DuckDB samples to detect the dialect quote
+    none. When no dialect fits the sample (a row with more or fewer fields than the header, an unclosed quote),
+    DuckDB fails or falls back to reading each line as one field: then the file is read with the delimiter of
+    its header, so that the error names the line at fault."""
+    blank_lines, header = _header_line(path)
     try:
-        source = cur.read_csv(str(path), all_varchar=True, header=True, skiprows=0, quotechar='"')
+        source = cur.read_csv(str(path), all_varchar=True, header=True, skiprows=blank_lines, quotechar='"')
     except duckdb.InvalidInputException as exc:
         if "Error when sniffing file" not in str(exc):
             raise
     else:
         if len(source.columns) > 1 or not any(d in source.columns[0] for d in _DELIMITERS):
             return source
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-        header = fh.readline()
     delimiter = max(_DELIMITERS, key=header.count)
     names = next(csv.reader([header], delimiter=delimiter), [])
-    return cur.read_csv(str(path), header=True, auto_detect=False, delimiter=delimiter, quotechar='"',
-                        escapechar='"', columns={name: "VARCHAR" for name in names})
+    return cur.read_csv(str(path), header=True, auto_detect=False, skiprows=blank_lines, delimiter=delimiter,
+                        quotechar='"', escapechar='"', columns={name: "VARCHAR" for name in names})
+
+
+def _header_line(path: Path) -> tuple[int, str]:
+    """How many blank lines a CSV file starts with, and the line after them (its header; "" when none)."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        for blank_lines, line in enumerate(fh):
+            if line.strip():
+                return blank_lines, line
+    return 0, ""
 
 
 def _reading_error(exc: duckdb.Error) -> str:

@@ -172,7 +172,10 @@ def test_malformed_csv_rows_and_text_not_in_utf8_are_refused_naming_the_line_or_
         env.cli("load", str(latin1)).stderr
 
 
-def test_a_csv_lands_every_row_under_the_header_on_its_first_line(env: Env, tmp_path: Path) -> None:
+def test_a_csv_lands_every_row_under_the_header_on_its_first_non_blank_line(env: Env, tmp_path: Path) -> None:
+    blank_first = tmp_path / "blank_first_visits.csv"  # the header is no row of its own
+    blank_first.write_bytes(
+        b"\xef\xbb\xbf\r\n\r\n" + (VISITS_HEADER + visits_csv_rows(100, 2)).replace("\n", "\r\n").encode())
     # A footer with more (empty) fields than the rows above it is not taken for the header, also when every
     # field above it is quoted (then no dialect fits the rows DuckDB samples).
     footer = tmp_path / "footer_visits.csv"
@@ -186,9 +189,9 @@ def test_a_csv_lands_every_row_under_the_header_on_its_first_line(env: Env, tmp_
     quoted.write_text("event_id,customer_id,occurred_at,name,kind,plan,signed_up_at\n" + "".join(
         f"k{i},c{i},2026-11-01T09:00:00Z,Name{i},b2c,basic,2025-01-01T00:00:00Z\n" for i in range(25_000))
         + 'late,c-late,2026-11-01T09:00:00Z,"Ortiz, Dana ""D""",b2b,pro,2025-01-01T00:00:00Z\n')
-    result = env.cli("load", str(footer), str(quoted_footer), str(quoted), "--json")
+    result = env.cli("load", str(blank_first), str(footer), str(quoted_footer), str(quoted), "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"rows": 25_007, "landed": 25_005, "duplicates": 0, "dead_lettered": 2,
+    assert json.loads(result.stdout) == {"rows": 25_009, "landed": 25_007, "duplicates": 0, "dead_lettered": 2,
                                           "quarantined": 0}
     assert read(env, "select source_file, source_line, reason_code from dead_letter order by 1") == \
         [(str(footer), 4, "missing_field"), (str(quoted_footer), 2, "missing_field")]
