@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = sub.add_parser("load", parents=[common], help="backfill JSONL, CSV or Parquet files")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE",
-                   help="JSONL (.jsonl, .ndjson, .json: one JSON object per line), CSV with a header on line 1 "
+                   help="JSONL (.jsonl, .ndjson, .json: one JSON object per line), CSV with its header first "
                         "(.csv, UTF-8) or Parquet (.parquet); fields and timestamps (with offset) as in the event "
                         "contract")
     p.add_argument("--type", choices=["tickets", "payments", "visits", "customers"],
