@@ -69,8 +69,8 @@ def test_log_lines_during_a_load_are_printed_above_the_progress_not_glued_to_it(
     code, out, shown = run_on_terminal("load", str(path), "--db", str(tmp_path / "x.duckdb"))
     assert code == 0 and "1 dead-lettered" in out
     lines = re.split(r"[\r\n]+", shown)
-    assert any(re.fullmatch(r"\S+ \S+ WARNING ingest\.landing: batch 1: 1 of 1 messages dead-lettered", line)
-               for line in lines), shown
+    assert any(re.fullmatch(rf"\S+ \S+ WARNING ingest\.landing: batch 1 from file:{re.escape(str(path))}: 1 of 1 "
+                            r"messages dead-lettered", line) for line in lines), shown
     assert not [line for line in lines if "rows/s" in line and "WARNING" in line], shown
 
 
