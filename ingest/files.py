@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import queue
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -24,6 +27,7 @@ from ingest.landing import INCOMING_SCHEMA, BatchResult, Lander
 NUMBER_FIELDS = ["handling_minutes", "compensation_requested", "compensation_granted", "sentiment", "amount",
                  "duration_seconds", "pages"]
 BOOLEAN_FIELDS = ["escalated"]
+_T = TypeVar("_T")
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
@@ -312,10 +316,53 @@ def load_files(
     totals = LoadTotals()
     started = time.monotonic()
     for path, event_type, fmt in plan:
-        blocks = _jsonl_blocks(path) if fmt == "jsonl" else _tabular_blocks(lander.con, path, fmt)
+        blocks = _read_ahead(_jsonl_blocks(path)) if fmt == "jsonl" else _tabular_blocks(lander.con, path, fmt)
         for lines, raws in _chunks(blocks, chunk_rows, chunk_bytes):
             table = _file_batch(event_type, str(path), lines, raws)
             totals.add(lander.land(table, f"file:{path}"))
             if progress:
                 progress(totals, time.monotonic() - started)
     return totals
+
+
+_DONE = object()
+
+
+def _read_ahead(items: Iterator[_T]) -> Iterator[_T]:
+    """``items``, each produced on a thread of its own while the one before it is consumed (a file's next
+    block read while DuckDB lands this one: both mostly outside the GIL). An error of the producer is raised
+    here, where it would have been without the thread; a consumer that stops early stops the producer."""
+    handoff: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: Any, error: BaseException | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put((item, error), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(_DONE, exc)
+
+    producer = threading.Thread(target=produce, name="load-read-ahead", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if item is _DONE:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        producer.join()

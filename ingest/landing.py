@@ -3,7 +3,8 @@
 Parsing and validation run inside DuckDB (sql/statements/ingest). A batch either lands completely
 (valid events, dead letters, consumer offsets and the batch record) or not at all. The batch statements
 are prepared once per connection and the batch tables they read are created once and emptied per batch,
-so a batch costs running them, not planning them again.
+so a batch costs running them, not planning them again. A large batch (a file chunk, a lake replay) is
+decoded and checked into the batch tables before its transaction instead (:data:`STAGE_MIN_ROWS`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ INCOMING_SCHEMA = pa.schema(
 _CHUNK_SCHEMA = INCOMING_SCHEMA.remove(0)  # ordinal is numbered over the whole batch
 # Created once per connection (sql/statements/ingest/batch_tables), emptied before each batch commits.
 BATCH_TABLES = ("incoming", "decoded", "checked_tickets", "checked_payments", "checked_visits", "checked_customers")
+# A batch of at least this many messages (two of DuckDB's row groups) is staged: its messages are decoded and
+# checked into the batch tables in transactions of their own, before the batch's transaction lands them. DuckDB
+# scans the rows a transaction inserted itself on one thread, committed rows on all of them. The batch tables
+# hold only temporary rows, so nothing of the batch lands before its transaction; they are created again after
+# it (a committed row deleted later would stay in memory), which has the batch statements planned again.
+STAGE_MIN_ROWS = 2 * 122_880
 
 
 class KafkaRecord(Protocol):
@@ -230,28 +237,46 @@ class Lander:
             self._tables_created = True
         self.statements.check_catalog()
         try:
-            with transaction(con):
-                con.from_arrow(table).insert_into("temp.incoming")
-                result = self._land_in_transaction(table.num_rows, source, started_at)
-                # Emptied inside the batch's transaction, so their rows are never committed: rows committed to
-                # a temporary table and deleted by a later transaction would stay in memory and be scanned again.
-                for name in BATCH_TABLES:
-                    con.execute(f"delete from temp.{name}")
+            if table.num_rows >= STAGE_MIN_ROWS:
+                try:
+                    con.from_arrow(table).insert_into("temp.incoming")
+                    self._decode_and_check()
+                    with transaction(con):
+                        result = self._land_in_transaction(table.num_rows, source, started_at, staged=True)
+                finally:
+                    for name in BATCH_TABLES:
+                        con.execute(f"drop table temp.{name}")
+                        self.statements.run(f"ingest/batch_tables/{name}")
+            else:
+                with transaction(con):
+                    con.from_arrow(table).insert_into("temp.incoming")
+                    result = self._land_in_transaction(table.num_rows, source, started_at)
+                    # Emptied inside the batch's transaction, so their rows are never committed: rows committed to
+                    # a temporary table and deleted by a later transaction would stay in memory and be scanned
+                    # again.
+                    for name in BATCH_TABLES:
+                        con.execute(f"delete from temp.{name}")
         except BaseException as exc:
             log.error("batch from %s (%d messages) failed, nothing of it landed: %s: %s",
                       source, table.num_rows, type(exc).__name__, exc)
             raise
         return result
 
-    def _land_in_transaction(self, messages: int, source: str, started_at: datetime) -> BatchResult:
+    def _decode_and_check(self) -> None:
+        """The messages of ``incoming`` parsed (``decoded``) and typed and checked (``checked_<type>``)."""
+        self.statements.run("ingest/decode_incoming", {"max_message_bytes": self.max_message_bytes})
+        for event_type in EVENT_TYPES:
+            self.statements.run(f"ingest/check_{event_type}")
+
+    def _land_in_transaction(self, messages: int, source: str, started_at: datetime,
+                             staged: bool = False) -> BatchResult:
         con = self.con
         run = self.statements.run
         batch_id = int(self.statements.row("ingest/next_batch_id")[0])
         now = utc_now()
         ctx = BatchContext(batch_id=batch_id, now=now, source=source, statements=self.statements)
-        run("ingest/decode_incoming", {"max_message_bytes": self.max_message_bytes})
-        for event_type in EVENT_TYPES:
-            run(f"ingest/check_{event_type}")
+        if not staged:
+            self._decode_and_check()
         quarantined = sum(hook(con, ctx) or 0 for hook in self.before_land)
         valid = int(self.statements.row("ingest/count_valid")[0])
         landed = 0

@@ -15,7 +15,7 @@ import duckdb
 from customer_health.churn import model as churn
 from customer_health.clock import model_now
 from customer_health.config import Settings
-from customer_health.health.history import rebuild_history
+from customer_health.health.history import grid_rows_ahead, rebuild_history
 from customer_health.health.refresh import HealthRefresher, RefreshResult
 from customer_health.sqlfiles import Statements, transaction
 
@@ -25,16 +25,22 @@ BACKFILL_REASON = "backfill"
 
 
 def finish_backfill(con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime | None = None) -> RefreshResult:
-    """In one transaction on the owner connection ``con``: rebuild the rollups from every landed event (the bulk
-    batches did not fold themselves in), score every customer's churn with the latest converged fit (if
-    any), derive the history points of the whole window again (a backfill may reach back anywhere in it) and
-    refresh every customer's health once as of ``now`` (UTC, default the model's now). Segment changes are
-    recorded only against the state before the backfill, never against a partly landed one."""
-    now = now or model_now(Statements(con))
+    """On the owner connection ``con``: rebuild the rollups from every landed event (the bulk batches did not
+    fold themselves in) and score every customer's churn with the latest converged fit (if any), in one
+    transaction; then derive the history points of the whole window again (a backfill may reach back anywhere
+    in it) and refresh every customer's health once as of ``now`` (UTC, default the model's now), in another.
+    Segment changes are recorded only against the state before the backfill, never against a partly landed
+    one. The rollups commit first, so that the history's first pass reads them on every thread
+    (:func:`grid_rows_ahead`): they are a function of the landed events alone, and a load stopped after them
+    leaves the health and the history as they were before it, as a load stopped while landing does."""
+    run = Statements(con)
+    now = now or model_now(run)
     refresher = HealthRefresher(settings.health)
     with transaction(con):
         churn.rebuild_transactions(con, settings)
         refresher.rebuild_rollups(con)
         churn.score_customers(con, settings, None, now, now=now)
-        rebuild_history(con, settings, None, now=now)
+    ahead = grid_rows_ahead(run, settings.health, now)
+    with transaction(con):
+        rebuild_history(con, settings, None, now=now, statements=run, rows_ahead=ahead)
         return refresher.full_refresh(con, now, reason=BACKFILL_REASON)

@@ -70,39 +70,57 @@ def derive_points(run: Statements, params: str, points: list[datetime]) -> None:
             run.run(name, {"params": params, "at": at})
 
 
-def derive_grid(run: Statements, params: str, points: list[datetime]) -> None:
+def derive_grid(run: Statements, params: str, points: list[datetime], rows_ready: bool = False) -> None:
     """Derive ``points`` (consecutive days, ascending, none of them stored) in one pass: every customer at
     every point set-based, then each point's segment chained from the point before; the same rows as
-    :func:`derive_points`."""
+    :func:`derive_points`. ``rows_ready``: the first pass's rows are there already (:func:`grid_rows_ahead`)."""
     if not points:
         return
     bounds = {"params": params, "first_at": points[0], "last_at": points[-1]}
-    for name in ("health/history_grid_rows", "health/history_grid_chain", "health/history_grid_norms",
-                 "health/history_grid_done"):
+    if not rows_ready:
+        run.run("health/history_grid_rows", bounds)
+    for name in ("health/history_grid_chain", "health/history_grid_norms", "health/history_grid_done"):
         run.run(name, bounds)
+
+
+def grid_rows_ahead(run: Statements, health: HealthSettings, now: datetime) -> list[datetime]:
+    """The first pass of the whole window's grid as of ``now`` (every customer at every point, into a temporary
+    table), outside any transaction, for a :func:`rebuild_history` of the whole window to store in its own: on
+    committed rollups and into a committed table, DuckDB reads on every thread, where it reads a transaction's
+    own writes on one. The points it covers."""
+    points = grid(now, health.history_days, run.row("health/data_since")[0])
+    if points:
+        run.run("health/history_grid_rows", {"params": health_params(health), "first_at": points[0],
+                                             "last_at": points[-1]})
+    return points
 
 
 def rebuild_history(
     con: duckdb.DuckDBPyConnection, settings: Settings, since: date | None = None, *,
-    now: datetime | None = None, statements: Statements | None = None,
+    now: datetime | None = None, statements: Statements | None = None, rows_ahead: list[datetime] | None = None,
 ) -> HistoryResult:
     """Derive every history point from day ``since`` (None: the whole window) to the last one at or before
     ``now`` (the model's time; default now) again, all customers (the norms change with any of them), in
-    the caller's transaction. Points from ``since`` on that fall out of the window are not derived again."""
-    return rebuild_points(statements or Statements(con), settings.health, since, now or utc_now())
+    the caller's transaction. Points from ``since`` on that fall out of the window are not derived again.
+    ``rows_ahead``: the points :func:`grid_rows_ahead` derived the first pass of, as of the same ``now``."""
+    return rebuild_points(statements or Statements(con), settings.health, since, now or utc_now(), rows_ahead)
 
 
-def rebuild_points(run: Statements, health: HealthSettings, since: date | None, now: datetime) -> HistoryResult:
+def rebuild_points(run: Statements, health: HealthSettings, since: date | None, now: datetime,
+                   rows_ahead: list[datetime] | None = None) -> HistoryResult:
     """:func:`rebuild_history` on a statement runner."""
     started = time.perf_counter()
     points = grid(now, health.history_days, run.row("health/data_since")[0])
     start = datetime.combine(since, datetime.min.time()) if since is not None else None
     if start is not None:
         points = [p for p in points if p >= start]
+    if rows_ahead is not None and rows_ahead != points:
+        raise ValueError(f"the grid's rows were derived ahead for other points ({len(rows_ahead)}) than these "
+                         f"({len(points)})")
     delete_from = start if start is not None else (points[0] if points else point_of(now))
     run.run("health/history_delete_points", {"since": delete_from})
     run.run("health/history_delete_norms", {"since": delete_from})
-    derive_grid(run, health_params(health), points)
+    derive_grid(run, health_params(health), points, rows_ready=rows_ahead is not None)
     seconds = time.perf_counter() - started
     if points:
         log.info("health: %d history points derived (%s to %s) in %.1f s", len(points),

@@ -31,27 +31,54 @@ profiles as (
 past_days as (
     select * from customer_day where day < last_at::timestamp::date
 ),
+-- the day sums as decimal(18, 4) and bigint (a day's fit), and their running totals below likewise (a
+-- customer's fit): cheaper to sum and to look up than the 128-bit types sum() gives
 daily as (
-    select * from health_day_sums_of('past_days')
+    select * replace (
+        support_minutes::decimal(18, 4) as support_minutes, how_to_minutes::decimal(18, 4) as how_to_minutes,
+        tickets_opened::bigint as tickets_opened, complaints::bigint as complaints,
+        how_to_tickets::bigint as how_to_tickets, legal_threats::bigint as legal_threats,
+        escalations::bigint as escalations, compensation_requests::bigint as compensation_requests,
+        compensation_requested_native::decimal(18, 4) as compensation_requested_native,
+        compensation_granted_native::decimal(18, 4) as compensation_granted_native,
+        charges::decimal(18, 4) as charges, refunds::decimal(18, 4) as refunds,
+        chargebacks::decimal(18, 4) as chargebacks, credits::decimal(18, 4) as credits,
+        failed_payments::bigint as failed_payments, charge_attempts::bigint as charge_attempts,
+        unpriced_payments::bigint as unpriced_payments, visits::bigint as visits)
+    from health_day_sums_of('past_days')
 ),
--- running totals per customer up to and including each day
+-- running totals per customer up to and including each day, and the customer's next day with a total
 totals as (
     select customer_id, day,
-        sum(support_minutes) over w as support_minutes, sum(how_to_minutes) over w as how_to_minutes,
-        sum(tickets_opened) over w as tickets_opened, sum(complaints) over w as complaints,
-        sum(how_to_tickets) over w as how_to_tickets, sum(legal_threats) over w as legal_threats,
-        sum(escalations) over w as escalations, sum(compensation_requests) over w as compensation_requests,
-        sum(compensation_requested_native) over w as compensation_requested_native,
-        sum(compensation_granted_native) over w as compensation_granted_native,
-        sum(charges) over w as charges, sum(refunds) over w as refunds, sum(chargebacks) over w as chargebacks,
-        sum(credits) over w as credits, sum(failed_payments) over w as failed_payments,
-        sum(charge_attempts) over w as charge_attempts, sum(unpriced_payments) over w as unpriced_payments,
-        sum(visits) over w as visits,
+        (sum(support_minutes) over w)::decimal(18, 4) as support_minutes,
+        (sum(how_to_minutes) over w)::decimal(18, 4) as how_to_minutes,
+        (sum(tickets_opened) over w)::bigint as tickets_opened, (sum(complaints) over w)::bigint as complaints,
+        (sum(how_to_tickets) over w)::bigint as how_to_tickets,
+        (sum(legal_threats) over w)::bigint as legal_threats, (sum(escalations) over w)::bigint as escalations,
+        (sum(compensation_requests) over w)::bigint as compensation_requests,
+        (sum(compensation_requested_native) over w)::decimal(18, 4) as compensation_requested_native,
+        (sum(compensation_granted_native) over w)::decimal(18, 4) as compensation_granted_native,
+        (sum(charges) over w)::decimal(18, 4) as charges, (sum(refunds) over w)::decimal(18, 4) as refunds,
+        (sum(chargebacks) over w)::decimal(18, 4) as chargebacks, (sum(credits) over w)::decimal(18, 4) as credits,
+        (sum(failed_payments) over w)::bigint as failed_payments,
+        (sum(charge_attempts) over w)::bigint as charge_attempts,
+        (sum(unpriced_payments) over w)::bigint as unpriced_payments, (sum(visits) over w)::bigint as visits,
         min(first_visit_at) over w as first_visit_at, max(last_visit_at) over w as last_visit_at,
         max(last_activity_at) over w as last_activity_at, max(last_payment_at) over w as last_payment_at,
-        arg_max(last_payment_currency, last_payment_at) over w as last_payment_currency
+        arg_max(last_payment_currency, last_payment_at) over w as last_payment_currency,
+        lead(day) over (partition by customer_id order by day) as next_day
     from daily
     window w as (partition by customer_id order by day rows between unbounded preceding and current row)
+),
+-- the points each total is looked up by: with lag_days 0 (29, 89), the points whose day before them (before
+-- their 30, 90 day window) falls in [the total's day, the customer's next day with a total)
+served as (
+    select customer_id, day, lag_days, unnest(range(
+            greatest(day + 1 + lag_days, first_at::timestamp::date)::timestamp,
+            least(coalesce(next_day + 1 + lag_days, last_at::timestamp::date + 1),
+                  last_at::timestamp::date + 1)::timestamp,
+            interval 1 day))::date as today
+    from totals, (values (0), (29), (89)) lags(lag_days)
 ),
 -- what happened at a point exactly (00:00 UTC): the point's own day up to the point
 at_point_facts as (
@@ -76,7 +103,7 @@ windowed as (
         t.support_minutes as t_support_minutes, t30.support_minutes as t30_support_minutes,
         t90.support_minutes as t90_support_minutes,
         t.visits as t_visits, t30.visits as t30_visits, t90.visits as t90_visits,
-        t.* exclude (customer_id, day, support_minutes, visits),
+        t.* exclude (customer_id, day, support_minutes, visits, next_day),
         t90.how_to_minutes as t90_how_to_minutes, t90.tickets_opened as t90_tickets_opened,
         t90.complaints as t90_complaints, t90.how_to_tickets as t90_how_to_tickets,
         t90.legal_threats as t90_legal_threats, t90.escalations as t90_escalations,
@@ -87,10 +114,13 @@ windowed as (
         t90.credits as t90_credits, t90.failed_payments as t90_failed_payments,
         t90.charge_attempts as t90_charge_attempts, t90.unpriced_payments as t90_unpriced_payments
     from profiles p
-    asof left join totals t on t.customer_id = p.customer_id and p.today > t.day
-    asof left join (select customer_id, day, support_minutes, visits from totals) t30
-        on t30.customer_id = p.customer_id and p.today - 29 > t30.day
-    asof left join totals t90 on t90.customer_id = p.customer_id and p.today - 89 > t90.day
+    left join served s on s.customer_id = p.customer_id and s.today = p.today and s.lag_days = 0
+    left join totals t on t.customer_id = p.customer_id and t.day = s.day
+    left join served s30 on s30.customer_id = p.customer_id and s30.today = p.today and s30.lag_days = 29
+    left join (select customer_id, day, support_minutes, visits from totals) t30
+        on t30.customer_id = p.customer_id and t30.day = s30.day
+    left join served s90 on s90.customer_id = p.customer_id and s90.today = p.today and s90.lag_days = 89
+    left join totals t90 on t90.customer_id = p.customer_id and t90.day = s90.day
 ),
 invoices as (
     select i.customer_id, p.as_of,

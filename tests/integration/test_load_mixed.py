@@ -1,6 +1,7 @@
 """`load` of a mixed file set accounts for every row exactly as landing each file's lines in one batch does:
 good rows, duplicates within a file, across chunks and across files, malformed lines, contract violations and
-quarantined rows, in files with blank lines, CRLF line ends and no final newline, split into many chunks."""
+quarantined rows, in files with blank lines, CRLF line ends and no final newline, split into many chunks, each
+chunk landed in its transaction or staged before it (ingest.landing.STAGE_MIN_ROWS), or some of each."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 from customer_health.composition import load_lander
 from customer_health.config import Settings
 from customer_health.db import open_owner
+from ingest import landing
 from ingest.files import LoadTotals, load_files
-from ingest.landing import batch_from_rows
+from ingest.landing import BATCH_TABLES, BatchContext, batch_from_rows
 from tests.factories import BAD_MESSAGES, encode, ticket, ts, visit
 from tests.unit.test_load_reader import python_lines
 
@@ -75,15 +77,24 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     return {table: con.execute(sql).fetchall() for table, sql in TABLES.items()}
 
 
-@pytest.mark.parametrize("chunk_bytes", [20_000, 64 * 1024 * 1024])
-def test_a_mixed_load_equals_landing_each_files_lines_in_one_batch(tmp_path: Path, chunk_bytes: int) -> None:
+# (chunk bytes, the smallest batch staged: None as in production, where no batch of these files is staged)
+LOADS = [(20_000, None), (64 * 1024 * 1024, None), (20_000, 1), (64 * 1024 * 1024, 1), (20_000, 100)]
+
+
+@pytest.mark.parametrize(("chunk_bytes", "stage_min_rows"), LOADS)
+def test_a_mixed_load_equals_landing_each_files_lines_in_one_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int, stage_min_rows: int | None,
+) -> None:
     files, expected = mixed_files(tmp_path)
     loaded_con = open_owner(Settings(db_path=tmp_path / "loaded.duckdb"))
     reference_con = open_owner(Settings(db_path=tmp_path / "reference.duckdb"))
     try:
-        totals = load_files(load_lander(loaded_con, Settings(db_path=tmp_path / "loaded.duckdb")), files,
-                            chunk_bytes=chunk_bytes)
         reference = load_lander(reference_con, Settings(db_path=tmp_path / "reference.duckdb"))
+        loader = load_lander(loaded_con, Settings(db_path=tmp_path / "loaded.duckdb"))
+        if stage_min_rows is not None:
+            monkeypatch.setattr(landing, "STAGE_MIN_ROWS", stage_min_rows)
+        totals = load_files(loader, files, chunk_bytes=chunk_bytes)
+        monkeypatch.undo()
         by_hand = LoadTotals()
         for path in files:
             event_type = "tickets" if "tickets" in path.name else "visits"
@@ -99,6 +110,44 @@ def test_a_mixed_load_equals_landing_each_files_lines_in_one_batch(tmp_path: Pat
         batches = loaded_con.execute("select count(*), sum(messages), sum(duplicates) from ingest_batches").fetchone()
         assert batches is not None and batches[1:] == (expected["rows"], expected["duplicates"])
         assert batches[0] > (len(files) if chunk_bytes < 100_000 else 0)
+        if stage_min_rows == 100:  # some chunks staged, some landed in their transaction
+            sizes = [n for (n,) in loaded_con.execute("select messages from ingest_batches").fetchall()]
+            assert min(sizes) < 100 <= max(sizes)
+        for name in BATCH_TABLES:  # emptied for the next batch, whichever way
+            assert loaded_con.execute(f"select count(*) from temp.{name}").fetchone() == (0,)
     finally:
         loaded_con.close()
         reference_con.close()
+
+
+def test_a_staged_batch_that_fails_lands_nothing_and_the_next_one_lands_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    files, _expected = mixed_files(tmp_path)
+    settings = Settings(db_path=tmp_path / "loaded.duckdb")
+    con = open_owner(settings)
+    try:
+        lander = load_lander(con, settings)
+        failures = iter([True])
+
+        def fails_once(_con: duckdb.DuckDBPyConnection, _ctx: BatchContext) -> int:
+            if next(failures, False):
+                raise RuntimeError("a batch hook failed")
+            return 0
+
+        lander.before_land.insert(0, fails_once)
+        monkeypatch.setattr(landing, "STAGE_MIN_ROWS", 1)
+        rows = [("visits", str(files[0]), number, raw) for number, raw in python_lines(files[0])]
+        with pytest.raises(RuntimeError, match="a batch hook failed"):
+            lander.land(batch_from_rows(rows), f"file:{files[0]}")
+        landed = "select (select count(*) from visits), (select count(*) from dead_letter), " \
+                 "(select count(*) from quarantine), (select count(*) from ingest_batches)"
+        assert con.execute(landed).fetchone() == (0, 0, 0, 0)
+        for name in BATCH_TABLES:
+            assert con.execute(f"select count(*) from temp.{name}").fetchone() == (0,)
+        result = lander.land(batch_from_rows(rows), f"file:{files[0]}")
+        assert result.messages == len(rows) > 0
+        assert result.landed + result.duplicates + result.dead_lettered + result.quarantined == len(rows)
+        assert con.execute(landed).fetchone() == (result.landed, result.dead_lettered, result.quarantined, 1)
+    finally:
+        con.close()

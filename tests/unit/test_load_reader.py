@@ -1,5 +1,6 @@
 """The JSONL reader of `load` finds lines with array operations over blocks of bytes; it must give exactly the
-lines (and line numbers) Python's own line iteration gives, and cut them into chunks as full as the bounds allow."""
+lines (and line numbers) Python's own line iteration gives, and cut them into chunks as full as the bounds allow;
+read ahead on a thread of its own, it gives the same blocks in the same order, and its errors where they arise."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.files import _chunks, _jsonl_blocks
+from ingest.files import _chunks, _jsonl_blocks, _read_ahead
 
 
 def python_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -74,3 +75,46 @@ def test_random_files_read_as_python_reads_them_in_any_block_size(tmp_path: Path
                         for n, raw in zip(numbers, values.to_pylist(), strict=True)]
                 assert flat == expected
                 assert [len(numbers) for numbers, _ in chunks] == greedy_chunk_sizes(expected, chunk_rows, chunk_bytes)
+
+
+def test_reading_ahead_gives_every_item_in_order_and_raises_where_the_reader_failed() -> None:
+    assert list(_read_ahead(iter(range(1000)))) == list(range(1000))
+
+    def failing() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise ValueError("line 3 is unreadable")
+
+    got: list[int] = []
+    with pytest.raises(ValueError, match="line 3 is unreadable"):
+        for item in _read_ahead(failing()):
+            got.append(item)
+    assert got == [1, 2]
+
+
+def test_a_consumer_that_stops_early_stops_the_reader() -> None:
+    produced: list[int] = []
+
+    def endless() -> Iterator[int]:
+        n = 0
+        while True:
+            produced.append(n)
+            yield n
+            n += 1
+
+    reader = _read_ahead(endless())
+    assert [next(reader) for _ in range(3)] == [0, 1, 2]
+    reader.close()  # joins the producer: it must not wait forever on a full hand-off
+    stopped_at = len(produced)
+    assert stopped_at <= 5
+    assert len(produced) == stopped_at
+
+
+def test_a_file_read_ahead_gives_the_blocks_read_inline(tmp_path: Path) -> None:
+    path = tmp_path / "visits.jsonl"
+    path.write_bytes(b"".join(b'{"n": %d}\r\n' % i if i % 7 else b"\n" for i in range(20_000)))
+    inline = [(numbers.tolist(), values.to_pylist()) for numbers, values in _jsonl_blocks(path, read_bytes=4096)]
+    ahead = [(numbers.tolist(), values.to_pylist())
+             for numbers, values in _read_ahead(_jsonl_blocks(path, read_bytes=4096))]
+    assert ahead == inline
+    assert len(inline) > 10

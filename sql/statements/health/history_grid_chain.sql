@@ -43,9 +43,10 @@ folded as (
     left join before b using (customer_id)
     group by customer_id
 ),
+-- each customer's states as text, one letter per state ('a' is position 1), which the join below gathers per point
+-- cheaply (a list would be copied whole for each)
 chained as (
-    select customer_id, first_at + to_days(unnest(range(0, len(states) - 1))::integer) as as_of,
-        unnest(states[1:-2]) as previous
+    select customer_id, first_at, array_to_string(list_transform(states, s -> chr(96 + s)), '') as states
     from folded
 )
 select min(nextval('health_snapshot_ids')) over () - 1 + row_number() over (order by snapshot_at, customer_id)
@@ -57,12 +58,17 @@ from (
     select p.* exclude (segment_inputs, hp),
         health_rule_reason(p.segment_rule, p.segment_inputs, p.hp) as segment_reason
     from (
-        select g.customer_id, g.as_of as snapshot_at, g.health_score, params.names[c.previous] as previous_segment,
-            health_segment_rule(params.names[c.previous], g.segment_inputs, params.hp) as segment_rule,
+        select g.customer_id, g.as_of as snapshot_at, g.health_score, params.names[g.previous] as previous_segment,
+            health_segment_rule(params.names[g.previous], g.segment_inputs, params.hp) as segment_rule,
             g.segment_inputs, params.hp, g.components, g.revenue_90d, g.cost_to_serve_90d, g.margin_90d,
-            g.complaint_index_90d, g.support_minutes_90d::double as support_minutes_90d
-        from health_grid_rows g
-        join chained c using (customer_id, as_of)
+            g.complaint_index_90d, g.support_minutes_90d
+        from (
+            -- the state before the point: the customer's (days since the first point + 1)th
+            select g.* exclude (support_minutes_90d), g.support_minutes_90d::double as support_minutes_90d,
+                ascii(c.states[date_diff('day', c.first_at, g.as_of) + 1]) - 96 as previous
+            from health_grid_rows g
+            join chained c using (customer_id)
+        ) g
         cross join params
     ) p
 )
