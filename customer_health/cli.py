@@ -56,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug: one line for the user, the traceback with --verbose
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C in a DuckDB query: RuntimeError from it
+            return 130
         if args.verbose:
             raise
         sys.stderr.write(f"customer-health: unexpected {type(exc).__name__}: {exc} (run with -v for details)\n")

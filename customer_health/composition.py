@@ -65,6 +65,12 @@ def finish_load(con: duckdb.DuckDBPyConnection, settings: Settings) -> RefreshRe
     return finish_backfill(con, settings)
 
 
+def load_left_underived(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether rows an earlier load landed were never derived (it stopped before its end): a load derives them
+    then, even when it lands nothing new."""
+    return bool(Statements(con).value("load/underived"))
+
+
 def settle_checkpoint(con: duckdb.DuckDBPyConnection, settings: Settings) -> RefreshResult | None:
     """After a working store was loaded from a checkpoint (and the commits after it landed): the history a late
     event left waiting for its rebuild (the leader rebuilds at most every health.history_rebuild_interval_seconds)

@@ -6,6 +6,7 @@ tests see nothing of it. The last state stays on screen when the work ends.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -23,6 +24,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
 T = TypeVar("T")
@@ -88,12 +90,51 @@ def progress(description: str, unit: str = "rows", total: float | None = None,
         columns += [BarColumn(), MofNCompleteColumn()]
     else:
         columns += [TextColumn("{task.completed:,.0f} " + unit)]
-    columns += [_RateColumn(unit), TimeElapsedColumn(), TextColumn("{task.fields[details]}")]
+    # The details wrap within their column on a narrow terminal, so that the rate and time stay shown.
+    columns += [_RateColumn(unit), TimeElapsedColumn(),
+                TextColumn("{task.fields[details]}", table_column=Column(no_wrap=False))]
     console = Console(file=stream, force_terminal=on_terminal or None)
     bar = Progress(*columns, console=console, disable=not on_terminal, refresh_per_second=REFRESH_PER_SECOND)
-    with bar:
+    with bar, _logs_above(bar, stream, on_terminal):
         tracker = Tracker(bar, bar.add_task(description, total=total, details=""))
         try:
             yield tracker
         finally:
             tracker.flush()
+
+
+class _AboveTheDisplay:
+    """A stream whose every line rich prints above its display as it is: not wrapped (the terminal wraps it),
+    no markup."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            self._console.out(line, highlight=False)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._console.out(self._partial, highlight=False)
+            self._partial = ""
+
+
+@contextmanager
+def _logs_above(bar: Progress, stream: TextIO, on_terminal: bool) -> Iterator[None]:
+    """While the display is drawn, log lines written to its stream are printed above it, each on a line of its
+    own (not glued to the display's line): the logging handlers hold the stream itself, which rich's own
+    redirection of ``sys.stderr`` does not reach."""
+    handlers = [h for h in logging.getLogger().handlers
+                if on_terminal and isinstance(h, logging.StreamHandler) and h.stream is stream]
+    for handler in handlers:
+        handler.setStream(_AboveTheDisplay(bar.console))  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.flush()
+            handler.setStream(stream)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -53,7 +54,8 @@ def consumer_lag(db: Statements, settings: Settings, committed: dict[Partition, 
     try:
         live = _end_offsets(settings)
     except (KafkaError, OSError) as exc:
-        error = f"{settings.kafka.bootstrap_servers}: {type(exc).__name__}: {exc}"
+        named = str(exc) if str(exc).startswith(type(exc).__name__) else f"{type(exc).__name__}: {exc}"
+        error = f"{settings.kafka.bootstrap_servers}: {named}"
         log.warning("status: could not read end offsets from the broker at %s", error)
     else:
         partitions = {
@@ -81,6 +83,25 @@ BROKER_TIMEOUT_MS = 3000
 
 def _end_offsets(settings: Settings) -> dict[TopicPartition, int]:
     """End offsets of every partition of the configured topics; raises what the client raised."""
+    with _client_log_quiet():
+        return _read_end_offsets(settings)
+
+
+@contextlib.contextmanager
+def _client_log_quiet() -> Iterator[None]:
+    """The Kafka client's own log lines (a line per failed connection attempt) held back, unless debugging:
+    a broker that cannot be read is reported once, by ``consumer_lag``."""
+    client_log = logging.getLogger("kafka")
+    level = client_log.level
+    if not client_log.isEnabledFor(logging.DEBUG):
+        client_log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        client_log.setLevel(level)
+
+
+def _read_end_offsets(settings: Settings) -> dict[TopicPartition, int]:
     kafka = settings.kafka
     consumer = KafkaConsumer(**kafka.client_options(), client_id="customer-health-status",
                              bootstrap_timeout_ms=BROKER_TIMEOUT_MS)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import queue
+import re
 import sys
 import threading
 import time
@@ -66,6 +68,32 @@ def file_format(path: Path) -> str:
     if fmt is None:
         raise UserError(f"{path}: unsupported file type {path.suffix!r} (use .jsonl, .csv or .parquet)")
     return fmt
+
+
+# The UTF-8 byte order mark, which a JSONL file may start with.
+_BOM = b"\xef\xbb\xbf"
+
+
+def _refuse_unreadable_text(path: Path, fmt: str) -> None:
+    """Refuse, before anything lands, a JSONL or CSV file that reads as garbage: UTF-16 text (as Windows tools
+    write it; both are read as UTF-8), or one JSON document (an array of events, or an object over several
+    lines, as JSON exports are) where JSONL has one object per line. Read as they are, every line of the first
+    would be a dead letter or a reading error without the cause, every line of the second a dead letter."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UserError(f"{path}: is UTF-16 text (it starts with a UTF-16 byte order mark); {fmt.upper()} is read "
+                        f"as UTF-8: convert it, e.g. iconv -f UTF-16 -t UTF-8 {path} > {path.stem}-utf8{path.suffix}")
+    if fmt != "jsonl":
+        return
+    first_line = head.removeprefix(_BOM).lstrip().split(b"\n", 1)[0].strip()
+    if first_line == b"{" or re.match(rb"\[\s*(\{|$)", first_line):
+        raise UserError(f"{path}: is one JSON document (an array, or an object over several lines), not one JSON "
+                        f"object per line (JSONL): convert it, e.g. jq -c '.[]' {path} > {path.stem}.jsonl "
+                        "(an array) or jq -c . (objects)")
 
 
 # A block of consecutive rows of a file: their line numbers and raw texts (an Arrow binary array).
@@ -135,11 +163,13 @@ _READ_BYTES = 16 * 1024 * 1024
 
 def _jsonl_blocks(path: Path, read_bytes: int = _READ_BYTES) -> Iterator[Block]:
     """The non-blank lines of a JSONL file, numbered from 1, without their line ends (``\\n`` and any ``\\r``
-    before it), in blocks of about ``read_bytes``: found with array operations over each block's bytes, never
-    line by line in Python."""
-    carry = b""
+    before it) and without a UTF-8 byte order mark at the start of the file (as Windows tools write), in blocks
+    of about ``read_bytes``: found with array operations over each block's bytes, never line by line in Python."""
     first_line = 1
     with path.open("rb") as fh:
+        carry = fh.read(len(_BOM))
+        if carry == _BOM:
+            carry = b""
         while True:
             data = fh.read(max(read_bytes, len(carry)))
             final = not data
@@ -194,11 +224,55 @@ def _block_of_lines(buf: np.ndarray, ends: np.ndarray, first_line: int) -> Itera
         first = last
 
 
+# Field delimiters of CSV exports, as DuckDB detects them.
+_DELIMITERS = ",;\t|"
+
+
+def _read_csv(cur: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
+    """The CSV file as text columns named by its header, its first non-blank line: DuckDB may not take a later
+    line for the header (skipping the rows before it) because the first lines have fewer fields than a footer.
+    Fields are quoted with ``"`` (RFC 4180), also when the rows DuckDB samples to detect the dialect quote
+    none. When no dialect fits the sample (a row with more or fewer fields than the header, an unclosed quote),
+    DuckDB fails or falls back to reading each line as one field: then the file is read with the delimiter of
+    its header, so that the error names the line at fault."""
+    blank_lines, header = _header_line(path)
+    try:
+        source = cur.read_csv(str(path), all_varchar=True, header=True, skiprows=blank_lines, quotechar='"')
+    except duckdb.InvalidInputException as exc:
+        if "Error when sniffing file" not in str(exc):
+            raise
+    else:
+        if len(source.columns) > 1 or not any(d in source.columns[0] for d in _DELIMITERS):
+            return source
+    delimiter = max(_DELIMITERS, key=header.count)
+    names = next(csv.reader([header], delimiter=delimiter), [])
+    return cur.read_csv(str(path), header=True, auto_detect=False, skiprows=blank_lines, delimiter=delimiter,
+                        quotechar='"', escapechar='"', columns={name: "VARCHAR" for name in names})
+
+
+def _header_line(path: Path) -> tuple[int, str]:
+    """How many blank lines a CSV file starts with, and the line after them (its header; "" when none)."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        for blank_lines, line in enumerate(fh):
+            if line.strip():
+                return blank_lines, line
+    return 0, ""
+
+
+def _reading_error(exc: duckdb.Error) -> str:
+    """DuckDB's error in one line: its first and, for a CSV error, the line saying what is wrong there."""
+    lines = str(exc).splitlines()
+    advice = next((i for i, line in enumerate(lines) if line.startswith("Possible")), len(lines))
+    cause = next((line for line in reversed(lines[1:advice]) if line.strip()), "")
+    if "CSV Error on Line" in lines[0] and cause and not cause.startswith("Original Line"):
+        return f"{lines[0]}: {cause}"
+    return lines[0]
+
+
 def _tabular_blocks(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Iterator[Block]:
     with con.cursor() as cur:
         try:
-            source = (cur.read_csv(str(path), all_varchar=True, header=True) if fmt == "csv"
-                      else cur.read_parquet(str(path)))
+            source = _read_csv(cur, path) if fmt == "csv" else cur.read_parquet(str(path))
             source.create_view("load_source", replace=True)
             result = sqlfiles.Statements(cur).run("load/tabular_rows", {
                 "number_fields": NUMBER_FIELDS, "boolean_fields": BOOLEAN_FIELDS,
@@ -207,7 +281,7 @@ def _tabular_blocks(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Ite
                 yield (np.array([int(line) for line, _ in rows], dtype=np.int64),
                        pa.array([bytes(raw) for _, raw in rows], pa.binary()))
         except duckdb.Error as exc:
-            raise UserError(f"{path}: cannot read as {fmt.upper()}: {str(exc).splitlines()[0]}") from None
+            raise UserError(f"{path}: cannot read as {fmt.upper()}: {_reading_error(exc)}") from None
 
 
 # Rows fetched from DuckDB at a time while reading CSV or Parquet.
@@ -231,9 +305,14 @@ def load_files(
         raise UserError(f"load: chunk_rows and chunk_bytes must be more than 0, got {chunk_rows}, {chunk_bytes}")
     plan = []
     for path in paths:
+        if path.is_dir():
+            raise UserError(f"{path}: is a directory; pass the files in it (e.g. {path / '*.jsonl'})")
         if not path.is_file():
             raise UserError(f"{path}: no such file")
-        plan.append((path, event_type_for(path, explicit_type), file_format(path)))
+        fmt = file_format(path)
+        if fmt != "parquet":
+            _refuse_unreadable_text(path, fmt)
+        plan.append((path, event_type_for(path, explicit_type), fmt))
     totals = LoadTotals()
     started = time.monotonic()
     for path, event_type, fmt in plan:

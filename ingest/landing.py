@@ -300,7 +300,7 @@ class Lander:
             for hook in self.after_land:
                 hook(con, ctx)
         if dead:
-            log.warning("batch %d: %d of %d messages dead-lettered", batch_id, dead, messages)
+            log.warning("batch %d from %s: %d of %d messages dead-lettered", batch_id, source, dead, messages)
         return BatchResult(batch_id, messages, landed, duplicates, dead, quarantined, now)
 
     def stored_offsets_from_cursor(self) -> dict[tuple[str, int], int]:

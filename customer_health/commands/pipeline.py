@@ -15,6 +15,7 @@ from customer_health.clock import utc_now
 from customer_health.composition import (
     finish_load,
     load_lander,
+    load_left_underived,
     pipeline_extensions,
     preload_quality,
     settle_checkpoint,
@@ -40,7 +41,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(handler=cmd_ingest)
 
     p = sub.add_parser("load", parents=[common], help="backfill JSONL, CSV or Parquet files")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                   help="JSONL (.jsonl, .ndjson, .json: one JSON object per line), CSV with its header first "
+                        "(.csv, UTF-8) or Parquet (.parquet); fields and timestamps (with offset) as in the event "
+                        "contract")
     p.add_argument("--type", choices=["tickets", "payments", "visits", "customers"],
                    help="event type of every file (default: from each file name)")
     p.add_argument("--json", action="store_true", help="print totals as JSON")
@@ -114,7 +118,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             totals = load_files(lander, args.files, args.type, progress=lambda t, _elapsed: shown.update(
                 t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered,
                 quarantined=t.quarantined), chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024)
-        if totals.landed:
+        if totals.landed or load_left_underived(con):
             with progress("health and history", unit="customers") as shown:
                 refreshed = finish_load(con, settings)
                 shown.update(refreshed.customers)

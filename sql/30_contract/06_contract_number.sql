@@ -2,7 +2,7 @@
 create or replace macro contract_number(fld, f, minimum, exclusive_minimum, maximum, required) as case
     when contract_json_type(fld) = 'MISSING' then contract_missing(fld, f, required)
     when contract_json_type(fld) not in ('BIGINT', 'UBIGINT', 'DOUBLE') then
-        contract_problem('wrong_type', f || ' must be a number, got ' || lower(contract_json_type(fld)))
+        contract_problem('wrong_type', f || ' must be a number, got ' || contract_got(fld))
     when try_cast(contract_text(fld) as double) is null
         or try_cast(contract_text(fld) as double) < minimum
         or (exclusive_minimum and try_cast(contract_text(fld) as double) = minimum)

@@ -16,11 +16,11 @@ from tests.conftest import REPO
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-def run_on_terminal(*args: str) -> tuple[int, str, str]:
+def run_on_terminal(*args: str, columns: int = 200) -> tuple[int, str, str]:
     """The CLI with stderr on a pseudo-terminal; returns (exit code, stdout, what the terminal showed)."""
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "customer_health.cli", *args], stdout=subprocess.PIPE,
-                            stderr=slave, cwd=REPO, env=dict(os.environ, COLUMNS="200", TERM="xterm"))
+                            stderr=slave, cwd=REPO, env=dict(os.environ, COLUMNS=str(columns), TERM="xterm"))
     os.close(slave)
     shown = bytearray()
     while True:
@@ -61,3 +61,24 @@ def test_not_on_a_terminal_there_is_no_progress(tmp_path: Path) -> None:
         shown.advance(10)
         shown.update(20, landed=20)
     assert stream.getvalue() == ""
+
+
+def test_log_lines_during_a_load_are_printed_above_the_progress_not_glued_to_it(tmp_path: Path) -> None:
+    path = tmp_path / "visits.jsonl"
+    path.write_bytes(b'{"event_id": "v1"}\n')  # dead-lettered: the lander logs a warning while the bar is shown
+    code, out, shown = run_on_terminal("load", str(path), "--db", str(tmp_path / "x.duckdb"))
+    assert code == 0 and "1 dead-lettered" in out
+    lines = re.split(r"[\r\n]+", shown)
+    assert any(re.fullmatch(rf"\S+ \S+ WARNING ingest\.landing: batch 1 from file:{re.escape(str(path))}: 1 of 1 "
+                            r"messages dead-lettered", line) for line in lines), shown
+    assert not [line for line in lines if "rows/s" in line and "WARNING" in line], shown
+
+
+def test_on_an_80_column_terminal_the_load_progress_keeps_its_rate_time_and_every_count(tmp_path: Path) -> None:
+    path = tmp_path / "visits.jsonl"
+    path.write_bytes(b'{"event_id": "v1"}\n')
+    code, out, shown = run_on_terminal("load", str(path), "--db", str(tmp_path / "x.duckdb"), columns=80)
+    assert code == 0 and "1 dead-lettered" in out
+    final = " ".join(shown[shown.rindex("loading 1 rows"):].split("health and history")[0].split())
+    assert re.fullmatch(r"loading 1 rows \d+ rows/s 0:00:\d\d landed 0 duplicates 0 dead-lettered 1 quarantined 0",
+                        final), final

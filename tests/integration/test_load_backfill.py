@@ -91,3 +91,24 @@ def test_the_summary_and_status_account_for_every_row(env: Env, tmp_path: Path) 
     assert document["dead_letter"]["total"] == 2
     shown = env.cli("status").stdout
     assert "duplicates:   4" in shown and "quarantined:  2 (payments 2)" in shown
+
+
+def test_rows_a_stopped_load_landed_are_derived_by_the_next_load_even_when_it_lands_nothing(
+    env: Env, tmp_path: Path,
+) -> None:
+    good = tmp_path / "payments.jsonl"
+    good.write_bytes(b"\n".join(encode(payment(f"p{i}", customer_id=f"c{i % 3}")) for i in range(6)) + b"\n")
+    unreadable = tmp_path / "visits.csv"  # a row with more fields than the header: the load stops there
+    unreadable.write_text("event_id,customer_id,occurred_at,session_id,channel,duration_seconds\n"
+                          "v1,c1,2026-11-01T09:00:00Z,s,web,30,EXTRA\n")
+    stopped = env.cli("load", str(good), str(unreadable))
+    assert stopped.returncode == 1 and "Expected Number of Columns" in stopped.stderr
+    assert read(env, "select count(*) from payments") == [(6,)]
+    assert read(env, "select count(*) from health_state") == [(0,)]  # landed, not derived
+    again = env.cli("load", str(good), "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["landed"] == 0
+    assert read(env, "select count(*) from health_refreshes") == [(1,)]
+    assert read(env, "select customer_id from health_state order by 1") == [("c0",), ("c1",), ("c2",)]
+    assert env.cli("load", str(good)).returncode == 0  # derived now: a load that lands nothing changes nothing
+    assert read(env, "select count(*) from health_refreshes") == [(1,)]

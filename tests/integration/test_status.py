@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from ingest.broker import free_port
 from tests.conftest import Env, stop_process, wait_until
+from tests.factories import encode, visit
 from tests.integration.test_ingest_kafka import good_messages, landed_total, produce
 
 
@@ -44,3 +46,14 @@ def test_status_reports_why_the_broker_was_not_read(env: Env) -> None:
     assert unreachable in result.stderr
     text = env.cli("status", "--bootstrap-servers", unreachable)
     assert f"broker not read: {unreachable}" in text.stdout
+
+
+def test_a_broker_that_cannot_be_read_is_one_line_on_stderr(env: Env, tmp_path: Path) -> None:
+    events = tmp_path / "visits.jsonl"
+    events.write_bytes(encode(visit("v1")) + b"\n")
+    assert env.cli("load", str(events)).returncode == 0  # a database fed by files only: no broker was ever read
+    unreachable = f"127.0.0.1:{free_port()}"
+    result = env.cli("status", "--bootstrap-servers", unreachable)
+    assert result.returncode == 0, result.stderr
+    assert f"broker not read: {unreachable}: KafkaTimeoutError: Unable to bootstrap" in result.stdout
+    assert result.stderr.count("\n") == 1 and "could not read end offsets" in result.stderr, result.stderr

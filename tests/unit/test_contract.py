@@ -80,6 +80,29 @@ def test_a_message_with_several_problems_lists_them_all(lander: Lander) -> None:
     assert "escalated must be true or false" in reason
 
 
+def test_a_value_of_the_wrong_type_is_named_in_json_words_with_the_value(lander: Lander) -> None:
+    lander.land(batch(
+        ("tickets", encode(ticket("t1", handling_minutes="12.5", escalated="yes", ticket_id=7))),
+        ("visits", encode(visit("v1", pages=3.5, duration_seconds={"s": 1}, session_id=["a"]))),
+        ("payments", encode(payment("p1", amount="1,879.76"))),
+    ), "kafka")
+    reasons = dict(lander.con.execute("select event_type, reason from dead_letter").fetchall())
+    assert reasons == {
+        "tickets": "ticket_id must be a string, got a number 7; handling_minutes must be a number, got a string "
+                   "'12.5'; escalated must be true or false, got a string 'yes'",
+        "visits": "session_id must be a string, got an array; duration_seconds must be a number, got an object; "
+                  "pages must be an integer, got a number 3.5",
+        "payments": "amount must be a decimal number, got a string '1,879.76'",
+    }
+
+
+def test_an_oversized_message_names_the_setting_that_bounds_it(lander: Lander) -> None:
+    raw = encode(visit("v1", note="x" * 5000))
+    lander.land(batch(("visits", raw)), "kafka")
+    assert lander.con.execute("select reason from dead_letter").fetchone() == (
+        f"message is {len(raw)} bytes, over the limit of 4096 bytes (pipeline.max_message_bytes)",)
+
+
 def test_duplicate_event_ids_land_once_within_and_across_batches(lander: Lander) -> None:
     first = lander.land(batch(("tickets", encode(ticket("t1"))), ("tickets", encode(ticket("t1")))), "kafka")
     second = lander.land(batch(("tickets", encode(ticket("t1", handling_minutes=99))), start_offset=2), "kafka")

@@ -46,6 +46,17 @@ def test_blank_lines_line_ends_and_a_missing_last_newline(tmp_path: Path) -> Non
     assert read(path, 1 << 20) == list(python_lines(path))
 
 
+def test_a_byte_order_mark_at_the_start_of_the_file_is_not_part_of_the_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "visits.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"a":1}\r\n{"b":"\xef\xbb\xbf"}\r\n')
+    for read_bytes in (1, 2, 5, 1 << 20):
+        assert read(path, read_bytes) == [(1, b'{"a":1}'), (2, b'{"b":"\xef\xbb\xbf"}')]
+    path.write_bytes(b"\xef\xbb\xbf")
+    assert read(path, 1) == []
+    path.write_bytes(b"\xef\xbb")  # not a mark: kept as the file's one line
+    assert read(path, 1) == [(1, b"\xef\xbb")]
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_random_files_read_as_python_reads_them_in_any_block_size(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)

@@ -13,7 +13,8 @@ with sized as (
     select *,
         case
             when oversized then contract_problem('oversized',
-                'message is ' || octet_length(raw) || ' bytes, over the limit of ' || $max_message_bytes::BIGINT)
+                'message is ' || octet_length(raw) || ' bytes, over the limit of ' || $max_message_bytes::BIGINT
+                    || ' bytes (pipeline.max_message_bytes)')
             when text is null then contract_problem('not_utf8', 'message is not valid UTF-8')
         end as early_problem
     from sized
