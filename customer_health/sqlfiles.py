@@ -139,7 +139,8 @@ class Statements:
     statement again when the catalog it reads changed since it was prepared (any table, view or registered
     relation created or dropped, temporary ones included) or when an argument's type differs from its
     parameter's. So prepared statements declare each parameter's type (``$name::TYPE``, see
-    ``parameter_types``), the batch tables they use are created once and emptied per batch, and
+    ``parameter_types``), the batch tables they use are created once and emptied per batch (replaced only
+    after a large, staged one: ingest.landing.STAGE_MIN_ROWS), and
     ``check_catalog`` re-prepares everything after a catalog change (outside a transaction). EXECUTE takes no
     bound parameters, so arguments are typed literals (``sql_literal`` cast to the declared type).
 

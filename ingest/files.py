@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import queue
 import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -269,7 +270,7 @@ def _reading_error(exc: duckdb.Error) -> str:
     return lines[0]
 
 
-def _tabular_blocks(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Iterator[Block]:
+def _tabular_blocks(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Generator[Block, None, None]:
     with con.cursor() as cur:
         try:
             source = _read_csv(cur, path) if fmt == "csv" else cur.read_parquet(str(path))
@@ -317,21 +318,22 @@ def load_files(
     started = time.monotonic()
     for path, event_type, fmt in plan:
         blocks = _read_ahead(_jsonl_blocks(path)) if fmt == "jsonl" else _tabular_blocks(lander.con, path, fmt)
-        for lines, raws in _chunks(blocks, chunk_rows, chunk_bytes):
-            table = _file_batch(event_type, str(path), lines, raws)
-            totals.add(lander.land(table, f"file:{path}"))
-            if progress:
-                progress(totals, time.monotonic() - started)
+        with contextlib.closing(blocks):  # the reader stops with a failed batch too
+            for lines, raws in _chunks(blocks, chunk_rows, chunk_bytes):
+                table = _file_batch(event_type, str(path), lines, raws)
+                totals.add(lander.land(table, f"file:{path}"))
+                if progress:
+                    progress(totals, time.monotonic() - started)
     return totals
 
 
 _DONE = object()
 
 
-def _read_ahead(items: Iterator[_T]) -> Iterator[_T]:
+def _read_ahead(items: Iterator[_T]) -> Generator[_T, None, None]:
     """``items``, each produced on a thread of its own while the one before it is consumed (a file's next
     block read while DuckDB lands this one: both mostly outside the GIL). An error of the producer is raised
-    here, where it would have been without the thread; a consumer that stops early stops the producer."""
+    here, where it would have been without the thread; closing it stops the producer."""
     handoff: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=1)
     stop = threading.Event()
 

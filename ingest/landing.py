@@ -42,7 +42,8 @@ INCOMING_SCHEMA = pa.schema(
     ]
 )
 _CHUNK_SCHEMA = INCOMING_SCHEMA.remove(0)  # ordinal is numbered over the whole batch
-# Created once per connection (sql/statements/ingest/batch_tables), emptied before each batch commits.
+# Created once per connection (sql/statements/ingest/batch_tables) and emptied before each batch commits, or
+# created again after a staged batch (STAGE_MIN_ROWS).
 BATCH_TABLES = ("incoming", "decoded", "checked_tickets", "checked_payments", "checked_visits", "checked_customers")
 # A batch of at least this many messages (two of DuckDB's row groups) is staged: its messages are decoded and
 # checked into the batch tables in transactions of their own, before the batch's transaction lands them. DuckDB
@@ -232,8 +233,7 @@ class Lander:
         started_at = utc_now()
         con = self.con
         if not self._tables_created:
-            for name in BATCH_TABLES:
-                self.statements.run(f"ingest/batch_tables/{name}")
+            self._recreate_batch_tables()
             self._tables_created = True
         self.statements.check_catalog()
         try:
@@ -243,10 +243,10 @@ class Lander:
                     self._decode_and_check()
                     with transaction(con):
                         result = self._land_in_transaction(table.num_rows, source, started_at, staged=True)
-                finally:
-                    for name in BATCH_TABLES:
-                        con.execute(f"drop table temp.{name}")
-                        self.statements.run(f"ingest/batch_tables/{name}")
+                except BaseException:
+                    self._recreate_batch_tables(quiet=True)
+                    raise
+                self._recreate_batch_tables()
             else:
                 with transaction(con):
                     con.from_arrow(table).insert_into("temp.incoming")
@@ -261,6 +261,21 @@ class Lander:
                       source, table.num_rows, type(exc).__name__, exc)
             raise
         return result
+
+    def _recreate_batch_tables(self, quiet: bool = False) -> None:
+        """The batch tables dropped and created empty again (after a staged batch). ``quiet``: a batch failed
+        already, so a failure here is logged, not raised (the batch's own error is the one to raise); the
+        next batch then creates them again first."""
+        try:
+            for name in BATCH_TABLES:
+                self.con.execute(f"drop table if exists temp.{name}")
+                self.statements.run(f"ingest/batch_tables/{name}")
+        except BaseException as exc:
+            self._tables_created = False
+            if not quiet:
+                raise
+            log.error("the batch tables could not be created again after a failed batch: %s: %s",
+                      type(exc).__name__, exc)
 
     def _decode_and_check(self) -> None:
         """The messages of ``incoming`` parsed (``decoded``) and typed and checked (``checked_<type>``)."""

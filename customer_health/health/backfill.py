@@ -31,8 +31,10 @@ def finish_backfill(con: duckdb.DuckDBPyConnection, settings: Settings, now: dat
     in it) and refresh every customer's health once as of ``now`` (UTC, default the model's now), in another.
     Segment changes are recorded only against the state before the backfill, never against a partly landed
     one. The rollups commit first, so that the history's first pass reads them on every thread
-    (:func:`grid_rows_ahead`): they are a function of the landed events alone, and a load stopped after them
-    leaves the health and the history as they were before it, as a load stopped while landing does."""
+    (:func:`grid_rows_ahead`): they are a function of the landed events alone. A finish stopped after them
+    leaves the health and the history as they were before it, the history marked dirty from its start (the
+    pipeline's history rebuild derives it) and the churn scores of the landed events; the next ``load``
+    derives everything (``load/underived``)."""
     run = Statements(con)
     now = now or model_now(run)
     refresher = HealthRefresher(settings.health)
@@ -40,6 +42,7 @@ def finish_backfill(con: duckdb.DuckDBPyConnection, settings: Settings, now: dat
         churn.rebuild_transactions(con, settings)
         refresher.rebuild_rollups(con)
         churn.score_customers(con, settings, None, now, now=now)
+        run.run("health/history_mark_all_dirty", {"now": now})
     ahead = grid_rows_ahead(run, settings.health, now)
     with transaction(con):
         rebuild_history(con, settings, None, now=now, statements=run, rows_ahead=ahead)

@@ -31,18 +31,14 @@ profiles as (
 past_days as (
     select * from customer_day where day < last_at::timestamp::date
 ),
--- the day sums as decimal(18, 4) and bigint (a day's fit), and their running totals below likewise (a
--- customer's fit): cheaper to sum and to look up than the 128-bit types sum() gives
+-- the day counts as bigint, and their running totals below likewise (cheaper to sum and to look up than the
+-- 128-bit integers sum() gives; a count fits); money and minutes keep sum()'s precision, as a customer's
+-- total over all its history may not fit decimal(18, 4) where its 90 days do
 daily as (
     select * replace (
-        support_minutes::decimal(18, 4) as support_minutes, how_to_minutes::decimal(18, 4) as how_to_minutes,
         tickets_opened::bigint as tickets_opened, complaints::bigint as complaints,
         how_to_tickets::bigint as how_to_tickets, legal_threats::bigint as legal_threats,
         escalations::bigint as escalations, compensation_requests::bigint as compensation_requests,
-        compensation_requested_native::decimal(18, 4) as compensation_requested_native,
-        compensation_granted_native::decimal(18, 4) as compensation_granted_native,
-        charges::decimal(18, 4) as charges, refunds::decimal(18, 4) as refunds,
-        chargebacks::decimal(18, 4) as chargebacks, credits::decimal(18, 4) as credits,
         failed_payments::bigint as failed_payments, charge_attempts::bigint as charge_attempts,
         unpriced_payments::bigint as unpriced_payments, visits::bigint as visits)
     from health_day_sums_of('past_days')
@@ -50,17 +46,15 @@ daily as (
 -- running totals per customer up to and including each day, and the customer's next day with a total
 totals as (
     select customer_id, day,
-        (sum(support_minutes) over w)::decimal(18, 4) as support_minutes,
-        (sum(how_to_minutes) over w)::decimal(18, 4) as how_to_minutes,
+        sum(support_minutes) over w as support_minutes, sum(how_to_minutes) over w as how_to_minutes,
         (sum(tickets_opened) over w)::bigint as tickets_opened, (sum(complaints) over w)::bigint as complaints,
         (sum(how_to_tickets) over w)::bigint as how_to_tickets,
         (sum(legal_threats) over w)::bigint as legal_threats, (sum(escalations) over w)::bigint as escalations,
         (sum(compensation_requests) over w)::bigint as compensation_requests,
-        (sum(compensation_requested_native) over w)::decimal(18, 4) as compensation_requested_native,
-        (sum(compensation_granted_native) over w)::decimal(18, 4) as compensation_granted_native,
-        (sum(charges) over w)::decimal(18, 4) as charges, (sum(refunds) over w)::decimal(18, 4) as refunds,
-        (sum(chargebacks) over w)::decimal(18, 4) as chargebacks, (sum(credits) over w)::decimal(18, 4) as credits,
-        (sum(failed_payments) over w)::bigint as failed_payments,
+        sum(compensation_requested_native) over w as compensation_requested_native,
+        sum(compensation_granted_native) over w as compensation_granted_native,
+        sum(charges) over w as charges, sum(refunds) over w as refunds, sum(chargebacks) over w as chargebacks,
+        sum(credits) over w as credits, (sum(failed_payments) over w)::bigint as failed_payments,
         (sum(charge_attempts) over w)::bigint as charge_attempts,
         (sum(unpriced_payments) over w)::bigint as unpriced_payments, (sum(visits) over w)::bigint as visits,
         min(first_visit_at) over w as first_visit_at, max(last_visit_at) over w as last_visit_at,

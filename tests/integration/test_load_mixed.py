@@ -120,8 +120,9 @@ def test_a_mixed_load_equals_landing_each_files_lines_in_one_batch(
         reference_con.close()
 
 
+@pytest.mark.parametrize("failing", ["staging", "transaction"])
 def test_a_staged_batch_that_fails_lands_nothing_and_the_next_one_lands_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str,
 ) -> None:
     files, _expected = mixed_files(tmp_path)
     settings = Settings(db_path=tmp_path / "loaded.duckdb")
@@ -135,7 +136,16 @@ def test_a_staged_batch_that_fails_lands_nothing_and_the_next_one_lands_whole(
                 raise RuntimeError("a batch hook failed")
             return 0
 
-        lander.before_land.insert(0, fails_once)
+        if failing == "transaction":  # in the batch's transaction, after the staging
+            lander.before_land.insert(0, fails_once)
+        else:  # while staging, the decoded messages in the batch tables, before any transaction
+            decode_and_check = lander._decode_and_check
+
+            def staged_then_fails() -> None:
+                decode_and_check()
+                fails_once(con, None)  # type: ignore[arg-type]
+
+            monkeypatch.setattr(lander, "_decode_and_check", staged_then_fails)
         monkeypatch.setattr(landing, "STAGE_MIN_ROWS", 1)
         rows = [("visits", str(files[0]), number, raw) for number, raw in python_lines(files[0])]
         with pytest.raises(RuntimeError, match="a batch hook failed"):

@@ -5,12 +5,14 @@ read ahead on a thread of its own, it gives the same blocks in the same order, a
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ingest.files import _chunks, _jsonl_blocks, _read_ahead
+from ingest import files
+from ingest.files import _chunks, _jsonl_blocks, _read_ahead, load_files
 
 
 def python_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -92,6 +94,10 @@ def test_reading_ahead_gives_every_item_in_order_and_raises_where_the_reader_fai
     assert got == [1, 2]
 
 
+def reader_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "load-read-ahead"]
+
+
 def test_a_consumer_that_stops_early_stops_the_reader() -> None:
     produced: list[int] = []
 
@@ -104,10 +110,32 @@ def test_a_consumer_that_stops_early_stops_the_reader() -> None:
 
     reader = _read_ahead(endless())
     assert [next(reader) for _ in range(3)] == [0, 1, 2]
+    assert reader_threads()
     reader.close()  # joins the producer: it must not wait forever on a full hand-off
-    stopped_at = len(produced)
-    assert stopped_at <= 5
-    assert len(produced) == stopped_at
+    assert not reader_threads()
+    assert len(produced) <= 5  # the hand-off holds one item: the producer ran at most a few ahead
+
+
+def test_a_load_whose_batch_fails_mid_file_stops_its_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "visits.jsonl"
+    path.write_bytes(b"".join(b'{"n": %d}\n' % i for i in range(50_000)))
+    read_in_blocks = files._jsonl_blocks
+    monkeypatch.setattr(files, "_jsonl_blocks", lambda p: read_in_blocks(p, read_bytes=4096))  # many blocks
+
+    class FailingLander:
+        con = None
+        calls = 0
+
+        def land(self, _table: object, _source: str) -> None:
+            self.calls += 1
+            raise RuntimeError("the batch failed")
+
+    lander = FailingLander()
+    with pytest.raises(RuntimeError, match="the batch failed") as raised:
+        load_files(lander, [path], chunk_bytes=10_000)  # type: ignore[arg-type]
+    assert lander.calls == 1
+    assert raised.value is not None  # the traceback (and its frames) still held here
+    assert not reader_threads()
 
 
 def test_a_file_read_ahead_gives_the_blocks_read_inline(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 -- The raw messages of the batch being landed (RawBatch.to_arrow), refilled per batch. The batch tables
--- are created once per connection and emptied per batch, never replaced: a catalog change would make
--- DuckDB plan the prepared batch statements again (customer_health.sqlfiles.PreparedStatements).
+-- are created once per connection and emptied per batch, replaced only after a staged batch (a large one,
+-- ingest.landing.STAGE_MIN_ROWS): a catalog change makes DuckDB plan the prepared batch statements again
+-- (customer_health.sqlfiles.PreparedStatements).
 create temp table if not exists incoming (
     ordinal bigint,
     event_type varchar,
