@@ -29,9 +29,11 @@ SNAPSHOT = ("customer_id", "snapshot_at", "reason", "health_score", "segment", "
 
 
 def random_history(rng: random.Random) -> list[tuple[str, dict[str, Any]]]:
-    """Events of 6 customers over the 20 days before AS_OF; a fifth of them at 00:00 UTC exactly."""
+    """Events of 6 customers over the 120 days before AS_OF (so that the points' 30 and 90 day windows start
+    after some of them: the running totals looked up before each window); a fifth of them at 00:00 UTC exactly,
+    most in the last 20 days."""
     events: list[tuple[str, dict[str, Any]]] = []
-    start = AS_OF - timedelta(days=20)
+    start = AS_OF - timedelta(days=120)
     for c in range(6):
         cid = f"g{c}"
         joined = start if c < 5 else POINT - timedelta(days=rng.randrange(2, DAYS))  # g5 joins mid-window
@@ -40,10 +42,12 @@ def random_history(rng: random.Random) -> list[tuple[str, dict[str, Any]]]:
             at = POINT - timedelta(days=rng.randrange(1, DAYS))
             change = {"cancelled_at": iso(at)} if rng.random() < 0.5 else {"plan": "premium"}
             events.append(profile(cid, occurred_at=iso(at), **change))
-    for i in range(rng.randrange(25, 60)):
+    # days back from the last point: most in the last 20, some where the points' 30 and 90 day windows start
+    days = [rng.uniform(0, 20) for _ in range(rng.randrange(25, 60))]
+    days += [rng.uniform(28, 28 + DAYS + 2) for _ in range(40)] + [rng.uniform(88, 88 + DAYS + 2) for _ in range(25)]
+    for i, back in enumerate(days):
         cid = f"g{rng.randrange(6)}"
-        day = rng.randrange(0, 20)
-        at = POINT - timedelta(days=day) if rng.random() < 0.2 else AS_OF - timedelta(days=rng.uniform(0, 20))
+        at = POINT - timedelta(days=int(back)) if rng.random() < 0.2 else POINT - timedelta(days=back)
         when = iso(at)
         k = rng.random()
         if k < 0.35:
@@ -108,6 +112,10 @@ def test_the_one_pass_history_equals_the_point_by_point_and_as_of_evaluation(tmp
     world = World(tmp_path_factory.mktemp("grid"), history_days=DAYS)
     try:
         world.land(*ordinary_portfolio(), *random_history(rng))
+        world.con.execute("begin")
+        world.refresher.rebuild_rollups(world.con)  # the days before each point come from the rollups
+        world.con.execute("commit")
+        assert world.con.execute("select count(*) from customer_day").fetchone() != (0,)
         since = POINT - timedelta(days=rng.randrange(1, DAYS - 1))
         for start in (None, since):
             grid_rows, grid_norms = in_one_pass(world, start)
