@@ -243,10 +243,8 @@ class Lander:
                     self._decode_and_check()
                     with transaction(con):
                         result = self._land_in_transaction(table.num_rows, source, started_at, staged=True)
-                except BaseException:
+                finally:
                     self._recreate_batch_tables(quiet=True)
-                    raise
-                self._recreate_batch_tables()
             else:
                 with transaction(con):
                     con.from_arrow(table).insert_into("temp.incoming")
@@ -263,19 +261,19 @@ class Lander:
         return result
 
     def _recreate_batch_tables(self, quiet: bool = False) -> None:
-        """The batch tables dropped and created empty again (after a staged batch). ``quiet``: a batch failed
-        already, so a failure here is logged, not raised (the batch's own error is the one to raise); the
-        next batch then creates them again first."""
+        """The batch tables dropped and created empty again. ``quiet`` (after a staged batch): an error here is
+        logged, not raised (the batch landed, or failed with an error of its own, which is the one to raise);
+        the next batch then creates them again first. An interrupt is raised all the same."""
         try:
             for name in BATCH_TABLES:
                 self.con.execute(f"drop table if exists temp.{name}")
                 self.statements.run(f"ingest/batch_tables/{name}")
         except BaseException as exc:
             self._tables_created = False
-            if not quiet:
+            if not quiet or not isinstance(exc, Exception):
                 raise
-            log.error("the batch tables could not be created again after a failed batch: %s: %s",
-                      type(exc).__name__, exc)
+            log.error("the batch tables could not be created again after a staged batch (the next batch creates "
+                      "them first): %s: %s", type(exc).__name__, exc)
 
     def _decode_and_check(self) -> None:
         """The messages of ``incoming`` parsed (``decoded``) and typed and checked (``checked_<type>``)."""

@@ -161,3 +161,39 @@ def test_a_staged_batch_that_fails_lands_nothing_and_the_next_one_lands_whole(
         assert con.execute(landed).fetchone() == (result.landed, result.dead_lettered, result.quarantined, 1)
     finally:
         con.close()
+
+
+def test_batch_tables_that_cannot_be_created_again_after_a_staged_batch_fail_no_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    files, _expected = mixed_files(tmp_path)
+    settings = Settings(db_path=tmp_path / "loaded.duckdb")
+    con = open_owner(settings)
+    try:
+        lander = load_lander(con, settings)
+        run = lander.statements.run
+        failing = {"ingest/batch_tables/decoded"}
+
+        def fails_once(name: str, params: object = None) -> object:
+            if name in failing:
+                failing.clear()
+                raise RuntimeError("out of memory, say")
+            return run(name, params)  # type: ignore[arg-type]
+
+        lander.land(batch_from_rows([("visits", "f0", 1, b'{"not": "a visit"}')]), "file:f0")  # tables made
+        monkeypatch.setattr(lander.statements, "run", fails_once)
+        monkeypatch.setattr(landing, "STAGE_MIN_ROWS", 1)
+        first, second = ([("visits", str(path), n, raw) for n, raw in python_lines(path)]
+                         for path in (files[0], files[2]))  # the two visits files
+        landed = lander.land(batch_from_rows(first), f"file:{files[0]}")  # lands; its cleanup fails, is logged
+        assert "could not be created again" in caplog.text
+        assert landed.messages == len(first) and landed.landed > 0
+        assert not failing
+        after = lander.land(batch_from_rows(second), f"file:{files[2]}")  # creates them first
+        assert after.landed > 0
+        count = "select count(*) from (select event_id from visits union all select event_id from tickets)"
+        assert con.execute(count).fetchone() == (landed.landed + after.landed,)
+        for name in BATCH_TABLES:
+            assert con.execute(f"select count(*) from temp.{name}").fetchone() == (0,)
+    finally:
+        con.close()
