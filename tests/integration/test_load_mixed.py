@@ -6,6 +6,7 @@ chunk landed in its transaction or staged before it (ingest.landing.STAGE_MIN_RO
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -120,80 +121,82 @@ def test_a_mixed_load_equals_landing_each_files_lines_in_one_batch(
         reference_con.close()
 
 
-@pytest.mark.parametrize("failing", ["staging", "transaction"])
-def test_a_staged_batch_that_fails_lands_nothing_and_the_next_one_lands_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str,
-) -> None:
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[tuple[list[Path], duckdb.DuckDBPyConnection, landing.Lander]]:
+    """The mixed files, and the lander of a database with nothing landed yet."""
     files, _expected = mixed_files(tmp_path)
     settings = Settings(db_path=tmp_path / "loaded.duckdb")
     con = open_owner(settings)
     try:
-        lander = load_lander(con, settings)
-        failures = iter([True])
-
-        def fails_once(_con: duckdb.DuckDBPyConnection, _ctx: BatchContext) -> int:
-            if next(failures, False):
-                raise RuntimeError("a batch hook failed")
-            return 0
-
-        if failing == "transaction":  # in the batch's transaction, after the staging
-            lander.before_land.insert(0, fails_once)
-        else:  # while staging, the decoded messages in the batch tables, before any transaction
-            decode_and_check = lander._decode_and_check
-
-            def staged_then_fails() -> None:
-                decode_and_check()
-                fails_once(con, None)  # type: ignore[arg-type]
-
-            monkeypatch.setattr(lander, "_decode_and_check", staged_then_fails)
-        monkeypatch.setattr(landing, "STAGE_MIN_ROWS", 1)
-        rows = [("visits", str(files[0]), number, raw) for number, raw in python_lines(files[0])]
-        with pytest.raises(RuntimeError, match="a batch hook failed"):
-            lander.land(batch_from_rows(rows), f"file:{files[0]}")
-        landed = "select (select count(*) from visits), (select count(*) from dead_letter), " \
-                 "(select count(*) from quarantine), (select count(*) from ingest_batches)"
-        assert con.execute(landed).fetchone() == (0, 0, 0, 0)
-        for name in BATCH_TABLES:
-            assert con.execute(f"select count(*) from temp.{name}").fetchone() == (0,)
-        result = lander.land(batch_from_rows(rows), f"file:{files[0]}")
-        assert result.messages == len(rows) > 0
-        assert result.landed + result.duplicates + result.dead_lettered + result.quarantined == len(rows)
-        assert con.execute(landed).fetchone() == (result.landed, result.dead_lettered, result.quarantined, 1)
+        yield files, con, load_lander(con, settings)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("failing", ["staging", "transaction"])
+def test_a_staged_batch_that_fails_lands_nothing_and_the_next_one_lands_whole(
+    fresh: tuple[list[Path], duckdb.DuckDBPyConnection, landing.Lander], monkeypatch: pytest.MonkeyPatch,
+    failing: str,
+) -> None:
+    files, con, lander = fresh
+    failures = iter([True])
+
+    def fails_once(_con: duckdb.DuckDBPyConnection, _ctx: BatchContext) -> int:
+        if next(failures, False):
+            raise RuntimeError("a batch hook failed")
+        return 0
+
+    if failing == "transaction":  # in the batch's transaction, after the staging
+        lander.before_land.insert(0, fails_once)
+    else:  # while staging, the decoded messages in the batch tables, before any transaction
+        decode_and_check = lander._decode_and_check
+
+        def staged_then_fails() -> None:
+            decode_and_check()
+            fails_once(con, None)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(lander, "_decode_and_check", staged_then_fails)
+    monkeypatch.setattr(landing, "STAGE_MIN_ROWS", 1)
+    rows = [("visits", str(files[0]), number, raw) for number, raw in python_lines(files[0])]
+    with pytest.raises(RuntimeError, match="a batch hook failed"):
+        lander.land(batch_from_rows(rows), f"file:{files[0]}")
+    landed = "select (select count(*) from visits), (select count(*) from dead_letter), " \
+             "(select count(*) from quarantine), (select count(*) from ingest_batches)"
+    assert con.execute(landed).fetchone() == (0, 0, 0, 0)
+    for name in BATCH_TABLES:
+        assert con.execute(f"select count(*) from temp.{name}").fetchone() == (0,)
+    result = lander.land(batch_from_rows(rows), f"file:{files[0]}")
+    assert result.messages == len(rows) > 0
+    assert result.landed + result.duplicates + result.dead_lettered + result.quarantined == len(rows)
+    assert con.execute(landed).fetchone() == (result.landed, result.dead_lettered, result.quarantined, 1)
 
 
 def test_batch_tables_that_cannot_be_created_again_after_a_staged_batch_fail_no_batch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    fresh: tuple[list[Path], duckdb.DuckDBPyConnection, landing.Lander], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    files, _expected = mixed_files(tmp_path)
-    settings = Settings(db_path=tmp_path / "loaded.duckdb")
-    con = open_owner(settings)
-    try:
-        lander = load_lander(con, settings)
-        run = lander.statements.run
-        failing = {"ingest/batch_tables/decoded"}
+    files, con, lander = fresh
+    run = lander.statements.run
+    failing = {"ingest/batch_tables/decoded"}
 
-        def fails_once(name: str, params: object = None) -> object:
-            if name in failing:
-                failing.clear()
-                raise RuntimeError("out of memory, say")
-            return run(name, params)  # type: ignore[arg-type]
+    def fails_once(name: str, params: object = None) -> object:
+        if name in failing:
+            failing.clear()
+            raise RuntimeError("out of memory, say")
+        return run(name, params)  # type: ignore[arg-type]
 
-        lander.land(batch_from_rows([("visits", "f0", 1, b'{"not": "a visit"}')]), "file:f0")  # tables made
-        monkeypatch.setattr(lander.statements, "run", fails_once)
-        monkeypatch.setattr(landing, "STAGE_MIN_ROWS", 1)
-        first, second = ([("visits", str(path), n, raw) for n, raw in python_lines(path)]
-                         for path in (files[0], files[2]))  # the two visits files
-        landed = lander.land(batch_from_rows(first), f"file:{files[0]}")  # lands; its cleanup fails, is logged
-        assert "could not be created again" in caplog.text
-        assert landed.messages == len(first) and landed.landed > 0
-        assert not failing
-        after = lander.land(batch_from_rows(second), f"file:{files[2]}")  # creates them first
-        assert after.landed > 0
-        count = "select count(*) from (select event_id from visits union all select event_id from tickets)"
-        assert con.execute(count).fetchone() == (landed.landed + after.landed,)
-        for name in BATCH_TABLES:
-            assert con.execute(f"select count(*) from temp.{name}").fetchone() == (0,)
-    finally:
-        con.close()
+    lander.land(batch_from_rows([("visits", "f0", 1, b'{"not": "a visit"}')]), "file:f0")  # tables made
+    monkeypatch.setattr(lander.statements, "run", fails_once)
+    monkeypatch.setattr(landing, "STAGE_MIN_ROWS", 1)
+    first, second = ([("visits", str(path), n, raw) for n, raw in python_lines(path)]
+                     for path in (files[0], files[2]))  # the two visits files
+    landed = lander.land(batch_from_rows(first), f"file:{files[0]}")  # lands; its cleanup fails, is logged
+    assert "could not be created again" in caplog.text
+    assert landed.messages == len(first) and landed.landed > 0
+    assert not failing
+    after = lander.land(batch_from_rows(second), f"file:{files[2]}")  # creates them first
+    assert after.landed > 0
+    count = "select count(*) from (select event_id from visits union all select event_id from tickets)"
+    assert con.execute(count).fetchone() == (landed.landed + after.landed,)
+    for name in BATCH_TABLES:
+        assert con.execute(f"select count(*) from temp.{name}").fetchone() == (0,)
