@@ -85,7 +85,8 @@ def time_load(files: list[Path], db: Path) -> tuple[float, float, dict[str, Any]
 
 def phases(files: list[Path], db: Path) -> tuple[float, dict[str, float], Counter[str]]:
     """Land the files in this process, summing the time of every statement by name."""
-    from customer_health import sqlfiles
+    from _statement_clock import StatementClock
+
     from customer_health.composition import finish_load, load_lander
     from customer_health.config import load_settings
     from customer_health.db import open_owner
@@ -93,18 +94,12 @@ def phases(files: list[Path], db: Path) -> tuple[float, dict[str, float], Counte
 
     spent: dict[str, float] = {}
     runs: Counter[str] = Counter()
-    original = sqlfiles.Statements.run
 
-    def timed_run(self: sqlfiles.Statements, name: str, params: Any = None) -> Any:
-        started = time.perf_counter()
-        try:
-            return original(self, name, params)
-        finally:
-            spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
-            runs[name] += 1
+    def add(name: str, wall: float, _cpu: float) -> None:
+        spent[name] = spent.get(name, 0.0) + wall
+        runs[name] += 1
 
-    sqlfiles.Statements.run = timed_run  # type: ignore[method-assign]
-    try:
+    with StatementClock(add):
         settings = load_settings(None).with_overrides(db_path=str(db))
         started = time.perf_counter()
         con = open_owner(settings)
@@ -119,8 +114,6 @@ def phases(files: list[Path], db: Path) -> tuple[float, dict[str, float], Counte
         finally:
             con.close()
         return time.perf_counter() - started, spent, runs
-    finally:
-        sqlfiles.Statements.run = original  # type: ignore[method-assign]
 
 
 def main() -> None:

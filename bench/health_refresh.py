@@ -41,6 +41,8 @@ import duckdb
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from _statement_clock import StatementClock  # noqa: E402  (bench/, this script's directory)
+
 from customer_health import sqlfiles  # noqa: E402
 from customer_health.config import Settings  # noqa: E402
 from customer_health.db import open_owner  # noqa: E402
@@ -128,31 +130,6 @@ def append_events(con: duckdb.DuckDBPyConnection, customers: int, n: int, days: 
                                       "batch_size": max(1, int(batch_size * share))})
 
 
-class StatementTimer:
-    """Times every sqlfiles.Statements.run call by statement name (the refresh's own statements)."""
-
-    def __init__(self) -> None:
-        self.times: dict[str, list[float]] = defaultdict(list)
-        self.active = False
-        self._run: Any = None  # what ran statements before __enter__, restored by __exit__
-
-    def __enter__(self) -> StatementTimer:
-        # Wraps whatever runs statements now: another size's timer, entered before this one, keeps counting.
-        self._run = sqlfiles.Statements.run
-        def timed(statements: Any, name: str, params: Any = None) -> Any:
-            started = time.perf_counter()
-            result = self._run(statements, name, params)
-            if self.active:
-                self.times[name].append(time.perf_counter() - started)
-            return result
-
-        sqlfiles.Statements.run = timed  # type: ignore[method-assign]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        sqlfiles.Statements.run = self._run  # type: ignore[method-assign]
-
-
 def timed(fn: Any) -> float:
     started = time.perf_counter()
     fn()
@@ -188,7 +165,8 @@ class Size:
     checkpoint: list[float] = field(default_factory=list)   # after each incremental batch
     full_checkpoint: list[float] = field(default_factory=list)
     touched: list[int] = field(default_factory=list)
-    timer: StatementTimer = field(default_factory=StatementTimer)
+    statement_times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # wall s
+    timer: StatementClock = field(default_factory=StatementClock)  # counting while its record is set
 
 
 def build(args: argparse.Namespace, events: int) -> Size:
@@ -283,7 +261,7 @@ def incremental_round(args: argparse.Namespace, size: Size, b: int, counted: boo
     append_events(con, args.customers, args.batch_size, 10 / 1440, now, batch, args.batch_size * 10,
                   f"b{RUN}-{b}-")
     con.execute("checkpoint")   # the batch's events are stored; what follows is the refresh alone
-    size.timer.active = counted
+    size.timer.record = (lambda name, wall, _cpu: size.statement_times[name].append(wall)) if counted else None
 
     def refresh() -> Any:
         con.execute("begin")
@@ -298,7 +276,7 @@ def incremental_round(args: argparse.Namespace, size: Size, b: int, counted: boo
         return result
 
     wall, cpu, result = measure(refresh)
-    size.timer.active = False
+    size.timer.record = None
     assert result.kind == "incremental", result
     checkpoint = timed(lambda: con.execute("checkpoint"))
     if counted:
@@ -367,7 +345,7 @@ def main() -> int:
               f"{1000 * statistics.median(size.checkpoint):.0f} ms")
         print("  incremental, per statement (median ms): " + ", ".join(
             f"{name.removeprefix('health/')} {1000 * statistics.median(t):.0f}" for name, t in sorted(
-                size.timer.times.items(), key=lambda kv: -statistics.median(kv[1]))))
+                size.statement_times.items(), key=lambda kv: -statistics.median(kv[1]))))
         print(f"  norms drift check (at most every health.norms_check_seconds): {1000 * f['drift_check_s']:.0f} ms")
         print(f"  history: {f['history_points']} points derived in {f['history_wall_s']:.2f} s wall "
               f"({f['history_cpu_s']:.2f} s CPU), {f['history_wall_s'] / max(f['history_points'], 1):.2f} s a point")

@@ -31,6 +31,8 @@ try:
 except ImportError:  # run from a checkout without the package installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _statement_clock import StatementClock, summed  # noqa: E402  (bench/, this script's directory)
+
 from customer_health import sqlfiles  # noqa: E402
 from customer_health.config import load_settings  # noqa: E402
 from customer_health.db import open_owner  # noqa: E402
@@ -49,28 +51,17 @@ from health_snapshots
 
 def one_round(con: Any, settings: Any, now: Any) -> tuple[dict[str, tuple[float, float]], str]:
     spent: dict[str, tuple[float, float]] = {}
-    original = sqlfiles.Statements.run
-
-    def timed_run(self: sqlfiles.Statements, name: str, params: Any = None) -> Any:
-        started, cpu = time.perf_counter(), time.process_time()
+    with StatementClock(summed(spent)):
+        con.execute("begin")
         try:
-            return original(self, name, params)
+            started, cpu = time.perf_counter(), time.process_time()
+            rebuild_history(con, settings, None, now=now)
+            spent["(rebuild_history, all)"] = (time.perf_counter() - started, time.process_time() - cpu)
+            rows, snapshots, norms, misordered = con.execute(DIGEST).fetchone()
+            digest = (f"{rows} rows, snapshots {snapshots & 0xFFFFFFFFFFFF:012x}, norms {norms & 0xFFFFFFFFFFFF:012x}, "
+                      f"{misordered} snapshot ids out of (point, customer) order")
         finally:
-            wall0, cpu0 = spent.get(name, (0.0, 0.0))
-            spent[name] = (wall0 + time.perf_counter() - started, cpu0 + time.process_time() - cpu)
-
-    sqlfiles.Statements.run = timed_run  # type: ignore[method-assign]
-    con.execute("begin")
-    try:
-        started, cpu = time.perf_counter(), time.process_time()
-        rebuild_history(con, settings, None, now=now)
-        spent["(rebuild_history, all)"] = (time.perf_counter() - started, time.process_time() - cpu)
-        rows, snapshots, norms, misordered = con.execute(DIGEST).fetchone()
-        digest = (f"{rows} rows, snapshots {snapshots & 0xFFFFFFFFFFFF:012x}, norms {norms & 0xFFFFFFFFFFFF:012x}, "
-                  f"{misordered} snapshot ids out of (point, customer) order")
-    finally:
-        con.execute("rollback")
-        sqlfiles.Statements.run = original  # type: ignore[method-assign]
+            con.execute("rollback")
     return spent, digest
 
 

@@ -31,7 +31,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from customer_health import sqlfiles  # noqa: E402
+from _statement_clock import StatementClock  # noqa: E402  (bench/, this script's directory)
+
 from customer_health.composition import pipeline_extensions  # noqa: E402
 from customer_health.config import Settings  # noqa: E402
 from customer_health.db import open_working_store  # noqa: E402
@@ -95,30 +96,6 @@ def time_hooks(lander: Lander, totals: Counter[str]) -> None:
     lander.after_land[:] = [timed(h) for h in lander.after_land]
 
 
-class StatementCpu:
-    """CPU seconds of every sqlfiles.Statements.run by statement name, into whichever Counter is ``current``."""
-
-    def __init__(self) -> None:
-        self.current: Counter[str] | None = None
-        self._run = sqlfiles.Statements.run
-
-    def __enter__(self) -> StatementCpu:
-        original = self._run
-
-        def timed(statements: Any, name: str, params: Any = None) -> Any:
-            before = time.process_time()
-            try:
-                return original(statements, name, params)
-            finally:
-                if self.current is not None:
-                    self.current[name] += time.process_time() - before
-        sqlfiles.Statements.run = timed  # type: ignore[method-assign]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        sqlfiles.Statements.run = self._run  # type: ignore[method-assign]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=5000)
@@ -153,10 +130,10 @@ def main() -> int:
         for flag, lander in stores.items():
             time_hooks(lander, hooks[flag])
         statements: dict[bool, Counter[str]] = {flag: Counter() for flag in stores}
-        with StatementCpu() as timer:
+        with StatementClock() as timer:
             for i, (pipeline, raw) in enumerate(live_batches):
                 for flag in (False, True) if i % 2 == 0 else (True, False):
-                    timer.current = statements[flag]
+                    timer.record = lambda name, _wall, cpu, into=statements[flag]: into.update({name: cpu})
                     before = time.process_time()
                     stores[flag].land(raw, "kafka")
                     cpu[flag].append(time.process_time() - before)
