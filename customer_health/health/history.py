@@ -56,6 +56,16 @@ def grid(now: datetime, days: int, data_since: date | None) -> list[datetime]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def window_points(run: Statements, health: HealthSettings, now: datetime) -> list[datetime]:
+    """The points of the history window as of ``now`` in the database of ``run`` (:func:`grid`)."""
+    return grid(now, health.history_days, run.row("health/data_since")[0])
+
+
+def _grid_bounds(params: str, points: list[datetime]) -> dict[str, object]:
+    """The parameters of the grid statements over ``points`` (consecutive days, ascending, at least one)."""
+    return {"params": params, "first_at": points[0], "last_at": points[-1]}
+
+
 def _ensure_batch_tables(run: Statements) -> None:
     run.run("health/batch_tables")
 
@@ -76,7 +86,7 @@ def derive_grid(run: Statements, params: str, points: list[datetime], rows_ready
     :func:`derive_points`. ``rows_ready``: the first pass's rows are there already (:func:`grid_rows_ahead`)."""
     if not points:
         return
-    bounds = {"params": params, "first_at": points[0], "last_at": points[-1]}
+    bounds = _grid_bounds(params, points)
     if not rows_ready:
         run.run("health/history_grid_rows", bounds)
     for name in ("health/history_grid_chain", "health/history_grid_norms", "health/history_grid_done"):
@@ -88,10 +98,9 @@ def grid_rows_ahead(run: Statements, health: HealthSettings, now: datetime) -> l
     table), outside any transaction, for a :func:`rebuild_history` of the whole window to store in its own: on
     committed rollups and into a committed table, DuckDB reads on every thread, where it reads a transaction's
     own writes on one. The points it covers."""
-    points = grid(now, health.history_days, run.row("health/data_since")[0])
+    points = window_points(run, health, now)
     if points:
-        run.run("health/history_grid_rows", {"params": health_params(health), "first_at": points[0],
-                                             "last_at": points[-1]})
+        run.run("health/history_grid_rows", _grid_bounds(health_params(health), points))
     return points
 
 
@@ -110,7 +119,7 @@ def rebuild_points(run: Statements, health: HealthSettings, since: date | None, 
                    rows_ahead: list[datetime] | None = None) -> HistoryResult:
     """:func:`rebuild_history` on a statement runner."""
     started = time.perf_counter()
-    points = grid(now, health.history_days, run.row("health/data_since")[0])
+    points = window_points(run, health, now)
     start = datetime.combine(since, datetime.min.time()) if since is not None else None
     if start is not None:
         points = [p for p in points if p >= start]
@@ -134,7 +143,7 @@ def extend_points(run: Statements, health: HealthSettings, last_point: datetime 
     if last_point is None:
         return rebuild_points(run, health, None, now)
     started = time.perf_counter()
-    points = [p for p in grid(now, health.history_days, run.row("health/data_since")[0]) if p > last_point]
+    points = [p for p in window_points(run, health, now) if p > last_point]
     derive_points(run, health_params(health), points)
     return HistoryResult(len(points), points[0] if points else None, points[-1] if points else None,
                          time.perf_counter() - started)

@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customer_health.health.history import derive_points, grid, rebuild_history
+from customer_health.health.history import derive_points, rebuild_history, window_points
 from customer_health.health.params import health_params
 from customer_health.sqlfiles import Statements
 from tests.health_world import AS_OF, World, charge, iso, ordinary_portfolio, profile, seen, tick
@@ -86,7 +86,7 @@ def in_one_pass(world: World, since: datetime | None) -> tuple[list[tuple[Any, .
 
 def point_by_point(world: World, since: datetime | None) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     run = Statements(world.con)
-    points = grid(AS_OF, world.health.history_days, run.row("health/data_since")[0])
+    points = window_points(run, world.health, AS_OF)
     points = [p for p in points if since is None or p >= since]
     world.con.execute("begin")
     run.run("health/history_delete_points", {"since": points[0]})
