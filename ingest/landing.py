@@ -242,12 +242,13 @@ class Lander:
                     con.from_arrow(table).insert_into("temp.incoming")
                     self._decode_and_check()
                     with transaction(con):
-                        result = self._land_in_transaction(table.num_rows, source, started_at, staged=True)
+                        result = self._land_in_transaction(table.num_rows, source, started_at)
                 finally:
                     self._recreate_batch_tables(quiet=True)
             else:
                 with transaction(con):
                     con.from_arrow(table).insert_into("temp.incoming")
+                    self._decode_and_check()
                     result = self._land_in_transaction(table.num_rows, source, started_at)
                     # Emptied inside the batch's transaction, so their rows are never committed: rows committed to
                     # a temporary table and deleted by a later transaction would stay in memory and be scanned
@@ -281,15 +282,14 @@ class Lander:
         for event_type in EVENT_TYPES:
             self.statements.run(f"ingest/check_{event_type}")
 
-    def _land_in_transaction(self, messages: int, source: str, started_at: datetime,
-                             staged: bool = False) -> BatchResult:
+    def _land_in_transaction(self, messages: int, source: str, started_at: datetime) -> BatchResult:
+        """The checked batch tables landed (quarantine, events, dead letters, offsets, the batch record) and the
+        ``after_land`` hooks run, in the caller's transaction."""
         con = self.con
         run = self.statements.run
         batch_id = int(self.statements.row("ingest/next_batch_id")[0])
         now = utc_now()
         ctx = BatchContext(batch_id=batch_id, now=now, source=source, statements=self.statements)
-        if not staged:
-            self._decode_and_check()
         quarantined = sum(hook(con, ctx) or 0 for hook in self.before_land)
         valid = int(self.statements.row("ingest/count_valid")[0])
         landed = 0
