@@ -416,10 +416,12 @@ class HealthSettings(_Section):
     history_defer_lag_messages: NonNegativeInt = 10000
     # Win-back contacts, days after cancellation.
     win_back_days: Annotated[tuple[Count, ...], Field(strict=False)] = (30, 180)
-    # Portfolio norms (medians, means, active customers) are recomputed by a full refresh at least this
-    # often (minutes), and sooner when, checked every norms_check_seconds, one of them moved by more than
-    # norms_max_drift (relative) from the norms in use. Both are wall-clock time (they bound the refreshes'
-    # cost), whatever [clock] source says; the model's days are caught by the refresh at each day rollover.
+    # Portfolio norms (medians, means, active customers): those of the day's history point. While that point
+    # waits (a backlog defers it), the portfolio's at the last full refresh, recomputed by a full refresh at
+    # least this often (minutes), and sooner when, checked every norms_check_seconds, one of them moved by
+    # more than norms_max_drift (relative) from the norms in use. Both are wall-clock time (they bound the
+    # refreshes' cost), whatever [clock] source says; the model's days are caught by the refresh at each day
+    # rollover.
     norms_max_age_minutes: Positive = 60.0
     norms_check_seconds: NonNegative = 30.0
     norms_max_drift: NonNegative = 0.1

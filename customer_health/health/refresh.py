@@ -8,13 +8,14 @@ Per landed batch (an ``after_land`` hook, inside the batch's transaction):
    deltas, re-derived with the latest portfolio norms. Nothing here reads the stored history, so the
    cost grows with the batch and the customers it touched, not with the events stored;
 3. instead, everyone is recomputed from the rollup (a full refresh) when the UTC day rolled over (the
-   windows move), when the [health] settings changed since the last one, when the portfolio norms are
-   older than ``health.norms_max_age_minutes``, or when a
-   check (every ``health.norms_check_seconds``) finds them drifted by more than ``health.norms_max_drift``
-   from the norms in use (the check reads health_state: constant in the events stored). The age and the
-   check interval are wall-clock time: they bound what the refreshes cost, whatever the model's clock
-   (``[clock] source = "events"`` at a day per wall minute would otherwise refresh everyone every 2.5 s);
-   what the model's time changes for customers no batch touches is caught at each model day's rollover.
+   windows move) or when the [health] settings changed since the last one. The norms of a day are those of
+   its history point; only while that point waits (a backlog defers it) are they the portfolio's at the last
+   full refresh, and then also recomputed when older than ``health.norms_max_age_minutes`` or when a check
+   (every ``health.norms_check_seconds``) finds them drifted by more than ``health.norms_max_drift`` (the
+   check reads health_state: constant in the events stored). The age and the check interval are wall-clock
+   time: they bound what the refreshes cost, whatever the model's clock (``[clock] source = "events"`` at a
+   day per wall minute would otherwise refresh everyone every 2.5 s); what the model's time changes for
+   customers no batch touches is caught at each model day's rollover.
 
 The history (:mod:`.history`) is a grid of point-in-time evaluations at 00:00 UTC of each day. When the
 model's time passes a day, the next point is derived before the full refresh (while the consumer lags by
@@ -223,19 +224,26 @@ class HealthRefresher:
         if params != self.params:
             return "settings_changed"
         wall = self.wall_clock()
-        if wall - recorded_at > timedelta(minutes=self.health.norms_max_age_minutes):
-            return "norms_age"
+        aged = wall - recorded_at > timedelta(minutes=self.health.norms_max_age_minutes)
         # Checked every norms_check_seconds since the norms were computed or last checked (planned: it is rare
         # and compares $now in a filter, which would have a prepared statement planned again anyway).
         checked = max(self._norms_checked_at or recorded_at, recorded_at)
-        if (wall - checked).total_seconds() >= self.health.norms_check_seconds:
-            self._norms_checked_at = wall
-            current = self._row(run, "health/current_norms", now=now)
-            scales = (1.0, self.health.support_reference_floor_minutes, self.health.complaint_reference_floor,
-                      _MARGIN_SCALE)
-            if any(_drift(old, new, scale) > self.health.norms_max_drift
-                   for old, new, scale in zip(in_use, current, scales, strict=True)):
-                return "norms_drift"
+        if not aged and (wall - checked).total_seconds() < self.health.norms_check_seconds:
+            return None
+        self._norms_checked_at = wall
+        # With the day's history point stored, the day's norms are that point's: a full refresh would derive
+        # with them again, however old they are or far the portfolio moved within the day (the next day's point
+        # brings the move). Without it (a backlog defers the point), the norms are the portfolio's at a refresh.
+        if self._row(run, "health/day_norms_stored", now=now)[0]:
+            return None
+        if aged:
+            return "norms_age"
+        current = self._row(run, "health/current_norms", now=now)
+        scales = (1.0, self.health.support_reference_floor_minutes, self.health.complaint_reference_floor,
+                  _MARGIN_SCALE)
+        if any(_drift(old, new, scale) > self.health.norms_max_drift
+               for old, new, scale in zip(in_use, current, scales, strict=True)):
+            return "norms_drift"
         return None
 
     def _history(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime, batch: bool) -> str | None:

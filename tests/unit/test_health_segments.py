@@ -272,31 +272,82 @@ class WallClock:
         return self.now
 
 
-def test_norms_are_recomputed_when_they_drift_or_age(tmp_path: Path) -> None:
+NORMS_IN_USE = "select median_margin_90d, customers from health_norms order by computed_at desc limit 1"
+
+
+def defer_the_history(world: World) -> None:
+    """A backlog (the consumer lags by more than health.history_defer_lag_messages, 0 here): the day's point waits,
+    so a full refresh derives with the portfolio's norms at its time."""
+    world.con.execute("insert into consumer_lag values ('visits', 0, 10, 9, 1, ?)", [AS_OF])
+
+
+def test_with_the_days_point_stored_the_norms_are_the_points_however_the_portfolio_moves(tmp_path: Path) -> None:
+    """The norms of a day are those of its history point (an evaluation at any instant uses them): a drift or an
+    age within the day refreshes no one, as a full refresh would derive with the same norms again (before, every
+    check after a drift refreshed everyone, the drift never going away); the next day's point brings the move."""
     world = World(tmp_path, norms_check_seconds=0.0, norms_max_age_minutes=30.0)
     wall = WallClock(AS_OF)
     world.refresher = HealthRefresher(world.health, wall_clock=wall)
     try:
         assert world.land_and_refresh(*ordinary_portfolio()).reason == "first"
-        assert world.land_and_refresh(seen("n1", "o1", ago(hours=1))).kind == "incremental"
+        assert world.con.execute(NORMS_IN_USE).fetchone() == (10.0, 5)
         # Five more active customers, their profiles dated months back: the history is derived again from
         # their day (the norms of each point with them), then everyone refreshed with the day's point's norms.
         wall.now = AS_OF + timedelta(seconds=30)
         result = world.land_and_refresh(*(profile(f"new{i}") for i in range(5)), now=wall.now)
         assert (result.kind, result.reason) == ("full", "history_rebuilt")
-        norms = "select customers from health_norms order by computed_at desc limit 1"
-        assert world.con.execute(norms).fetchone() == (10,)
-        wall.now = AS_OF + timedelta(minutes=2)
-        assert world.land_and_refresh(seen("n2", "o2", ago(hours=1)), now=wall.now).kind == "incremental"
-        wall.now = AS_OF + timedelta(minutes=40)
-        result = world.land_and_refresh(seen("n3", "o3", ago(hours=1)), now=wall.now)
-        assert (result.kind, result.reason) == ("full", "norms_age")
+        assert world.con.execute(NORMS_IN_USE).fetchone()[1] == 10
+        # Seven of the ten pay 1,000: the median margin moves from 5 (five at 10, five at 0) to 1,005, checked
+        # at every batch.
+        wall.now = AS_OF + timedelta(minutes=1)
+        payers = ("o1", "o2", "o3", "o4", "o5", "new0", "new1")
+        assert world.land_and_refresh(*(charge(f"big-{c}", c, ago(hours=1), 1000) for c in payers),
+                                      now=wall.now).kind == "incremental"
+        for minute in (2, 3, 40):  # drifted, then old as well
+            wall.now = AS_OF + timedelta(minutes=minute)
+            assert world.land_and_refresh(seen(f"n{minute}", "o4", ago(hours=1)), now=wall.now).kind == \
+                "incremental"
+        assert world.con.execute("select count(*) from health_refreshes where kind = 'full'").fetchone() == (2,)
+        assert world.con.execute(NORMS_IN_USE).fetchone() == (5.0, 10)
+        # The next day's first refresh: its point's norms hold the move.
+        tomorrow = AS_OF + timedelta(days=1)
+        result = world.land_and_refresh(seen("d2", "o5", ago(hours=-24)), now=tomorrow)
+        assert (result.kind, result.reason) == ("full", "day_rollover")
+        assert world.con.execute(NORMS_IN_USE).fetchone() == (1005.0, 10)
         # A pipeline started with other [health] settings re-derives everyone at its first batch.
         world.refresher = HealthRefresher(world.health.with_overrides(cost_per_support_minute=2.0), wall_clock=wall)
-        result = world.land_and_refresh(seen("n5", "o5", ago(hours=1)), now=AS_OF + timedelta(minutes=41))
+        result = world.land_and_refresh(seen("n5", "o5", ago(hours=-25)), now=tomorrow + timedelta(minutes=1))
         assert (result.kind, result.reason) == ("full", "settings_changed")
-        assert world.land_and_refresh(seen("n6", "o5", ago(hours=1)), now=AS_OF + timedelta(minutes=42)).kind == \
+        assert world.land_and_refresh(seen("n6", "o5", ago(hours=-25)), now=tomorrow + timedelta(minutes=2)).kind == \
             "incremental"
+    finally:
+        world.close()
+
+
+def test_while_the_days_point_waits_the_norms_are_recomputed_when_they_drift_or_age(tmp_path: Path) -> None:
+    """Without the day's point (a backlog defers it), the norms are the portfolio's at the last full refresh: a
+    drift past health.norms_max_drift refreshes everyone once, with the new norms (the check after it finds none),
+    and norms older than health.norms_max_age_minutes are recomputed."""
+    world = World(tmp_path, norms_check_seconds=0.0, norms_max_age_minutes=30.0, history_defer_lag_messages=0)
+    wall = WallClock(AS_OF)
+    world.refresher = HealthRefresher(world.health, wall_clock=wall)
+    try:
+        defer_the_history(world)
+        assert world.land_and_refresh(*ordinary_portfolio()).reason == "first"
+        assert world.con.execute("select count(*) from health_history_norms").fetchone() == (0,)
+        assert world.con.execute(NORMS_IN_USE).fetchone() == (10.0, 5)
+        wall.now = AS_OF + timedelta(minutes=1)
+        assert world.land_and_refresh(*(charge(f"big-{c}", c, ago(hours=1), 1000) for c in ("o1", "o2", "o3")),
+                                      now=wall.now).kind == "incremental"  # the check reads the state before it
+        wall.now = AS_OF + timedelta(minutes=2)
+        result = world.land_and_refresh(seen("n2", "o4", ago(hours=1)), now=wall.now)
+        assert (result.kind, result.reason) == ("full", "norms_drift")
+        assert world.con.execute(NORMS_IN_USE).fetchone() == (1010.0, 5)
+        wall.now = AS_OF + timedelta(minutes=3)
+        assert world.land_and_refresh(seen("n3", "o4", ago(hours=1)), now=wall.now).kind == "incremental"
+        wall.now = AS_OF + timedelta(minutes=40)
+        result = world.land_and_refresh(seen("n4", "o5", ago(hours=1)), now=wall.now)
+        assert (result.kind, result.reason) == ("full", "norms_age")
     finally:
         world.close()
 
@@ -305,10 +356,11 @@ def test_the_norms_age_is_wall_clock_time_whatever_the_model_clock(tmp_path: Pat
     """health.norms_max_age_minutes bounds what the refreshes cost: counted on the wall clock, so a model
     clock running a day per wall minute (the demo) does not refresh everyone every model hour, and a model
     clock standing still (late events only) still has the norms refreshed once they are old."""
-    world = World(tmp_path, norms_max_age_minutes=60.0)
+    world = World(tmp_path, norms_max_age_minutes=60.0, history_defer_lag_messages=0)
     wall = WallClock(datetime(2030, 1, 1, 9, 0))  # the wall clock, far from the events (AS_OF, 2026)
     world.refresher = HealthRefresher(world.health, wall_clock=wall)
     try:
+        defer_the_history(world)  # the norms are the portfolio's, so that their age counts
         assert world.land_and_refresh(*ordinary_portfolio()).reason == "first"
         # Five model hours pass in 20 wall seconds: incremental refreshes only.
         for hours in range(1, 6):
