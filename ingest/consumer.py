@@ -248,11 +248,14 @@ class Pipeline:
                     log.warning("Kafka poll failed (%s); retrying", exc)
                     self.stop.wait(1.0)
                     continue
+                # The lag is recorded (committed) before the landing thread may take what was polled: a batch's
+                # transaction then sees the backlog it belongs to (health defers history points, alerts hold
+                # back catching-up news), the first batch of a backlog included.
+                self._record_lag()
                 if polled:
                     if self.stats.first_polled_at is None:
                         self.stats.first_polled_at = poll_started_at
                     self._open.add(*self._to_batch(consumer, polled))
-                self._record_lag()
                 self.on_tick()
             self._drain()
         finally:
@@ -315,10 +318,10 @@ class Pipeline:
         now = time.monotonic()
         if now - self._last_lag_at < _LAG_INTERVAL_S or self._consumer is None:
             return
-        self._last_lag_at = now
         assigned = list(self._consumer.assignment())
-        if not assigned:
+        if not assigned:  # not in the group yet: the first assignment's lag is recorded at once
             return
+        self._last_lag_at = now
         try:
             ends = self._consumer.end_offsets(assigned, timeout_ms=2000)
         except KafkaError as exc:

@@ -245,3 +245,35 @@ def test_stats_mark_when_the_first_records_were_polled_not_when_polling_began(en
     # The poll that returned them may have started a poll timeout before they were produced (1 s: slack for a
     # poll kept longer by group housekeeping; the empty polls began seconds earlier).
     assert produced_at - timedelta(seconds=1) <= first_polled_at <= first_batch_started
+
+
+def test_the_first_batch_of_a_backlog_sees_the_lag_it_belongs_to(env: Env) -> None:
+    """The lag is recorded before the batch it was polled with lands: the first batch of a backlog knows it is
+    one (its history points wait, its alerts are catching-up news), rather than seeing no lag at all (it was
+    recorded only after the landing had begun, and not for 5 s after a poll that found no partition yet)."""
+    env.create_topics()
+    backlog = good_messages(2500)  # 10,000 messages, before the pipeline starts
+    produce(env, backlog)
+    seen: list[int] = []
+
+    def lag_seen(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
+        def after_land(batch_con: duckdb.DuckDBPyConnection, ctx: object) -> None:
+            row = batch_con.execute("select coalesce(sum(lag), 0) from consumer_lag").fetchone()
+            seen.append(int(row[0]) if row else 0)
+        return PipelineExtensions(after_land=[after_land])
+
+    stop = threading.Event()
+    settings = env.settings()
+    settings = settings.with_overrides(pipeline=settings.pipeline.with_overrides(batch_max_events=1000))
+    pipeline = threading.Thread(
+        target=lambda: run_pipeline(settings, stop, extensions=lag_seen, install_signal_handlers=False))
+    pipeline.start()
+    try:
+        wait_until(lambda: len(seen) >= 2, message="the backlog's first batches landed")
+    finally:
+        stop.set()
+        pipeline.join(60)
+    assert not pipeline.is_alive()
+    # Tansu reports end offsets a record batch or so short per partition (../NOTES.md): about, not exactly, the
+    # backlog less nothing landed yet
+    assert seen[0] >= len(backlog) // 2, seen
