@@ -154,3 +154,12 @@ def test_a_failed_batch_reports_its_cause_when_duckdb_already_ended_the_transact
     assert any("cannot rollback" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
     lander.before_land.clear()
     assert lander.land(batch(("visits", encode(visit("v1")))), "kafka").landed == 1
+
+
+def test_a_profile_day_is_its_midnight_utc_whatever_the_session_time_zone(lander: Lander) -> None:
+    lander.con.execute("set TimeZone = 'America/New_York'")
+    result = lander.land(batch(("customers", encode(customer("k1", signed_up_at="2024-03-01",
+                                                             cancelled_at="2024-11-03")))), "kafka")
+    assert result.landed == 1
+    assert lander.con.execute("select signed_up_at::varchar, cancelled_at::varchar from customers").fetchone() == \
+        ("2024-03-01 00:00:00", "2024-11-03 00:00:00")

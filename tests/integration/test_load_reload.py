@@ -1,0 +1,55 @@
+"""`customer-health load` of one's own exports, loaded again or stopped part way: every row accounted for once,
+a file missing a required column refused up front, and what landed before a stopping file summarised."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import Env
+from tests.factories import customer, encode
+
+
+def read(env: Env, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(env.db_path), read_only=True) as con:
+        return con.execute(sql, params).fetchall()
+
+
+def counts(result: subprocess.CompletedProcess[str]) -> dict:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_signup_day_without_a_time_lands_as_its_midnight_utc_from_csv_jsonl_and_parquet_date(
+    env: Env, tmp_path: Path,
+) -> None:
+    csv = tmp_path / "customers.csv"
+    csv.write_text("event_id,customer_id,occurred_at,name,kind,plan,signed_up_at,cancelled_at\n"
+                   "k1,c1,2026-11-01T09:00:00Z,Ann,b2c,basic,2024-03-01,2026-10-31\n"
+                   "k2,c2,2026-11-01T09:00:00Z,Bob,b2c,basic,03/01/2024,\n"
+                   "k3,c3,2026-11-01T09:00:00Z,Cy,b2c,basic,2024-02-30,\n")
+    jsonl = tmp_path / "more_customers.jsonl"
+    jsonl.write_bytes(b"\n".join([
+        encode(customer("k4", "c4", signed_up_at="2024-03-02")),
+        encode(customer("k5", "c5", occurred_at="2026-11-01")),  # an event's time stays a timestamp with offset
+    ]) + b"\n")
+    parquet = tmp_path / "last_customers.parquet"
+    with duckdb.connect() as con:
+        con.execute("copy (select 'k6' as event_id, 'c6' as customer_id, timestamptz '2026-11-01 09:00:00+00' as "
+                    "occurred_at, 'Dee' as name, 'b2b' as kind, 'pro' as plan, date '2024-03-03' as signed_up_at) "
+                    "to ?", [str(parquet)])
+    assert counts(env.cli("load", str(csv), str(jsonl), str(parquet), "--json"))["landed"] == 3
+    assert read(env, "select customer_id, signed_up_at::varchar, cancelled_at::varchar from customers order by 1") == [
+        ("c1", "2024-03-01 00:00:00", "2026-10-31 00:00:00"), ("c4", "2024-03-02 00:00:00", None),
+        ("c6", "2024-03-03 00:00:00", None),
+    ]
+    assert read(env, "select source_line, reason from dead_letter order by source_file, source_line") == [
+        (2, "signed_up_at must be an RFC 3339 timestamp with offset or a day (YYYY-MM-DD, taken as 00:00 UTC), "
+            "got '03/01/2024'"),
+        (3, "signed_up_at must be an RFC 3339 timestamp with offset or a day (YYYY-MM-DD, taken as 00:00 UTC), "
+            "got '2024-02-30'"),
+        (2, "occurred_at must be an RFC 3339 timestamp with offset, got '2026-11-01'"),
+    ]
