@@ -270,6 +270,25 @@ def _reading_error(exc: duckdb.Error) -> str:
     return lines[0]
 
 
+def _refuse_missing_columns(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, event_type: str) -> None:
+    """Refuse, before anything lands, a CSV or Parquet file without a column for a field its event type requires
+    (sql/30_contract: contract_required_<type>): read as it is, every one of its rows would be a dead letter."""
+    with con.cursor() as cur:
+        try:
+            columns = (_read_csv(cur, path) if fmt == "csv" else cur.read_parquet(str(path))).columns
+        except duckdb.Error as exc:
+            raise UserError(f"{path}: cannot read as {fmt.upper()}: {_reading_error(exc)}") from None
+        missing = sqlfiles.Statements(cur).value("load/missing_columns", {
+            "event_type": event_type, "columns": columns,
+        })
+    if missing:
+        shown = ", ".join(columns[:30]) + (", ..." if len(columns) > 30 else "")
+        raise UserError(
+            f"{path}: a {event_type} file needs a column for every required field; missing: {', '.join(missing)} "
+            f"(its columns: {shown}; names are case-sensitive). Nothing was loaded: rename the columns, or pass "
+            "--type if the file holds another event type")
+
+
 def _tabular_blocks(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Generator[Block, None, None]:
     with con.cursor() as cur:
         try:
@@ -313,7 +332,10 @@ def load_files(
         fmt = file_format(path)
         if fmt != "parquet":
             _refuse_unreadable_text(path, fmt)
-        plan.append((path, event_type_for(path, explicit_type), fmt))
+        event_type = event_type_for(path, explicit_type)
+        if fmt != "jsonl":
+            _refuse_missing_columns(lander.con, path, fmt, event_type)
+        plan.append((path, event_type, fmt))
     totals = LoadTotals()
     started = time.monotonic()
     for path, event_type, fmt in plan:

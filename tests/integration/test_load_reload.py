@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from tests.conftest import Env
-from tests.factories import customer, encode
+from tests.factories import customer, encode, ticket
 
 
 def read(env: Env, sql: str, params: list | None = None) -> list[tuple]:
@@ -21,6 +21,33 @@ def read(env: Env, sql: str, params: list | None = None) -> list[tuple]:
 def counts(result: subprocess.CompletedProcess[str]) -> dict:
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def test_a_csv_or_parquet_file_without_a_required_column_is_refused_before_anything_lands(
+    env: Env, tmp_path: Path,
+) -> None:
+    good = tmp_path / "tickets.jsonl"
+    good.write_bytes(encode(ticket("t1")) + b"\n")
+    no_channel = tmp_path / "visits.csv"
+    no_channel.write_text("event_id,customer_id,occurred_at,session_id,Channel,pages\n"
+                          "v1,c1,2026-11-01T09:00:00Z,s1,web,3\n")
+    no_profile = tmp_path / "customers.parquet"
+    with duckdb.connect() as con:
+        con.execute("copy (select 'k1' as event_id, 'c1' as customer_id, timestamptz '2026-11-01 09:00:00+00' as "
+                    "occurred_at, 'Dana' as name, 'b2c' as kind) to ?", [str(no_profile)])
+    for path, event_type, missing in ((no_channel, "visits", "channel, duration_seconds"),
+                                      (no_profile, "customers", "plan, signed_up_at")):
+        result = env.cli("load", str(good), str(path))
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert f"{path}: a {event_type} file needs a column for every required field; missing: {missing} " \
+               "(its columns: event_id, customer_id, occurred_at, " in result.stderr
+        assert "Nothing was loaded" in result.stderr and "Traceback" not in result.stderr
+    assert "Channel, pages; names are case-sensitive" in env.cli("load", str(no_channel)).stderr
+    for table in ("tickets", "visits", "customers", "dead_letter"):
+        assert read(env, f"select count(*) from {table}") == [(0,)], table
+    as_tickets = env.cli("load", str(no_channel), "--type", "tickets")  # checked against the type it is loaded as
+    assert "a tickets file needs a column for every required field; missing: ticket_id, action, category, channel, " \
+           "handling_minutes, escalated (" in as_tickets.stderr
 
 
 def test_a_signup_day_without_a_time_lands_as_its_midnight_utc_from_csv_jsonl_and_parquet_date(

@@ -156,6 +156,17 @@ def test_a_failed_batch_reports_its_cause_when_duckdb_already_ended_the_transact
     assert lander.land(batch(("visits", encode(visit("v1")))), "kafka").landed == 1
 
 
+@pytest.mark.parametrize("event_type", ["tickets", "payments", "visits", "customers"])
+def test_the_required_fields_load_checks_columns_against_are_those_the_contract_reports_missing(
+    lander: Lander, event_type: str,
+) -> None:
+    lander.land(batch((event_type, b"{}")), "kafka")
+    reason = lander.con.execute("select reason from dead_letter").fetchone()[0]
+    reported = [problem.removesuffix(" is missing") for problem in reason.split("; ")]
+    declared = lander.con.execute(f"select contract_required_{event_type}()").fetchone()[0]
+    assert reported == declared
+
+
 def test_a_profile_day_is_its_midnight_utc_whatever_the_session_time_zone(lander: Lander) -> None:
     lander.con.execute("set TimeZone = 'America/New_York'")
     result = lander.land(batch(("customers", encode(customer("k1", signed_up_at="2024-03-01",
