@@ -38,6 +38,8 @@ class LoadTotals:
     landed: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    # Bad rows an earlier load of the same file already dead-lettered (same line and raw bytes): not stored again.
+    already_dead_lettered: int = 0
     quarantined: int = 0
 
     def add(self, result: BatchResult) -> None:
@@ -45,6 +47,7 @@ class LoadTotals:
         self.landed += result.landed
         self.duplicates += result.duplicates
         self.dead_lettered += result.dead_lettered
+        self.already_dead_lettered += result.already_dead_lettered
         self.quarantined += result.quarantined
 
 

@@ -27,7 +27,7 @@ from customer_health.progress import progress
 from customer_health.status import pipeline_status
 from expectations import lake as lake_quality
 from ingest.broker import ensure_topics, start_broker
-from ingest.files import load_files
+from ingest.files import LoadTotals, load_files
 from ingest.service import attach_lake_log, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         with progress("loading", unit="rows") as shown:
             totals = load_files(lander, args.files, args.type, progress=lambda t, _elapsed: shown.update(
                 t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered,
-                quarantined=t.quarantined), chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024)
+                already_dead_lettered=t.already_dead_lettered, quarantined=t.quarantined),
+                chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024)
         if totals.landed or load_left_underived(con):
             with progress("health and history", unit="customers") as shown:
                 refreshed = finish_load(con, settings)
@@ -126,14 +127,26 @@ def cmd_load(args: argparse.Namespace) -> int:
         con.close()
         if preloading is not None:
             preloading.join()
-    document = {"rows": totals.rows, "landed": totals.landed, "duplicates": totals.duplicates,
-                "dead_lettered": totals.dead_lettered, "quarantined": totals.quarantined}
     if args.json:
-        print_json(document)
+        print_json(_load_counts(totals))
     else:
-        print(f"{totals.rows:,} rows: {totals.landed:,} landed, {totals.duplicates:,} duplicates, "
-              f"{totals.dead_lettered:,} dead-lettered, {totals.quarantined:,} quarantined")
+        print(_load_summary(totals))
     return 0
+
+
+def _load_counts(totals: LoadTotals) -> dict[str, int]:
+    """A load's counts: every row is landed, a duplicate, dead-lettered (now, or already by an earlier load of the
+    same file) or quarantined."""
+    return {"rows": totals.rows, "landed": totals.landed, "duplicates": totals.duplicates,
+            "dead_lettered": totals.dead_lettered, "already_dead_lettered": totals.already_dead_lettered,
+            "quarantined": totals.quarantined}
+
+
+def _load_summary(totals: LoadTotals) -> str:
+    known = totals.already_dead_lettered
+    already = f", {known:,} bad row{'s' if known > 1 else ''} already dead-lettered by an earlier load" if known else ""
+    return (f"{totals.rows:,} rows: {totals.landed:,} landed, {totals.duplicates:,} duplicates, "
+            f"{totals.dead_lettered:,} dead-lettered{already}, {totals.quarantined:,} quarantined")
 
 
 def cmd_broker(args: argparse.Namespace) -> int:

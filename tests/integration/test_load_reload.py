@@ -23,6 +23,41 @@ def counts(result: subprocess.CompletedProcess[str]) -> dict:
     return json.loads(result.stdout)
 
 
+def test_a_file_loaded_again_dead_letters_its_bad_rows_once_and_counts_them_as_already_dead_lettered(
+    env: Env, tmp_path: Path,
+) -> None:
+    jsonl = tmp_path / "tickets.jsonl"
+    lines = [encode(ticket("t1")), b"{broken", encode(ticket("t2", handling_minutes=-5)), encode(ticket("t3"))]
+    jsonl.write_bytes(b"\n".join(lines) + b"\n")
+    csv = tmp_path / "visits.csv"
+    csv.write_text("event_id,customer_id,occurred_at,session_id,channel,duration_seconds\n"
+                   "v1,c1,2026-11-01T09:00:00Z,s1,web,30\nv2,c1,2026-11-01T09:00:00Z,s2,fax,30\n")
+    first = counts(env.cli("load", str(jsonl), str(csv), "--json"))
+    assert first == {"rows": 6, "landed": 3, "duplicates": 0, "dead_lettered": 3, "already_dead_lettered": 0,
+                     "quarantined": 0}
+    again = counts(env.cli("load", str(jsonl), str(csv), "--json"))
+    assert read(env, "select count(*) from dead_letter") == [(3,)]
+    assert env.status()["dead_letter"]["total"] == 3
+    assert again == {"rows": 6, "landed": 0, "duplicates": 3, "dead_lettered": 0, "already_dead_lettered": 3,
+                     "quarantined": 0}
+    text = env.cli("load", str(jsonl))
+    assert text.returncode == 0, text.stderr
+    assert "4 rows: 0 landed, 2 duplicates, 0 dead-lettered, 2 bad rows already dead-lettered by an earlier load, " \
+           "0 quarantined" in text.stdout
+    # The export grew: its known bad rows are known, a new bad row (also one repeating a known row's bytes on
+    # another line) is dead-lettered.
+    jsonl.write_bytes(b"\n".join([*lines, b"{broken", b"[1]", encode(ticket("t4"))]) + b"\n")
+    grown = counts(env.cli("load", str(jsonl), "--json"))
+    assert grown == {"rows": 7, "landed": 1, "duplicates": 2, "dead_lettered": 2, "already_dead_lettered": 2,
+                     "quarantined": 0}
+    assert read(env, "select source_line, reason_code from dead_letter where source_file = ? order by 1",
+                [str(jsonl)]) == [(2, "invalid_json"), (3, "out_of_range"), (5, "invalid_json"), (6, "not_an_object")]
+    # The same bad line in another file is that file's dead letter.
+    other = tmp_path / "2026-12_tickets.jsonl"
+    other.write_bytes(b"{broken\n")
+    assert counts(env.cli("load", str(other), "--json"))["dead_lettered"] == 1
+
+
 def test_a_csv_or_parquet_file_without_a_required_column_is_refused_before_anything_lands(
     env: Env, tmp_path: Path,
 ) -> None:
