@@ -51,6 +51,25 @@ class LoadTotals:
         self.quarantined += result.quarantined
 
 
+class LoadStopped(UserError):
+    """A file stopped a load of several files (or one landed in part): what landed before it stays landed (and
+    underived until the next load: composition.load_left_underived); the files after it were not read."""
+
+    def __init__(self, cause: UserError | duckdb.Error, path: Path, of_file: LoadTotals,
+                 read: list[tuple[Path, LoadTotals]], totals: LoadTotals, not_read: list[Path]) -> None:
+        self.path = path
+        self.of_file = of_file  # what the stopping file landed before it stopped (its batches landed so far)
+        self.read = read
+        self.totals = totals
+        self.not_read = not_read
+        self.cause = (str(cause) if isinstance(cause, UserError)
+                      else f"{path}: database error: {str(cause).splitlines()[0]}")
+        landed = f"{of_file.rows:,} of its rows landed" if of_file.rows else "nothing of it landed"
+        rest = (f"; {len(not_read)} file{'s' if len(not_read) > 1 else ''} after it not read: "
+                + ", ".join(map(str, not_read))) if not_read else ""
+        super().__init__(f"{self.cause}; the load stopped at this file ({landed}){rest}")
+
+
 def event_type_for(path: Path, explicit: str | None) -> str:
     """The event type named by --type, else by the file name (``tickets.jsonl``, ``2026-01_payments.csv``)."""
     if explicit:
@@ -340,15 +359,26 @@ def load_files(
             _refuse_missing_columns(lander.con, path, fmt, event_type)
         plan.append((path, event_type, fmt))
     totals = LoadTotals()
+    read: list[tuple[Path, LoadTotals]] = []  # the files read to their end, and what each landed
     started = time.monotonic()
-    for path, event_type, fmt in plan:
-        blocks = _read_ahead(_jsonl_blocks(path)) if fmt == "jsonl" else _tabular_blocks(lander.con, path, fmt)
-        with contextlib.closing(blocks):  # the reader stops with a failed batch too
-            for lines, raws in _chunks(blocks, chunk_rows, chunk_bytes):
-                table = _file_batch(event_type, str(path), lines, raws)
-                totals.add(lander.land(table, f"file:{path}"))
-                if progress:
-                    progress(totals, time.monotonic() - started)
+    for index, (path, event_type, fmt) in enumerate(plan):
+        of_file = LoadTotals()
+        try:
+            blocks = _read_ahead(_jsonl_blocks(path)) if fmt == "jsonl" else _tabular_blocks(lander.con, path, fmt)
+            with contextlib.closing(blocks):  # the reader stops with a failed batch too
+                for lines, raws in _chunks(blocks, chunk_rows, chunk_bytes):
+                    table = _file_batch(event_type, str(path), lines, raws)
+                    result = lander.land(table, f"file:{path}")
+                    totals.add(result)
+                    of_file.add(result)
+                    if progress:
+                        progress(totals, time.monotonic() - started)
+        except (UserError, duckdb.Error) as exc:
+            not_read = [later for later, _type, _fmt in plan[index + 1:]]
+            if totals.rows or not_read:
+                raise LoadStopped(exc, path, of_file, read, totals, not_read) from exc
+            raise
+        read.append((path, of_file))
     return totals
 
 

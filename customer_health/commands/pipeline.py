@@ -27,7 +27,7 @@ from customer_health.progress import progress
 from customer_health.status import pipeline_status
 from expectations import lake as lake_quality
 from ingest.broker import ensure_topics, start_broker
-from ingest.files import LoadTotals, load_files
+from ingest.files import LoadStopped, LoadTotals, load_files
 from ingest.service import attach_lake_log, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -112,14 +112,18 @@ def cmd_load(args: argparse.Namespace) -> int:
                    "topics (the pipelines commit them to the lake) or load into a file store (store = \"duckdb\")")
     con = open_owner(settings)
     preloading = preload_quality(settings)
+    stopped: LoadStopped | None = None
     try:
         lander = load_lander(con, settings)
         with progress("loading", unit="rows") as shown:
-            totals = load_files(lander, args.files, args.type, progress=lambda t, _elapsed: shown.update(
-                t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered,
-                already_dead_lettered=t.already_dead_lettered, quarantined=t.quarantined),
-                chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024)
-        if totals.landed or load_left_underived(con):
+            try:
+                totals = load_files(lander, args.files, args.type, progress=lambda t, _elapsed: shown.update(
+                    t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered,
+                    already_dead_lettered=t.already_dead_lettered, quarantined=t.quarantined),
+                    chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024)
+            except LoadStopped as exc:  # what landed before it is summarised, then the error raised
+                stopped, totals = exc, exc.totals
+        if stopped is None and (totals.landed or load_left_underived(con)):
             with progress("health and history", unit="customers") as shown:
                 refreshed = finish_load(con, settings)
                 shown.update(refreshed.customers)
@@ -127,11 +131,28 @@ def cmd_load(args: argparse.Namespace) -> int:
         con.close()
         if preloading is not None:
             preloading.join()
+    if stopped is None:
+        if args.json:
+            print_json(_load_counts(totals))
+        else:
+            print(_load_summary(totals))
+        return 0
+    read = stopped.read + ([(stopped.path, stopped.of_file)] if stopped.of_file.rows else [])
     if args.json:
-        print_json(_load_counts(totals))
+        print_json({**_load_counts(totals), "files": [{"file": str(path), **_load_counts(of_file)}
+                                                       for path, of_file in read],
+                    "stopped_by": {"file": str(stopped.path), "error": stopped.cause},
+                    "not_read": [str(path) for path in stopped.not_read]})
     else:
-        print(_load_summary(totals))
-    return 0
+        print("the load stopped at " + str(stopped.path)
+              + (f"; {len(stopped.not_read)} file(s) after it not read" if stopped.not_read else "")
+              + (". Landed before it (health is derived by the next load):" if totals.rows else
+                 ". Nothing landed."))
+        for path, of_file in read:
+            print(f"  {path}: {_load_summary(of_file)}")
+        if len(read) > 1:
+            print(f"  in all: {_load_summary(totals)}")
+    raise stopped
 
 
 def _load_counts(totals: LoadTotals) -> dict[str, int]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from tests.conftest import Env
-from tests.factories import customer, encode, ticket
+from tests.factories import customer, encode, ticket, visit
 
 
 def read(env: Env, sql: str, params: list | None = None) -> list[tuple]:
@@ -56,6 +56,45 @@ def test_a_file_loaded_again_dead_letters_its_bad_rows_once_and_counts_them_as_a
     other = tmp_path / "2026-12_tickets.jsonl"
     other.write_bytes(b"{broken\n")
     assert counts(env.cli("load", str(other), "--json"))["dead_lettered"] == 1
+
+
+VISITS_HEADER = "event_id,customer_id,occurred_at,session_id,channel,duration_seconds\n"
+
+
+def test_a_load_stopped_by_a_file_summarises_what_the_files_before_it_landed_and_names_those_not_read(
+    env: Env, tmp_path: Path,
+) -> None:
+    good = tmp_path / "visits.jsonl"
+    good.write_bytes(b"\n".join([encode(visit("v1")), encode(visit("v2")), b"{broken"]) + b"\n")
+    malformed = tmp_path / "more_visits.csv"  # its fifth line has a field too many: unreadable as CSV
+    malformed.write_text(VISITS_HEADER + "v3,c1,2026-11-01T09:00:00Z,s,web,30\n" * 3
+                         + "bad,c1,2026-11-01T09:00:00Z,s,web,30,EXTRA\n")
+    later = tmp_path / "tickets.jsonl"
+    later.write_bytes(encode(ticket("t1")) + b"\n")
+    result = env.cli("load", str(good), str(malformed), str(later), "--json")
+    assert result.returncode == 1
+    error = result.stderr.splitlines()[-1]  # the lines before it: the dead-letter warning of the first file
+    assert error.startswith(f"customer-health: {malformed}: cannot read as CSV"), result.stderr
+    assert error.endswith(f"; the load stopped at this file (nothing of it landed); 1 file after it not read: {later}")
+    document = json.loads(result.stdout)
+    assert document == {
+        "rows": 3, "landed": 2, "duplicates": 0, "dead_lettered": 1, "already_dead_lettered": 0, "quarantined": 0,
+        "files": [{"file": str(good), "rows": 3, "landed": 2, "duplicates": 0, "dead_lettered": 1,
+                   "already_dead_lettered": 0, "quarantined": 0}],
+        "stopped_by": {"file": str(malformed), "error": document["stopped_by"]["error"]},
+        "not_read": [str(later)],
+    }
+    assert "Expected Number of Columns: 6 Found: 7" in document["stopped_by"]["error"]
+    assert read(env, "select count(*) from visits") == [(2,)]
+    assert read(env, "select count(*) from tickets") == [(0,)]
+    text = env.cli("load", str(good), str(malformed), str(later))
+    assert text.returncode == 1
+    assert text.stdout.splitlines() == [
+        f"the load stopped at {malformed}; 1 file(s) after it not read. Landed before it (health is derived by the "
+        "next load):",
+        f"  {good}: 3 rows: 0 landed, 2 duplicates, 0 dead-lettered, 1 bad row already dead-lettered by an earlier "
+        "load, 0 quarantined",
+    ]
 
 
 def test_a_csv_or_parquet_file_without_a_required_column_is_refused_before_anything_lands(
