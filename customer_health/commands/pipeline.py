@@ -144,9 +144,10 @@ def cmd_load(args: argparse.Namespace) -> int:
                     "stopped_by": {"file": str(stopped.path), "error": stopped.cause},
                     "not_read": [str(path) for path in stopped.not_read]})
     else:
-        print("the load stopped at " + str(stopped.path)
-              + (f"; {len(stopped.not_read)} file(s) after it not read" if stopped.not_read else "")
-              + (". Landed before it (health is derived by the next load):" if totals.rows else
+        unread = len(stopped.not_read)
+        print(f"the load stopped at {stopped.path}"
+              + (f"; {unread} file{'s' if unread > 1 else ''} after it not read" if unread else "")
+              + (". Landed before it stopped (health is derived by the next load):" if totals.rows else
                  ". Nothing landed."))
         for path, of_file in read:
             print(f"  {path}: {_load_summary(of_file)}")

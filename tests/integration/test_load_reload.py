@@ -90,8 +90,8 @@ def test_a_load_stopped_by_a_file_summarises_what_the_files_before_it_landed_and
     text = env.cli("load", str(good), str(malformed), str(later))
     assert text.returncode == 1
     assert text.stdout.splitlines() == [
-        f"the load stopped at {malformed}; 1 file(s) after it not read. Landed before it (health is derived by the "
-        "next load):",
+        f"the load stopped at {malformed}; 1 file after it not read. Landed before it stopped (health is derived by "
+        "the next load):",
         f"  {good}: 3 rows: 0 landed, 2 duplicates, 0 dead-lettered, 1 bad row already dead-lettered by an earlier "
         "load, 0 quarantined",
     ]
