@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("files", nargs="+", type=Path, metavar="FILE",
                    help="JSONL (.jsonl, .ndjson, .json: one JSON object per line), CSV with its header first "
                         "(.csv, UTF-8) or Parquet (.parquet); fields and timestamps (with offset) as in the event "
-                        "contract")
+                        "contract (a profile's signed_up_at and cancelled_at may be a day, YYYY-MM-DD); a file "
+                        "loaded again lands only its new rows and stores its bad rows once")
     p.add_argument("--type", choices=["tickets", "payments", "visits", "customers"],
                    help="event type of every file (default: from each file name)")
     p.add_argument("--json", action="store_true", help="print totals as JSON")
