@@ -38,6 +38,8 @@ class LoadTotals:
     landed: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    # Bad rows an earlier load of the same file already dead-lettered (same line and raw bytes): not stored again.
+    already_dead_lettered: int = 0
     quarantined: int = 0
 
     def add(self, result: BatchResult) -> None:
@@ -45,7 +47,27 @@ class LoadTotals:
         self.landed += result.landed
         self.duplicates += result.duplicates
         self.dead_lettered += result.dead_lettered
+        self.already_dead_lettered += result.already_dead_lettered
         self.quarantined += result.quarantined
+
+
+class LoadStopped(UserError):
+    """A file stopped a load of several files (or one landed in part): what landed before it stays landed (and
+    underived until the next load: composition.load_left_underived); the files after it were not read."""
+
+    def __init__(self, cause: UserError | duckdb.Error, path: Path, of_file: LoadTotals,
+                 read: list[tuple[Path, LoadTotals]], totals: LoadTotals, not_read: list[Path]) -> None:
+        self.path = path
+        self.of_file = of_file  # what the stopping file landed before it stopped (its batches landed so far)
+        self.read = read
+        self.totals = totals
+        self.not_read = not_read
+        self.cause = (str(cause) if isinstance(cause, UserError)
+                      else f"{path}: database error: {str(cause).splitlines()[0]}")
+        landed = f"{of_file.rows:,} of its rows landed" if of_file.rows else "nothing of it landed"
+        rest = (f"; {len(not_read)} file{'s' if len(not_read) > 1 else ''} after it not read: "
+                + ", ".join(map(str, not_read))) if not_read else ""
+        super().__init__(f"{self.cause}; the load stopped at this file ({landed}){rest}")
 
 
 def event_type_for(path: Path, explicit: str | None) -> str:
@@ -270,6 +292,25 @@ def _reading_error(exc: duckdb.Error) -> str:
     return lines[0]
 
 
+def _refuse_missing_columns(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, event_type: str) -> None:
+    """Refuse, before anything lands, a CSV or Parquet file without a column for a field its event type requires
+    (sql/30_contract: contract_required_<type>): read as it is, every one of its rows would be a dead letter."""
+    with con.cursor() as cur:
+        try:
+            columns = (_read_csv(cur, path) if fmt == "csv" else cur.read_parquet(str(path))).columns
+        except duckdb.Error as exc:
+            raise UserError(f"{path}: cannot read as {fmt.upper()}: {_reading_error(exc)}") from None
+        missing = sqlfiles.Statements(cur).value("load/missing_columns", {
+            "event_type": event_type, "columns": columns,
+        })
+    if missing:
+        shown = ", ".join(columns[:30]) + (", ..." if len(columns) > 30 else "")
+        raise UserError(
+            f"{path}: a {event_type} file needs a column for every required field; missing: {', '.join(missing)} "
+            f"(its columns: {shown}; names are case-sensitive). Nothing was loaded: rename the columns, or pass "
+            "--type if the file holds another event type")
+
+
 def _tabular_blocks(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Generator[Block, None, None]:
     with con.cursor() as cur:
         try:
@@ -313,17 +354,31 @@ def load_files(
         fmt = file_format(path)
         if fmt != "parquet":
             _refuse_unreadable_text(path, fmt)
-        plan.append((path, event_type_for(path, explicit_type), fmt))
+        event_type = event_type_for(path, explicit_type)
+        if fmt != "jsonl":
+            _refuse_missing_columns(lander.con, path, fmt, event_type)
+        plan.append((path, event_type, fmt))
     totals = LoadTotals()
+    read: list[tuple[Path, LoadTotals]] = []  # the files read to their end, and what each landed
     started = time.monotonic()
-    for path, event_type, fmt in plan:
-        blocks = _read_ahead(_jsonl_blocks(path)) if fmt == "jsonl" else _tabular_blocks(lander.con, path, fmt)
-        with contextlib.closing(blocks):  # the reader stops with a failed batch too
-            for lines, raws in _chunks(blocks, chunk_rows, chunk_bytes):
-                table = _file_batch(event_type, str(path), lines, raws)
-                totals.add(lander.land(table, f"file:{path}"))
-                if progress:
-                    progress(totals, time.monotonic() - started)
+    for index, (path, event_type, fmt) in enumerate(plan):
+        of_file = LoadTotals()
+        try:
+            blocks = _read_ahead(_jsonl_blocks(path)) if fmt == "jsonl" else _tabular_blocks(lander.con, path, fmt)
+            with contextlib.closing(blocks):  # the reader stops with a failed batch too
+                for lines, raws in _chunks(blocks, chunk_rows, chunk_bytes):
+                    table = _file_batch(event_type, str(path), lines, raws)
+                    result = lander.land(table, f"file:{path}")
+                    totals.add(result)
+                    of_file.add(result)
+                    if progress:
+                        progress(totals, time.monotonic() - started)
+        except (UserError, duckdb.Error) as exc:
+            not_read = [later for later, _type, _fmt in plan[index + 1:]]
+            if totals.rows or not_read:
+                raise LoadStopped(exc, path, of_file, read, totals, not_read) from exc
+            raise
+        read.append((path, of_file))
     return totals
 
 

@@ -178,6 +178,9 @@ class BatchResult:
     # The batch was given up, nothing of it committed: its partitions moved to another pipeline, which lands
     # it from the lake's offsets (store = "ducklake", ingest.lake.Fenced). Its offsets are not committed either.
     fenced: bool = False
+    # Bad rows of a file batch an earlier load already dead-lettered (same file, event type, line and raw bytes):
+    # not stored again. messages = landed + duplicates + dead_lettered + already_dead_lettered + quarantined.
+    already_dead_lettered: int = 0
 
 
 @dataclass(frozen=True)
@@ -296,7 +299,11 @@ class Lander:
         for event_type in EVENT_TYPES:
             landed += int(self.statements.row(f"ingest/land_{event_type}", {"batch_id": batch_id})[0])
         run("ingest/upsert_customer_profiles")
-        dead = int(self.statements.row("ingest/dead_letter_batch", {"now": now, "batch_id": batch_id})[0])
+        # A file batch (source "file:<path>") skips the bad rows an earlier load of the file stored; a Kafka batch's
+        # statement never reads dead_letter.
+        dead_letter = "ingest/dead_letter_file_batch" if source.startswith("file:") else "ingest/dead_letter_batch"
+        dead = int(self.statements.row(dead_letter, {"now": now, "batch_id": batch_id})[0])
+        already_dead = messages - valid - quarantined - dead if source.startswith("file:") else 0
         run("ingest/record_offsets", {"group_id": self.group_id, "now": now})
         duplicates = valid - landed
         run(
@@ -314,7 +321,8 @@ class Lander:
                 hook(con, ctx)
         if dead:
             log.warning("batch %d from %s: %d of %d messages dead-lettered", batch_id, source, dead, messages)
-        return BatchResult(batch_id, messages, landed, duplicates, dead, quarantined, now)
+        return BatchResult(batch_id, messages, landed, duplicates, dead, quarantined, now,
+                           already_dead_lettered=already_dead)
 
     def stored_offsets_from_cursor(self) -> dict[tuple[str, int], int]:
         """Landed offsets per (topic, partition), read on a cursor of its own (safe beside a landing)."""

@@ -27,7 +27,7 @@ from customer_health.progress import progress
 from customer_health.status import pipeline_status
 from expectations import lake as lake_quality
 from ingest.broker import ensure_topics, start_broker
-from ingest.files import load_files
+from ingest.files import LoadStopped, LoadTotals, load_files
 from ingest.service import attach_lake_log, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("files", nargs="+", type=Path, metavar="FILE",
                    help="JSONL (.jsonl, .ndjson, .json: one JSON object per line), CSV with its header first "
                         "(.csv, UTF-8) or Parquet (.parquet); fields and timestamps (with offset) as in the event "
-                        "contract")
+                        "contract (a profile's signed_up_at and cancelled_at may be a day, YYYY-MM-DD); a file "
+                        "loaded again lands only its new rows and stores its bad rows once")
     p.add_argument("--type", choices=["tickets", "payments", "visits", "customers"],
                    help="event type of every file (default: from each file name)")
     p.add_argument("--json", action="store_true", help="print totals as JSON")
@@ -112,13 +113,18 @@ def cmd_load(args: argparse.Namespace) -> int:
                    "topics (the pipelines commit them to the lake) or load into a file store (store = \"duckdb\")")
     con = open_owner(settings)
     preloading = preload_quality(settings)
+    stopped: LoadStopped | None = None
     try:
         lander = load_lander(con, settings)
         with progress("loading", unit="rows") as shown:
-            totals = load_files(lander, args.files, args.type, progress=lambda t, _elapsed: shown.update(
-                t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered,
-                quarantined=t.quarantined), chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024)
-        if totals.landed or load_left_underived(con):
+            try:
+                totals = load_files(lander, args.files, args.type, progress=lambda t, _elapsed: shown.update(
+                    t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered,
+                    already_dead_lettered=t.already_dead_lettered, quarantined=t.quarantined),
+                    chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024)
+            except LoadStopped as exc:  # what landed before it is summarised, then the error raised
+                stopped, totals = exc, exc.totals
+        if stopped is None and (totals.landed or load_left_underived(con)):
             with progress("health and history", unit="customers") as shown:
                 refreshed = finish_load(con, settings)
                 shown.update(refreshed.customers)
@@ -126,14 +132,44 @@ def cmd_load(args: argparse.Namespace) -> int:
         con.close()
         if preloading is not None:
             preloading.join()
-    document = {"rows": totals.rows, "landed": totals.landed, "duplicates": totals.duplicates,
-                "dead_lettered": totals.dead_lettered, "quarantined": totals.quarantined}
+    if stopped is None:
+        if args.json:
+            print_json(_load_counts(totals))
+        else:
+            print(_load_summary(totals))
+        return 0
+    read = stopped.read + ([(stopped.path, stopped.of_file)] if stopped.of_file.rows else [])
     if args.json:
-        print_json(document)
+        print_json({**_load_counts(totals), "files": [{"file": str(path), **_load_counts(of_file)}
+                                                       for path, of_file in read],
+                    "stopped_by": {"file": str(stopped.path), "error": stopped.cause},
+                    "not_read": [str(path) for path in stopped.not_read]})
     else:
-        print(f"{totals.rows:,} rows: {totals.landed:,} landed, {totals.duplicates:,} duplicates, "
-              f"{totals.dead_lettered:,} dead-lettered, {totals.quarantined:,} quarantined")
-    return 0
+        unread = len(stopped.not_read)
+        print(f"the load stopped at {stopped.path}"
+              + (f"; {unread} file{'s' if unread > 1 else ''} after it not read" if unread else "")
+              + (". Landed before it stopped (health is derived by the next load):" if totals.rows else
+                 ". Nothing landed."))
+        for path, of_file in read:
+            print(f"  {path}: {_load_summary(of_file)}")
+        if len(read) > 1:
+            print(f"  in all: {_load_summary(totals)}")
+    raise stopped
+
+
+def _load_counts(totals: LoadTotals) -> dict[str, int]:
+    """A load's counts: every row is landed, a duplicate, dead-lettered (now, or already by an earlier load of the
+    same file) or quarantined."""
+    return {"rows": totals.rows, "landed": totals.landed, "duplicates": totals.duplicates,
+            "dead_lettered": totals.dead_lettered, "already_dead_lettered": totals.already_dead_lettered,
+            "quarantined": totals.quarantined}
+
+
+def _load_summary(totals: LoadTotals) -> str:
+    known = totals.already_dead_lettered
+    already = f", {known:,} bad row{'s' if known > 1 else ''} already dead-lettered by an earlier load" if known else ""
+    return (f"{totals.rows:,} rows: {totals.landed:,} landed, {totals.duplicates:,} duplicates, "
+            f"{totals.dead_lettered:,} dead-lettered{already}, {totals.quarantined:,} quarantined")
 
 
 def cmd_broker(args: argparse.Namespace) -> int:

@@ -8,3 +8,13 @@ create or replace macro contract_paths_visits() as ['$', '$.event_id', '$.custom
     '$.session_id', '$.channel', '$.duration_seconds', '$.pages'];
 create or replace macro contract_paths_customers() as ['$', '$.event_id', '$.customer_id', '$.occurred_at',
     '$.name', '$.kind', '$.plan', '$.household_id', '$.signed_up_at', '$.cancelled_at'];
+-- The fields an event of each type must carry (the `true` required flags of statements/ingest/check_<type>;
+-- tests/unit/test_contract.py proves they agree). `load` refuses a CSV or Parquet file without a column for one.
+create or replace macro contract_required_tickets() as ['event_id', 'customer_id', 'occurred_at', 'ticket_id',
+    'action', 'category', 'channel', 'handling_minutes', 'escalated'];
+create or replace macro contract_required_payments() as ['event_id', 'customer_id', 'occurred_at', 'invoice_id',
+    'kind', 'status', 'amount', 'currency'];
+create or replace macro contract_required_visits() as ['event_id', 'customer_id', 'occurred_at', 'session_id',
+    'channel', 'duration_seconds'];
+create or replace macro contract_required_customers() as ['event_id', 'customer_id', 'occurred_at', 'name', 'kind',
+    'plan', 'signed_up_at'];

@@ -78,17 +78,19 @@ def test_the_summary_and_status_account_for_every_row(env: Env, tmp_path: Path) 
     result = env.cli("load", str(path), str(visits), "--json")
     assert result.returncode == 0, result.stderr
     totals = json.loads(result.stdout)
-    assert totals == {"rows": 6, "landed": 3, "duplicates": 1, "dead_lettered": 1, "quarantined": 1}
+    assert totals == {"rows": 6, "landed": 3, "duplicates": 1, "dead_lettered": 1, "already_dead_lettered": 0,
+                      "quarantined": 1}
     assert totals["rows"] == totals["landed"] + totals["duplicates"] + totals["dead_lettered"] + totals["quarantined"]
-    text = env.cli("load", str(path))
+    text = env.cli("load", str(path))  # loaded again: its bad row is known, not dead-lettered again
     assert text.returncode == 0, text.stderr
-    assert text.stdout.strip() == "5 rows: 0 landed, 3 duplicates, 1 dead-lettered, 1 quarantined"
+    assert text.stdout.strip() == ("5 rows: 0 landed, 3 duplicates, 0 dead-lettered, 1 bad row already dead-lettered "
+                                   "by an earlier load, 1 quarantined")
     status = env.cli("status", "--json")
     assert status.returncode == 0, status.stderr
     document = json.loads(status.stdout)
     assert document["duplicates"] == 4
     assert document["quarantined"] == {"total": 2, "by_type": {"payments": 2}}
-    assert document["dead_letter"]["total"] == 2
+    assert document["dead_letter"]["total"] == 1
     shown = env.cli("status").stdout
     assert "duplicates:   4" in shown and "quarantined:  2 (payments 2)" in shown
 

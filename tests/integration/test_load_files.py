@@ -43,7 +43,7 @@ def test_jsonl_csv_and_parquet_land_and_bad_rows_keep_file_and_line(env: Env, tm
     result = env.cli("load", str(jsonl), str(csv), str(parquet), "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"rows": 10, "landed": 4, "duplicates": 0, "dead_lettered": 6,
-                                          "quarantined": 0}
+                                          "already_dead_lettered": 0, "quarantined": 0}
     assert read(env, "select event_id from tickets order by 1") == [("t1",), ("t4",)]
     assert read(env, "select event_id, amount::varchar, occurred_at::varchar from payments") == \
         [("p1", "12.5000", "2026-11-01 08:00:00")]
@@ -128,7 +128,7 @@ def test_a_file_larger_than_one_chunk_lands_completely_in_bounded_batches(env: E
     result = env.cli("load", str(path), "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"rows": 11_988, "landed": 11_984, "duplicates": 0, "dead_lettered": 4,
-                                          "quarantined": 0}
+                                          "already_dead_lettered": 0, "quarantined": 0}
     assert read(env, "select count(distinct event_id) from tickets") == [(11_984,)]
     dead = read(env, "select source_line, source_file from dead_letter order by source_line")
     assert dead == [(n, str(path)) for n in sorted(bad)]
@@ -192,7 +192,7 @@ def test_a_csv_lands_every_row_under_the_header_on_its_first_non_blank_line(env:
     result = env.cli("load", str(blank_first), str(footer), str(quoted_footer), str(quoted), "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"rows": 25_009, "landed": 25_007, "duplicates": 0, "dead_lettered": 2,
-                                          "quarantined": 0}
+                                          "already_dead_lettered": 0, "quarantined": 0}
     assert read(env, "select source_file, source_line, reason_code from dead_letter order by 1") == \
         [(str(footer), 4, "missing_field"), (str(quoted_footer), 2, "missing_field")]
     assert read(env, "select name from customers where customer_id = 'c-late'") == [('Ortiz, Dana "D"',)]

@@ -40,7 +40,8 @@ def mixed_files(directory: Path) -> tuple[list[Path], dict[str, int]]:
     rng = random.Random(17)
     bad = [raw for event_type, raw, code in BAD_MESSAGES if event_type in ("visits", "tickets") and code != "oversized"]
     seen: dict[str, set[str]] = {"visits": set(), "tickets": set()}  # event ids landed, per table
-    expected = {"rows": 0, "landed": 0, "duplicates": 0, "dead_lettered": 0, "quarantined": 0}
+    expected = {"rows": 0, "landed": 0, "duplicates": 0, "dead_lettered": 0, "already_dead_lettered": 0,
+                "quarantined": 0}
     files = []
     for name, factory in (("visits.jsonl", visit), ("tickets.jsonl", ticket), ("2026-12_visits.jsonl", visit)):
         lines: list[bytes] = []
@@ -116,6 +117,13 @@ def test_a_mixed_load_equals_landing_each_files_lines_in_one_batch(
             assert min(sizes) < 100 <= max(sizes)
         for name in BATCH_TABLES:  # emptied for the next batch, whichever way
             assert loaded_con.execute(f"select count(*) from temp.{name}").fetchone() == (0,)
+        if stage_min_rows is not None:
+            monkeypatch.setattr(landing, "STAGE_MIN_ROWS", stage_min_rows)
+        again = load_files(loader, files, chunk_bytes=chunk_bytes)  # the same files again: their bad rows are known
+        monkeypatch.undo()
+        assert vars(again) == {**expected, "landed": 0, "duplicates": expected["landed"] + expected["duplicates"],
+                               "dead_lettered": 0, "already_dead_lettered": expected["dead_lettered"]}
+        assert snapshot(loaded_con)["dead_letter"] == loaded["dead_letter"]
     finally:
         loaded_con.close()
         reference_con.close()

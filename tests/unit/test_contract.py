@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -11,6 +12,7 @@ import pytest
 
 from customer_health.config import Settings
 from customer_health.db import open_owner
+from customer_health.sqlfiles import statement
 from ingest.landing import Lander, RawBatch
 from tests.factories import BAD_MESSAGES, customer, encode, payment, ticket, visit
 
@@ -154,3 +156,37 @@ def test_a_failed_batch_reports_its_cause_when_duckdb_already_ended_the_transact
     assert any("cannot rollback" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
     lander.before_land.clear()
     assert lander.land(batch(("visits", encode(visit("v1")))), "kafka").landed == 1
+
+
+@pytest.mark.parametrize("event_type", ["tickets", "payments", "visits", "customers"])
+def test_the_required_fields_load_checks_columns_against_are_those_the_contract_reports_missing(
+    lander: Lander, event_type: str,
+) -> None:
+    lander.land(batch((event_type, b"{}")), "kafka")
+    reason = lander.con.execute("select reason from dead_letter").fetchone()[0]
+    reported = [problem.removesuffix(" is missing") for problem in reason.split("; ")]
+    declared = lander.con.execute(f"select contract_required_{event_type}()").fetchone()[0]
+    assert reported == declared
+
+
+def test_a_profile_day_is_its_midnight_utc_whatever_the_session_time_zone(lander: Lander) -> None:
+    lander.con.execute("set TimeZone = 'America/New_York'")
+    result = lander.land(batch(("customers", encode(customer("k1", signed_up_at="2024-03-01",
+                                                             cancelled_at="2024-11-03")))), "kafka")
+    assert result.landed == 1
+    assert lander.con.execute("select signed_up_at::varchar, cancelled_at::varchar from customers").fetchone() == \
+        ("2024-03-01 00:00:00", "2024-11-03 00:00:00")
+
+
+def test_a_kafka_batch_dead_letters_every_bad_message_without_reading_dead_letter(lander: Lander) -> None:
+    for offset in (0, 1):  # the same bad bytes at two offsets are two messages
+        assert lander.land(batch(("tickets", b"{broken"), start_offset=offset), "kafka").dead_lettered == 1
+    assert lander.con.execute("select count(*) from dead_letter").fetchone() == (2,)
+    params = {"now": datetime(2026, 11, 1), "batch_id": 1}
+
+    def plan(name: str) -> str:
+        return "\n".join(row[1] for row in lander.con.execute("explain " + statement(name), params).fetchall())
+
+    # The live path's cost: its statement scans no stored dead letter; a file batch's reads the known ones.
+    assert ".main.dead_letter" not in plan("ingest/dead_letter_batch")
+    assert ".main.dead_letter" in plan("ingest/dead_letter_file_batch")

@@ -25,8 +25,8 @@ with typed as (
             contract_enum(kind, 'kind', ['b2b', 'b2c'], true),
             contract_string(plan, 'plan', true),
             contract_string(household_id, 'household_id', false),
-            contract_timestamp(signed_up_at, 'signed_up_at', true),
-            contract_timestamp(cancelled_at, 'cancelled_at', false)
+            contract_day_or_timestamp(signed_up_at, 'signed_up_at', true),
+            contract_day_or_timestamp(cancelled_at, 'cancelled_at', false)
         ], p -> p is not null) end as problems
     from typed
 )
@@ -38,7 +38,7 @@ select ordinal, problems,
     contract_text(kind) as kind,
     contract_text(plan) as plan,
     contract_text(household_id) as household_id,
-    contract_utc(signed_up_at) as signed_up_at,
-    contract_utc(cancelled_at) as cancelled_at,
+    contract_day_or_utc(signed_up_at) as signed_up_at,
+    contract_day_or_utc(cancelled_at) as cancelled_at,
     case when envelope_problem is null then contract_extra(text, contract_fields) end as extra
 from checked;

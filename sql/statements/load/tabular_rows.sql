@@ -1,7 +1,8 @@
 -- Rows of a CSV or Parquet file as contract JSON messages, one per row, numbered from 1.
 -- CSV is untyped text: a contract number or boolean field becomes a JSON number/boolean when its text
 -- parses as one, else it stays a string (and the contract check names the bad value). Empty cells are
--- omitted. Timestamps typed by Parquet are written as RFC 3339 in UTC.
+-- omitted. Timestamps typed by Parquet are written as RFC 3339 in UTC, a DATE as YYYY-MM-DD (a day, which the
+-- contract takes for signed_up_at and cancelled_at).
 with numbered as (
     select row_number() over () as source_line, columns(*)::varchar
     from load_source  -- the file, as a view created by the loader
