@@ -223,6 +223,12 @@ def test_drift_toward_terrorist(world: World) -> None:
     # index 6 now, 2 fourteen days ago: +4/14 per day, threshold 8 in 2 / (4/14) = 7.0 days
     assert row["segment"] != "terrorist" and row["drifting_toward"] == "terrorist"
     assert row["days_to_threshold"] == 7.0
+    # Before it gets there, the playbook's first step: readjust; once tried, not again within retry_after_days.
+    assert row["segment"] in ("healthy", "champion") and row["next_step"] == "readjust"
+    assert row["next_step_reason"].startswith(f"{row['segment']} but drifting toward terrorist: ~7 days to the "
+                                              "threshold at its recent trend; diagnose what changed and readjust")
+    world.intervene("heat", "readjust", AS_OF - timedelta(days=1))
+    assert world.computed()["heat"]["next_step"] == "none"
 
 
 def test_no_drift_beyond_the_horizon(world: World) -> None:
