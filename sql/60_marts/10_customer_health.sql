@@ -678,9 +678,21 @@ create or replace macro health_playbook_text(playbook, kind, how_to_share_90d, s
 };
 
 create or replace macro health_next_step(customer_id, segment, segment_reason, playbook, tried, as_of,
-        drifting_toward, days_to_threshold) as case
+        drifting_toward, days_to_threshold, exited_at, returned_after_exit) as case
     when segment = 'churned' then {'next_step': 'none',
         'next_step_reason': 'cancelled: no step; see the win-back dates', 'exit_notice': null::varchar}
+    -- exited (and not back since): the playbook is over; said when the exit skipped steps it tries first
+    when exited_at is not null and not coalesce(returned_after_exit, false) then {'next_step': 'none',
+        'next_step_reason': format('exit recorded on {}{}: no further step (the notice period runs; a return is '
+                || 'flagged)', strftime(exited_at, '%Y-%m-%d'),
+            case when health_first_untried(tried) is not null
+                then format(', before {} {} tried (the playbook tries educate, migrate and renegotiate first)',
+                    array_to_string(list_filter(['educate', 'migrate', 'renegotiate'],
+                        s -> not health_step_tried(tried, s, '-infinity'::timestamp)), ' and '),
+                    case when len(list_filter(['educate', 'migrate', 'renegotiate'],
+                        s -> not health_step_tried(tried, s, '-infinity'::timestamp))) = 1 then 'was' else 'were' end)
+                else '' end),
+        'exit_notice': null::varchar}
     when segment = 'terrorist' and health_first_untried(tried) is not null then {
         'next_step': health_first_untried(tried),
         'next_step_reason': format('{} was never tried, and the playbook tries it before exit ({}); terrorist: {}',
@@ -1275,7 +1287,7 @@ select h.* exclude (playbook, playbook_words), c.name,
     h.as_of as refreshed_at,
     h.norms.median_support_minutes_90d as portfolio_median_support_minutes_90d,
     unnest(health_next_step(h.customer_id, h.segment, h.segment_reason, h.playbook_words, tried.tried,
-        clock.presented_at, h.drifting_toward, h.days_to_threshold)),
+        clock.presented_at, h.drifting_toward, h.days_to_threshold, tried.exited_at, flags.returned_after_exit)),
     coalesce(tried.tried, []) as interventions_tried,
     tried.exited_at,
     flags.household_churned,

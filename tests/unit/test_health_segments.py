@@ -65,6 +65,20 @@ def test_terrorist_whatever_the_revenue_and_the_exit_ladder(world: World) -> Non
     assert "customer-health dossier terr" in row["next_step_reason"]
 
 
+def test_after_an_exit_the_playbook_is_over_and_says_which_steps_it_skipped(world: World) -> None:
+    """An exit recorded ends the playbook (no step recommended again, the notice period runs); one recorded before
+    educate, migrate and renegotiate were tried says so, rather than recommending educate as if nothing happened."""
+    world.land_and_refresh(*terrorist_events("skip"))
+    world.intervene("skip", "educate", AS_OF - timedelta(days=10))
+    world.intervene("skip", "exit", AS_OF - timedelta(days=1))
+    row = world.computed()["skip"]
+    assert row["next_step"] == "none" and row["exited_at"] == AS_OF - timedelta(days=1)
+    assert row["next_step_reason"] == (
+        f"exit recorded on {(AS_OF - timedelta(days=1)):%Y-%m-%d}, before migrate and renegotiate were tried (the "
+        "playbook tries educate, migrate and renegotiate first): no further step (the notice period runs; a return "
+        "is flagged)")
+
+
 def test_exit_notice_for_a_consumer(world: World) -> None:
     world.land_and_refresh(*terrorist_events("tc", kind="b2c"))
     for step in ("educate", "migrate", "renegotiate"):
