@@ -263,7 +263,8 @@ create or replace macro health_rate(hp, currency) as
 -- overdue_invoices_90d included).
 -- Money rounded to cents in the reporting currency (compensation converted from the billing currency);
 -- shares in [0, 1]; days fractional. cost_to_serve_90d is the sum of its three rounded parts. p_alive: the
--- silent-churn model's P(alive) at as_of (60_marts/00_churn.sql; null without a purchase or a fitted model).
+-- silent-churn model's P(alive) at as_of (60_marts/00_churn.sql; null without a purchase or a fitted model; 0 once
+-- cancelled: the model knows purchases only, the cancellation is a fact).
 -- The customer's own baseline (null without fading_min_visits visits before the 30-day window):
 --   usual_visits_30d  their visits before the 30-day window per 30 days, over the days from their first visit
 --                     to the window's start (at least 30);
@@ -304,7 +305,7 @@ parts as (
                 epoch(s.last_visit_at - s.first_visit_at) / 86400 / (s.visits_total - 1),
                 params.hp.fading_min_gap_days), false) as fading,
         coalesce(s.cancelled_at <= s.as_of, false) as churned,
-        churn.p_alive
+        case when s.cancelled_at <= s.as_of then 0.0 else churn.p_alive end as p_alive
     from query_table(state_src) s
     cross join params
     left join churn_p_alive_of(state_src) churn using (customer_id, as_of)
@@ -429,7 +430,14 @@ create or replace macro health_rule_reason(rule, r, hp) as case rule
             hp.champion_min_engagement - hp.champion_engagement_band, r.margin_90d,
             round(r.median_margin_90d - hp.champion_margin_band * greatest(r.revenue_90d, 0), 2),
             round(r.median_margin_90d, 2), round(100 * hp.champion_margin_band)::integer, r.revenue_90d)
-    else format('health score {}, margin_90d {}', r.health_score, r.margin_90d)
+    -- healthy below the at_risk score: only the fading factor took the score there, and the fall in visits is
+    -- within the customer's usual variation (the at_risk rule's visit_fall_z gate)
+    else case when r.health_score < hp.at_risk_below_score
+        then format('health score {} below {} only from fewer visits ({} in 30 days against a usual {}), a fall '
+                || 'within this customer''s usual variation (fall z {} below {}): not at risk yet, watch the visits',
+            r.health_score, hp.at_risk_below_score, r.visits_30d, r.usual_visits_30d, r.visit_fall_z,
+            hp.at_risk_fall_z)
+        else format('health score {}, margin_90d {}', r.health_score, r.margin_90d) end
 end;
 
 -- The confirmed segment {segment, reason} of a customer at an evaluation time: health_segment_rule's rule
@@ -669,9 +677,22 @@ create or replace macro health_playbook_text(playbook, kind, how_to_share_90d, s
     'retry_after_days': playbook.retry_after_days
 };
 
-create or replace macro health_next_step(customer_id, segment, segment_reason, playbook, tried, as_of) as case
+create or replace macro health_next_step(customer_id, segment, segment_reason, playbook, tried, as_of,
+        drifting_toward, days_to_threshold, exited_at, returned_after_exit) as case
     when segment = 'churned' then {'next_step': 'none',
         'next_step_reason': 'cancelled: no step; see the win-back dates', 'exit_notice': null::varchar}
+    -- exited (and not back since): the playbook is over; said when the exit skipped steps it tries first
+    when exited_at is not null and not coalesce(returned_after_exit, false) then {'next_step': 'none',
+        'next_step_reason': format('exit recorded on {}{}: no further step (the notice period runs; a return is '
+                || 'flagged)', strftime(exited_at, '%Y-%m-%d'),
+            case when health_first_untried(tried) is not null
+                then format(', before {} {} tried (the playbook tries educate, migrate and renegotiate first)',
+                    array_to_string(list_filter(['educate', 'migrate', 'renegotiate'],
+                        s -> not health_step_tried(tried, s, '-infinity'::timestamp)), ' and '),
+                    case when len(list_filter(['educate', 'migrate', 'renegotiate'],
+                        s -> not health_step_tried(tried, s, '-infinity'::timestamp))) = 1 then 'was' else 'were' end)
+                else '' end),
+        'exit_notice': null::varchar}
     when segment = 'terrorist' and health_first_untried(tried) is not null then {
         'next_step': health_first_untried(tried),
         'next_step_reason': format('{} was never tried, and the playbook tries it before exit ({}); terrorist: {}',
@@ -704,6 +725,15 @@ create or replace macro health_next_step(customer_id, segment, segment_reason, p
             case when playbook.educate_fits or playbook.migrate_fits or playbook.renegotiate_fits
                 then format('the fitting steps were tried in the last {} days; ', playbook.retry_after_days)
                 else '' end),
+        'exit_notice': null::varchar}
+    -- healthy or champion, but its trend reaches the unprofitable or terrorist threshold within the drift horizon:
+    -- the playbook's first step, before it gets there (once per retry_after_days)
+    when drifting_toward is not null
+        and not health_step_tried(tried, 'readjust', as_of - health_days(playbook.retry_after_days)) then {
+        'next_step': 'readjust',
+        'next_step_reason': format('{} but drifting toward {}: ~{} days to the threshold at its '
+                || 'recent trend; diagnose what changed and readjust before it gets there ({})',
+            segment, drifting_toward, round(days_to_threshold)::integer, segment_reason),
         'exit_notice': null::varchar}
     else {'next_step': 'none', 'next_step_reason': format('{}: no step needed ({})', segment, segment_reason),
         'exit_notice': null::varchar}
@@ -1257,7 +1287,7 @@ select h.* exclude (playbook, playbook_words), c.name,
     h.as_of as refreshed_at,
     h.norms.median_support_minutes_90d as portfolio_median_support_minutes_90d,
     unnest(health_next_step(h.customer_id, h.segment, h.segment_reason, h.playbook_words, tried.tried,
-        clock.presented_at)),
+        clock.presented_at, h.drifting_toward, h.days_to_threshold, tried.exited_at, flags.returned_after_exit)),
     coalesce(tried.tried, []) as interventions_tried,
     tried.exited_at,
     flags.household_churned,

@@ -116,3 +116,22 @@ def test_low_p_alive_lowers_engagement_and_marks_the_customer_at_risk(world):
     (view_p_alive,) = world.con.execute(
         "select p_alive from customer_health where customer_id = 'faded'").fetchone()
     assert view_p_alive == pytest.approx(faded["p_alive"], rel=1e-12)
+
+
+def test_a_cancelled_customer_is_not_alive_whatever_its_purchases_say(world):
+    """P(alive) models purchases only; a cancellation is a fact: 0 from it on (it read 0.99 for a customer who
+    bought every week until cancelling), in the incremental refresh, a full one and the view."""
+    sqlfiles.Statements(world.con).run("churn/insert_fit", {
+        "fitted_at": AS_OF, "as_of": AS_OF, "window_start": AS_OF.date(), "window_end": AS_OF.date(),
+        "r": CDNOW.r, "alpha": CDNOW.alpha, "a": CDNOW.a, "b": CDNOW.b, "log_likelihood": -1.0, "customers": 2,
+        "converged": True, "message": "converged", "trigger": "manual", "duration_ms": 1.0})
+    world.full_refresh()
+    assert world.health()["regular"]["p_alive"] > 0.9
+    world.land([("customers", customer("cr2", "regular", occurred_at=iso(AS_OF - timedelta(hours=1)),
+                                       cancelled_at=iso(AS_OF - timedelta(hours=1))))])
+    regular = world.health()["regular"]
+    assert regular["segment"] == "churned" and regular["p_alive"] == 0.0
+    world.full_refresh()
+    assert world.health()["regular"]["p_alive"] == 0.0
+    assert world.con.execute("select p_alive from customer_health where customer_id = 'regular'").fetchone() == (0.0,)
+    assert world.health()["faded"]["p_alive"] < 0.01  # the others as before

@@ -386,6 +386,10 @@ RULE_CASES: list[tuple[str, str | None, dict[str, Any], str]] = [
      "-20.0 (portfolio median 10.0 less 10% of revenue 300.0)"),
     ("healthy", None, {},
      "health score 65.0, margin_90d 100.0"),
+    ("healthy", None, {"health_score": 30.0, "components_mean": 70.0, "visits_30d": 5, "usual_visits_30d": 15.0,
+                             "visit_fall_z": 2.5},
+     "health score 30.0 below 50.0 only from fewer visits (5 in 30 days against a usual 15.0), a fall within this "
+     "customer's usual variation (fall z 2.5 below 3.0): not at risk yet, watch the visits"),
 ]
 
 

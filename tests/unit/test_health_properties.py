@@ -44,6 +44,8 @@ cases = st.lists(
         "kind": st.sampled_from(["b2b", "b2c"]),
         "tried": st.lists(st.tuples(st.sampled_from(STEPS), st.floats(min_value=0, max_value=400, allow_nan=False)),
                           max_size=6),
+        "drifting_toward": st.sampled_from([None, "unprofitable", "terrorist"]),
+        "returned_after_exit": st.booleans(),
     }),
     min_size=1, max_size=30,
 )
@@ -63,27 +65,37 @@ def test_never_exit_before_an_untried_earlier_step(macros: duckdb.DuckDBPyConnec
                 "exit_notice": "notice " + c["kind"], "retry_after_days": c["retry_after_days"],
             },
             "tried": [{"step": step, "tried_at": AS_OF - timedelta(days=days)} for step, days in c["tried"]],
+            "exited_at": max((AS_OF - timedelta(days=days) for step, days in c["tried"] if step == "exit"),
+                             default=None),
+            "drifting_toward": c["drifting_toward"], "returned_after_exit": c["returned_after_exit"],
         })
     results = macros.execute(
-        "select unnest(health_next_step('c', r.segment, 'why', r.playbook, r.tried, ?)) "
-        f"from (select unnest(?::struct(segment varchar, playbook {PLAYBOOK}, "
-        "tried struct(step varchar, tried_at timestamp)[])[]) as r)",
+        "select unnest(health_next_step('c', r.segment, 'why', r.playbook, r.tried, ?, r.drifting_toward, 7.0, "
+        f"r.exited_at, r.returned_after_exit)) from (select unnest(?::struct(segment varchar, playbook {PLAYBOOK}, "
+        "tried struct(step varchar, tried_at timestamp)[], exited_at timestamp, drifting_toward varchar, "
+        "returned_after_exit boolean)[]) as r)",
         [AS_OF, rows],
     ).fetchall()
     assert len(results) == len(cases)
-    for c, (step, reason, notice) in zip(cases, results, strict=True):
+    for c, row, (step, reason, notice) in zip(cases, rows, results, strict=True):
         segment = c["segment"]
         tried_steps = {s for s, _ in c["tried"]}
         untried = [s for s in EARLIER if s not in tried_steps]
+        exited = row["exited_at"] is not None and not c["returned_after_exit"]
         assert step in NEXT_STEPS and reason
         if step == "exit":
-            assert segment == "terrorist" and not untried and notice == "notice " + c["kind"]
-        if segment == "terrorist":
+            assert segment == "terrorist" and not untried and notice == "notice " + c["kind"] and not exited
+        if segment == "churned" or exited:  # the playbook is over
+            assert step == "none"
+        elif segment == "terrorist":
             assert step == (untried[0] if untried else "exit")
         else:
             assert step != "exit" and notice is None
-        if segment == "churned":
-            assert step == "none"
+        fits = c["fits"]
+        readjusted_lately = any(s == "readjust" and days <= c["retry_after_days"] for s, days in c["tried"])
+        if (segment in ("healthy", "champion") and c["drifting_toward"] and not exited and not any(fits)
+                and not readjusted_lately):
+            assert step == "readjust" and f"drifting toward {c['drifting_toward']}" in reason
 
 
 def random_events(rng: random.Random, n: int, first_refresh: datetime) -> list[tuple[str, dict[str, Any]]]:

@@ -65,6 +65,20 @@ def test_terrorist_whatever_the_revenue_and_the_exit_ladder(world: World) -> Non
     assert "customer-health dossier terr" in row["next_step_reason"]
 
 
+def test_after_an_exit_the_playbook_is_over_and_says_which_steps_it_skipped(world: World) -> None:
+    """An exit recorded ends the playbook (no step recommended again, the notice period runs); one recorded before
+    educate, migrate and renegotiate were tried says so, rather than recommending educate as if nothing happened."""
+    world.land_and_refresh(*terrorist_events("skip"))
+    world.intervene("skip", "educate", AS_OF - timedelta(days=10))
+    world.intervene("skip", "exit", AS_OF - timedelta(days=1))
+    row = world.computed()["skip"]
+    assert row["next_step"] == "none" and row["exited_at"] == AS_OF - timedelta(days=1)
+    assert row["next_step_reason"] == (
+        f"exit recorded on {(AS_OF - timedelta(days=1)):%Y-%m-%d}, before migrate and renegotiate were tried (the "
+        "playbook tries educate, migrate and renegotiate first): no further step (the notice period runs; a return "
+        "is flagged)")
+
+
 def test_exit_notice_for_a_consumer(world: World) -> None:
     world.land_and_refresh(*terrorist_events("tc", kind="b2c"))
     for step in ("educate", "migrate", "renegotiate"):
@@ -223,6 +237,12 @@ def test_drift_toward_terrorist(world: World) -> None:
     # index 6 now, 2 fourteen days ago: +4/14 per day, threshold 8 in 2 / (4/14) = 7.0 days
     assert row["segment"] != "terrorist" and row["drifting_toward"] == "terrorist"
     assert row["days_to_threshold"] == 7.0
+    # Before it gets there, the playbook's first step: readjust; once tried, not again within retry_after_days.
+    assert row["segment"] in ("healthy", "champion") and row["next_step"] == "readjust"
+    assert row["next_step_reason"].startswith(f"{row['segment']} but drifting toward terrorist: ~7 days to the "
+                                              "threshold at its recent trend; diagnose what changed and readjust")
+    world.intervene("heat", "readjust", AS_OF - timedelta(days=1))
+    assert world.computed()["heat"]["next_step"] == "none"
 
 
 def test_no_drift_beyond_the_horizon(world: World) -> None:
