@@ -182,7 +182,9 @@ STATE = ("customer_id", "health_score", "segment", "segment_reason", "segment_si
 
 def run_split(tmp_path: Path, events: list, cuts: list[int], behind: bool = False) -> tuple[list, list, list]:
     """Land ``events`` in batches cut at ``cuts``, each refreshed as of AS_OF. ``behind``: the consumer lags (by more
-    than health.history_defer_lag_messages) until the last batch, which it lands caught up."""
+    than health.history_defer_lag_messages) until the last batch, which it lands caught up at AS_OF; the batches
+    before it refreshed as of the latest event landed so far, as the events' clock has it (a backlog passing
+    days, the later batches holding events from before the clock of the earlier ones)."""
     world = World(tmp_path, history_defer_lag_messages=0)
     try:
         now = AS_OF
@@ -192,10 +194,15 @@ def run_split(tmp_path: Path, events: list, cuts: list[int], behind: bool = Fals
         bounds = [0, *cuts, len(events)]
         if behind:
             world.con.execute("insert into consumer_lag values ('visits', 0, 10, 9, 1, ?)", [AS_OF])
+            now = datetime.min
         for n, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False)):
             if behind and b == len(events):
                 assert world.con.execute("select count(*) from health_history_norms").fetchone() == (0,)  # deferred
                 world.con.execute("update consumer_lag set lag = 0")
+                now = AS_OF
+            elif behind:
+                now = max([now, *(datetime.fromisoformat(p["occurred_at"]).replace(tzinfo=None)
+                                  for _, p in events[a:b])])
             rows = [(t, f"f{n}.jsonl", i + 1, encode(p)) for i, (t, p) in enumerate(events[a:b])]
             if rows:
                 lander.land(batch_from_rows(rows), f"file:f{n}.jsonl")
