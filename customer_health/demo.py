@@ -63,7 +63,7 @@ def _die_with_parent() -> None:
 class DemoOptions:
     customers: int = 500
     seed: int = 42
-    history_days: int = 90
+    history_days: int = 150
     rate: float = 50.0  # at most this many live events per wall second
     days_per_minute: float = 1.0  # simulated days per wall minute of the live world
     bad_share: float = 0.005

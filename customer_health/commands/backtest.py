@@ -54,6 +54,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
           f"{churn['silent']:,} gone silent)")
     print(f"  churn_auc {_share(churn['churn_auc'])} (cancelled {_share(churn['churn_auc_cancelled'])}, "
           f"silent {_share(churn['churn_auc_silent'])})")
+    if churn["customers"] and churn["with_baseline"] < churn["customers"] / 2:
+        print(f"  note: only {churn['with_baseline']:,} of them had a usual visit rate at T (health.fading_min_visits "
+              "visits before its 30-day window): the score cannot see the others fade, which is most of what "
+              "predicts silent churn; backtest with more history before T")
     risk = churn["at_risk"]
     print(f"  at_risk: {risk['flagged']:,} flagged, precision {_share(risk['precision'])}, "
           f"recall {_share(risk['recall'])}, lift {_share(risk['lift'])}")

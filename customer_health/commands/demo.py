@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.add_argument("--customers", type=_positive_int, default=500, help="simulated customers (default 500)")
     p.add_argument("--seed", type=int, default=42, help="simulation seed (default 42)")
-    p.add_argument("--history-days", type=_positive_int, default=90, help="days of history (default 90)")
+    p.add_argument("--history-days", type=_positive_int, default=150,
+                   help="days of history (default 150: the 60-day backtest then sees 90 days of baseline)")
     p.add_argument("--rate", type=_positive_float, default=50.0,
                    help="at most this many live events per second (default 50)")
     p.add_argument("--days-per-minute", type=_days_per_minute, default=1.0, metavar="DAYS",

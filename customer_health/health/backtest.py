@@ -188,6 +188,8 @@ def churn_section(frame: pd.DataFrame) -> tuple[dict[str, Any], pd.DataFrame]:
         "cancelled": int(cancelled.sum()),
         "silent": int(silent.sum()),
         "churn_rate": float(churned.mean()) if len(active) else None,
+        # the active customers with a usual visit rate at T: the others' fading is invisible to the score
+        "with_baseline": int(active["has_baseline"].sum()),
         "churn_auc": auc(score, churned),
         "churn_auc_cancelled": auc(score[cancelled | stayed], cancelled[cancelled | stayed]),
         "churn_auc_silent": auc(score[silent | stayed], silent[silent | stayed]),

@@ -13,8 +13,8 @@ from tests.unit.test_backtest import HORIZON, T, world  # noqa: F401 (the hand-b
 
 KEYS = ("as_of", "horizon_days", "horizon_end", "customers", "churn", "unprofitability", "churn_model",
         "suggested_weights")
-CHURN_KEYS = ("customers", "churned", "cancelled", "silent", "churn_rate", "churn_auc", "churn_auc_cancelled",
-              "churn_auc_silent", "at_risk", "roc")
+CHURN_KEYS = ("customers", "churned", "cancelled", "silent", "churn_rate", "with_baseline", "churn_auc",
+              "churn_auc_cancelled", "churn_auc_silent", "at_risk", "roc")
 
 
 def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -36,6 +36,7 @@ def test_backtest_json_has_the_documented_keys_and_figures(world: World) -> None
     assert doc["suggested_weights"]["applied"] is False
     text = run(db, "--as-of", f"{T:%Y-%m-%dT%H:%M:%SZ}", "--horizon-days", str(HORIZON))
     assert text.returncode == 0 and "churn_auc" in text.stdout and "2 of 4 active customers" in text.stdout
+    assert "note: only 0 of them had a usual visit rate at T" in text.stdout
 
 
 def test_backtest_errors_are_one_line(world: World) -> None:  # noqa: F811

@@ -94,6 +94,7 @@ def test_backtest_outcomes_follow_the_events_after_t(world: World) -> None:
     # active in the 30 days before T: stay, silent, cancel, loss; cancel cancelled, silent went silent
     assert (churn["customers"], churn["churned"], churn["cancelled"], churn["silent"]) == (4, 2, 1, 1)
     assert churn["churn_rate"] == 0.5 and 0.0 <= churn["churn_auc"] <= 1.0
+    assert churn["with_baseline"] == 0  # none has 3 visits before T's 30-day window: the score cannot see fading
     assert churn["roc"][0]["true_positive_rate"] == 0.0 and churn["roc"][-1]["true_positive_rate"] == 1.0
     # loss: 100 support minutes at 1.00 and no revenue in the horizon
     assert doc["unprofitability"]["unprofitable"] == 1
@@ -113,3 +114,9 @@ def test_backtest_refuses_a_short_horizon_and_a_horizon_past_the_data(world: Wor
 def test_without_as_of_the_backtest_ends_at_the_latest_event(world: World) -> None:
     doc = backtest(world.reader(), world.settings.health, None, 40)
     assert doc["horizon_end"] == "2026-11-19T12:00:00Z"  # the ordinary customers' visits a day before AS_OF
+
+
+def test_the_backtest_counts_who_had_a_visit_baseline_at_t(world: World) -> None:
+    """A usual visit rate at T needs health.fading_min_visits (3) visits before its 30-day window."""
+    world.land_and_refresh(*(seen(f"v-base-{d}", "stay", ago(days=d)) for d in (80, 75, 72)))
+    assert backtest(world.reader(), world.settings.health, T, HORIZON)["churn"]["with_baseline"] == 1

@@ -8,12 +8,14 @@
 --   silent          no visit and no succeeded charge in the horizon's last 30 days,
 --                   (horizon_end - 30 days, horizon_end];
 --   margin_horizon  the margin over the horizon: health_metrics_of's margin_90d on the horizon's sums
---                   (the same definition of margin, over another window).
+--                   (the same definition of margin, over another window);
+--   has_baseline    a usual visit rate at as_of (health.fading_min_visits visits before its 30-day window):
+--                   without one the score cannot see the customer fade.
 with computed as (
     select * from health_computed($params::json, $as_of::timestamp)
 ),
 population as (
-    select customer_id, health_score, components, fading_factor, segment
+    select customer_id, health_score, components, fading_factor, segment, usual_visits_30d is not null as has_baseline
     from computed
     where has_profile and not churned
 ),
@@ -69,7 +71,7 @@ horizon_margin as (
 select p.customer_id, p.health_score, p.segment,
     p.components.engagement as engagement, p.components.payment_behaviour as payment_behaviour,
     p.components.support_burden as support_burden, p.components.complaint_behaviour as complaint_behaviour,
-    p.components.profitability as profitability, p.fading_factor,
+    p.components.profitability as profitability, p.fading_factor, p.has_baseline,
     coalesce(a.active_before, false) as active_before,
     coalesce(e.cancelled_at > $as_of::timestamp and e.cancelled_at <= $horizon_end::timestamp, false) as cancelled,
     not coalesce(a.active_at_end, false) as silent,
