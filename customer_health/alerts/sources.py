@@ -16,6 +16,10 @@ Catching up is not news: while the pipeline replays a backlog (lag above ``alert
 or old records landing), the customer sources wait without moving their cursors; once caught up, they
 report the net change per customer over everything replayed. Changes landed by a file backfill are
 never news by themselves.
+
+Every ``now`` here is the wall clock (naive UTC), also when the model's time follows the events
+(``[clock] source = "events"``): it is compared only with wall-clock stamps (``ingest_batches.committed_at``,
+``consumer_lag.observed_at``, ``dead_letter.dead_lettered_at``, ``alert_state.last_fired_at``).
 """
 
 from __future__ import annotations
