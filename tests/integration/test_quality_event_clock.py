@@ -12,9 +12,14 @@ import duckdb
 import pytest
 
 from customer_health import sqlfiles
-from customer_health.config import Settings
+from customer_health.cli import main
+from customer_health.config import Settings, load_settings
+from customer_health.demo import Demo, DemoOptions
+from expectations.batch import BatchQualityHook
 from expectations.runner import SuiteResult
 from expectations.tables import run_table_suites
+from ingest.landing import Lander, RawBatch
+from tests.factories import customer, encode, payment, ticket, visit
 
 WALL = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 SIMULATED = WALL + timedelta(days=9)  # the demo's model clock, 9 simulated days per 9 wall minutes
@@ -103,3 +108,105 @@ def test_on_the_wall_clock_the_topics_measure_against_the_wall_clock(con: duckdb
     assert rows["visits"]["recent_events"] == 2.0
     assert {o.expectation for o in topics(con).failures} == {
         "expect_column_pair_values_a_to_be_greater_than_b(recent_events, volume_lower_bound)"}
+
+
+# --- events from the future: beyond the later of the wall clock and the model's clock --------------------------
+
+
+EVENT_SUITES = ["tickets", "payments", "visits", "customers", "topics"]
+SUITE_ARGS = [arg for suite in EVENT_SUITES for arg in ("--suite", suite)]
+
+
+def demo_pipeline_settings(tmp_path: Path, days_per_minute: float = 1.0) -> Settings:
+    """The settings the demo gives its pipeline (its children's environment)."""
+    env = Demo(Settings(db_path=tmp_path / "demo.duckdb"), DemoOptions(days_per_minute=days_per_minute))._env(15432)
+    return load_settings(None, env={k: v for k, v in env.items() if k.startswith("CUSTOMER_HEALTH_")}).with_overrides(
+        db_path=tmp_path / "demo.duckdb")
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat() + "Z"
+
+
+def every_type_at(moment: datetime, tag: str) -> list[tuple[str, dict]]:
+    at = iso(moment)
+    return [("customers", customer(f"k-{tag}", "c1", occurred_at=at, signed_up_at=iso(WALL - timedelta(days=400)))),
+            ("tickets", ticket(f"t-{tag}", "c1", occurred_at=at)),
+            ("payments", payment(f"p-{tag}", "c1", occurred_at=at)),
+            ("visits", visit(f"v-{tag}", "c1", occurred_at=at))]
+
+
+def land(lander: Lander, events: list[tuple[str, dict]], first_offset: int = 0) -> tuple[int, int]:
+    batch = RawBatch()
+    for offset, (event_type, event) in enumerate(events, start=first_offset):
+        batch.add_kafka(event_type, event_type, 0, offset, b"c1", encode(event), None)
+    result = lander.land(batch, "kafka")
+    assert result.dead_lettered == 0
+    return result.landed, result.quarantined
+
+
+def demo_lander(con: duckdb.DuckDBPyConnection, settings: Settings) -> Lander:
+    return Lander(con, "g", 65536, before_land=[BatchQualityHook(settings)], clock_source=settings.clock.source)
+
+
+def test_check_beside_the_demo_gives_the_demo_pipeline_s_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = demo_pipeline_settings(tmp_path)
+    con = duckdb.connect(str(settings.db_path))
+    sqlfiles.apply_schema(con)
+    lander = demo_lander(con, settings)
+    # The demo's history up to the wall clock, then its live world 9 simulated days (9 wall minutes) on.
+    assert land(lander, every_type_at(WALL - timedelta(days=1), "history")) == (4, 0)
+    for day in range(1, 10):
+        assert land(lander, every_type_at(WALL + timedelta(days=day), f"live{day}"), 10 * day) == (4, 0)
+    pipeline = run_table_suites(sqlfiles.Statements(con), settings, WALL, EVENT_SUITES)
+    con.close()
+    assert pipeline.success, [(r.suite, [o.expectation for o in r.critical_failures]) for r in pipeline.results]
+    # `customer-health check` as a user runs it beside the demo: no demo environment, no config file.
+    capsys.readouterr()
+    assert main(["check", "--db", str(settings.db_path), *SUITE_ARGS]) == 0
+    assert "check at" in capsys.readouterr().out
+
+
+def test_check_on_a_wall_clock_database_still_fails_events_from_the_future(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "wall.duckdb"
+    con = duckdb.connect(str(path))
+    sqlfiles.apply_schema(con)
+    land(Lander(con, "g", 65536, clock_source="wall"), every_type_at(WALL + timedelta(days=9), "ahead"))
+    con.close()
+    assert main(["check", "--db", str(path), *SUITE_ARGS]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED (4 critical)" in out, out
+    assert out.count("critical: expect_column_values_to_be_between(minutes_ahead_of_now)") == 4
+
+
+def test_the_demo_s_live_world_years_ahead_of_the_wall_clock_is_not_quarantined(tmp_path: Path) -> None:
+    """At a simulated day per wall minute the live world is ten years ahead after 2.5 days of running: its
+    events are measured against the model's clock, not the wall clock."""
+    settings = demo_pipeline_settings(tmp_path)
+    con = duckdb.connect(str(settings.db_path))
+    sqlfiles.apply_schema(con)
+    model_time = WALL + timedelta(days=11 * 365)
+    con.execute("insert into model_clock values (true, 'events', ?, ?)", [model_time, WALL])
+    lander = demo_lander(con, settings)
+    assert land(lander, every_type_at(model_time + timedelta(minutes=30), "live")) == (4, 0)
+    # An event far ahead of the model's clock (30 simulated days: a month in 30 wall minutes) is still refused.
+    assert land(lander, [("visits", visit("v-far", "c1", occurred_at=iso(model_time + timedelta(days=31))))], 10) \
+        == (0, 1)
+    con.close()
+
+
+def test_an_events_clock_replay_of_the_past_judges_the_future_by_the_wall_clock(tmp_path: Path) -> None:
+    settings = Settings(db_path=tmp_path / "replay.duckdb").with_overrides(clock__source="events")
+    con = duckdb.connect(str(settings.db_path))
+    sqlfiles.apply_schema(con)
+    lander = demo_lander(con, settings)
+    assert land(lander, every_type_at(WALL - timedelta(days=300), "old")) == (4, 0)
+    # Hours of a recorded history per batch: in the model's future, in nobody's.
+    assert land(lander, every_type_at(WALL - timedelta(days=200), "later"), 10) == (4, 0)
+    assert land(lander, [("visits", visit("v-ahead", "c1", occurred_at=iso(WALL + timedelta(hours=1))))], 20) \
+        == (0, 1)
+    con.close()
