@@ -210,3 +210,24 @@ def test_an_events_clock_replay_of_the_past_judges_the_future_by_the_wall_clock(
     assert land(lander, [("visits", visit("v-ahead", "c1", occurred_at=iso(WALL + timedelta(hours=1))))], 20) \
         == (0, 1)
     con.close()
+
+
+def add_snapshot(con: duckdb.DuckDBPyConnection, customer_id: str, at: datetime, score: float) -> None:
+    con.execute(
+        "insert into health_snapshots (snapshot_id, customer_id, snapshot_at, reason, health_score, segment, "
+        "components, revenue_90d, cost_to_serve_90d, margin_90d, complaint_index_90d, support_minutes_90d) "
+        "values (nextval('health_snapshot_ids'), ?, ?, 'daily', ?, 'healthy', {'engagement': 80, "
+        "'payment_behaviour': 90, 'support_burden': 70, 'complaint_behaviour': 95, 'profitability': 60}, "
+        "500, 120.5, 379.5, 0, 30)", [customer_id, at, score])
+
+
+def test_the_snapshot_window_ends_at_the_model_clock_on_the_events_clock(con: duckdb.DuckDBPyConnection) -> None:
+    """A replay on the events clock: the model's days lie 200 days behind the wall clock."""
+    model_time = WALL - timedelta(days=200)
+    set_model_clock(con, "events", model_time)
+    add_snapshot(con, "c1", model_time - timedelta(hours=12), 70)
+    add_snapshot(con, "c2", model_time - timedelta(hours=12), -1)  # out of range: must be judged
+    add_snapshot(con, "c3", model_time - timedelta(days=3), -1)  # before the window
+    (result,) = run_table_suites(sqlfiles.Statements(con), Settings(), WALL, ["health_snapshots"]).results
+    assert result.rows == 2
+    assert {o.expectation for o in result.critical_failures} == {"expect_column_values_to_be_between(health_score)"}
