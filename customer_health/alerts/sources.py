@@ -221,7 +221,7 @@ class AlertSources:
         a = self.settings.alerts
         cooldown = a.cooldown_minutes_by_source.get("drift", a.cooldown_minutes)
         rows = sqlfiles.Statements(cur).run("alerts/drifting_customers", {
-            "horizon_days": a.drift_horizon_days, "cooldown_start": now - timedelta(minutes=cooldown),
+            "horizon_days": a.drift_horizon_days, "cooldown_start": now - timedelta(minutes=cooldown), "now": now,
         }).fetchall()
         out = []
         for customer_id, name, segment, toward, days, score, change_7d, change_30d in rows:

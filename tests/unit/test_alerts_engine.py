@@ -361,3 +361,32 @@ def test_lag_dead_letters_and_cooldowns_run_on_the_wall_clock_on_the_events_cloc
     set_lag(con, 100_000, clock.now)
     assert qa.evaluate_alerts(con.cursor()).sent == []
     assert con.execute("select max(created_at) from alerts").fetchone() == (T0,)  # alerts are stamped wall clock
+
+
+def test_alerts_stamped_on_the_model_clock_by_an_older_pipeline_hold_no_cooldown_or_flood(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """A demo database from before alerts ran on the wall clock holds alerts stamped days ahead of it."""
+    ahead = T0 + timedelta(days=9)
+    con.execute("insert into alert_state values ('pipeline', 'staleness', 1, ?, 'critical', 0, ?)", [ahead, ahead])
+    con.execute("insert into alerts (alert_id, created_at, source, subject, severity, title, payload, "
+                "delivery_status, attempts) select i, ?, 'pipeline', 'staleness', 'critical', 'old', '{}', "
+                "'logged', 0 from range(1001, 1031) t(i)", [ahead])  # more than flood_threshold (20)
+    add_batch(con, 1, T0)
+    clock = Clock(T0)
+    qa = make(con, tmp_path, clock, staleness_minutes=15)
+    clock.advance(minutes=16)  # nothing landed since: stale
+    report = qa.evaluate_alerts(con.cursor())
+    assert [(a.source, a.subject, a.delivery_status) for a in report.sent] == [("pipeline", "staleness", "logged")]
+    assert report.held == [] and report.suppressed == 0
+
+
+def test_a_drift_alert_stamped_on_the_model_clock_by_an_older_pipeline_holds_no_cooldown(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    ahead = T0 + timedelta(days=9)
+    con.execute(CUSTOMER_HEALTH_STAND_IN)
+    con.execute("insert into customer_health values ('c1', 'Acme', 'healthy', 62, 'terrorist', 12.4, -5, -18)")
+    con.execute("insert into alert_state values ('drift', 'c1', 1, ?, 'warning', 0, ?)", [ahead, ahead])
+    qa = make(con, tmp_path, Clock(T0), drift_horizon_days=30)
+    assert drift_subjects(qa) == ["c1"]
