@@ -197,7 +197,9 @@ class QualitySettings(_Section):
     # at most table_max_rows newest rows per table.
     table_window_hours: Positive = 24.0
     table_max_rows: Count = 200_000
-    # Event times may run ahead of the pipeline clock by this much (minutes) before they count as future.
+    # Event times may run ahead by this much (minutes) before they count as future: ahead of the later of the
+    # wall clock and the model's clock (before the batch; with [clock] source = "events" a simulated world
+    # runs ahead of the wall clock, see sql/20_raw/model_clock.sql health_future_edge).
     future_tolerance_minutes: NonNegative = 10.0
     # An event's customer must have a profile within this long after the event landed (minutes).
     customer_grace_minutes: NonNegative = 60.0

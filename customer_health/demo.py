@@ -42,8 +42,9 @@ from ingest.broker import free_port, port_open
 DEFAULT_BROKER_PORT = 9092
 DEFAULT_DASHBOARD_PORT = 8501
 RECENT_MOVES_S = 60  # the status line counts segment moves over this many wall seconds of simulated time
-# Events of the simulated clock may be this far ahead of the wall clock (minutes): ten years.
-FUTURE_TOLERANCE_MINUTES = 10 * 365 * 24 * 60
+# Events may lie this many wall minutes' worth of the simulated clock ahead of the model's clock before they
+# count as future ones (the live world's clock runs --days-per-minute days per wall minute).
+FUTURE_TOLERANCE_WALL_MINUTES = 10.0
 STOP_GRACE_S = {"simulator": 15.0, "dashboard": 10.0, "pipeline": 45.0, "broker": 10.0}
 
 _PR_SET_PDEATHSIG = 1
@@ -76,6 +77,12 @@ class DemoOptions:
     config: Path | None = None
     status_interval_s: float = 10.0
     verbose: bool = False
+
+
+def future_tolerance_minutes(options: DemoOptions) -> float:
+    """The demo pipeline's ``quality.future_tolerance_minutes``: an event from the future lies beyond the model's
+    clock (before its batch) by more than FUTURE_TOLERANCE_WALL_MINUTES of the live world's clock."""
+    return FUTURE_TOLERANCE_WALL_MINUTES * options.days_per_minute * 24 * 60
 
 
 def state_path(db_path: Path) -> Path:
@@ -260,9 +267,10 @@ class Demo:
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
         env["CUSTOMER_HEALTH_QUACK__PORT"] = str(quack_port)
-        # The model's now is the simulated clock, which runs ahead of the wall clock: events are not "future".
+        # The model's now is the simulated clock, which runs ahead of the wall clock. The database records the
+        # source with its model clock, so every command run beside the demo reads the same now.
         env["CUSTOMER_HEALTH_CLOCK__SOURCE"] = "events"
-        env["CUSTOMER_HEALTH_QUALITY__FUTURE_TOLERANCE_MINUTES"] = str(FUTURE_TOLERANCE_MINUTES)
+        env["CUSTOMER_HEALTH_QUALITY__FUTURE_TOLERANCE_MINUTES"] = f"{future_tolerance_minutes(self.options):g}"
         return env
 
     def _common(self, bootstrap: str) -> list[str]:

@@ -24,11 +24,13 @@ def build_suite() -> gx.ExpectationSuite:
     add(suite, gxe.ExpectColumnValuesToBeInSet(column="kind", value_set=KINDS), critical=True)
     add(suite, gxe.ExpectColumnValuesToBeBetween(
         column="minutes_ahead_of_now", max_value=param("future_tolerance_minutes"),
-        description="occurred_at not in the future beyond quality.future_tolerance_minutes",
+        description="occurred_at not in the future beyond quality.future_tolerance_minutes (after the later of"
+                    " the wall clock and the model's clock)",
     ), critical=True, scopes=BOTH)
     add(suite, gxe.ExpectColumnValuesToBeBetween(
         column="signed_up_minutes_ahead_of_now", max_value=param("future_tolerance_minutes"),
-        description="signed_up_at not in the future beyond quality.future_tolerance_minutes",
+        description="signed_up_at not in the future beyond quality.future_tolerance_minutes (after the later of"
+                    " the wall clock and the model's clock)",
     ), critical=True, scopes=BOTH)
     add(suite, gxe.ExpectColumnValuesToBeBetween(
         column="cancelled_minutes_after_signup", min_value=0,

@@ -37,7 +37,8 @@ def build_suite() -> gx.ExpectationSuite:
     add(suite, gxe.ExpectColumnValuesToBeBetween(column="sentiment", min_value=-1, max_value=1), critical=True)
     add(suite, gxe.ExpectColumnValuesToBeBetween(
         column="minutes_ahead_of_now", max_value=param("future_tolerance_minutes"),
-        description="occurred_at not in the future beyond quality.future_tolerance_minutes",
+        description="occurred_at not in the future beyond quality.future_tolerance_minutes (after the later of"
+                    " the wall clock and the model's clock)",
     ), critical=True, scopes=BOTH)
     add(suite, gxe.ExpectColumnValuesToBeInSet(
         column="customer_status", value_set=["known", "awaiting_profile"],

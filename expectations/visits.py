@@ -31,7 +31,8 @@ def build_suite() -> gx.ExpectationSuite:
     ), critical=True, scopes=BOTH)
     add(suite, gxe.ExpectColumnValuesToBeBetween(
         column="minutes_ahead_of_now", max_value=param("future_tolerance_minutes"),
-        description="occurred_at not in the future beyond quality.future_tolerance_minutes",
+        description="occurred_at not in the future beyond quality.future_tolerance_minutes (after the later of"
+                    " the wall clock and the model's clock)",
     ), critical=True, scopes=BOTH)
     add(suite, gxe.ExpectColumnValuesToBeInSet(
         column="customer_status", value_set=["known", "awaiting_profile"],

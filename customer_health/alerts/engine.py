@@ -142,10 +142,10 @@ class AlertEngine:
     def _load(self, cur: duckdb.DuckDBPyConnection, now: datetime) -> None:
         longest = max([self.settings.cooldown_minutes, *self.settings.cooldown_minutes_by_source.values()])
         sql = sqlfiles.Statements(cur)
-        for row in sql.rows("alerts/load_state", {"since": now - timedelta(minutes=longest)}):
+        for row in sql.rows("alerts/load_state", {"since": now - timedelta(minutes=longest), "now": now}):
             state = _State(*row)
             self._state[(state.source, state.subject)] = state
-        for source, created_at in sql.rows("alerts/recent_sent", {"since": now - self.window}):
+        for source, created_at in sql.rows("alerts/recent_sent", {"since": now - self.window, "now": now}):
             self._breakers.setdefault(source, _Breaker()).sent.append(created_at)
         self._loaded = True
 

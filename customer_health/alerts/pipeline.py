@@ -26,7 +26,7 @@ from customer_health.alerts.engine import AlertCandidate, AlertEngine, DispatchR
 from customer_health.alerts.lake import LakeAlerts
 from customer_health.alerts.sources import AlertSources
 from customer_health.alerts.webhook import WebhookSink, receiver_urls
-from customer_health.clock import model_now, utc_now
+from customer_health.clock import utc_now
 from customer_health.config import Settings
 from expectations.runner import get_runner
 from expectations.tables import record_table_check, run_table_suites
@@ -132,7 +132,11 @@ class QualityAndAlerts:
         return check
 
     def evaluate_alerts(self, cur: duckdb.DuckDBPyConnection) -> DispatchReport:
-        now = model_now(sqlfiles.Statements(cur), self.clock())
+        # The wall clock, on either [clock] source: every time an alert source or the engine compares is
+        # operational (batches committed, lag observed, dead letters, alerts fired: all stamped by the wall
+        # clock), and cooldowns and flood windows are for people. What depends on the model's time (drift,
+        # segments, fading) comes from the health and churn models, evaluated at the model's now.
+        now = self.clock()
         partitions: list[tuple[str, int]] = []
         if self.lake is not None and (not self.lake.attached or not self.owns_partitions(cur)):
             # Between a revoke and the next claim: evaluating now would drop every customer's alerts and move

@@ -16,6 +16,10 @@ Catching up is not news: while the pipeline replays a backlog (lag above ``alert
 or old records landing), the customer sources wait without moving their cursors; once caught up, they
 report the net change per customer over everything replayed. Changes landed by a file backfill are
 never news by themselves.
+
+Every ``now`` here is the wall clock (naive UTC), also when the model's time follows the events
+(``[clock] source = "events"``): it is compared only with wall-clock stamps (``ingest_batches.committed_at``,
+``consumer_lag.observed_at``, ``dead_letter.dead_lettered_at``, ``alert_state.last_fired_at``).
 """
 
 from __future__ import annotations
@@ -217,7 +221,7 @@ class AlertSources:
         a = self.settings.alerts
         cooldown = a.cooldown_minutes_by_source.get("drift", a.cooldown_minutes)
         rows = sqlfiles.Statements(cur).run("alerts/drifting_customers", {
-            "horizon_days": a.drift_horizon_days, "cooldown_start": now - timedelta(minutes=cooldown),
+            "horizon_days": a.drift_horizon_days, "cooldown_start": now - timedelta(minutes=cooldown), "now": now,
         }).fetchall()
         out = []
         for customer_id, name, segment, toward, days, score, change_7d, change_30d in rows:

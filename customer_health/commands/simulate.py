@@ -31,7 +31,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from customer_health.cliutil import print_json, settings_from_args
-from customer_health.config import KafkaSettings
+from customer_health.config import KafkaSettings, Settings
 from customer_health.errors import UserError
 from customer_health.progress import progress
 from customer_health.simulate import (
@@ -347,7 +347,7 @@ def _to_kafka(sim: SimulationSettings, args: argparse.Namespace, end: datetime, 
                 timer.start()
             log.info("live: %.0f events/s, clock at %gx real time, from %s; Ctrl-C to stop",
                      sim.rate_per_second, sim.speed, live_start.isoformat())
-            _warn_if_ahead(sim, live_start, settings.quality.future_tolerance_minutes)
+            _warn_if_ahead(sim, live_start, settings)
             saver = _StateSaver(args.state, sim, clock, stop) if args.state is not None else None
             try:
                 with progress("sending live events", unit="events") as shown:
@@ -365,14 +365,26 @@ def _to_kafka(sim: SimulationSettings, args: argparse.Namespace, end: datetime, 
             "last_event_at": clock.latest.isoformat() if clock.latest else None}
 
 
-def _warn_if_ahead(sim: SimulationSettings, live_start: datetime, tolerance_minutes: float) -> None:
-    """A clock faster than real time overtakes the wall clock; the pipeline quarantines events from the future."""
+def _warn_if_ahead(sim: SimulationSettings, live_start: datetime, settings: Settings) -> None:
+    """A clock faster than real time overtakes the wall clock. The pipeline quarantines an event beyond
+    quality.future_tolerance_minutes after the later of the wall clock and the model's clock: on the wall
+    clock that happens once the live clock is that far ahead; on the events clock ([clock] source = "events",
+    the model's clock follows these events) only when a batch runs further ahead than that of the one before."""
     if sim.speed <= 1:
+        return
+    tolerance_minutes = settings.quality.future_tolerance_minutes
+    if settings.clock.source == "events":
+        covers_s = tolerance_minutes * 60 / sim.speed
+        if covers_s < 60:
+            log.warning("the live clock runs %gx real time: quality.future_tolerance_minutes = %g covers only %.1f s "
+                        "of it, so live events landing more than that after the batch before are quarantined. "
+                        "Raise it to at least %g.", sim.speed, tolerance_minutes, covers_s, sim.speed)
         return
     behind_s = (datetime.now(UTC) - live_start).total_seconds() + tolerance_minutes * 60
     ahead_after_s = max(0.0, behind_s / (sim.speed - 1))
     log.warning("the live clock runs %gx real time: after %.0f s its events are more than %g minutes in the future, "
-                "and the pipeline quarantines them (quality.future_tolerance_minutes). Start further back with "
+                "and the pipeline quarantines them (quality.future_tolerance_minutes). Run the pipeline with "
+                '[clock] source = "events" (the model\'s clock follows the events), or start further back with '
                 "--end to run longer.", sim.speed, ahead_after_s, tolerance_minutes)
 
 

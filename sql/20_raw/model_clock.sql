@@ -13,3 +13,9 @@ create table if not exists model_clock (
 -- once as a column first (as health_presented does).
 create or replace macro health_model_now(wall) as
     coalesce((select event_time from model_clock where source = 'events'), wall);
+
+-- The now beyond which an event time is in the future (UTC), the wall clock saying `wall`: the later of the
+-- wall clock and the model's now. Nothing real happened after the wall clock; a simulated world
+-- ([clock] source = 'events', the demo) runs ahead of it, and its future starts after the latest event landed.
+-- Read before a batch advances the model clock, it is that batch's edge (the batch suites' future check).
+create or replace macro health_future_edge(wall) as greatest(wall, health_model_now(wall));

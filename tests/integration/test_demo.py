@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -33,7 +33,8 @@ class DemoRun:
     def __init__(self, tmp: Path, *extra: str) -> None:
         config = tmp / "demo.toml"
         if not config.exists():
-            config.write_text(f"[quack]\nport = {free_port()}\n[pipeline]\nbatch_max_wait_ms = 100\n")
+            config.write_text(f"[quack]\nport = {free_port()}\n[pipeline]\nbatch_max_wait_ms = 100\n"
+                              "[alerts]\nevaluate_interval_s = 1.0\n")
         self.db = tmp / "demo.duckdb"
         self.lines: list[str] = []
         self.process = subprocess.Popen(
@@ -135,6 +136,22 @@ def test_demo_runs_stops_cleanly_and_a_second_run_continues_the_data(tmp_path: P
         assert re.search(r"dashboard\s+http://127\.0\.0\.1:\d+", first.output()), first.output()
         history = first.wait_for_landed_above(0)
         first.wait_for_landed_above(history)  # live events keep landing after the history
+
+        def ahead_of_the_wall_clock() -> bool:  # the live world's clock overtakes the wall clock
+            assert first.process.poll() is None, f"the demo exited early:\n{first.output()}"
+            times = first.model_times()
+            return bool(times) and times[-1] > datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
+
+        wait_until(ahead_of_the_wall_clock, timeout=60, message="the model's clock an hour ahead of the wall clock")
+        # `check` beside the demo, as a user runs it (no demo environment): the demo pipeline's verdict.
+        beside = subprocess.run(
+            [sys.executable, "-m", "customer_health.cli", "check", "--db", str(first.db), "--no-store",
+             *[arg for suite in ("tickets", "payments", "visits", "customers", "topics")
+               for arg in ("--suite", suite)]],
+            capture_output=True, text=True, timeout=120, cwd=REPO, check=False,
+            env={k: v for k, v in os.environ.items() if not k.startswith(("CUSTOMER_HEALTH_", "KAFKA_"))},
+        )
+        assert beside.returncode == 0, beside.stdout + beside.stderr
         processes = first.descendants()
         names = {Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode() for pid in processes}
         assert sum(" -m customer_health.cli " in n for n in names) == 4, names
@@ -146,6 +163,10 @@ def test_demo_runs_stops_cleanly_and_a_second_run_continues_the_data(tmp_path: P
     left = [pid for pid in processes if alive(pid)]
     assert not left, f"processes left after SIGTERM: {left}"
     assert state_path(first.db).exists()
+    with duckdb.connect(str(first.db), read_only=True) as con:  # batches landed all along: never stale
+        assert con.execute("select count(*) from alerts where subject = 'staleness'").fetchone() == (0,)
+        assert con.execute("select count(*) from quarantine where list_contains(expectations, "
+                           "'expect_column_values_to_be_between(minutes_ahead_of_now)')").fetchone() == (0,)
 
     after_first = events_by_tag(first.db)
     history_tags = [t for t in after_first if "h" in t]

@@ -315,3 +315,78 @@ def test_consumer_lag_staleness_and_dead_letter_spikes_alert(con: duckdb.DuckDBP
     sent = qa.evaluate_alerts(con.cursor()).sent
     assert [(a.source, a.subject, a.severity) for a in sent] == [("pipeline", "staleness", "critical")]
     assert json.loads(json.dumps(sent[0].payload)) == sent[0].payload
+
+
+def set_events_clock(con: duckdb.DuckDBPyConnection, event_time: datetime) -> None:
+    """The database's pipeline runs with [clock] source = "events": the model's now is ``event_time``."""
+    con.execute("insert or replace into model_clock values (true, 'events', ?, ?)", [event_time, T0])
+
+
+@pytest.mark.parametrize("model_offset", [timedelta(days=9), -timedelta(days=30)], ids=["ahead", "behind"])
+def test_staleness_compares_the_wall_clock_with_landing_on_the_events_clock(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, model_offset: timedelta
+) -> None:
+    clock = Clock(T0)
+    qa = make(con, tmp_path, clock, staleness_minutes=15)
+    add_batch(con, 1, T0 - timedelta(seconds=1))
+    set_events_clock(con, T0 + model_offset)  # the model's time runs ~1440x the wall clock (the demo)
+    assert qa.evaluate_alerts(con.cursor()).sent == []  # a batch landed a second ago: not stale
+    for i in range(2, 12):  # batches every second of wall time while the model's clock races ahead
+        clock.advance(seconds=1)
+        add_batch(con, i, clock.now)
+        set_events_clock(con, T0 + model_offset + timedelta(days=i))
+        assert qa.evaluate_alerts(con.cursor()).sent == []
+    # Nothing landed for 16 wall-clock minutes: stale, whatever the events clock says.
+    clock.advance(minutes=16)
+    sent = qa.evaluate_alerts(con.cursor()).sent
+    assert [(a.source, a.subject, a.severity) for a in sent] == [("pipeline", "staleness", "critical")]
+    assert sent[0].title == "No data landed from Kafka for 16 min (bound 15 min)"
+
+
+def test_lag_dead_letters_and_cooldowns_run_on_the_wall_clock_on_the_events_clock(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    clock = Clock(T0)
+    qa = make(con, tmp_path, clock, lag_bound_messages=50_000, dead_letter_min_rate=0.05,
+              dead_letter_spike_factor=3.0, dead_letter_min_messages=100, cooldown_minutes=60)
+    set_events_clock(con, T0 + timedelta(days=9))
+    add_batch(con, 1, T0 - timedelta(minutes=1), messages=1000, dead=300)
+    set_lag(con, 100_000, T0)
+    sent = {(a.source, a.subject) for a in qa.evaluate_alerts(con.cursor()).sent}
+    assert sent == {("pipeline", "lag"), ("dead_letter", "rate")}
+    # A simulated day later on the model's clock but 2 s of wall time: still in cooldown.
+    clock.advance(seconds=2)
+    set_events_clock(con, T0 + timedelta(days=10))
+    add_batch(con, 2, clock.now, messages=1000, dead=300)
+    set_lag(con, 100_000, clock.now)
+    assert qa.evaluate_alerts(con.cursor()).sent == []
+    assert con.execute("select max(created_at) from alerts").fetchone() == (T0,)  # alerts are stamped wall clock
+
+
+def test_alerts_stamped_on_the_model_clock_by_an_older_pipeline_hold_no_cooldown_or_flood(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """A demo database from before alerts ran on the wall clock holds alerts stamped days ahead of it."""
+    ahead = T0 + timedelta(days=9)
+    con.execute("insert into alert_state values ('pipeline', 'staleness', 1, ?, 'critical', 0, ?)", [ahead, ahead])
+    con.execute("insert into alerts (alert_id, created_at, source, subject, severity, title, payload, "
+                "delivery_status, attempts) select i, ?, 'pipeline', 'staleness', 'critical', 'old', '{}', "
+                "'logged', 0 from range(1001, 1031) t(i)", [ahead])  # more than flood_threshold (20)
+    add_batch(con, 1, T0)
+    clock = Clock(T0)
+    qa = make(con, tmp_path, clock, staleness_minutes=15)
+    clock.advance(minutes=16)  # nothing landed since: stale
+    report = qa.evaluate_alerts(con.cursor())
+    assert [(a.source, a.subject, a.delivery_status) for a in report.sent] == [("pipeline", "staleness", "logged")]
+    assert report.held == [] and report.suppressed == 0
+
+
+def test_a_drift_alert_stamped_on_the_model_clock_by_an_older_pipeline_holds_no_cooldown(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    ahead = T0 + timedelta(days=9)
+    con.execute(CUSTOMER_HEALTH_STAND_IN)
+    con.execute("insert into customer_health values ('c1', 'Acme', 'healthy', 62, 'terrorist', 12.4, -5, -18)")
+    con.execute("insert into alert_state values ('drift', 'c1', 1, ?, 'warning', 0, ?)", [ahead, ahead])
+    qa = make(con, tmp_path, Clock(T0), drift_horizon_days=30)
+    assert drift_subjects(qa) == ["c1"]

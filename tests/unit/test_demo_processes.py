@@ -100,9 +100,12 @@ def test_a_database_served_by_a_running_pipeline_is_refused(tmp_path: Path) -> N
 
 def test_the_demo_s_children_run_on_the_events_clock_and_accept_its_simulated_future(tmp_path: Path) -> None:
     """The simulated clock runs days ahead of the wall clock: the model's now follows the events, and the
-    batch suites do not take the events for future ones."""
-    env = Demo(Settings(db_path=tmp_path / "d.duckdb"), DemoOptions())._env(15432)
-    children = load_settings(None, env={k: v for k, v in env.items() if k.startswith("CUSTOMER_HEALTH_")})
-    assert children.clock.source == "events"
-    assert children.quality.future_tolerance_minutes >= 365 * 24 * 60 * 5
+    batch suites allow ten wall minutes of the live world's clock beyond the model's clock."""
+    def children(days_per_minute: float) -> Settings:
+        env = Demo(Settings(db_path=tmp_path / "d.duckdb"), DemoOptions(days_per_minute=days_per_minute))._env(15432)
+        return load_settings(None, env={k: v for k, v in env.items() if k.startswith("CUSTOMER_HEALTH_")})
+
+    assert children(1.0).clock.source == "events"
+    assert children(1.0).quality.future_tolerance_minutes == 10 * 24 * 60  # 10 simulated days
+    assert children(60.0).quality.future_tolerance_minutes == 600 * 24 * 60
     assert Settings().clock.source == "wall"  # outside the demo nothing changes

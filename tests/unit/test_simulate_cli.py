@@ -135,3 +135,27 @@ def test_bad_options_are_one_line_errors(tmp_path: Path, capsys, args: list[str]
     assert code in (1, 2)
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_demo_s_fast_live_clock_is_not_warned_about_on_the_events_clock(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The demo's simulator once warned that its events would be quarantined after about 2.5 days: on the
+    events clock the pipeline measures the future from the model's clock, which follows the live world."""
+    from customer_health.commands.simulate import _warn_if_ahead
+    from customer_health.config import Settings, load_settings
+    from customer_health.demo import Demo, DemoOptions
+
+    env = Demo(Settings(db_path=tmp_path / "d.duckdb"), DemoOptions())._env(15432)
+    demo = load_settings(None, env={k: v for k, v in env.items() if k.startswith("CUSTOMER_HEALTH_")})
+    fast = SimulationSettings(speed=1440.0)
+    now = datetime.now(UTC)
+    with caplog.at_level("WARNING", logger="customer_health"):
+        _warn_if_ahead(fast, now, demo)
+        assert caplog.messages == []
+        _warn_if_ahead(fast, now, demo.with_overrides(quality__future_tolerance_minutes=10.0))  # 0.4 s of it
+        assert len(caplog.messages) == 1 and "covers only 0.4 s" in caplog.messages[0]
+        caplog.clear()
+        _warn_if_ahead(fast, now, Settings())  # a wall-clock pipeline: quarantined after 0.4 s
+        assert len(caplog.messages) == 1 and "after 0 s its events are more than 10 minutes in the future" \
+            in caplog.messages[0]

@@ -1,11 +1,12 @@
 -- prepared: run once per batch, so every parameter carries its type ($name::TYPE)
 -- Batch-suite frame: the valid tickets of the batch being landed (checked_tickets), with the columns the
 -- batch-scope expectations read (and the ids, for the failing sample). minutes_ahead_of_now: how far
--- occurred_at lies after the batch clock $now (minutes; negative = past).
+-- occurred_at lies after the batch's future edge (health_future_edge($now), $now the wall clock: the later
+-- of it and the model's clock before this batch; minutes, negative = past).
 select ordinal, event_id, customer_id, handling_minutes,
     compensation_requested::double as compensation_requested,
     compensation_granted::double as compensation_granted,
-    (epoch_ms(occurred_at) - epoch_ms($now::timestamp)) / 60000.0 as minutes_ahead_of_now
-from checked_tickets
+    (epoch_ms(occurred_at) - epoch_ms(e.future_edge)) / 60000.0 as minutes_ahead_of_now
+from checked_tickets, (select health_future_edge($now::TIMESTAMP) as future_edge) e
 where len(problems) = 0
 order by ordinal;

@@ -10,9 +10,10 @@ with recent_batches as (
     limit $max_rows
 )
 select w.event_id, w.customer_id, w.invoice_id, w.kind, w.status, w.amount::double as amount, w.currency,
-    (epoch_ms(w.occurred_at) - epoch_ms($now::timestamp)) / 60000.0 as minutes_ahead_of_now,
+    (epoch_ms(w.occurred_at) - epoch_ms(e.future_edge)) / 60000.0 as minutes_ahead_of_now,
     case when c.customer_id is not null then 'known'
          when w.landed_at >= $grace_start then 'awaiting_profile'
          else 'unknown' end as customer_status
 from windowed w
+cross join (select health_future_edge($now::timestamp) as future_edge) e
 left join customers c using (customer_id);
