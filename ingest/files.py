@@ -292,17 +292,28 @@ def _reading_error(exc: duckdb.Error) -> str:
     return lines[0]
 
 
-def _refuse_missing_columns(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, event_type: str) -> None:
+def _refuse_unusable_columns(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, event_type: str, assume_timezone: str | None,
+) -> None:
     """Refuse, before anything lands, a CSV or Parquet file without a column for a field its event type requires
-    (sql/30_contract: contract_required_<type>): read as it is, every one of its rows would be a dead letter."""
+    (sql/30_contract: contract_required_<type>), or, without ``assume_timezone``, a Parquet file whose time field is
+    a TIMESTAMP without time zone: read as it is, every one of its rows would be a dead letter."""
     with con.cursor() as cur:
         try:
-            columns = (_read_csv(cur, path) if fmt == "csv" else cur.read_parquet(str(path))).columns
+            source = _read_csv(cur, path) if fmt == "csv" else cur.read_parquet(str(path))
         except duckdb.Error as exc:
             raise UserError(f"{path}: cannot read as {fmt.upper()}: {_reading_error(exc)}") from None
-        missing = sqlfiles.Statements(cur).value("load/missing_columns", {
-            "event_type": event_type, "columns": columns,
-        })
+        columns = source.columns
+        statements = sqlfiles.Statements(cur)
+        missing = statements.value("load/missing_columns", {"event_type": event_type, "columns": columns})
+        time_fields = set(statements.value("load/timestamp_fields"))
+    naive = [name for name, kind in zip(columns, source.types, strict=True)
+             if name in time_fields and str(kind) in _NAIVE_TIMESTAMP_TYPES]
+    if naive and assume_timezone is None:
+        raise UserError(
+            f"{path}: {', '.join(naive)} {'is a TIMESTAMP' if len(naive) == 1 else 'are TIMESTAMPs'} without time "
+            "zone, so the instants are unknown. Nothing was loaded: pass --assume-timezone ZONE (e.g. UTC, or the "
+            "zone the exporting system writes local times in, e.g. Europe/Berlin) to read them in that zone")
     if missing:
         shown = ", ".join(columns[:30]) + (", ..." if len(columns) > 30 else "")
         raise UserError(
@@ -311,13 +322,15 @@ def _refuse_missing_columns(con: duckdb.DuckDBPyConnection, path: Path, fmt: str
             "--type if the file holds another event type")
 
 
-def _tabular_blocks(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Generator[Block, None, None]:
+def _tabular_blocks(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, assume_timezone: str | None,
+) -> Generator[Block, None, None]:
     with con.cursor() as cur:
         try:
             source = _read_csv(cur, path) if fmt == "csv" else cur.read_parquet(str(path))
             source.create_view("load_source", replace=True)
             result = sqlfiles.Statements(cur).run("load/tabular_rows", {
-                "number_fields": NUMBER_FIELDS, "boolean_fields": BOOLEAN_FIELDS,
+                "number_fields": NUMBER_FIELDS, "boolean_fields": BOOLEAN_FIELDS, "assume_timezone": assume_timezone,
             })
             while rows := result.fetchmany(_FETCH_ROWS):
                 yield (np.array([int(line) for line, _ in rows], dtype=np.int64),
@@ -326,6 +339,8 @@ def _tabular_blocks(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Gen
             raise UserError(f"{path}: cannot read as {fmt.upper()}: {_reading_error(exc)}") from None
 
 
+# DuckDB's types of a Parquet TIMESTAMP without time zone (any unit).
+_NAIVE_TIMESTAMP_TYPES = frozenset({"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"})
 # Rows fetched from DuckDB at a time while reading CSV or Parquet.
 _FETCH_ROWS = 2048
 # Default bound of a landed chunk's raw text (bytes); settings: pipeline.load_chunk_mb.
@@ -339,12 +354,18 @@ def load_files(
     chunk_rows: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     progress: Callable[[LoadTotals, float], None] | None = None,
+    assume_timezone: str | None = None,
 ) -> LoadTotals:
     """Land every row of every file, in batches of at most ``chunk_rows`` rows (None: as many as fit) and
     ``chunk_bytes`` bytes (a file's size is bounded by the disk, not by memory); a bad row is dead-lettered
-    with its file and line. Fewer, larger batches cost less per row: each batch runs every statement once."""
+    with its file and line. Fewer, larger batches cost less per row: each batch runs every statement once.
+    ``assume_timezone``: the zone (IANA name) a CSV or Parquet file's times without an offset are in."""
     if (chunk_rows is not None and chunk_rows <= 0) or chunk_bytes <= 0:
         raise UserError(f"load: chunk_rows and chunk_bytes must be more than 0, got {chunk_rows}, {chunk_bytes}")
+    if assume_timezone is not None and not sqlfiles.Statements(lander.con).value(
+            "load/known_timezone", {"zone": assume_timezone}):
+        raise UserError(f"--assume-timezone {assume_timezone!r}: not a time zone name (IANA names such as UTC, "
+                        "Europe/Berlin or America/New_York)")
     plan = []
     for path in paths:
         if path.is_dir():
@@ -356,7 +377,7 @@ def load_files(
             _refuse_unreadable_text(path, fmt)
         event_type = event_type_for(path, explicit_type)
         if fmt != "jsonl":
-            _refuse_missing_columns(lander.con, path, fmt, event_type)
+            _refuse_unusable_columns(lander.con, path, fmt, event_type, assume_timezone)
         plan.append((path, event_type, fmt))
     totals = LoadTotals()
     read: list[tuple[Path, LoadTotals]] = []  # the files read to their end, and what each landed
@@ -364,7 +385,8 @@ def load_files(
     for index, (path, event_type, fmt) in enumerate(plan):
         of_file = LoadTotals()
         try:
-            blocks = _read_ahead(_jsonl_blocks(path)) if fmt == "jsonl" else _tabular_blocks(lander.con, path, fmt)
+            blocks = (_read_ahead(_jsonl_blocks(path)) if fmt == "jsonl"
+                      else _tabular_blocks(lander.con, path, fmt, assume_timezone))
             with contextlib.closing(blocks):  # the reader stops with a failed batch too
                 for lines, raws in _chunks(blocks, chunk_rows, chunk_bytes):
                     table = _file_batch(event_type, str(path), lines, raws)

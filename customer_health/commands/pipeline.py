@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                         "loaded again lands only its new rows and stores its bad rows once")
     p.add_argument("--type", choices=["tickets", "payments", "visits", "customers"],
                    help="event type of every file (default: from each file name)")
+    p.add_argument("--assume-timezone", metavar="ZONE",
+                   help="read a CSV or Parquet file's times without an offset (a Parquet TIMESTAMP without time "
+                        "zone, CSV text such as 2026-03-01 10:15:00) in this zone, e.g. UTC or Europe/Berlin "
+                        "(default: refuse them)")
     p.add_argument("--json", action="store_true", help="print totals as JSON")
     p.set_defaults(handler=cmd_load)
 
@@ -121,7 +125,7 @@ def cmd_load(args: argparse.Namespace) -> int:
                 totals = load_files(lander, args.files, args.type, progress=lambda t, _elapsed: shown.update(
                     t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered,
                     already_dead_lettered=t.already_dead_lettered, quarantined=t.quarantined),
-                    chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024)
+                    chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024, assume_timezone=args.assume_timezone)
             except LoadStopped as exc:  # what landed before it is summarised, then the error raised
                 stopped, totals = exc, exc.totals
         if stopped is None and (totals.landed or load_left_underived(con)):

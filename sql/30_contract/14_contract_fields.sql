@@ -18,3 +18,7 @@ create or replace macro contract_required_visits() as ['event_id', 'customer_id'
     'channel', 'duration_seconds'];
 create or replace macro contract_required_customers() as ['event_id', 'customer_id', 'occurred_at', 'name', 'kind',
     'plan', 'signed_up_at'];
+-- The contract fields that hold a point in time (checked by contract_timestamp or contract_day_or_timestamp in
+-- statements/ingest/check_<type>; tests/unit/test_contract.py proves they agree). `load --assume-timezone` reads a
+-- CSV or Parquet file's times without an offset in that zone.
+create or replace macro contract_timestamp_fields() as ['occurred_at', 'due_at', 'signed_up_at', 'cancelled_at'];
