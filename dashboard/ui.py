@@ -185,6 +185,35 @@ def drill_down(df: pd.DataFrame, selected: list[int], id_column: str = "customer
         open_customer(str(df.iloc[selected[0]][id_column]))
 
 
+# --- formatting ------------------------------------------------------------------------------------------
+
+
+def win_back_contacts(dates: Any, offsets: Sequence[int], cancelled_at: Any, now: datetime) -> pd.DataFrame:
+    """The customer's win-back contacts (``win_back_dates`` of customer_health), one row each, soonest first:
+    contact ("30-day win-back"), due, days_after_cancelling (the configured ``health.win_back_days`` when
+    they match the dates, else counted from ``cancelled_at``) and status (past, today or upcoming at
+    ``now``). No rows when the customer has no win-back dates (not cancelled)."""
+    columns = ["contact", "due", "days_after_cancelling", "status"]
+    if dates is None or isinstance(dates, str) or not hasattr(dates, "__iter__"):
+        return pd.DataFrame(columns=columns)
+    due = [pd.Timestamp(d).to_pydatetime() for d in dates if d is not None and pd.notna(d)]
+    if not due:
+        return pd.DataFrame(columns=columns)
+    days: list[int | None]
+    if len(offsets) == len(due):
+        days = [int(n) for n in offsets]
+    elif cancelled_at is not None and pd.notna(cancelled_at):
+        days = [(d - pd.Timestamp(cancelled_at).to_pydatetime()).days for d in due]
+    else:
+        days = [None] * len(due)
+    rows = []
+    for at, n in sorted(zip(due, days, strict=True), key=lambda p: p[0]):
+        status = "past" if at.date() < now.date() else "today" if at.date() == now.date() else "upcoming"
+        rows.append({"contact": "win-back" if n is None else f"{n}-day win-back", "due": at,
+                     "days_after_cancelling": n, "status": status})
+    return pd.DataFrame(rows, columns=columns)
+
+
 # --- status ----------------------------------------------------------------------------------------------
 
 

@@ -238,9 +238,17 @@ def household(row: pd.Series) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("**Win-back**")
-        for label, col in (("30-day win-back", "winback_30d_at"), ("180-day win-back", "winback_180d_at")):
-            value = row.get(col)
-            st.markdown(f"{label}: **{pd.Timestamp(value):%Y-%m-%d}**" if pd.notna(value) else f"{label}: –")
+        contacts = ui.win_back_contacts(row.get("win_back_dates"), ui.settings().health.win_back_days,
+                                        row.get("cancelled_at"), ui.model_now())
+        if contacts.empty:
+            st.caption("No win-back contacts: the customer has not cancelled.")
+        else:
+            st.dataframe(contacts, key="cust_win_back", hide_index=True, width="stretch", column_config={
+                "contact": st.column_config.TextColumn("Contact"),
+                "due": st.column_config.DateColumn("Due (UTC)", format="YYYY-MM-DD"),
+                "days_after_cancelling": st.column_config.NumberColumn("Days after cancelling", format="%d"),
+                "status": st.column_config.TextColumn("Status", help="past or upcoming, against the model's clock"),
+            })
         if bool(row.get("returned_after_exit") or False):
             st.info("This customer came back after an exit.")
     with right:

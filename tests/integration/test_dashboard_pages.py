@@ -245,6 +245,38 @@ def test_customer_household_lists_its_members(seeded: SeededDb) -> None:
     assert "Household `h-1`" in texts(at)
 
 
+def test_a_cancelled_customer_shows_its_win_back_dates_with_their_offsets(seeded: SeededDb) -> None:
+    """c-gone cancelled 10 days before the seed's now: contacts due 30 and 180 days after (health.win_back_days),
+    both still to come."""
+    with reader(seeded.settings) as db:
+        row = queries.customer(db, "c-gone").iloc[0]
+    cancelled = pd.Timestamp(row["cancelled_at"])
+    at = page_test(seeded.config_path, "customer.py", {"customer": "c-gone"})
+    no_failures(at)
+    contacts = table(at, "contact", "due", "days_after_cancelling", "status")
+    assert contacts["contact"].tolist() == ["30-day win-back", "180-day win-back"]
+    assert contacts["days_after_cancelling"].tolist() == [30, 180]
+    assert [pd.Timestamp(d) for d in contacts["due"]] == [cancelled + timedelta(days=n) for n in (30, 180)]
+    assert contacts["status"].tolist() == ["upcoming", "upcoming"]
+    assert "win-back: –" not in texts(at)
+
+
+def test_win_back_contacts_mark_past_and_upcoming_dates() -> None:
+    from datetime import datetime
+
+    from dashboard.ui import win_back_contacts
+
+    cancelled = datetime(2026, 1, 1, 12)
+    dates = [cancelled + timedelta(days=30), cancelled + timedelta(days=180)]
+    shown = win_back_contacts(dates, (30, 180), cancelled, datetime(2026, 3, 1))
+    assert shown["status"].tolist() == ["past", "upcoming"]
+    assert shown["days_after_cancelling"].tolist() == [30, 180]
+    # the configuration changed since the model computed the dates: the offsets are counted from cancelled_at
+    assert win_back_contacts(dates, (14,), cancelled, datetime(2026, 3, 1))["contact"].tolist() == [
+        "30-day win-back", "180-day win-back"]
+    assert win_back_contacts(None, (30, 180), None, datetime(2026, 3, 1)).empty
+
+
 def test_unknown_customer_is_a_message_not_an_error(seeded: SeededDb) -> None:
     at = page_test(seeded.config_path, "customer.py", {"customer": "c-nobody"})
     no_failures(at)
