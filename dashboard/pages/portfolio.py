@@ -68,8 +68,9 @@ def headline(s: pd.Series) -> None:
     cols[4].metric("Top 30% margin share", "–" if pd.isna(share) else f"{share:.0%}",
                    help="margin of the most profitable 30% of customers over the total margin; above 100% "
                         "when the rest destroy profit")
-    cols[5].metric("Lost to unprofitable tail", f"{s['profit_lost_to_unprofitable']:,.0f}",
-                   help=f"sum of the negative margins of {int(s['unprofitable_customers']):,} customers")
+    cols[5].metric("Lost to margin below 0", f"{s['profit_lost_to_unprofitable']:,.0f}",
+                   help=f"sum of the negative margins of the {int(s['unprofitable_customers']):,} customers with a "
+                        "margin below 0, terrorists included (not only the unprofitable segment)")
 
 
 @ui.guarded

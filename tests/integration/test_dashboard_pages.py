@@ -123,7 +123,7 @@ def test_live_page_shows_tiles_drift_support_changes_and_customers(seeded: Seede
     assert at.title[0].value == "Live health"
     labels = {m.label for m in at.metric}
     assert {"Active customers", "Average health", "Drifting", "Segment changes, 24 h", "Terrorists",
-            "Unprofitable"} <= labels
+            "Unprofitable segment", "Margin below 0"} <= labels
     subheaders = [s.value for s in at.subheader]
     assert subheaders == ["Drifting toward unprofitable or terrorist", "Support minutes per customer",
                           "Newly changed segments", "Customers, lowest health first"]
@@ -150,6 +150,49 @@ def test_live_filters_narrow_every_table(seeded: SeededDb) -> None:
     assert watchlist(at).set_index("customer_id").loc["c-gone", "segment"] == "churned"  # cancelled
     at.selectbox(key="live_segment").set_value("churned").run()
     assert set(watchlist(at)["customer_id"]) == {"c-gone"}
+
+
+def test_live_segment_filter_applies_to_every_panel(seeded: SeededDb) -> None:
+    """Segment = terrorist (c-angry): the tiles, the drifting table, the support minutes and the segment changes
+    are the segment's, as the customer table is, and the page says it is filtered."""
+    at = page_test(seeded.config_path)
+    at.selectbox(key="live_segment").set_value("terrorist").run()
+    no_failures(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Active customers"] == "1" and metrics["Terrorists"] == "1"
+    assert "Champions" not in metrics and "Unprofitable segment" not in metrics  # only the chosen segment's tile
+    with reader(seeded.settings) as db:
+        angry = queries.customer(db, "c-angry").iloc[0]
+        changes = db.con.execute("select count(*) from segment_changes where changed_at >= ? - interval 24 hour "
+                                 "and 'terrorist' in (to_segment, from_segment)", [seeded.as_of]).fetchone()[0]
+    assert metrics["Margin, 90 d (terrorist)"] == f"{angry['margin_90d']:,.0f}"
+    assert metrics["Segment changes, 24 h"] == f"{changes:,}"
+    assert "Segment filter: every figure, table and chart below is for the **terrorist** segment only" in texts(at)
+    assert set(table(at, "support_minutes_90d", "times_median")["customer_id"]) == {"c-angry"}
+    assert changes == 0 and "No segment changed in the last 24 hours." in texts(at)  # c-fading, c-gone did
+    assert set(watchlist(at)["customer_id"]) == {"c-angry"}
+    at.selectbox(key="live_segment").set_value("at_risk").run()  # c-fading entered it in the last 24 hours
+    no_failures(at)
+    moved = table(at, "changed_at", "from_segment", "to_segment")
+    assert set(moved["customer_id"]) == {"c-fading"} and set(moved["to_segment"]) == {"at_risk"}
+    assert {m.label: m.value for m in at.metric}["Segment changes, 24 h"] == "1"
+    assert "No customer is drifting toward unprofitable or terrorist status." in texts(at)
+    assert "No support time recorded in the last 90 days." in texts(at)  # c-fading never called
+
+
+def test_live_and_portfolio_money_tiles_mean_the_same_customers(seeded: SeededDb) -> None:
+    """Same label, same population: the active (not churned) customers on both pages; the unprofitable segment and
+    every customer with a margin below 0 are told apart."""
+    live = {m.label: m.value for m in page_test(seeded.config_path).metric}
+    portfolio = {m.label: m.value for m in page_test(seeded.config_path, "portfolio.py").metric}
+    for label in ("Margin, 90 d", "Cost to serve, 90 d"):
+        assert live[label] == portfolio[label], label
+    with reader(seeded.settings) as db:
+        summary = queries.portfolio_summary(db).iloc[0]
+        gone = queries.customer(db, "c-gone").iloc[0]
+    assert gone["segment"] == "churned" and gone["margin_90d"] != 0  # the churned customer would change the sum
+    assert live["Margin below 0"] == f"{int(summary['unprofitable_customers']):,}"
+    assert "Unprofitable segment" in live and "Unprofitable" not in live
 
 
 def test_live_search_shows_a_card_for_the_customer(seeded: SeededDb) -> None:
@@ -180,7 +223,7 @@ def test_portfolio_shows_mix_whale_curve_and_quadrants(seeded: SeededDb) -> None
     assert at.title[0].value == "Portfolio"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Customers"] == "4"  # c-gone cancelled: churned customers are left out of the money views
-    assert "Top 30% margin share" in metrics and "Lost to unprofitable tail" in metrics
+    assert "Top 30% margin share" in metrics and "Lost to margin below 0" in metrics
     assert [s.value for s in at.subheader][:4] == ["Segment mix now", "Segment mix over time", "Whale curve",
                                                    "Revenue against cost to serve"]
     mix = table(at, "segment", "customers", "average_health")
