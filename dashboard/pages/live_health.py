@@ -78,7 +78,8 @@ def live(filters: Filters, refresh_seconds: float) -> None:
         with right:
             segment_changes(now, filters)
         watchlist(now, filters)
-        st.caption(f"Refreshes every {refresh_seconds:g} s · updated {now:%H:%M:%S} UTC")
+        st.caption(f"Refreshes every {refresh_seconds:g} s · figures as of {ui.clock_time(now, 'model')}"
+                   + model_clock_note(now))
 
     refreshing()
 
@@ -92,6 +93,14 @@ SEGMENT_TILES = (("champion", "Champions", "champions", "segment champion"),
 
 def segment_name(segment: str) -> str:
     return segment.replace("_", " ")
+
+
+def model_clock_note(now: datetime) -> str:
+    """Why the model's clock is not the wall's, when they differ by more than a minute."""
+    wall = ui.utc_now()
+    if abs((now - wall).total_seconds()) <= 60:
+        return ""
+    return f" (the model's clock follows the landed events; the wall clock says {ui.clock_time(wall, 'wall')})"
 
 
 @ui.guarded
@@ -145,7 +154,7 @@ def matches(filters: Filters) -> None:
             st.markdown(f"{segment_badge(row.segment)} health **{row.health_score:.0f}**"
                         + (f" · P(alive) **{row.p_alive:.2f}**" if pd.notna(row.p_alive) else "")
                         + (f" · drifting toward **{row.drifting_toward}**" if pd.notna(row.drifting_toward) else ""))
-            refreshed = "" if pd.isna(row.refreshed_at) else f" · refreshed {row.refreshed_at:%H:%M:%S} UTC"
+            refreshed = "" if pd.isna(row.refreshed_at) else f" · refreshed {ui.clock_time(row.refreshed_at, 'model')}"
             next_step = row.next_step if pd.notna(row.next_step) else "none"
             st.caption(f"next step: {next_step}{refreshed}")
             if st.button("Open", key=f"open-{ui.card_key(row.customer_id)}", icon=":material/open_in_new:"):

@@ -4,6 +4,8 @@ exports, drill-down, clear empty and error states, sign-in, and no Quack token a
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -64,6 +67,15 @@ def no_failures(at: AppTest) -> None:
     assert not failures, failures
 
 
+def labels(at: AppTest, *columns: str) -> dict[str, str]:
+    """The labels the first table with all these columns shows for its columns (its column config)."""
+    for frame in at.dataframe:
+        if set(columns) <= set(frame.value.columns):
+            config = json.loads(frame.proto.columns or "{}")
+            return {name: (c.get("label") if isinstance(c, dict) else c) for name, c in config.items()}
+    raise AssertionError(f"no table with columns {columns}")
+
+
 def table(at: AppTest, *columns: str) -> pd.DataFrame:
     """The first table on the page with all these columns (only selectable tables carry their key)."""
     for frame in at.dataframe:
@@ -78,6 +90,16 @@ def watchlist(at: AppTest) -> pd.DataFrame:
 
 def scatter(at: AppTest) -> pd.DataFrame:
     return table(at, "customer_id", "revenue_90d", "cost_to_serve_90d")
+
+
+def chart(at: AppTest, y_title: str) -> dict:
+    """The plotly figure (as JSON) whose y axis has this title."""
+    for element in at.get("plotly_chart"):
+        figure = json.loads(element.proto.spec)
+        title = figure.get("layout", {}).get("yaxis", {}).get("title", {})
+        if (title.get("text") if isinstance(title, dict) else title) == y_title:
+            return figure
+    raise AssertionError(f"no chart with the y axis {y_title!r}")
 
 
 def csv_buttons(at: AppTest) -> set[str]:
@@ -195,6 +217,41 @@ def test_live_and_portfolio_money_tiles_mean_the_same_customers(seeded: SeededDb
     assert "Unprofitable segment" in live and "Unprofitable" not in live
 
 
+def test_tables_label_their_columns_with_units_and_show_a_dash_for_missing(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path)
+    no_failures(at)
+    shown = labels(at, "customer_id", "score_trend", "segment_since")
+    assert shown["customer_id"] == "Customer" and shown["segment_since"] == "In segment since (UTC)"
+    assert shown["drifting_toward"] == "Drifting toward" and shown["support_minutes_30d"] == "Support minutes, 30 d"
+    assert shown["margin_90d"] == "Margin, 90 d" and shown["score_trend"] == "Score, 30 days"
+    assert labels(at, "support_minutes_90d", "times_median")["support_minutes_90d"] == "Support minutes, 90 d"
+    changes = labels(at, "changed_at", "from_segment", "to_segment")
+    assert changes["from_segment"] == "From segment" and changes["changed_at"] == "Changed at (UTC)"
+    drifting = watchlist(at)["drifting_toward"]
+    assert set(drifting) == {"—"}  # nobody drifts in the seed: a dash, not None
+    assert not any(label == name for name, label in shown.items()), shown  # no raw column name left
+
+
+def test_every_time_on_the_live_page_names_its_clock(seeded: SeededDb) -> None:
+    """The banner's last batch is wall-clock time, the figures' as-of and the cards' refresh the model's."""
+    at = page_test(seeded.config_path)
+    at.text_input(key="live_search").input("c-angry").run()
+    no_failures(at)
+    shown = texts(at)
+    assert "UTC, wall clock)" in shown.split("last batch landed", 1)[1].split("\n", 1)[0]
+    assert any("figures as of" in c.value and "UTC, model clock" in c.value for c in at.caption)
+    assert any("refreshed" in c.value and "UTC, model clock" in c.value for c in at.caption)
+
+
+def test_clock_times_show_the_date_when_it_is_not_today() -> None:
+    from dashboard.ui import clock_time, utc_now
+
+    now = utc_now()
+    assert clock_time(now, "model") == f"{now:%H:%M:%S} UTC, model clock"
+    ahead = now + timedelta(days=7)
+    assert clock_time(ahead, "model") == f"{ahead:%Y-%m-%d %H:%M:%S} UTC, model clock"
+
+
 def test_live_search_shows_a_card_for_the_customer(seeded: SeededDb) -> None:
     at = page_test(seeded.config_path)
     at.text_input(key="live_search").input("c-angry").run()
@@ -235,6 +292,20 @@ def test_portfolio_shows_mix_whale_curve_and_quadrants(seeded: SeededDb) -> None
     assert {"pf_mix_csv", "pf_whale_csv", "pf_scatter_csv"} <= csv_buttons(at)
 
 
+def test_portfolio_scatter_axes_end_near_the_points_and_no_empty_evidence_download(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "portfolio.py")
+    no_failures(at)
+    points = scatter(at)
+    figure = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                  if "break-even" in c.proto.spec)
+    x_high, y_high = figure["layout"]["xaxis"]["range"][1], figure["layout"]["yaxis"]["range"][1]
+    assert points["cost_to_serve_90d"].max() <= x_high <= 1.1 * points["cost_to_serve_90d"].max()
+    assert points["revenue_90d"].max() <= y_high <= 1.1 * points["revenue_90d"].max()
+    # nobody had the playbook tried: no ready customer, so no button for an empty archive, and the reason
+    assert "wi_archive" not in {b.key for b in at.get("download_button")}
+    assert "No matched customer is ready to exit, so there are no evidence files to download" in texts(at)
+
+
 def test_portfolio_filters(seeded: SeededDb) -> None:
     at = page_test(seeded.config_path, "portfolio.py")
     at.segmented_control(key="pf_kind").set_value("Business (b2b)").run()
@@ -272,13 +343,23 @@ def test_customer_page_shows_everything_about_one_customer(seeded: SeededDb) -> 
     # the confirmed segment history in event time (history points, then the current change)
     assert "Segment history" in texts(at)
     history = table(at, "changed_at", "from_segment", "to_segment")
-    assert len(history) >= 1 and history["from_segment"].isna().iloc[-1]   # newest first: the first segment last
+    assert len(history) >= 1 and history["from_segment"].iloc[-1] == "—"   # newest first: the first segment last
     timeline = table(at, "occurred_at", "event", "reference")
     assert set(timeline["event"]) == {"ticket", "payment", "visit", "profile"}
     assert (timeline["event"] == "ticket").sum() == 8
     assert {"cust_dossier_html", "cust_dossier_md"} <= {b.key for b in at.get("download_button")}
     assert "cust_timeline_csv" in csv_buttons(at)
     assert len(at.get("plotly_chart")) >= 3  # timeline, components, margin waterfall
+
+
+def test_the_margin_tab_gives_every_figure_its_unit(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "customer.py", {"customer": "c-drain"})
+    no_failures(at)
+    drivers = table(at, "measure", "value", "unit").set_index(["measure", "period"])
+    assert drivers.loc[("support time", "90 d"), "unit"] == "minutes"
+    assert drivers.loc[("support time", "90 d"), "value"] == pytest.approx(25 * 45.0)
+    assert drivers.loc[("tickets", "90 d"), "unit"] == "tickets"
+    assert drivers.loc[("margin", "90 d"), "unit"] == drivers.loc[("revenue", "90 d"), "unit"] == "EUR"
 
 
 def test_customer_household_lists_its_members(seeded: SeededDb) -> None:
@@ -375,6 +456,25 @@ def test_data_quality_page_shows_the_segment_flap_rate(seeded: SeededDb) -> None
     assert confirmed and customers == 5   # the seed's simulated days confirm changes (c-gone cancelled)
     (metric,) = [m for m in at.metric if m.label == "Segment flap rate, 30 d"]
     assert metric.value == f"{len(confirmed) / customers:.2f} per customer"
+
+
+def test_failed_expectations_are_drawn_in_warning_colours(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "data_quality.py")
+    no_failures(at)
+    figure = chart(at, "failed expectations")  # the seed's topics suite fails (stale topics)
+    colours = {trace["marker"]["color"] for trace in figure["data"]}
+    assert colours and colours <= {"#c62828", "#ef6c00", "#f9a825", "#ad1457", "#d84315", "#ff8f00", "#b71c1c",
+                                   "#e65100", "#f57f17", "#880e4f"}, colours
+
+
+def test_the_ingest_chart_keeps_small_batches_visible_next_to_a_backfill(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "data_quality.py")
+    no_failures(at)
+    figure = chart(at, "messages (log scale)")
+    assert figure["layout"]["yaxis"]["type"] == "log"
+    heights = [np.frombuffer(base64.b64decode(t["y"]["bdata"]), dtype=t["y"]["dtype"]) if isinstance(t["y"], dict)
+               else np.asarray(t["y"], dtype=float) for t in figure["data"]]
+    assert heights and all(h.min() > 0 for h in heights)  # nothing a log axis cannot draw
 
 
 def test_dead_letter_browser_filters_by_reason(seeded: SeededDb) -> None:
