@@ -269,12 +269,11 @@ def household(row: pd.Series) -> None:
         if contacts.empty:
             st.caption("No win-back contacts: the customer has not cancelled.")
         else:
-            st.dataframe(contacts, key="cust_win_back", hide_index=True, width="stretch", column_config={
-                "contact": st.column_config.TextColumn("Contact"),
-                "due": st.column_config.DateColumn("Due (UTC)", format="YYYY-MM-DD"),
-                "days_after_cancelling": st.column_config.NumberColumn("Days after cancelling", format="%d"),
-                "status": st.column_config.TextColumn("Status", help="past or upcoming, against the model's clock"),
-            })
+            for c in contacts.itertuples(index=False):
+                badge = ":gray-badge[past]" if c.status == "past" else (
+                    ":orange-badge[due today]" if c.status == "today" else ":blue-badge[upcoming]")
+                st.markdown(f"{c.contact}: **{c.due:%Y-%m-%d}** {badge}")
+            st.caption("Days after the cancellation (health.win_back_days); past or upcoming on the model's clock.")
         if bool(row.get("returned_after_exit") or False):
             st.info("This customer came back after an exit.")
     with right:
