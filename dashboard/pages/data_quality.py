@@ -5,6 +5,7 @@ the model's quality: how well the health score and the churn model predicted the
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 
 import pandas as pd
@@ -127,7 +128,10 @@ def batches(now: datetime, period: str) -> None:
                      labels={"count": "messages (log scale)", "minute": ""},
                      color_discrete_map={"landed": "#2e7d32", "dead_lettered": "#c62828"})
         # log scale: a backfill of many thousand messages would otherwise flatten every live batch to nothing
-        fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_type="log")
+        # (the range from just under 1 message, else plotly's autorange cuts the smaller bars off at the bottom)
+        top = math.log10(max(float(long["count"].max()), 1.0)) if not long.empty else 1.0
+        fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                          yaxis={"type": "log", "range": [-0.1, top + 0.2]})
         st.plotly_chart(fig, key="dq_throughput_chart")
     recent = ui.read("ingest_batches", 200, what="ingest batches")
     if ui.shown(recent, "No batch has landed yet."):
@@ -147,7 +151,7 @@ def quality(now: datetime, period: str) -> None:
             st.success(f"No expectation failed in this period ({int(over_time['runs'].sum()):,} suite runs).",
                        icon=":material/verified:")
         else:
-            fig = px.bar(over_time, x="hour", y="failed", color="suite", pattern_shape="scope",
+            fig = px.bar(over_time[over_time["failed"] > 0], x="hour", y="failed", color="suite", pattern_shape="scope",
                          color_discrete_sequence=FAILURE_COLOURS,
                          labels={"failed": "failed expectations", "hour": ""})
             fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})

@@ -472,6 +472,8 @@ def test_the_ingest_chart_keeps_small_batches_visible_next_to_a_backfill(seeded:
     heights = [np.frombuffer(base64.b64decode(t["y"]["bdata"]), dtype=t["y"]["dtype"]) if isinstance(t["y"], dict)
                else np.asarray(t["y"], dtype=float) for t in figure["data"]]
     assert heights and all(h.min() > 0 for h in heights)  # nothing a log axis cannot draw
+    low, high = figure["layout"]["yaxis"]["range"]  # in log10 units: from under 1 message to above the tallest
+    assert low < 0 and 10 ** high > max(h.max() for h in heights)
 
 
 def test_dead_letter_browser_filters_by_reason(seeded: SeededDb) -> None:
