@@ -128,10 +128,14 @@ def undelivered_alerts(db: Statements, limit: int = 200) -> pd.DataFrame:
 # --- Live health ---------------------------------------------------------------------------------------
 
 
-def kpis(db: Statements, now: datetime, kind: str | None = None, plan: str | None = None) -> pd.DataFrame:
+def kpis(
+    db: Statements, now: datetime, kind: str | None = None, plan: str | None = None, segment: str | None = None
+) -> pd.DataFrame:
     """One row: customers, active_customers, average_health, champions, at_risk, unprofitable, terrorists,
-    drifting, revenue_90d, cost_to_serve_90d, margin_90d, refreshed_at, segment_changes_24h."""
-    return db.df("dashboard/kpis", {"now": now, "kind": kind, "plan": plan})
+    margin_below_zero (active customers, terrorists included), drifting, revenue_90d, cost_to_serve_90d,
+    margin_90d (money of the active customers, as the Portfolio page; of the chosen segment when ``segment``
+    is given), refreshed_at, segment_changes_24h (into or out of ``segment``)."""
+    return db.df("dashboard/kpis", {"now": now, "kind": kind, "plan": plan, "segment": segment})
 
 
 def watchlist(
@@ -157,26 +161,31 @@ def customer_cards(
 
 
 def drifting(
-    db: Statements, now: datetime, kind: str | None = None, plan: str | None = None, search: str | None = None,
-    limit: int = 100,
+    db: Statements, now: datetime, kind: str | None = None, plan: str | None = None, segment: str | None = None,
+    search: str | None = None, limit: int = 100,
 ) -> pd.DataFrame:
     """Customers drifting toward unprofitable or terrorist, soonest to cross first, with score_trend,
     what_moved (components that fell in 7 days), next_step and next_step_reason."""
     return _with_float_lists(db.df("dashboard/drifting", {
-        "now": now, "kind": kind, "plan": plan, "search": search or None, "limit": limit,
+        "now": now, "kind": kind, "plan": plan, "segment": segment, "search": search or None, "limit": limit,
     }), "score_trend")
 
 
-def support_minutes(db: Statements, kind: str | None = None, plan: str | None = None, limit: int = 20) -> pd.DataFrame:
+def support_minutes(
+    db: Statements, kind: str | None = None, plan: str | None = None, segment: str | None = None, limit: int = 20
+) -> pd.DataFrame:
     """The top support-time consumers (90 and 30 days) against the portfolio median (times_median)."""
-    return db.df("dashboard/support_minutes", {"kind": kind, "plan": plan, "limit": limit})
+    return db.df("dashboard/support_minutes", {"kind": kind, "plan": plan, "segment": segment, "limit": limit})
 
 
 def segment_changes(
-    db: Statements, since: datetime, kind: str | None = None, plan: str | None = None, limit: int = 200
+    db: Statements, since: datetime, kind: str | None = None, plan: str | None = None, segment: str | None = None,
+    limit: int = 200,
 ) -> pd.DataFrame:
-    """Segment changes since ``since``, newest first."""
-    return db.df("dashboard/segment_changes", {"since": since, "kind": kind, "plan": plan, "limit": limit})
+    """Segment changes since ``since``, newest first (into or out of ``segment`` when given)."""
+    return db.df("dashboard/segment_changes", {
+        "since": since, "kind": kind, "plan": plan, "segment": segment, "limit": limit,
+    })
 
 
 def plans(db: Statements) -> pd.DataFrame:

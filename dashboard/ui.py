@@ -80,6 +80,14 @@ def model_now() -> datetime:
     return pd.Timestamp(df["now"].iloc[0]).to_pydatetime().replace(tzinfo=None, microsecond=0)
 
 
+def clock_time(ts: Any, clock: str) -> str:
+    """``ts`` (naive UTC) for a caption, naming its clock ("model" or "wall"): the time, with the date when it
+    is not today's on the wall clock ("13:57:08 UTC, model clock"; "2026-12-11 13:57:08 UTC, model clock")."""
+    t = pd.Timestamp(ts).to_pydatetime()
+    shown = f"{t:%H:%M:%S}" if t.date() == utc_now().date() else f"{t:%Y-%m-%d %H:%M:%S}"
+    return f"{shown} UTC, {clock} clock"
+
+
 # --- reads -----------------------------------------------------------------------------------------------
 
 
@@ -144,13 +152,15 @@ def table(
     selectable: bool = False,
     height: int | None = None,
 ) -> list[int]:
-    """Show ``df`` with a CSV download of all its rows; returns the selected row positions."""
+    """Show ``df`` with a CSV download of all its rows; returns the selected row positions. Columns carry human
+    labels with their units (``column_label``) unless ``column_config`` names them; a missing text shows as
+    "—" (the download keeps it blank)."""
     event = st.dataframe(
-        df,
+        with_dashes(df),
         key=key,
         hide_index=True,
         width="stretch",
-        column_config=column_config,
+        column_config=labelled(df.columns, column_config),
         column_order=column_order,
         height=height if height is not None else "auto",
         on_select="rerun" if selectable else "ignore",
@@ -163,6 +173,61 @@ def table(
     if selectable and isinstance(event, DataframeState):
         return list(event.selection.rows)
     return []
+
+
+MISSING = "—"
+COLUMN_LABELS = {
+    "customer_id": "Customer", "name": "Name", "kind": "Type", "plan": "Plan", "segment": "Segment",
+    "segment_since": "In segment since (UTC)", "from_segment": "From segment", "to_segment": "To segment",
+    "drifting_toward": "Drifting toward", "days_to_threshold": "Days to threshold", "health_score": "Health",
+    "p_alive": "P(alive)", "times_median": "× median", "household_churn_flag": "Household member churned",
+    "portfolio_median_support_minutes_90d": "Portfolio median support minutes, 90 d",
+    "refreshed_at": "Refreshed (model clock, UTC)", "reason_code": "Reason", "event_type": "Event type",
+}
+_PERIOD = re.compile(r"(\d+)([dh])")
+
+
+def column_label(name: str) -> str:
+    """A column's label for people: ``support_minutes_90d`` -> "Support minutes, 90 d", ``changed_at`` ->
+    "Changed at (UTC)", ``duration_ms`` -> "Duration (ms)"."""
+    if name in COLUMN_LABELS:
+        return COLUMN_LABELS[name]
+    words = name.split("_")
+    period = ""
+    if len(words) > 1 and (m := _PERIOD.fullmatch(words[-1])):
+        period = f", {m.group(1)} {m.group(2)}"
+        words = words[:-1]
+    unit = ""
+    if len(words) > 1 and words[-1] == "ms":
+        unit, words = " (ms)", words[:-1]
+    elif len(words) > 1 and words[-1] == "at":
+        unit = " (UTC)"
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] + period + unit
+
+
+def labelled(columns: Sequence[str], column_config: dict[str, Any] | None) -> dict[str, Any]:
+    """``column_config`` with a label for every column it does not label (``column_label``)."""
+    config: dict[str, Any] = {}
+    for name in map(str, columns):
+        given = (column_config or {}).get(name)
+        if given is None:
+            config[name] = column_label(name)
+        elif isinstance(given, dict) and not given.get("label"):
+            config[name] = {**given, "label": column_label(name)}
+        else:
+            config[name] = given
+    return {**(column_config or {}), **config}
+
+
+def with_dashes(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with "—" for the missing values of its text columns (lists and numbers left as they are)."""
+    shown = df.copy()
+    for name in shown.columns:
+        if shown[name].dtype == object or isinstance(shown[name].dtype, pd.StringDtype):
+            shown[name] = [MISSING if not isinstance(v, list | tuple | dict) and not hasattr(v, "__array__")
+                           and pd.isna(v) else v for v in shown[name].astype(object)]
+    return shown
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
@@ -183,6 +248,35 @@ def card_key(customer_id: str) -> str:
 def drill_down(df: pd.DataFrame, selected: list[int], id_column: str = "customer_id") -> None:
     if selected:
         open_customer(str(df.iloc[selected[0]][id_column]))
+
+
+# --- formatting ------------------------------------------------------------------------------------------
+
+
+def win_back_contacts(dates: Any, offsets: Sequence[int], cancelled_at: Any, now: datetime) -> pd.DataFrame:
+    """The customer's win-back contacts (``win_back_dates`` of customer_health), one row each, soonest first:
+    contact ("30-day win-back"), due, days_after_cancelling (the configured ``health.win_back_days`` when
+    they match the dates, else counted from ``cancelled_at``) and status (past, today or upcoming at
+    ``now``). No rows when the customer has no win-back dates (not cancelled)."""
+    columns = ["contact", "due", "days_after_cancelling", "status"]
+    if dates is None or isinstance(dates, str) or not hasattr(dates, "__iter__"):
+        return pd.DataFrame(columns=columns)
+    due = [pd.Timestamp(d).to_pydatetime() for d in dates if d is not None and pd.notna(d)]
+    if not due:
+        return pd.DataFrame(columns=columns)
+    days: list[int | None]
+    if len(offsets) == len(due):
+        days = [int(n) for n in offsets]
+    elif cancelled_at is not None and pd.notna(cancelled_at):
+        days = [(d - pd.Timestamp(cancelled_at).to_pydatetime()).days for d in due]
+    else:
+        days = [None] * len(due)
+    rows = []
+    for at, n in sorted(zip(due, days, strict=True), key=lambda p: p[0]):
+        status = "past" if at.date() < now.date() else "today" if at.date() == now.date() else "upcoming"
+        rows.append({"contact": "win-back" if n is None else f"{n}-day win-back", "due": at,
+                     "days_after_cancelling": n, "status": status})
+    return pd.DataFrame(rows, columns=columns)
 
 
 # --- status ----------------------------------------------------------------------------------------------
@@ -232,7 +326,7 @@ def _ago(ts: Any) -> str:
         text = f"{seconds // 3600} h ago"
     else:
         text = f"{seconds // 86400} days ago"
-    return f"{text} ({pd.Timestamp(ts):%Y-%m-%d %H:%M:%S} UTC)"
+    return f"{text} ({pd.Timestamp(ts):%Y-%m-%d %H:%M:%S} UTC, wall clock)"
 
 
 def overview() -> pd.DataFrame | None:

@@ -210,16 +210,42 @@ def margin(row: pd.Series) -> None:
     ))
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="currency units, 90 d")
     st.plotly_chart(fig, key="cust_margin_chart")
-    drivers = pd.DataFrame([
-        {"measure": name.replace("_", " "), "value": row.get(name)}
-        for name in ("revenue_90d", "support_minutes_90d", "support_minutes_30d",
-                     "portfolio_median_support_minutes_90d", "tickets_90d", "how_to_tickets_90d", "complaints_90d",
-                     "escalations_90d", "legal_threats_90d", "compensation_requests_90d",
-                     "compensation_requested_amount_90d", "compensation_granted_90d", "failed_payments_90d",
-                     "overdue_invoices", "cost_to_serve_90d", "margin_90d")
-        if name in row.index
-    ])
-    ui.table(drivers, key="cust_drivers", file_name=f"margin-{row['customer_id']}")
+    drivers = margin_drivers(row, ui.settings().health.currency)
+    ui.table(drivers, key="cust_drivers", file_name=f"margin-{row['customer_id']}",
+             column_config={"measure": st.column_config.TextColumn("Measure"),
+                            "value": st.column_config.NumberColumn("Value", format="%.2f"),
+                            "unit": st.column_config.TextColumn("Unit"),
+                            "period": st.column_config.TextColumn("Period")})
+
+
+# (column, measure, unit: "money" is the reporting currency, period)
+MARGIN_DRIVERS = (
+    ("revenue_90d", "revenue", "money", "90 d"),
+    ("support_minutes_90d", "support time", "minutes", "90 d"),
+    ("support_minutes_30d", "support time", "minutes", "30 d"),
+    ("portfolio_median_support_minutes_90d", "portfolio median support time", "minutes", "90 d"),
+    ("tickets_90d", "tickets", "tickets", "90 d"),
+    ("how_to_tickets_90d", "how-to tickets", "tickets", "90 d"),
+    ("complaints_90d", "complaints", "tickets", "90 d"),
+    ("escalations_90d", "escalations", "tickets", "90 d"),
+    ("legal_threats_90d", "legal threats", "tickets", "90 d"),
+    ("compensation_requests_90d", "compensation requests", "requests", "90 d"),
+    ("compensation_requested_amount_90d", "compensation requested", "money", "90 d"),
+    ("compensation_granted_90d", "compensation granted", "money", "90 d"),
+    ("failed_payments_90d", "failed payments", "payments", "90 d"),
+    ("overdue_invoices", "overdue invoices", "invoices", "now"),
+    ("cost_to_serve_90d", "cost to serve", "money", "90 d"),
+    ("margin_90d", "margin", "money", "90 d"),
+)
+
+
+def margin_drivers(row: pd.Series, currency: str) -> pd.DataFrame:
+    """The figures behind the margin, each with its unit (minutes, a count, or ``currency``) and period."""
+    return pd.DataFrame([
+        {"measure": measure, "value": row.get(column), "unit": currency if unit == "money" else unit,
+         "period": period}
+        for column, measure, unit, period in MARGIN_DRIVERS if column in row.index
+    ], columns=["measure", "value", "unit", "period"])
 
 
 def margin_parts(row: pd.Series) -> dict[str, float]:
@@ -238,9 +264,16 @@ def household(row: pd.Series) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("**Win-back**")
-        for label, col in (("30-day win-back", "winback_30d_at"), ("180-day win-back", "winback_180d_at")):
-            value = row.get(col)
-            st.markdown(f"{label}: **{pd.Timestamp(value):%Y-%m-%d}**" if pd.notna(value) else f"{label}: –")
+        contacts = ui.win_back_contacts(row.get("win_back_dates"), ui.settings().health.win_back_days,
+                                        row.get("cancelled_at"), ui.model_now())
+        if contacts.empty:
+            st.caption("No win-back contacts: the customer has not cancelled.")
+        else:
+            for c in contacts.itertuples(index=False):
+                badge = ":gray-badge[past]" if c.status == "past" else (
+                    ":orange-badge[due today]" if c.status == "today" else ":blue-badge[upcoming]")
+                st.markdown(f"{c.contact}: **{c.due:%Y-%m-%d}** {badge}")
+            st.caption("Days after the cancellation (health.win_back_days); past or upcoming on the model's clock.")
         if bool(row.get("returned_after_exit") or False):
             st.info("This customer came back after an exit.")
     with right:

@@ -5,6 +5,7 @@ the model's quality: how well the health score and the churn model predicted the
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 
 import pandas as pd
@@ -16,6 +17,9 @@ from customer_health.config import Settings
 from dashboard import queries, ui
 
 PERIODS = {"Last hour": "1h", "Last 24 hours": "24h", "Last 7 days": "7d", "Last 30 days": "30d"}
+# Failures are drawn in reds, oranges and ambers (one per suite), never in a colour that reads as "pass".
+FAILURE_COLOURS = ("#c62828", "#ef6c00", "#f9a825", "#ad1457", "#d84315", "#ff8f00", "#b71c1c", "#e65100",
+                   "#f57f17", "#880e4f")
 
 
 def render() -> None:
@@ -107,7 +111,7 @@ def freshness_and_lag(now: datetime, settings: Settings) -> None:
                 lag = lag.drop(columns=["partition_name"])
             else:
                 st.success("Every partition is caught up.", icon=":material/check_circle:")
-            st.caption(f"Observed at {lag['observed_at'].max():%Y-%m-%d %H:%M:%S} UTC. "
+            st.caption(f"Observed at {lag['observed_at'].max():%Y-%m-%d %H:%M:%S} UTC (wall clock). "
                        "End offsets on the embedded broker are approximate.")
             ui.table(lag, key="dq_lag", file_name="consumer_lag")
 
@@ -119,9 +123,15 @@ def batches(now: datetime, period: str) -> None:
     if throughput is not None and not throughput.empty:
         long = throughput.melt(id_vars="minute", value_vars=["landed", "dead_lettered"],
                                var_name="outcome", value_name="count")
-        fig = px.bar(long, x="minute", y="count", color="outcome", labels={"count": "messages", "minute": ""},
+        long = long[long["count"] > 0]  # a log axis cannot show 0
+        fig = px.bar(long, x="minute", y="count", color="outcome", barmode="group",
+                     labels={"count": "messages (log scale)", "minute": ""},
                      color_discrete_map={"landed": "#2e7d32", "dead_lettered": "#c62828"})
-        fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+        # log scale: a backfill of many thousand messages would otherwise flatten every live batch to nothing
+        # (the range from just under 1 message, else plotly's autorange cuts the smaller bars off at the bottom)
+        top = math.log10(max(float(long["count"].max()), 1.0)) if not long.empty else 1.0
+        fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                          yaxis={"type": "log", "range": [-0.1, top + 0.2]})
         st.plotly_chart(fig, key="dq_throughput_chart")
     recent = ui.read("ingest_batches", 200, what="ingest batches")
     if ui.shown(recent, "No batch has landed yet."):
@@ -141,7 +151,8 @@ def quality(now: datetime, period: str) -> None:
             st.success(f"No expectation failed in this period ({int(over_time['runs'].sum()):,} suite runs).",
                        icon=":material/verified:")
         else:
-            fig = px.bar(over_time, x="hour", y="failed", color="suite", pattern_shape="scope",
+            fig = px.bar(over_time[over_time["failed"] > 0], x="hour", y="failed", color="suite", pattern_shape="scope",
+                         color_discrete_sequence=FAILURE_COLOURS,
                          labels={"failed": "failed expectations", "hour": ""})
             fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})
             st.plotly_chart(fig, key="dq_quality_chart")

@@ -55,14 +55,20 @@ def live(filters: Filters, refresh_seconds: float) -> None:
         ui.status_banner(overview)
         if overview is None:
             return
-        kpis = ui.read("kpis", now, filters.kind, filters.plan, what="health scores")
+        kpis = ui.read("kpis", now, filters.kind, filters.plan, filters.segment, what="health scores")
         if kpis is None:
             return
         if int(kpis.iloc[0]["customers"]) == 0:
+            if filters.segment is not None:
+                st.info(f"No customer is in the {segment_name(filters.segment)} segment (with these filters).")
+                return
             st.info("No customer has a health score yet: scores appear once customer events have landed and the "
                     "health model has refreshed.")
             return
-        tiles(kpis.iloc[0])
+        if filters.segment is not None:
+            st.caption(f":material/filter_alt: Segment filter: every figure, table and chart below is for the "
+                       f"**{segment_name(filters.segment)}** segment only (segment changes: into or out of it).")
+        tiles(kpis.iloc[0], filters.segment)
         if filters.search:
             matches(filters)
         drifting(now, filters)
@@ -72,26 +78,57 @@ def live(filters: Filters, refresh_seconds: float) -> None:
         with right:
             segment_changes(now, filters)
         watchlist(now, filters)
-        st.caption(f"Refreshes every {refresh_seconds:g} s · updated {now:%H:%M:%S} UTC")
+        st.caption(f"Refreshes every {refresh_seconds:g} s · figures as of {ui.clock_time(now, 'model')}"
+                   + model_clock_note(now))
 
     refreshing()
 
 
+SEGMENT_TILES = (("champion", "Champions", "champions", "segment champion"),
+                 ("at_risk", "At risk", "at_risk", "segment at risk"),
+                 ("unprofitable", "Unprofitable segment", "unprofitable",
+                  "segment unprofitable: margin below 0 and not a terrorist (see “Margin below 0”)"),
+                 ("terrorist", "Terrorists", "terrorists", "segment terrorist"))
+
+
+def segment_name(segment: str) -> str:
+    return segment.replace("_", " ")
+
+
+def model_clock_note(now: datetime) -> str:
+    """Why the model's clock is not the wall's, when they differ by more than a minute."""
+    wall = ui.utc_now()
+    if abs((now - wall).total_seconds()) <= 60:
+        return ""
+    return f" (the model's clock follows the landed events; the wall clock says {ui.clock_time(wall, 'wall')})"
+
+
 @ui.guarded
-def tiles(k: pd.Series) -> None:
-    row1 = st.columns(5)
+def tiles(k: pd.Series, segment: str | None) -> None:
+    """The headline figures; money of the active customers as on the Portfolio page (of the chosen segment when
+    filtered: then labelled with it), and only the chosen segment's count tile."""
+    population = "active customers (not churned), as on the Portfolio page" if segment is None else (
+        f"the customers of the {segment_name(segment)} segment")
+    suffix = "" if segment is None else f" ({segment_name(segment)})"
+    row1 = st.columns(6)
     row1[0].metric("Active customers", f"{int(k['active_customers']):,}", help="customers not churned")
     avg = k["average_health"]
-    row1[1].metric("Average health", "–" if pd.isna(avg) else f"{avg:.0f} / 100")
+    row1[1].metric("Average health", "–" if pd.isna(avg) else f"{avg:.0f} / 100", help="of the active customers")
     row1[2].metric("Drifting", f"{int(k['drifting']):,}", help="projected to become unprofitable or terrorist")
-    row1[3].metric("Segment changes, 24 h", f"{int(k['segment_changes_24h']):,}")
-    row1[4].metric("Margin, 90 days", f"{k['margin_90d']:,.0f}")
-    row2 = st.columns(5)
-    row2[0].metric("Champions", f"{int(k['champions']):,}")
-    row2[1].metric("At risk", f"{int(k['at_risk']):,}")
-    row2[2].metric("Unprofitable", f"{int(k['unprofitable']):,}")
-    row2[3].metric("Terrorists", f"{int(k['terrorists']):,}")
-    row2[4].metric("Cost to serve, 90 days", f"{k['cost_to_serve_90d']:,.0f}")
+    row1[3].metric("Segment changes, 24 h", f"{int(k['segment_changes_24h']):,}",
+                   help="confirmed changes in the 24 hours before the model's now")
+    row1[4].metric(f"Margin, 90 d{suffix}", f"{k['margin_90d']:,.0f}",
+                   help=f"revenue minus cost to serve, trailing 90 days, currency units: {population}")
+    row1[5].metric(f"Cost to serve, 90 d{suffix}", f"{k['cost_to_serve_90d']:,.0f}",
+                   help=f"trailing 90 days, currency units: {population}")
+    shown = [t for t in SEGMENT_TILES if segment is None or t[0] == segment]
+    row2 = st.columns(6)
+    for col, (_, label, column, help_text) in zip(row2, shown, strict=False):
+        col.metric(label, f"{int(k[column]):,}", help=help_text)
+    row2[len(shown)].metric(
+        "Margin below 0", f"{int(k['margin_below_zero']):,}",
+        help="active customers whose 90-day margin is below 0, terrorists included: the unprofitable tail of the "
+             "Portfolio page and `customer-health what-if`, not only the unprofitable segment")
 
 
 def segment_badge(segment: str | None) -> str:
@@ -117,7 +154,7 @@ def matches(filters: Filters) -> None:
             st.markdown(f"{segment_badge(row.segment)} health **{row.health_score:.0f}**"
                         + (f" · P(alive) **{row.p_alive:.2f}**" if pd.notna(row.p_alive) else "")
                         + (f" · drifting toward **{row.drifting_toward}**" if pd.notna(row.drifting_toward) else ""))
-            refreshed = "" if pd.isna(row.refreshed_at) else f" · refreshed {row.refreshed_at:%H:%M:%S} UTC"
+            refreshed = "" if pd.isna(row.refreshed_at) else f" · refreshed {ui.clock_time(row.refreshed_at, 'model')}"
             next_step = row.next_step if pd.notna(row.next_step) else "none"
             st.caption(f"next step: {next_step}{refreshed}")
             if st.button("Open", key=f"open-{ui.card_key(row.customer_id)}", icon=":material/open_in_new:"):
@@ -135,7 +172,8 @@ P_ALIVE = st.column_config.NumberColumn(
 @ui.guarded
 def drifting(now: datetime, filters: Filters) -> None:
     st.subheader("Drifting toward unprofitable or terrorist")
-    found = ui.read("drifting", now, filters.kind, filters.plan, filters.search, 100, what="drift projections")
+    found = ui.read("drifting", now, filters.kind, filters.plan, filters.segment, filters.search, 100,
+                    what="drift projections")
     if not ui.shown(found, "No customer is drifting toward unprofitable or terrorist status."):
         return
     selected = ui.table(
@@ -156,7 +194,7 @@ def drifting(now: datetime, filters: Filters) -> None:
 @ui.guarded
 def support_minutes(filters: Filters) -> None:
     st.subheader("Support minutes per customer")
-    top = ui.read("support_minutes", filters.kind, filters.plan, 20, what="support minutes")
+    top = ui.read("support_minutes", filters.kind, filters.plan, filters.segment, 20, what="support minutes")
     if not ui.shown(top, "No support time recorded in the last 90 days."):
         return
     median = float(top["portfolio_median_support_minutes_90d"].iloc[0] or 0)
@@ -174,7 +212,7 @@ def support_minutes(filters: Filters) -> None:
 @ui.guarded
 def segment_changes(now: datetime, filters: Filters) -> None:
     st.subheader("Newly changed segments")
-    changes = ui.read("segment_changes", now - CHANGES_WINDOW, filters.kind, filters.plan, 200,
+    changes = ui.read("segment_changes", now - CHANGES_WINDOW, filters.kind, filters.plan, filters.segment, 200,
                       what="segment changes")
     if not ui.shown(changes, "No segment changed in the last 24 hours."):
         return

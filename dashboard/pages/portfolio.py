@@ -68,8 +68,9 @@ def headline(s: pd.Series) -> None:
     cols[4].metric("Top 30% margin share", "–" if pd.isna(share) else f"{share:.0%}",
                    help="margin of the most profitable 30% of customers over the total margin; above 100% "
                         "when the rest destroy profit")
-    cols[5].metric("Lost to unprofitable tail", f"{s['profit_lost_to_unprofitable']:,.0f}",
-                   help=f"sum of the negative margins of {int(s['unprofitable_customers']):,} customers")
+    cols[5].metric("Lost to margin below 0", f"{s['profit_lost_to_unprofitable']:,.0f}",
+                   help=f"sum of the negative margins of the {int(s['unprofitable_customers']):,} customers with a "
+                        "margin below 0, terrorists included (not only the unprofitable segment)")
 
 
 @ui.guarded
@@ -177,7 +178,10 @@ def revenue_vs_cost(s: pd.Series, kind: str | None, plan: str | None) -> None:
     ):
         fig.add_annotation(xref="paper", yref="paper", x=x, y=y, text=text, showarrow=False,
                            xanchor="left" if x < 0.5 else "right", font={"color": "#607d8b"})
-    fig.update_layout(height=480, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    # the axes end just past the points (the break-even line, drawn to the larger of both, would stretch them)
+    fig.update_layout(height=480, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      xaxis_range=axis_range(points["cost_to_serve_90d"]),
+                      yaxis_range=axis_range(points["revenue_90d"]))
     event = st.plotly_chart(fig, key="pf_scatter_chart", on_select="rerun", selection_mode="points")
     total = int(points["customers_total"].iloc[0])
     st.caption(f"Quadrants split at the median revenue ({rev_median:,.0f}) and median cost to serve "
@@ -189,6 +193,13 @@ def revenue_vs_cost(s: pd.Series, kind: str | None, plan: str | None) -> None:
     if chosen:
         ui.open_customer(str(chosen[0]))
     ui.table(points.drop(columns=["customers_total"]), key="pf_scatter", file_name="revenue_vs_cost", height=200)
+
+
+def axis_range(values: pd.Series) -> list[float]:
+    """From 0 (or below it, for negative values) to 5% past the largest value."""
+    low, high = min(0.0, float(values.min())), max(0.0, float(values.max()))
+    pad = 0.05 * ((high - low) or 1.0)
+    return [low - (pad if low < 0 else 0.0), high + pad]
 
 
 @ui.guarded
@@ -273,10 +284,14 @@ def what_if_panel(plans: list[str]) -> None:
     if ui.shown(not_ready, "Every matched customer has had educate, migrate and renegotiate tried."):
         ui.table(not_ready.drop(columns=["steps_tried"]), key="wi_not_ready", file_name="what_if_not_ready")
     ready = [c["customer_id"] for c in doc["ready_customers"]]
+    if not ready:
+        st.caption("No matched customer is ready to exit, so there are no evidence files to download: each needs "
+                   "educate, migrate and renegotiate tried first.")
+        return
     st.download_button(f"Evidence files of the {len(ready):,} ready customers (zip)",
                        data=lambda: actions.evidence_archive(ui.source(), ready),
                        file_name="what-if-evidence.zip", mime="application/zip", key="wi_archive",
-                       on_click="ignore", icon=":material/download:", disabled=not ready)
+                       on_click="ignore", icon=":material/download:")
 
 
 render()

@@ -4,6 +4,8 @@ exports, drill-down, clear empty and error states, sign-in, and no Quack token a
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -64,6 +67,15 @@ def no_failures(at: AppTest) -> None:
     assert not failures, failures
 
 
+def labels(at: AppTest, *columns: str) -> dict[str, str]:
+    """The labels the first table with all these columns shows for its columns (its column config)."""
+    for frame in at.dataframe:
+        if set(columns) <= set(frame.value.columns):
+            config = json.loads(frame.proto.columns or "{}")
+            return {name: (c.get("label") if isinstance(c, dict) else c) for name, c in config.items()}
+    raise AssertionError(f"no table with columns {columns}")
+
+
 def table(at: AppTest, *columns: str) -> pd.DataFrame:
     """The first table on the page with all these columns (only selectable tables carry their key)."""
     for frame in at.dataframe:
@@ -78,6 +90,16 @@ def watchlist(at: AppTest) -> pd.DataFrame:
 
 def scatter(at: AppTest) -> pd.DataFrame:
     return table(at, "customer_id", "revenue_90d", "cost_to_serve_90d")
+
+
+def chart(at: AppTest, y_title: str) -> dict:
+    """The plotly figure (as JSON) whose y axis has this title."""
+    for element in at.get("plotly_chart"):
+        figure = json.loads(element.proto.spec)
+        title = figure.get("layout", {}).get("yaxis", {}).get("title", {})
+        if (title.get("text") if isinstance(title, dict) else title) == y_title:
+            return figure
+    raise AssertionError(f"no chart with the y axis {y_title!r}")
 
 
 def csv_buttons(at: AppTest) -> set[str]:
@@ -123,7 +145,7 @@ def test_live_page_shows_tiles_drift_support_changes_and_customers(seeded: Seede
     assert at.title[0].value == "Live health"
     labels = {m.label for m in at.metric}
     assert {"Active customers", "Average health", "Drifting", "Segment changes, 24 h", "Terrorists",
-            "Unprofitable"} <= labels
+            "Unprofitable segment", "Margin below 0"} <= labels
     subheaders = [s.value for s in at.subheader]
     assert subheaders == ["Drifting toward unprofitable or terrorist", "Support minutes per customer",
                           "Newly changed segments", "Customers, lowest health first"]
@@ -150,6 +172,84 @@ def test_live_filters_narrow_every_table(seeded: SeededDb) -> None:
     assert watchlist(at).set_index("customer_id").loc["c-gone", "segment"] == "churned"  # cancelled
     at.selectbox(key="live_segment").set_value("churned").run()
     assert set(watchlist(at)["customer_id"]) == {"c-gone"}
+
+
+def test_live_segment_filter_applies_to_every_panel(seeded: SeededDb) -> None:
+    """Segment = terrorist (c-angry): the tiles, the drifting table, the support minutes and the segment changes
+    are the segment's, as the customer table is, and the page says it is filtered."""
+    at = page_test(seeded.config_path)
+    at.selectbox(key="live_segment").set_value("terrorist").run()
+    no_failures(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Active customers"] == "1" and metrics["Terrorists"] == "1"
+    assert "Champions" not in metrics and "Unprofitable segment" not in metrics  # only the chosen segment's tile
+    with reader(seeded.settings) as db:
+        angry = queries.customer(db, "c-angry").iloc[0]
+        changes = db.con.execute("select count(*) from segment_changes where changed_at >= ? - interval 24 hour "
+                                 "and 'terrorist' in (to_segment, from_segment)", [seeded.as_of]).fetchone()[0]
+    assert metrics["Margin, 90 d (terrorist)"] == f"{angry['margin_90d']:,.0f}"
+    assert metrics["Segment changes, 24 h"] == f"{changes:,}"
+    assert "Segment filter: every figure, table and chart below is for the **terrorist** segment only" in texts(at)
+    assert set(table(at, "support_minutes_90d", "times_median")["customer_id"]) == {"c-angry"}
+    assert changes == 0 and "No segment changed in the last 24 hours." in texts(at)  # c-fading, c-gone did
+    assert set(watchlist(at)["customer_id"]) == {"c-angry"}
+    at.selectbox(key="live_segment").set_value("at_risk").run()  # c-fading entered it in the last 24 hours
+    no_failures(at)
+    moved = table(at, "changed_at", "from_segment", "to_segment")
+    assert set(moved["customer_id"]) == {"c-fading"} and set(moved["to_segment"]) == {"at_risk"}
+    assert {m.label: m.value for m in at.metric}["Segment changes, 24 h"] == "1"
+    assert "No customer is drifting toward unprofitable or terrorist status." in texts(at)
+    assert "No support time recorded in the last 90 days." in texts(at)  # c-fading never called
+
+
+def test_live_and_portfolio_money_tiles_mean_the_same_customers(seeded: SeededDb) -> None:
+    """Same label, same population: the active (not churned) customers on both pages; the unprofitable segment and
+    every customer with a margin below 0 are told apart."""
+    live = {m.label: m.value for m in page_test(seeded.config_path).metric}
+    portfolio = {m.label: m.value for m in page_test(seeded.config_path, "portfolio.py").metric}
+    for label in ("Margin, 90 d", "Cost to serve, 90 d"):
+        assert live[label] == portfolio[label], label
+    with reader(seeded.settings) as db:
+        summary = queries.portfolio_summary(db).iloc[0]
+        gone = queries.customer(db, "c-gone").iloc[0]
+    assert gone["segment"] == "churned" and gone["margin_90d"] != 0  # the churned customer would change the sum
+    assert live["Margin below 0"] == f"{int(summary['unprofitable_customers']):,}"
+    assert "Unprofitable segment" in live and "Unprofitable" not in live
+
+
+def test_tables_label_their_columns_with_units_and_show_a_dash_for_missing(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path)
+    no_failures(at)
+    shown = labels(at, "customer_id", "score_trend", "segment_since")
+    assert shown["customer_id"] == "Customer" and shown["segment_since"] == "In segment since (UTC)"
+    assert shown["drifting_toward"] == "Drifting toward" and shown["support_minutes_30d"] == "Support minutes, 30 d"
+    assert shown["margin_90d"] == "Margin, 90 d" and shown["score_trend"] == "Score, 30 days"
+    assert labels(at, "support_minutes_90d", "times_median")["support_minutes_90d"] == "Support minutes, 90 d"
+    changes = labels(at, "changed_at", "from_segment", "to_segment")
+    assert changes["from_segment"] == "From segment" and changes["changed_at"] == "Changed at (UTC)"
+    drifting = watchlist(at)["drifting_toward"]
+    assert set(drifting) == {"—"}  # nobody drifts in the seed: a dash, not None
+    assert not any(label == name for name, label in shown.items()), shown  # no raw column name left
+
+
+def test_every_time_on_the_live_page_names_its_clock(seeded: SeededDb) -> None:
+    """The banner's last batch is wall-clock time, the figures' as-of and the cards' refresh the model's."""
+    at = page_test(seeded.config_path)
+    at.text_input(key="live_search").input("c-angry").run()
+    no_failures(at)
+    shown = texts(at)
+    assert "UTC, wall clock)" in shown.split("last batch landed", 1)[1].split("\n", 1)[0]
+    assert any("figures as of" in c.value and "UTC, model clock" in c.value for c in at.caption)
+    assert any("refreshed" in c.value and "UTC, model clock" in c.value for c in at.caption)
+
+
+def test_clock_times_show_the_date_when_it_is_not_today() -> None:
+    from dashboard.ui import clock_time, utc_now
+
+    now = utc_now()
+    assert clock_time(now, "model") == f"{now:%H:%M:%S} UTC, model clock"
+    ahead = now + timedelta(days=7)
+    assert clock_time(ahead, "model") == f"{ahead:%Y-%m-%d %H:%M:%S} UTC, model clock"
 
 
 def test_live_search_shows_a_card_for_the_customer(seeded: SeededDb) -> None:
@@ -180,7 +280,7 @@ def test_portfolio_shows_mix_whale_curve_and_quadrants(seeded: SeededDb) -> None
     assert at.title[0].value == "Portfolio"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Customers"] == "4"  # c-gone cancelled: churned customers are left out of the money views
-    assert "Top 30% margin share" in metrics and "Lost to unprofitable tail" in metrics
+    assert "Top 30% margin share" in metrics and "Lost to margin below 0" in metrics
     assert [s.value for s in at.subheader][:4] == ["Segment mix now", "Segment mix over time", "Whale curve",
                                                    "Revenue against cost to serve"]
     mix = table(at, "segment", "customers", "average_health")
@@ -190,6 +290,20 @@ def test_portfolio_shows_mix_whale_curve_and_quadrants(seeded: SeededDb) -> None
     assert curve["cumulative_margin_share"].iloc[-1] == pytest.approx(1.0)
     assert len(at.get("plotly_chart")) >= 3
     assert {"pf_mix_csv", "pf_whale_csv", "pf_scatter_csv"} <= csv_buttons(at)
+
+
+def test_portfolio_scatter_axes_end_near_the_points_and_no_empty_evidence_download(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "portfolio.py")
+    no_failures(at)
+    points = scatter(at)
+    figure = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                  if "break-even" in c.proto.spec)
+    x_high, y_high = figure["layout"]["xaxis"]["range"][1], figure["layout"]["yaxis"]["range"][1]
+    assert points["cost_to_serve_90d"].max() <= x_high <= 1.1 * points["cost_to_serve_90d"].max()
+    assert points["revenue_90d"].max() <= y_high <= 1.1 * points["revenue_90d"].max()
+    # nobody had the playbook tried: no ready customer, so no button for an empty archive, and the reason
+    assert "wi_archive" not in {b.key for b in at.get("download_button")}
+    assert "No matched customer is ready to exit, so there are no evidence files to download" in texts(at)
 
 
 def test_portfolio_filters(seeded: SeededDb) -> None:
@@ -229,7 +343,7 @@ def test_customer_page_shows_everything_about_one_customer(seeded: SeededDb) -> 
     # the confirmed segment history in event time (history points, then the current change)
     assert "Segment history" in texts(at)
     history = table(at, "changed_at", "from_segment", "to_segment")
-    assert len(history) >= 1 and history["from_segment"].isna().iloc[-1]   # newest first: the first segment last
+    assert len(history) >= 1 and history["from_segment"].iloc[-1] == "—"   # newest first: the first segment last
     timeline = table(at, "occurred_at", "event", "reference")
     assert set(timeline["event"]) == {"ticket", "payment", "visit", "profile"}
     assert (timeline["event"] == "ticket").sum() == 8
@@ -238,11 +352,50 @@ def test_customer_page_shows_everything_about_one_customer(seeded: SeededDb) -> 
     assert len(at.get("plotly_chart")) >= 3  # timeline, components, margin waterfall
 
 
+def test_the_margin_tab_gives_every_figure_its_unit(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "customer.py", {"customer": "c-drain"})
+    no_failures(at)
+    drivers = table(at, "measure", "value", "unit").set_index(["measure", "period"])
+    assert drivers.loc[("support time", "90 d"), "unit"] == "minutes"
+    assert drivers.loc[("support time", "90 d"), "value"] == pytest.approx(25 * 45.0)
+    assert drivers.loc[("tickets", "90 d"), "unit"] == "tickets"
+    assert drivers.loc[("margin", "90 d"), "unit"] == drivers.loc[("revenue", "90 d"), "unit"] == "EUR"
+
+
 def test_customer_household_lists_its_members(seeded: SeededDb) -> None:
     at = page_test(seeded.config_path, "customer.py", {"customer": "c-fading"})
     no_failures(at)
     assert set(table(at, "customer_id", "household_churn_flag")["customer_id"]) == {"c-fading", "c-gone"}
     assert "Household `h-1`" in texts(at)
+
+
+def test_a_cancelled_customer_shows_its_win_back_dates_with_their_offsets(seeded: SeededDb) -> None:
+    """c-gone cancelled 10 days before the seed's now: contacts due 30 and 180 days after (health.win_back_days),
+    both still to come."""
+    with reader(seeded.settings) as db:
+        row = queries.customer(db, "c-gone").iloc[0]
+    cancelled = pd.Timestamp(row["cancelled_at"])
+    at = page_test(seeded.config_path, "customer.py", {"customer": "c-gone"})
+    no_failures(at)
+    shown = [m.value for m in at.markdown if "win-back:" in m.value]
+    assert shown == [f"{n}-day win-back: **{cancelled + timedelta(days=n):%Y-%m-%d}** :blue-badge[upcoming]"
+                     for n in (30, 180)]
+
+
+def test_win_back_contacts_mark_past_and_upcoming_dates() -> None:
+    from datetime import datetime
+
+    from dashboard.ui import win_back_contacts
+
+    cancelled = datetime(2026, 1, 1, 12)
+    dates = [cancelled + timedelta(days=30), cancelled + timedelta(days=180)]
+    shown = win_back_contacts(dates, (30, 180), cancelled, datetime(2026, 3, 1))
+    assert shown["status"].tolist() == ["past", "upcoming"]
+    assert shown["days_after_cancelling"].tolist() == [30, 180]
+    # the configuration changed since the model computed the dates: the offsets are counted from cancelled_at
+    assert win_back_contacts(dates, (14,), cancelled, datetime(2026, 3, 1))["contact"].tolist() == [
+        "30-day win-back", "180-day win-back"]
+    assert win_back_contacts(None, (30, 180), None, datetime(2026, 3, 1)).empty
 
 
 def test_unknown_customer_is_a_message_not_an_error(seeded: SeededDb) -> None:
@@ -300,6 +453,27 @@ def test_data_quality_page_shows_the_segment_flap_rate(seeded: SeededDb) -> None
     assert confirmed and customers == 5   # the seed's simulated days confirm changes (c-gone cancelled)
     (metric,) = [m for m in at.metric if m.label == "Segment flap rate, 30 d"]
     assert metric.value == f"{len(confirmed) / customers:.2f} per customer"
+
+
+def test_failed_expectations_are_drawn_in_warning_colours(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "data_quality.py")
+    no_failures(at)
+    figure = chart(at, "failed expectations")  # the seed's topics suite fails (stale topics)
+    colours = {trace["marker"]["color"] for trace in figure["data"]}
+    assert colours and colours <= {"#c62828", "#ef6c00", "#f9a825", "#ad1457", "#d84315", "#ff8f00", "#b71c1c",
+                                   "#e65100", "#f57f17", "#880e4f"}, colours
+
+
+def test_the_ingest_chart_keeps_small_batches_visible_next_to_a_backfill(seeded: SeededDb) -> None:
+    at = page_test(seeded.config_path, "data_quality.py")
+    no_failures(at)
+    figure = chart(at, "messages (log scale)")
+    assert figure["layout"]["yaxis"]["type"] == "log"
+    heights = [np.frombuffer(base64.b64decode(t["y"]["bdata"]), dtype=t["y"]["dtype"]) if isinstance(t["y"], dict)
+               else np.asarray(t["y"], dtype=float) for t in figure["data"]]
+    assert heights and all(h.min() > 0 for h in heights)  # nothing a log axis cannot draw
+    low, high = figure["layout"]["yaxis"]["range"]  # in log10 units: from under 1 message to above the tallest
+    assert low < 0 and 10 ** high > max(h.max() for h in heights)
 
 
 def test_dead_letter_browser_filters_by_reason(seeded: SeededDb) -> None:

@@ -1,4 +1,4 @@
--- Customers drifting toward unprofitable or terrorist status, worst first: soonest to cross the
+-- Customers drifting toward unprofitable or terrorist status (null filters match all), worst first: soonest to cross the
 -- threshold (days), then lowest score. score_trend: health over the 30 days before $now (UTC), one point
 -- per snapshot. what_moved: the components (0-100) that fell by a point or more since the oldest
 -- snapshot of the last 7 days, biggest fall first.
@@ -10,6 +10,7 @@ with drifting as (
     where drifting_toward is not null
       and ($kind is null or kind = $kind)
       and ($plan is null or plan = $plan)
+      and ($segment is null or segment = $segment)
       and ($search is null or customer_id ilike '%' || $search || '%' or name ilike '%' || $search || '%')
     order by days_to_threshold asc nulls last, health_score asc, customer_id
     limit $limit
