@@ -46,10 +46,10 @@ def pipeline_overview(db: Statements, now: datetime) -> pd.DataFrame:
     return db.df("dashboard/pipeline_overview", {"now": now})
 
 
-def freshness(db: Statements, now: datetime, topics: Mapping[str, str]) -> pd.DataFrame:
-    """One row per event type: topic, events, newest_event_at, last_landed_at, seconds_since_landed,
-    newest_event_age_seconds (ages are seconds before ``now``)."""
-    df = db.df("dashboard/freshness", {"now": now})
+def freshness(db: Statements, now: datetime, model_now: datetime, topics: Mapping[str, str]) -> pd.DataFrame:
+    """One row per event type: topic, events, newest_event_at, last_landed_at, seconds_since_landed (before
+    ``now``, the wall clock), newest_event_age_seconds (before ``model_now``, the model's clock)."""
+    df = db.df("dashboard/freshness", {"now": now, "model_now": model_now})
     df.insert(1, "topic", df["event_type"].map(dict(topics)))
     return df
 

@@ -82,13 +82,15 @@ def freshness_and_lag(now: datetime, settings: Settings) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Freshness per topic")
-        fresh = ui.read("freshness", now, settings.kafka.topics.by_type(), what="freshness")
+        fresh = ui.read("freshness", now, ui.model_now(), settings.kafka.topics.by_type(), what="freshness")
         if ui.shown(fresh, "Nothing has landed yet."):
             ui.table(
                 fresh, key="dq_freshness", file_name="freshness",
                 column_config={
-                    "seconds_since_landed": st.column_config.NumberColumn("Since last landed (s)", format="%d"),
-                    "newest_event_age_seconds": st.column_config.NumberColumn("Newest event age (s)", format="%d"),
+                    "seconds_since_landed": st.column_config.NumberColumn(
+                        "Since last landed (s, wall clock)", format="%d"),
+                    "newest_event_age_seconds": st.column_config.NumberColumn(
+                        "Newest event age (s, model clock)", format="%d"),
                     "events": st.column_config.NumberColumn("Events", format="localized"),
                 },
             )
@@ -270,6 +272,12 @@ def model_quality() -> None:
                    help=f"lift {_share(risk['lift'])}: how much likelier an at_risk customer churned")
     cols[4].metric("unprofitable precision / recall",
                    f"{_share(unprofitable['precision'])} / {_share(unprofitable['recall'])}")
+    with_baseline = churn.get("with_baseline")
+    if churn["customers"] and with_baseline is not None and with_baseline < churn["customers"] / 2:
+        st.warning(f"Only {with_baseline:,} of the {churn['customers']:,} active customers had a usual visit rate at "
+                   "that time (health.fading_min_visits visits before its 30-day window): the score cannot see the "
+                   "others fade, which is most of what predicts silent churn. These figures say little until more "
+                   "history before it has landed.")
     left, right = st.columns(2)
     with left:
         st.caption(f"Churn ROC: {churn['churned']:,} of {churn['customers']:,} active customers churned "
@@ -298,8 +306,10 @@ def model_quality() -> None:
                          labels={"frequency": "repeat transactions before", "transactions": "per customer"})
             fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10})
             st.plotly_chart(fig, key="dq_mq_transactions")
+            converged = model["fit"] is None or model["fit"]["converged"]
             st.caption(f"In total: expected {model['expected_transactions']:,.1f}, actual "
-                       f"{model['actual_transactions']:,.0f} for {model['customers']:,} customers.")
+                       f"{model['actual_transactions']:,.0f} for {model['customers']:,} customers"
+                       + ("." if converged else "; the fit did not converge: read these expectations with care."))
 
 
 render()

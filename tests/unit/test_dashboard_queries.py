@@ -24,7 +24,7 @@ NOW = datetime(2026, 11, 25, 12, 0, 0)
 ARGS: dict[str, tuple[Any, ...]] = {
     "model_now": (NOW,),
     "pipeline_overview": (NOW,),
-    "freshness": (NOW, {"tickets": "t", "payments": "p", "visits": "v", "customers": "c"}),
+    "freshness": (NOW, NOW, {"tickets": "t", "payments": "p", "visits": "v", "customers": "c"}),
     "topic_offsets": ("group",),
     "consumer_lag": (),
     "ingest_batches": (10,),
@@ -115,3 +115,20 @@ def test_statements_live_in_files() -> None:
 def test_a_customer_without_history_points_has_an_empty_score_trend() -> None:
     frame = pd.DataFrame({"score_trend": pd.Series([[50.0, None, 52.5], None, pd.NA, float("nan")], dtype=object)})
     assert queries._with_float_lists(frame, "score_trend")["score_trend"].tolist() == [[50.0, 52.5], [], [], []]
+
+
+def test_freshness_measures_landing_on_the_wall_clock_and_event_age_on_the_models(tmp_path: Path) -> None:
+    """With [clock] source = "events" the events run ahead of the wall clock: the newest event's age is measured on
+    the model's clock (it read -11,394 minutes in the demo), the time since landed on the wall clock."""
+    settings = Settings(db_path=tmp_path / "h.duckdb")
+    con = open_owner(settings)
+    ahead = NOW + timedelta(days=8)
+    con.execute("insert into ingest_batches (batch_id, source, started_at, committed_at, messages, landed, "
+                "duplicates, dead_lettered) values (1, 'kafka', ?, ?, 1, 1, 0, 0)", [NOW, NOW])
+    con.execute("insert into visits values ('v1', 'c1', ?, 's1', 'web', 30.0, null, null, 1)", [ahead])
+    con.close()
+    with reader(settings) as db:
+        fresh = queries.freshness(db, NOW + timedelta(minutes=2), ahead + timedelta(minutes=5),
+                                  {"tickets": "t", "payments": "p", "visits": "v", "customers": "c"})
+    visits = fresh[fresh["event_type"] == "visits"].iloc[0]
+    assert visits["seconds_since_landed"] == 120 and visits["newest_event_age_seconds"] == 300
