@@ -217,7 +217,8 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
           f"{_money(s['cost_to_serve_90d'])} {cur} · margin_90d {_money(s['margin_90d'])} {cur}")
     share = s["top_30pct_share_of_profit"]
     print(f"top 30% of customers make {'–' if share is None else f'{100 * share:.0f}%'} of the profit; "
-          f"{s['unprofitable_customers']:,} unprofitable customers destroy "
+          f"{s['unprofitable_customers']:,} customers with a margin below 0 (terrorists included; the unprofitable "
+          f"segment is those without terrorist behaviour) destroy "
           f"{_money(s['profit_destroyed_by_unprofitable'])} {cur}")
     print("whale curve (customer share -> cumulative profit share):")
     for point in doc["whale_curve"]:
