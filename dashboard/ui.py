@@ -255,9 +255,9 @@ def drill_down(df: pd.DataFrame, selected: list[int], id_column: str = "customer
 
 def win_back_contacts(dates: Any, offsets: Sequence[int], cancelled_at: Any, now: datetime) -> pd.DataFrame:
     """The customer's win-back contacts (``win_back_dates`` of customer_health), one row each, soonest first:
-    contact ("30-day win-back"), due, days_after_cancelling (the configured ``health.win_back_days`` when
-    they match the dates, else counted from ``cancelled_at``) and status (past, today or upcoming at
-    ``now``). No rows when the customer has no win-back dates (not cancelled)."""
+    contact ("30-day win-back"), due, days_after_cancelling (counted from ``cancelled_at``: exact whatever the
+    dashboard's settings; else the configured ``health.win_back_days`` when they match the dates) and status
+    (past, today or upcoming at ``now``). No rows when the customer has no win-back dates (not cancelled)."""
     columns = ["contact", "due", "days_after_cancelling", "status"]
     if dates is None or isinstance(dates, str) or not hasattr(dates, "__iter__"):
         return pd.DataFrame(columns=columns)
@@ -265,10 +265,10 @@ def win_back_contacts(dates: Any, offsets: Sequence[int], cancelled_at: Any, now
     if not due:
         return pd.DataFrame(columns=columns)
     days: list[int | None]
-    if len(offsets) == len(due):
-        days = [int(n) for n in offsets]
-    elif cancelled_at is not None and pd.notna(cancelled_at):
+    if cancelled_at is not None and pd.notna(cancelled_at):
         days = [(d - pd.Timestamp(cancelled_at).to_pydatetime()).days for d in due]
+    elif len(offsets) == len(due):
+        days = [int(n) for n in offsets]
     else:
         days = [None] * len(due)
     rows = []

@@ -362,10 +362,12 @@ def load_files(
     ``assume_timezone``: the zone (IANA name) a CSV or Parquet file's times without an offset are in."""
     if (chunk_rows is not None and chunk_rows <= 0) or chunk_bytes <= 0:
         raise UserError(f"load: chunk_rows and chunk_bytes must be more than 0, got {chunk_rows}, {chunk_bytes}")
-    if assume_timezone is not None and not sqlfiles.Statements(lander.con).value(
-            "load/known_timezone", {"zone": assume_timezone}):
-        raise UserError(f"--assume-timezone {assume_timezone!r}: not a time zone name (IANA names such as UTC, "
-                        "Europe/Berlin or America/New_York)")
+    if assume_timezone is not None:
+        zone = sqlfiles.Statements(lander.con).value("load/known_timezone", {"zone": assume_timezone})
+        if zone is None:
+            raise UserError(f"--assume-timezone {assume_timezone!r}: not a time zone name (IANA names such as UTC, "
+                            "Europe/Berlin or America/New_York)")
+        assume_timezone = str(zone)
     plan = []
     for path in paths:
         if path.is_dir():

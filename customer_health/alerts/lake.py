@@ -69,11 +69,12 @@ class LakeAlerts:
             self._last_us = start + n - 1
         return [(start + i) * ID_SPREAD + self._nonce for i in range(n)]
 
-    def state_since(self, since: datetime) -> list[tuple[Any, ...]]:
-        """The group's dedup/cooldown states fired since ``since`` (alerts/load_state's columns)."""
+    def state_since(self, since: datetime, now: datetime) -> list[tuple[Any, ...]]:
+        """The group's dedup/cooldown states fired in [``since``, ``now``] (alerts/load_state's columns; wall
+        clock)."""
         lake = self._log()
         return lake.read(lambda con: sqlfiles.Statements(con, prepare=False).rows(
-            "alerts/lake_state", {"group_id": lake.group_id, "since": since}))
+            "alerts/lake_state", {"group_id": lake.group_id, "since": since, "now": now}))
 
     def undelivered(self, since: datetime) -> list[tuple[Any, ...]]:
         """The group's alerts created since ``since`` still pending that another pipeline answers for

@@ -219,7 +219,7 @@ class QualityAndAlerts:
         assert self.lake is not None
         alerts = self.settings.alerts
         longest = max([alerts.cooldown_minutes, *alerts.cooldown_minutes_by_source.values()])
-        taken = self.engine.merge_state(self.lake.state_since(now - timedelta(minutes=longest)))
+        taken = self.engine.merge_state(self.lake.state_since(now - timedelta(minutes=longest), now))
         if taken:
             frame = pd.DataFrame(taken, columns=["source", "subject", "last_alert_id", "last_fired_at",
                                                  "last_severity", "suppressed", "last_seen_at"])

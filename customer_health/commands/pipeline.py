@@ -50,8 +50,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="event type of every file (default: from each file name)")
     p.add_argument("--assume-timezone", metavar="ZONE",
                    help="read a CSV or Parquet file's times without an offset (a Parquet TIMESTAMP without time "
-                        "zone, CSV text such as 2026-03-01 10:15:00) in this zone, e.g. UTC or Europe/Berlin "
-                        "(default: refuse them)")
+                        "zone, CSV text such as 2026-03-01 10:15:00) in this zone, e.g. UTC or Europe/Berlin; a "
+                        "time a DST change repeats is the later of its two instants (default: a Parquet file of "
+                        "them is refused, CSV rows of them are dead-lettered)")
     p.add_argument("--json", action="store_true", help="print totals as JSON")
     p.set_defaults(handler=cmd_load)
 

@@ -112,13 +112,17 @@ def customer_health(
             raise UserError(f"no customer {customer_id!r}: no profile has landed for this id")
         raise UserError(f"customer {customer_id!r} has no profile at {as_of:%Y-%m-%d %H:%M:%S} UTC "
                         f"(its profile dates from {profile[-1]:%Y-%m-%d %H:%M:%S} UTC)")
-    # Silent churn at the same instant (computed from the churn model's scoring fit; None without one).
+    # Silent churn at the same instant (computed from the churn model's scoring fit; None without one). The
+    # model sees purchases only: P(alive) is the health row's (0 once cancelled), and so are the expectations.
     churn = customer_figures(db, customer_id, rows[0]["as_of"])
+    if rows[0]["segment"] == "churned":
+        churn |= {k: 0.0 for k in ("expected_tx_30d", "expected_tx_90d", "expected_value_90d")
+                  if churn[k] is not None}
     # The confirmed changes in event time: between history points, then the current one; since: the last.
     changes = segment_history(db, customer_id, rows[0])
     since = {"segment_since": changes[-1]["changed_at"]} if changes else {}
     return customer_document(rows[0] | since | {"segment_history": changes} | {
-        k: churn[k] for k in ("p_alive", "expected_tx_30d", "expected_tx_90d", "expected_value_90d")})
+        k: churn[k] for k in ("expected_tx_30d", "expected_tx_90d", "expected_value_90d")})
 
 
 def customer_document(row: Mapping[str, Any]) -> dict[str, Any]:

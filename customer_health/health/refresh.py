@@ -92,6 +92,7 @@ class HealthRefresher:
     customers_topic: str = "customers"
     params: str = field(init=False)
     _norms_checked_at: datetime | None = field(default=None, init=False)  # wall clock
+    _point_norms_day: date | None = field(default=None, init=False)  # a model day whose point's norms are stored
     _history_rebuilt_at: float | None = field(default=None, init=False)  # time.monotonic()
 
     def __post_init__(self) -> None:
@@ -234,7 +235,10 @@ class HealthRefresher:
         # With the day's history point stored, the day's norms are that point's: a full refresh would derive
         # with them again, however old they are or far the portfolio moved within the day (the next day's point
         # brings the move). Without it (a backlog defers the point), the norms are the portfolio's at a refresh.
-        if self._row(run, "health/day_norms_stored", now=now)[0]:
+        # Once found stored, it stays so for the day (asked again only on another day).
+        if self._point_norms_day != now.date() and self._row(run, "health/day_norms_stored", now=now)[0]:
+            self._point_norms_day = now.date()
+        if self._point_norms_day == now.date():
             return None
         if aged:
             return "norms_age"

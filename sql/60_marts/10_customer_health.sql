@@ -263,8 +263,8 @@ create or replace macro health_rate(hp, currency) as
 -- overdue_invoices_90d included).
 -- Money rounded to cents in the reporting currency (compensation converted from the billing currency);
 -- shares in [0, 1]; days fractional. cost_to_serve_90d is the sum of its three rounded parts. p_alive: the
--- silent-churn model's P(alive) at as_of (60_marts/00_churn.sql; null without a purchase or a fitted model; 0 once
--- cancelled: the model knows purchases only, the cancellation is a fact).
+-- silent-churn model's P(alive) at as_of (60_marts/00_churn.sql; null without a purchase or a fitted model; else 0
+-- once cancelled: the model knows purchases only, the cancellation is a fact).
 -- The customer's own baseline (null without fading_min_visits visits before the 30-day window):
 --   usual_visits_30d  their visits before the 30-day window per 30 days, over the days from their first visit
 --                     to the window's start (at least 30);
@@ -305,7 +305,7 @@ parts as (
                 epoch(s.last_visit_at - s.first_visit_at) / 86400 / (s.visits_total - 1),
                 params.hp.fading_min_gap_days), false) as fading,
         coalesce(s.cancelled_at <= s.as_of, false) as churned,
-        case when s.cancelled_at <= s.as_of then 0.0 else churn.p_alive end as p_alive
+        case when s.cancelled_at <= s.as_of then churn.p_alive * 0 else churn.p_alive end as p_alive
     from query_table(state_src) s
     cross join params
     left join churn_p_alive_of(state_src) churn using (customer_id, as_of)

@@ -63,8 +63,10 @@ def test_pages_before_and_after_the_churn_model_is_fitted(seeded: SeededDb) -> N
     customers = watchlist(at)
     columns = list(customers.columns)
     assert columns.index("p_alive") == columns.index("health_score") + 1
-    for row in customers.itertuples():
-        assert row.p_alive == pytest.approx(churn[row.customer_id], rel=1e-9)
+    for row in customers.itertuples():  # the model's, but 0 for a cancelled customer (c-gone)
+        expected = 0.0 if row.segment == "churned" else churn[row.customer_id]
+        assert row.p_alive == pytest.approx(expected, rel=1e-9)
+    assert "churned" in set(customers["segment"])
     at.text_input(key="live_search").input("fading").run()
     no_failures(at)
     assert f"P(alive) **{churn['c-fading']:.2f}**" in texts(at)

@@ -9,17 +9,21 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from customer_health import sqlfiles
 from customer_health.alerts.engine import SEVERITY_RANK
+from customer_health.alerts.lake import LakeAlerts
+from customer_health.clock import utc_now
 from customer_health.config import load_settings
 from customer_health.db import attach_lake
-from ingest.lake import lake_tables
+from ingest.lake import LakeLog, lake_tables
 from tests.conftest import Env, produce, stop_process, wait_until
 from tests.integration.test_lake_pipelines import cli, lake_config, lake_messages, simulated_events, start
 
@@ -191,3 +195,32 @@ def test_alerts_a_killed_pipeline_left_undelivered_are_delivered_by_the_new_owne
     status = {row["alert_id"]: row["delivery_status"] for row in json.loads(listed.stdout)}
     assert {i: status.get(i) for i in pending} == dict.fromkeys(pending, "delivered"), \
         "`alerts` on the lake shows them delivered"
+
+
+def test_a_lake_alert_state_stamped_after_now_holds_no_cooldown(env: Env, lake_catalog: str) -> None:
+    """A state another pipeline recorded on the model's clock (before alerts ran on the wall clock: days ahead)
+    is not taken from the lake: it would hold its subject's cooldown for days. One in the window is taken."""
+    settings = load_settings(lake_config(env, lake_catalog), env={})
+    con = duckdb.connect()
+    attach_lake(con, settings)
+    try:
+        lake = LakeLog(con, settings.kafka.group_id, "test-member")
+        alerts = LakeAlerts(settings)
+        alerts.attach(lake)
+        now = utc_now()
+        states = pd.DataFrame({
+            "source": ["segment", "segment"], "subject": ["ahead", "recent"], "last_alert_id": [1, 2],
+            "last_fired_at": [now + timedelta(days=9), now - timedelta(minutes=5)],
+            "last_severity": ["warning", "warning"], "suppressed": [0, 0],
+            "last_seen_at": [now + timedelta(days=9), now - timedelta(minutes=5)],
+        })
+
+        def record(lake_con: duckdb.DuckDBPyConnection) -> None:
+            lake_con.register("alert_state_updates", states)
+            sqlfiles.Statements(lake_con, prepare=False).run("alerts/lake_insert_state", {
+                "group_id": settings.kafka.group_id, "pipeline": "older", "now": now})
+        lake.commit_owned((), record)
+        taken = alerts.state_since(now - timedelta(hours=1), now)
+        assert [row[1] for row in taken] == ["recent"]
+    finally:
+        con.close()

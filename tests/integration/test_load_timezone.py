@@ -47,7 +47,7 @@ def test_times_without_an_offset_are_read_in_the_assumed_zone_and_stored_in_utc(
     csv.write_text("event_id,customer_id,occurred_at,ticket_id,action,category,channel,handling_minutes,escalated\n"
                    "t1,c1,2026-03-01 10:15:00,T1,opened,bug,email,5,false\n"
                    "t2,c1,2026-03-01T11:00:00+01:00,T1,resolved,bug,email,3,false\n")
-    done = env.cli("load", str(csv), "--assume-timezone", "America/New_York", "--json")
+    done = env.cli("load", str(csv), "--assume-timezone", "america/new_york", "--json")  # any case
     assert done.returncode == 0 and json.loads(done.stdout)["landed"] == 2, done.stderr
     # the naive time in New York (UTC-5 on 1 March), the one with an offset as it says
     assert read(env, "select event_id, occurred_at from tickets order by 1") == [

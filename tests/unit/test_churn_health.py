@@ -13,6 +13,7 @@ from customer_health import sqlfiles
 from customer_health.churn import bgnbd, model
 from customer_health.config import Settings
 from customer_health.db import open_owner
+from customer_health.health.queries import customer_health
 from customer_health.health.refresh import HealthRefresher
 from ingest.landing import Lander, batch_from_rows
 from tests.factories import customer, payment, visit
@@ -135,3 +136,9 @@ def test_a_cancelled_customer_is_not_alive_whatever_its_purchases_say(world):
     assert world.health()["regular"]["p_alive"] == 0.0
     assert world.con.execute("select p_alive from customer_health where customer_id = 'regular'").fetchone() == (0.0,)
     assert world.health()["faded"]["p_alive"] < 0.01  # the others as before
+    # `customer-health customer` says the same, and expects nothing more of them
+    doc = customer_health(sqlfiles.Statements(world.con), world.settings, "regular")
+    assert doc["segment"] == "churned" and doc["p_alive"] == 0.0
+    assert doc["expected_tx_90d"] == 0.0 and doc["expected_value_90d"] == 0.0
+    alive = customer_health(sqlfiles.Statements(world.con), world.settings, "faded")
+    assert alive["segment"] != "churned" and 0.0 < alive["p_alive"] < 0.01  # the model's, as before
