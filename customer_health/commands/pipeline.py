@@ -123,9 +123,11 @@ def cmd_load(args: argparse.Namespace) -> int:
         lander = load_lander(con, settings)
         with progress("loading", unit="rows") as shown:
             try:
+                # already-dead-lettered shown once there are any (as in the summary): the line fits 80 columns
                 totals = load_files(lander, args.files, args.type, progress=lambda t, _elapsed: shown.update(
                     t.rows, landed=t.landed, duplicates=t.duplicates, dead_lettered=t.dead_lettered,
-                    already_dead_lettered=t.already_dead_lettered, quarantined=t.quarantined),
+                    **({"already_dead_lettered": t.already_dead_lettered} if t.already_dead_lettered else {}),
+                    quarantined=t.quarantined),
                     chunk_bytes=settings.pipeline.load_chunk_mb * 1024 * 1024, assume_timezone=args.assume_timezone)
             except LoadStopped as exc:  # what landed before it is summarised, then the error raised
                 stopped, totals = exc, exc.totals
