@@ -199,6 +199,7 @@ class Pipeline:
         self._landing = _LandingThread(lander, self.stats, on_landed, self._open)
         self._consumer: KafkaConsumer | None = None
         self._last_lag_at = 0.0
+        self._lag_recorded = False  # since the last assignment
         # Assigned partitions waiting (paused) for their positions (Lander.claim_after_assignment).
         self._pending_assignment: set[TopicPartition] = set()
 
@@ -248,14 +249,18 @@ class Pipeline:
                     log.warning("Kafka poll failed (%s); retrying", exc)
                     self.stop.wait(1.0)
                     continue
-                # The lag is recorded (committed) before the landing thread may take what was polled: a batch's
-                # transaction then sees the backlog it belongs to (health defers history points, alerts hold
-                # back catching-up news), the first batch of a backlog included.
-                self._record_lag()
+                # The first lag after an assignment is recorded (committed) before the landing thread may take what
+                # was polled: the first batch's transaction then sees the backlog it belongs to (health defers
+                # history points, alerts hold back catching-up news). Later ones after the hand-off, so that
+                # reading the end offsets never delays a batch (p95 freshness 1.0 s -> 2.7 s when every record
+                # came first).
+                if polled and not self._lag_recorded:
+                    self._record_lag(force=True)
                 if polled:
                     if self.stats.first_polled_at is None:
                         self.stats.first_polled_at = poll_started_at
                     self._open.add(*self._to_batch(consumer, polled))
+                self._record_lag()
                 self.on_tick()
             self._drain()
         finally:
@@ -312,16 +317,18 @@ class Pipeline:
         for tp in pending:
             seek_to_landed(consumer, tp, stored)
         consumer.resume(*pending)
+        self._lag_recorded = False  # their backlog, if any, is measured before their first batch lands
         log.info("resumed %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(pending)))
 
-    def _record_lag(self) -> None:
+    def _record_lag(self, force: bool = False) -> None:
         now = time.monotonic()
-        if now - self._last_lag_at < _LAG_INTERVAL_S or self._consumer is None:
+        if (not force and now - self._last_lag_at < _LAG_INTERVAL_S) or self._consumer is None:
             return
         assigned = list(self._consumer.assignment())
         if not assigned:  # not in the group yet: the first assignment's lag is recorded at once
             return
         self._last_lag_at = now
+        self._lag_recorded = True  # tried once since the assignment: a broker without end offsets delays no batch
         try:
             ends = self._consumer.end_offsets(assigned, timeout_ms=2000)
         except KafkaError as exc:
