@@ -11,13 +11,18 @@ over Quack, every --poll-ms, what landed for them and their health row (visits_9
 in health_state (--read state, the default), or through the customer_health view the pages read (--read
 view; the view's read-time presentation makes each of the client's 20 reads a second cost the pipeline
 ~15 ms of CPU, which a dashboard refreshing every few seconds does not). A probe's
-freshness is the time from its send() to the first read that shows it. Goal: p95 under 2 s at 1,000
-events/s. Prints figures only.
+freshness is the time from its send() to the first read that shows it. The steady phase starts once the
+pipeline has derived its history (90 daily points), as a running deployment has one. Goal (issue 17): p95
+under 1 s at 1,000 events/s. Prints figures only.
+
+--statements FILE runs the pipeline under bench/_timed_pipeline.py and prints the steady phase's costliest
+statements and any statement prepared (planned) again in it; --keep DIR keeps the database and the log.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -85,9 +90,11 @@ def probe_visit(customer_id: str, number: int) -> bytes:
                        "channel": "web", "duration_seconds": 30, "pages": 2}).encode()
 
 
-def start_pipeline(config: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_pipeline(config: Path, log: Path, statements: Path | None = None) -> subprocess.Popen[bytes]:
+    command = ["-m", "customer_health.cli"] if statements is None else [
+        str(REPO / "bench" / "_timed_pipeline.py"), str(statements.resolve())]
     return subprocess.Popen(
-        [sys.executable, "-m", "customer_health.cli", "ingest", "--config", str(config)],
+        [sys.executable, *command, "ingest", "--config", str(config)],
         stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=REPO,
     )
 
@@ -148,12 +155,22 @@ def main() -> int:
                         help="the probes' health as stored (health_state, cheap to read) or through the "
                              "customer_health view the pages read (its read-time presentation costs the "
                              "pipeline ~15 ms of CPU per read, at 20 reads a second)")
+    parser.add_argument("--statements", type=Path,
+                        help="time the pipeline's statements and print the steady phase's costliest ones (the "
+                             "totals, as JSON, are kept in this file)")
+    parser.add_argument("--keep", type=Path, help="work in this (new) directory and keep it: the database, the "
+                                                   "pipeline's log and config")
     args = parser.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True)
 
+    if args.statements:
+        args.statements.with_name(args.statements.name + ".mark").unlink(missing_ok=True)
     broker = start_broker("127.0.0.1", free_port())
     pipeline: subprocess.Popen[bytes] | None = None
     try:
-        with tempfile.TemporaryDirectory(prefix="freshness-") as tmp:
+        keep = contextlib.nullcontext(str(args.keep)) if args.keep else None
+        with keep or tempfile.TemporaryDirectory(prefix="freshness-") as tmp:
             config = Path(tmp) / "config.toml"
             config.write_text(
                 f'db_path = "{Path(tmp) / "freshness.duckdb"}"\n'
@@ -162,7 +179,7 @@ def main() -> int:
             settings = load_settings(config, env={})
             ensure_topics(settings.kafka)
             topics = settings.kafka.topics.by_type()
-            pipeline = start_pipeline(config, Path(tmp) / "pipeline.log")
+            pipeline = start_pipeline(config, Path(tmp) / "pipeline.log", args.statements)
             uri = wait_serving(settings, pipeline)
             db = open_reader(settings, uri=uri)
 
@@ -208,9 +225,18 @@ def main() -> int:
                                                rate_per_second=args.rate, stop=background_stop))
 
             load = threading.Thread(target=background, daemon=True)
+            load_started = time.monotonic()
+            load.start()
+            # The steady phase is measured with the history a running deployment has: the pipeline derives it
+            # in a batch once the consumer's recorded lag shows the backlog is in, so under the load.
+            while health and time.monotonic() - load_started < 120 and not db.value("bench/history_points"):
+                time.sleep(0.5)
+            points = db.value("bench/history_points") or 0
+            time.sleep(3.0 if points else 0.0)  # the full refresh after the history
             steady_since = datetime.now(UTC).replace(tzinfo=None)
             steady_started = time.monotonic()
-            load.start()
+            if args.statements:
+                args.statements.with_name(args.statements.name + ".mark").touch()
             probe_producer = KafkaProducer(bootstrap_servers=broker.bootstrap_servers, linger_ms=0)
             counts = dict.fromkeys(probe_ids, 0)
             n = 0
@@ -225,6 +251,7 @@ def main() -> int:
                 time.sleep(args.probe_interval)
             background_stop.set()
             load.join()
+            load_s = time.monotonic() - load_started
             steady_s = time.monotonic() - steady_started
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not (probes.done("landed") and (not health or probes.done("health"))):
@@ -234,8 +261,9 @@ def main() -> int:
 
             landed = [(p.landed - p.sent) * 1000 for p in probes.items if p.landed is not None]
             refreshed = [(p.health - p.sent) * 1000 for p in probes.items if p.health is not None]
-            rate = sent_background[0] / steady_s if sent_background else 0.0
+            rate = sent_background[0] / load_s if sent_background else 0.0
             print(f"setup: {args.customers:,} customers, {history:,} history events landed in {history_s:.1f} s; "
+                  f"{points} history points stored; "
                   f"pipeline in its own process, client over Quack every {args.poll_ms:.0f} ms reading "
                   f"{'health_state' if args.read == 'state' else 'the customer_health view'}")
             print(f"steady load: {rate:,.0f} events/s for {steady_s:.0f} s ({len(probes.items)} probes)")
@@ -244,10 +272,10 @@ def main() -> int:
                   f"({len(landed)}/{len(probes.items)} probes seen)")
             if health:
                 p50, p95, worst = quantiles(refreshed)
-                verdict = "ok" if p95 < 2000 and len(refreshed) == len(probes.items) else "MISSED"
+                verdict = "ok" if p95 < 1000 and len(refreshed) == len(probes.items) else "MISSED"
                 print(f"freshness, health and segment readable: p50 {p50:,.0f} ms, p95 {p95:,.0f} ms, "
                       f"max {worst:,.0f} ms ({len(refreshed)}/{len(probes.items)} probes seen); "
-                      f"goal p95 < 2,000 ms: {verdict}")
+                      f"goal p95 < 1,000 ms: {verdict}")
             else:
                 print("freshness, health and segment readable: n/a (the pipeline does not refresh "
                       "customer_health here)")
@@ -269,6 +297,15 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 pipeline.kill()
         broker.stop()
+    if args.statements and args.statements.exists():
+        steady = json.loads(args.statements.read_text(encoding="utf-8"))["steady"]
+        print("the pipeline's statements in the steady phase, by CPU (calls, wall ms, CPU ms, CPU ms per call):")
+        for name, (calls, wall, cpu) in sorted(steady.items(), key=lambda kv: -kv[1][2])[:20]:
+            if name.startswith("(prepare) "):
+                continue
+            print(f"  {name:<42} {calls:>6,.0f} {wall * 1000:>9,.0f} {cpu * 1000:>9,.0f} {cpu * 1000 / calls:>8,.1f}")
+        prepared = sum(calls for name, (calls, _, _) in steady.items() if name.startswith("(prepare) "))
+        print(f"statements prepared (planned) again in the steady phase: {prepared:,.0f}")
     return 0
 
 

@@ -126,6 +126,10 @@ def parameter_types(name: str) -> dict[str, str]:
     return types
 
 
+def _quoted(*names: str) -> str:
+    return ".".join('"' + name.replace('"', '""') + '"' for name in names)
+
+
 def _without_comments(sql: str) -> str:
     return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
 
@@ -138,11 +142,15 @@ class Statements:
     the EXECUTE); the others are planned on each run with bound parameters. DuckDB plans a prepared
     statement again when the catalog it reads changed since it was prepared (any table, view or registered
     relation created or dropped, temporary ones included) or when an argument's type differs from its
-    parameter's. So prepared statements declare each parameter's type (``$name::TYPE``, see
-    ``parameter_types``), the batch tables they use are created once and emptied per batch (replaced only
-    after a large, staged one: ingest.landing.STAGE_MIN_ROWS), and
-    ``check_catalog`` re-prepares everything after a catalog change (outside a transaction). EXECUTE takes no
-    bound parameters, so arguments are typed literals (``sql_literal`` cast to the declared type).
+    parameter's; and it keeps that new plan for the one run only, so from a catalog change on every run plans
+    again until the statement is prepared again. So prepared statements declare each parameter's type
+    (``$name::TYPE``, see ``parameter_types``), the batch tables they use are created once and emptied per
+    batch (replaced only after a large, staged one: ingest.landing.STAGE_MIN_ROWS), and ``check_catalog``
+    re-prepares everything after a catalog change (outside a transaction). It sees a change the way DuckDB
+    does: a probe prepared with the others reads a table of every attached database and returns a variable
+    that its plan fixed when it was planned, so a run that planned it again returns the variable's newer
+    value (a catalog listing cannot see a table created and dropped again). EXECUTE takes no bound
+    parameters, so arguments are typed literals (``sql_literal`` cast to the declared type).
 
     Over Quack (``uri``) each statement runs whole on the server through ``quack_query`` (a client-side plan
     over a Quack attachment supports one remote scan per query only); quack_query takes no bound parameters
@@ -162,7 +170,12 @@ class Statements:
         self._prefix = prefix
         self._prepared: dict[str, str] = {}
         self._prepared_at: float | None = None  # time.monotonic() of the oldest prepared statement
-        self._catalog: tuple | None = None
+        self._probe: str | None = None  # the catalog probe's handle, prepared with the first statement
+        if self.prepare:
+            # now rather than with the probe, which may be in a transaction: a statement prepared after DDL in
+            # a transaction is planned again once it commits (the catalog's version moves then)
+            with contextlib.suppress(duckdb.Error):  # an aborted transaction: the probe creates it later
+                con.execute(statement("prepared/catalog_probe_table"))
         self.prepares = 0  # statements prepared so far (tests and benchmarks read it)
 
     @property
@@ -205,22 +218,42 @@ class Statements:
         self.con.close()
 
     def check_catalog(self) -> bool:
-        """Forget every prepared statement if the catalog changed since the last check, or if they were
+        """Forget every prepared statement if the catalog changed since they were prepared, or if they were
         prepared more than ``max_age_s`` ago (their plans were chosen for the table sizes of then); True if
         they were forgotten. Call it outside a transaction."""
-        fingerprint = self.con.execute(statement("prepared/catalog_fingerprint")).fetchone()
-        changed = self._catalog is not None and fingerprint != self._catalog
-        self._catalog = fingerprint
+        changed = self._probe is not None and not self._probe_current(self._probe)
         aged = self._prepared_at is not None and time.monotonic() - self._prepared_at > self.max_age_s
         if changed or aged:
             self.forget()
         return changed or aged
 
     def forget(self) -> None:
-        for handle in self._prepared.values():
+        for handle in [*self._prepared.values(), *([self._probe] if self._probe else [])]:
             self.con.execute(f"deallocate {handle}")
         self._prepared.clear()
         self._prepared_at = None
+        self._probe = None
+
+    def _prepare_probe(self) -> str:
+        """Prepare the catalog probe (before any statement, as its temporary table may be created here)."""
+        handle = f"{self._prefix}__catalog_probe"
+        self.con.execute(statement("prepared/catalog_probe_table"))
+        reads = [f"select 1 from {_quoted(database, *first_table)} where false"
+                 for database, first_table in self.con.execute(statement("prepared/catalog_probe_tables")).fetchall()]
+        variable = sql_literal(handle)
+        self.con.execute(f"set variable {handle} = 0")
+        self.con.execute(f"prepare {handle} as select getvariable({variable}), (select count(*) from ("
+                         + " union all ".join(["select 1 from temp.main.catalog_probe where false", *reads]) + "))")
+        self.con.execute(f"set variable {handle} = 1")
+        return handle
+
+    def _probe_current(self, handle: str) -> bool:
+        """Whether the probe ran on the plan it was prepared with (no catalog it reads changed since)."""
+        try:
+            row = self.con.execute(f"execute {handle}").fetchone()
+        except duckdb.Error:  # a table it reads was dropped, or its transaction rolled back
+            return False
+        return row is not None and row[0] == 0
 
     def _run_remote(self, name: str, params: Mapping[str, Any]) -> duckdb.DuckDBPyConnection:
         sql = statement(name)
@@ -244,6 +277,8 @@ class Statements:
             # PREPARE would take the first statement and run the others at once.
             raise ValueError(f"sql/statements/{name}.sql: a prepared statement file holds exactly one statement")
         handle = self._prefix + "_" + re.sub(r"\W", "_", name)
+        if self._probe is None:
+            self._probe = self._prepare_probe()
         # DuckDB 1.5.5 keeps in a prepared plan the column statistics of the data at PREPARE time; later
         # runs on other data return wrong rows (strings cut short, join rows lost) or fail (duckdb#23704,
         # #24182; fixed upstream by planning PREPARE without statistics propagation, #24696). Do the same here.
