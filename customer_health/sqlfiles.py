@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import math
 import re
@@ -31,6 +32,10 @@ SQL_ROOT = Path(__file__).resolve().parent.parent / "sql"
 PREPARED_MARK = "-- prepared"
 
 log = logging.getLogger(__name__)
+
+# Each Statements instance's probe has its own handle and variable: two instances on one connection (the
+# lander's and a plug-in's) must not prepare each other's probe again, which would hide a catalog change.
+_PROBES = itertools.count(1)
 
 
 def schema_files(root: Path = SQL_ROOT) -> list[Path]:
@@ -149,7 +154,9 @@ class Statements:
     re-prepares everything after a catalog change (outside a transaction). It sees a change the way DuckDB
     does: a probe prepared with the others reads a table of every attached database and returns a variable
     that its plan fixed when it was planned, so a run that planned it again returns the variable's newer
-    value (a catalog listing cannot see a table created and dropped again). EXECUTE takes no bound
+    value (a catalog listing cannot see a table created and dropped again). The probe reads the databases
+    attached when it was prepared: a database attached later is not seen until the statements are prepared
+    again (the owner's connection attaches none after start-up). EXECUTE takes no bound
     parameters, so arguments are typed literals (``sql_literal`` cast to the declared type).
 
     Over Quack (``uri``) each statement runs whole on the server through ``quack_query`` (a client-side plan
@@ -171,6 +178,7 @@ class Statements:
         self._prepared: dict[str, str] = {}
         self._prepared_at: float | None = None  # time.monotonic() of the oldest prepared statement
         self._probe: str | None = None  # the catalog probe's handle, prepared with the first statement
+        self._probe_handle = f"{prefix}__catalog_probe_{next(_PROBES)}"
         if self.prepare:
             # now rather than with the probe, which may be in a transaction: a statement prepared after DDL in
             # a transaction is planned again once it commits (the catalog's version moves then)
@@ -230,13 +238,15 @@ class Statements:
     def forget(self) -> None:
         for handle in [*self._prepared.values(), *([self._probe] if self._probe else [])]:
             self.con.execute(f"deallocate {handle}")
+        if self._probe is not None:
+            self.con.execute(f"reset variable {self._probe}")
         self._prepared.clear()
         self._prepared_at = None
         self._probe = None
 
     def _prepare_probe(self) -> str:
         """Prepare the catalog probe (before any statement, as its temporary table may be created here)."""
-        handle = f"{self._prefix}__catalog_probe"
+        handle = self._probe_handle
         self.con.execute(statement("prepared/catalog_probe_table"))
         reads = [f"select 1 from {_quoted(database, *first_table)} where false"
                  for database, first_table in self.con.execute(statement("prepared/catalog_probe_tables")).fetchall()]
@@ -251,7 +261,10 @@ class Statements:
         """Whether the probe ran on the plan it was prepared with (no catalog it reads changed since)."""
         try:
             row = self.con.execute(f"execute {handle}").fetchone()
-        except duckdb.Error:  # a table it reads was dropped, or its transaction rolled back
+        except (duckdb.CatalogException, duckdb.BinderException, duckdb.TransactionException):
+            return False  # a table it reads was dropped, or its transaction rolled back
+        except duckdb.Error as error:  # anything else: still prepare again, but say why
+            log.warning("catalog probe %s failed, preparing every statement again: %s", handle, error)
             return False
         return row is not None and row[0] == 0
 

@@ -32,6 +32,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 
 def refresh(world: World, batch_id: int, statements: sqlfiles.Statements) -> None:
+    statements.check_catalog()  # as the lander does before each batch: landing it may have changed the catalog
     world.con.execute("begin")
     result = world.refresher.refresh_batch(world.con, batch_id, AS_OF, statements)
     world.con.execute("commit")

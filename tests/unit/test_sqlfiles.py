@@ -102,6 +102,25 @@ def test_a_table_created_and_dropped_again_is_a_catalog_change(statements: sqlfi
     assert statements.prepares == 3
 
 
+def test_another_instance_preparing_on_the_connection_hides_no_catalog_change(
+        statements: sqlfiles.Statements) -> None:
+    # The lander's statements and a plug-in's share the owner's connection: each has its own probe, so one
+    # preparing its probe after a catalog change does not make the other's look current.
+    statements.run("t/count")
+    assert statements.check_catalog() is False
+    statements.con.execute("create table later (x integer)")
+    other = sqlfiles.Statements(statements.con)
+    other.run("t/count")
+    assert other.check_catalog() is False
+    assert statements.check_catalog() is True
+    statements.run("t/count")
+    assert statements.check_catalog() is False
+    other.forget()
+    assert statements.check_catalog() is False
+    assert statements.con.execute("select count(*) from duckdb_variables() where name like '%catalog_probe%'"
+                                  ).fetchone() == (1,)
+
+
 def test_duckdb_plans_a_stale_prepared_statement_again_on_every_run() -> None:
     # What check_catalog is for, and how its probe sees it: getvariable is fixed when a statement is planned.
     con = duckdb.connect()
