@@ -129,6 +129,10 @@ class PipelineSettings(_Section):
     max_message_bytes: Count = 65536
     # Seconds between scheduled table-level jobs (quality suites, daily snapshots).
     schedule_interval_s: Positive = 60.0
+    # After this many seconds with nothing to land, the pipeline does the work batches put off (history
+    # points a backlog deferred, a debounced history rebuild, the model day's rollover), once every as many
+    # seconds while idle. 0: never (the next batch does it).
+    idle_seconds: NonNegative = 5.0
     # DuckDB worker threads of the pipeline's database (landing, health, quality, Quack readers).
     # 0: one per core but one, which stays free for the Kafka poll loop (at least 1).
     duckdb_threads: Annotated[int, AfterValidator(_automatic_or_more)] = 0

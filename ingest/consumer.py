@@ -62,6 +62,13 @@ class PipelineStats:
         self.dead_lettered += result.dead_lettered
 
 
+class _Idle:
+    """What ``_OpenBatch.take`` returns when nothing was open for the idle interval."""
+
+
+IDLE = _Idle()
+
+
 class _OpenBatch:
     """The batch the poll thread fills and the landing thread takes whole.
 
@@ -82,8 +89,9 @@ class _OpenBatch:
         self.opened_at = 0.0
         self.flushing = False  # land what is open now, whatever its age (drain)
         self.closed = False  # no more batches: the landing thread ends once the open batch is empty
-        self.landing = False  # the landing thread holds a taken batch
+        self.landing = False  # the landing thread holds a taken batch (or runs the idle hooks)
         self.failed = False
+        self.active_at = time.monotonic()  # the last batch added, landed, or idle turn
 
     def full(self) -> bool:
         return len(self.batch) >= self.max_events or self.batch.nbytes >= self.max_bytes
@@ -102,8 +110,9 @@ class _OpenBatch:
             self.offsets.update(offsets)
             self.cond.notify_all()
 
-    def take(self) -> tuple[RawBatch, dict[TopicPartition, int]] | None:
-        """The open batch once it is full, old enough or flushed; None once closed and empty."""
+    def take(self, idle_s: float = 0.0) -> tuple[RawBatch, dict[TopicPartition, int]] | _Idle | None:
+        """The open batch once it is full, old enough or flushed; None once closed and empty; IDLE when nothing
+        was open for ``idle_s`` seconds since the last batch or idle turn (0: never)."""
         with self.cond:
             while True:
                 if self.batch and (
@@ -117,12 +126,20 @@ class _OpenBatch:
                     return taken
                 if self.closed:
                     return None
-                timeout = self.max_wait_s if not self.batch else self.opened_at + self.max_wait_s - time.monotonic()
+                if not self.batch and idle_s > 0 and not self.flushing:
+                    idle_for = time.monotonic() - self.active_at
+                    if idle_for >= idle_s:
+                        self.landing = True
+                        return IDLE
+                    timeout = min(self.max_wait_s, idle_s - idle_for)
+                else:
+                    timeout = self.max_wait_s if not self.batch else self.opened_at + self.max_wait_s - time.monotonic()
                 self.cond.wait(max(0.001, timeout))
 
     def landed(self, failed: bool) -> None:
         with self.cond:
             self.landing = False
+            self.active_at = time.monotonic()
             self.failed = self.failed or failed
             self.cond.notify_all()
 
@@ -148,23 +165,30 @@ class _OpenBatch:
 
 
 class _LandingThread(threading.Thread):
-    """Lands batches in order on the owner connection; the poll thread commits what it reports."""
+    """Lands batches in order on the owner connection; the poll thread commits what it reports. When nothing
+    arrived for ``idle_s`` seconds it runs the lander's idle hooks (work a batch put off), on the same thread."""
 
     def __init__(
-        self, lander: Lander, stats: PipelineStats, on_landed: Callable[[BatchResult], None], open_batch: _OpenBatch
+        self, lander: Lander, stats: PipelineStats, on_landed: Callable[[BatchResult], None], open_batch: _OpenBatch,
+        idle_s: float = 0.0,
     ) -> None:
         super().__init__(name="landing", daemon=True)
         self.lander = lander
         self.stats = stats
         self.on_landed = on_landed
         self.open_batch = open_batch
+        self.idle_s = idle_s
         self.landed_offsets: queue.Queue[dict[TopicPartition, int]] = queue.Queue()
         self.failure: BaseException | None = None
 
     def run(self) -> None:
-        while (taken := self.open_batch.take()) is not None:
-            batch, offsets = taken
+        while (taken := self.open_batch.take(self.idle_s)) is not None:
             try:
+                if isinstance(taken, _Idle):
+                    self.lander.idle()
+                    self.open_batch.landed(failed=False)
+                    continue
+                batch, offsets = taken
                 result = self.lander.land(batch, "kafka")
                 self.stats.add(result)
                 if not result.fenced:  # nothing of a batch given up is committed to Kafka, nor seen by plug-ins
@@ -196,7 +220,7 @@ class Pipeline:
         self.type_by_topic = {topic: etype for etype, topic in settings.kafka.topics.by_type().items()}
         self._open = _OpenBatch(settings.pipeline.batch_max_events, settings.pipeline.batch_max_wait_ms / 1000,
                                 settings.pipeline.batch_max_mb * 1024 * 1024)
-        self._landing = _LandingThread(lander, self.stats, on_landed, self._open)
+        self._landing = _LandingThread(lander, self.stats, on_landed, self._open, settings.pipeline.idle_seconds)
         self._consumer: KafkaConsumer | None = None
         self._last_lag_at = 0.0
         self._lag_recorded = False  # since the last assignment

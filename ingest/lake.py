@@ -352,6 +352,10 @@ class LakeLander(Lander):
             self.checkpointer.write(self.con, self.lake, self.applied)
         return result
 
+    def idle(self) -> None:
+        """Nothing: a lake pipeline derives the others' commits as it lands them (sync), and its idle work would
+        need the lake's view of the backlog, which its working store does not keep."""
+
     def final_checkpoint(self) -> None:
         """At a clean stop: one more checkpoint when this pipeline led at its last batch or assignment."""
         if self.checkpointer is not None and self.checkpointer.interval_s > 0 and self.checkpointer.was_leader:

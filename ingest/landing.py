@@ -198,12 +198,27 @@ class BatchContext:
 BatchHook = Callable[[duckdb.DuckDBPyConnection, BatchContext], int | None]
 
 
+@dataclass(frozen=True)
+class IdleContext:
+    """What an idle hook sees: the model's now (``clock.model_now``, naive UTC) and the lander's runner of
+    prepared statements."""
+
+    now: datetime
+    statements: Statements
+
+
+IdleHook = Callable[[duckdb.DuckDBPyConnection, IdleContext], object]
+
+
 @dataclass
 class Lander:
     """Lands batches on the owner connection. Hooks run inside the batch transaction.
 
     ``before_land`` hooks may move valid rows of the ``checked_*`` tables to quarantine and return how
     many; ``after_land`` hooks keep derived tables (rollups, health) in step with the landed events.
+
+    ``when_idle`` hooks run, in a transaction of their own, when the pipeline had nothing to land for a while
+    (:meth:`idle`): they finish what batches put off.
 
     ``bulk`` (a backfill): the ``after_land`` hooks do not run, so a partly landed backfill leaves no
     derived state (history, segment changes, alerts); the contract, dead letters, duplicates and the
@@ -216,6 +231,7 @@ class Lander:
     max_message_bytes: int
     before_land: list[BatchHook] = field(default_factory=list)
     after_land: list[BatchHook] = field(default_factory=list)
+    when_idle: list[IdleHook] = field(default_factory=list)
     bulk: bool = False
     clock_source: str = "wall"  # [clock] source, recorded with the model clock of every batch
     # On a rebalance, drop what was polled and not landed instead of landing it first (the lake store:
@@ -263,6 +279,21 @@ class Lander:
                       source, table.num_rows, type(exc).__name__, exc)
             raise
         return result
+
+    def idle(self) -> None:
+        """Run the ``when_idle`` hooks in one transaction, at the model's now (nothing when there are none or
+        ``bulk``). The pipeline calls it on its landing thread when nothing arrived for a while."""
+        if not self.when_idle or self.bulk:
+            return
+        self.statements.check_catalog()
+        try:
+            with transaction(self.con):
+                ctx = IdleContext(now=model_now(self.statements, utc_now()), statements=self.statements)
+                for hook in self.when_idle:
+                    hook(self.con, ctx)
+        except BaseException as exc:
+            log.error("the idle hooks failed, their transaction rolled back: %s: %s", type(exc).__name__, exc)
+            raise
 
     def _recreate_batch_tables(self, quiet: bool = False) -> None:
         """The batch tables dropped and created empty again. ``quiet`` (after a staged batch): an error here is

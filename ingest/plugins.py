@@ -16,7 +16,7 @@ import duckdb
 
 from customer_health.config import Settings
 from ingest.lake import LakeLog
-from ingest.landing import BATCH_TABLES, BatchHook, BatchResult
+from ingest.landing import BATCH_TABLES, BatchHook, BatchResult, IdleHook
 
 # What the pipeline itself writes, so a plug-in may read it without a producer: the batch's checked rows
 # (before_land hooks see them before they land) and the tables that landing fills.
@@ -31,14 +31,17 @@ class PipelineExtensions:
     """What plug-ins add to the pipeline (health refresh, churn, quality, alerts).
 
     ``before_land``/``after_land`` run inside each batch transaction; ``on_landed`` after its commit;
-    ``on_tick`` on every poll-loop turn (scheduled jobs keep their own clocks); ``on_stop`` once when the
-    pipeline stops, before the database is closed (background threads end there); ``on_lake`` once with the
-    lake's log when ``store = "ducklake"``, before the first batch (plug-ins keeping state in the lake).
+    ``when_idle`` in a transaction of its own when the pipeline had nothing to land for
+    ``pipeline.idle_seconds`` (work a batch put off); ``on_tick`` on every poll-loop turn (scheduled jobs
+    keep their own clocks); ``on_stop`` once when the pipeline stops, before the database is closed
+    (background threads end there); ``on_lake`` once with the lake's log when ``store = "ducklake"``, before
+    the first batch (plug-ins keeping state in the lake).
     """
 
     before_land: list[BatchHook] = field(default_factory=list)
     after_land: list[BatchHook] = field(default_factory=list)
     on_landed: list[Callable[[BatchResult], None]] = field(default_factory=list)
+    when_idle: list[IdleHook] = field(default_factory=list)
     on_tick: list[Callable[[], None]] = field(default_factory=list)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
     on_lake: list[Callable[[LakeLog], None]] = field(default_factory=list)
@@ -48,6 +51,7 @@ class PipelineExtensions:
         self.before_land.extend(other.before_land)
         self.after_land.extend(other.after_land)
         self.on_landed.extend(other.on_landed)
+        self.when_idle.extend(other.when_idle)
         self.on_tick.extend(other.on_tick)
         self.on_stop.extend(other.on_stop)
         self.on_lake.extend(other.on_lake)

@@ -38,6 +38,7 @@ def build_lander(
         clock_source=settings.clock.source,
         before_land=list(ext.before_land),
         after_land=list(ext.after_land),
+        when_idle=list(ext.when_idle),
         **extra,
     )
 

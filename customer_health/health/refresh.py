@@ -21,7 +21,11 @@ The history (:mod:`.history`) is a grid of point-in-time evaluations at 00:00 UT
 model's time passes a day, the next point is derived before the full refresh (while the consumer lags by
 more than ``health.history_defer_lag_messages``, a backlog, only once it has caught up). A batch with events
 dated before the last point marks the history dirty from their day; it is derived again from there at most
-once every ``health.history_rebuild_interval_seconds``, then everyone is refreshed. The current state is
+once every ``health.history_rebuild_interval_seconds``, then everyone is refreshed. The backlog is the end
+offsets the consumer last saw less the offsets landed (this batch's included), so the batch that lands a
+backlog's rest derives its points; what batches put off (a rebuild the interval held back, the points of a
+backlog whose last batch still saw it lag, a model day rolled over with nothing landing) the pipeline's idle
+hook does once nothing arrived for ``pipeline.idle_seconds`` (``when_idle``). The current state is
 chained from the last point before it (its baseline, references and norms: those of the point of its day),
 so it depends on the events and the model's time only, not on how they were split into batches.
 
@@ -54,7 +58,7 @@ from customer_health.health.history import extend_points, point_of, rebuild_poin
 from customer_health.health.params import health_params
 from customer_health.sqlfiles import Statements
 from ingest.lake import LakeLog
-from ingest.landing import BatchContext
+from ingest.landing import BatchContext, IdleContext
 from ingest.plugins import PipelineExtensions, Plugin
 
 log = logging.getLogger(__name__)
@@ -90,6 +94,7 @@ class HealthRefresher:
     # (pipeline_owned_customers, the leader by partition 0 of customers_topic); the others wait in health_pending.
     owned_only: bool = False
     customers_topic: str = "customers"
+    group_id: str = "customer-health"  # the consumer group whose landed offsets measure the backlog
     params: str = field(init=False)
     _norms_checked_at: datetime | None = field(default=None, init=False)  # wall clock
     _point_norms_day: date | None = field(default=None, init=False)  # a model day whose point's norms are stored
@@ -102,6 +107,31 @@ class HealthRefresher:
         """The pipeline hook: fold batch ``ctx.batch_id`` into the model at the batch's time, running the per-batch
         statements prepared (``ctx.statements``)."""
         self.refresh_batch(con, ctx.batch_id, ctx.now, ctx.statements)
+
+    def when_idle(self, con: duckdb.DuckDBPyConnection, ctx: IdleContext) -> None:
+        """The pipeline's idle hook: do at ``ctx.now`` what batches put off."""
+        self.refresh_idle(con, ctx.now, ctx.statements)
+
+    def refresh_idle(
+        self, con: duckdb.DuckDBPyConnection, now: datetime, statements: Statements | None = None,
+    ) -> RefreshResult | None:
+        """What the last batches put off, once nothing lands (in the caller's transaction): the history points a
+        backlog deferred, a rebuild the interval debounced, and the full refresh a rolled-over model day or the
+        norms call for. None when nothing was due, and before any refresh (the first batch makes the first)."""
+        started = time.perf_counter()
+        run = self._runner(con, statements)
+        if self._row(run, "health/refresh_status")[0] is None:
+            return None
+        try:
+            self._begin(con, run, now)
+            history_moved = self._history(con, run, now, batch=True)
+            reason = self._full_refresh_reason(con, run, now) or history_moved
+            if reason is None:
+                return None
+            self._compute_all(con, run, now, reason, live=history_moved != "history_rebuilt")
+            return self._write(con, run, "full", reason, now, None, started)
+        finally:
+            self._empty(con)
 
     def refresh_batch(
         self, con: duckdb.DuckDBPyConnection, batch_id: int, now: datetime, statements: Statements | None = None,
@@ -255,7 +285,7 @@ class HealthRefresher:
         settings change), then add the points the model's time passed. In a batch (``batch``): not while the
         consumer lags by more than health.history_defer_lag_messages, and a rebuild at most once every
         health.history_rebuild_interval_seconds. Why everyone must be refreshed now (None: no point moved)."""
-        last_point, params, dirty_since, lag = self._row(run, "health/history_status")
+        last_point, params, dirty_since, lag = self._row(run, "health/history_status", group_id=self.group_id)
         if batch and lag > self.health.history_defer_lag_messages:
             return None
         if last_point is not None and params != self.params:
@@ -367,12 +397,14 @@ def _drift(old: float | None, new: float | None, scale: float) -> float:
 def install(con: duckdb.DuckDBPyConnection, settings: Settings) -> PipelineExtensions:
     """The health refresh as an ``after_land`` hook of the pipeline (and of ``load``). A lake pipeline (its
     ``on_lake``; never a reader's copy, which derives everyone) derives per batch only the customers it owns."""
-    refresher = HealthRefresher(settings.health, customers_topic=settings.kafka.topics.customers)
+    refresher = HealthRefresher(settings.health, customers_topic=settings.kafka.topics.customers,
+                                group_id=settings.kafka.group_id)
 
     def derive_owned_only(lake: LakeLog) -> None:
         refresher.owned_only = True
     owned_only = settings.store == "ducklake" and settings.ducklake.derive_owned_only
-    return PipelineExtensions(after_land=[refresher.after_land], on_lake=[derive_owned_only] if owned_only else [])
+    return PipelineExtensions(after_land=[refresher.after_land], when_idle=[refresher.when_idle],
+                              on_lake=[derive_owned_only] if owned_only else [])
 
 
 PLUGIN = Plugin(

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from customer_health.health.history import grid, rebuild_history, segment_history
 from customer_health.health.queries import customer_health
-from ingest.landing import Lander, batch_from_rows
+from customer_health.health.refresh import HealthRefresher, RefreshResult
+from ingest.landing import Lander, RawBatch, batch_from_rows
 from tests.factories import encode
 from tests.health_world import AS_OF, World, ago, charge, iso, ordinary_portfolio, profile, seen, tick
 
@@ -133,9 +134,106 @@ def test_a_backlog_defers_new_points(tmp_path: Path) -> None:
         result = world.land_and_refresh(seen("nv", "o1", ago(days=-1)), now=AS_OF + timedelta(days=1))
         assert world.con.execute("select max(as_of) from health_history").fetchone() == (POINT,)
         assert result.reason == "day_rollover"
-        world.con.execute("update consumer_lag set lag = 0")
+        world.con.execute("update consumer_lag set lag = 0, next_offset = end_offset")
         world.land_and_refresh(seen("nv2", "o2", ago(days=-1)), now=AS_OF + timedelta(days=1, hours=1))
         assert world.con.execute("select max(as_of) from health_history").fetchone() == (POINT + timedelta(days=1),)
+    finally:
+        world.close()
+
+
+def idle(world: World, now: datetime) -> RefreshResult | None:
+    """The pipeline's idle hook at ``now``, in a transaction of its own (as ingest.landing.Lander.idle runs it)."""
+    world.con.execute("begin")
+    try:
+        result = world.refresher.refresh_idle(world.con, now)
+        world.con.execute("commit")
+    except BaseException:
+        world.con.execute("rollback")
+        raise
+    return result
+
+
+def last_point(world: World) -> datetime:
+    return world.con.execute("select max(as_of) from health_history").fetchone()[0]
+
+
+def test_an_idle_pipeline_derives_the_points_a_backlog_deferred_once_it_is_in(tmp_path: Path) -> None:
+    world = World(tmp_path, history_defer_lag_messages=100)
+    try:
+        assert idle(world, AS_OF) is None  # nothing refreshed yet: the first batch derives the first state
+        world.land_and_refresh(*ordinary_portfolio())
+        world.con.execute("insert into consumer_lag values ('visits', 0, 1000, 10, 990, ?)", [AS_OF])
+        next_day = AS_OF + timedelta(days=1)
+        world.land_and_refresh(seen("nv", "o1", ago(days=-1)), now=next_day)
+        assert last_point(world) == POINT
+        assert idle(world, next_day) is None  # still behind: nothing to do
+        assert last_point(world) == POINT
+        # The rest of the backlog landed (its offsets, as a Kafka batch records them), and no batch follows.
+        world.con.execute("insert into consumer_offsets values ('customer-health', 'visits', 0, 1000, ?, null)",
+                          [AS_OF])
+        result = idle(world, next_day)
+        assert result is not None and (result.kind, result.reason) == ("full", "history_point")
+        assert last_point(world) == POINT + timedelta(days=1)
+        assert stored(world, POINT + timedelta(days=1)) == as_of(world, POINT + timedelta(days=1))
+        assert idle(world, next_day + timedelta(seconds=5)) is None  # done: the next idle turn finds nothing
+    finally:
+        world.close()
+
+
+def test_an_idle_pipeline_rolls_the_day_over_and_rebuilds_a_debounced_history(tmp_path: Path) -> None:
+    world = World(tmp_path, history_rebuild_interval_seconds=3600.0)
+    try:
+        world.land_and_refresh(*ordinary_portfolio(), profile("late"), charge("l-1", "late", ago(days=6), 50))
+        assert world.land_and_refresh(tick("l-t", "late", ago(days=4), "LT", "bug", 400)).kind == "incremental"
+        assert idle(world, AS_OF) is None  # the interval holds the rebuild back for an idle pipeline too
+        assert world.con.execute("select count(*) from health_history_dirty").fetchone() == (1,)
+        assert world.refresher._history_rebuilt_at is not None
+        world.refresher._history_rebuilt_at -= 3600.0  # the interval has passed (monotonic seconds)
+        result = idle(world, AS_OF + timedelta(minutes=1))
+        assert result is not None and (result.kind, result.reason) == ("full", "history_rebuilt")
+        assert world.con.execute("select count(*) from health_history_dirty").fetchone() == (0,)
+        assert stored(world, POINT) == as_of(world, POINT)
+        assert stored(world, POINT)["late"][1] == "unprofitable"
+        # No event lands all day: the idle pipeline rolls the model's day over, its point and everyone's state.
+        next_day = AS_OF + timedelta(days=1)
+        result = idle(world, next_day)
+        assert result is not None and (result.kind, result.reason) == ("full", "day_rollover")
+        assert last_point(world) == POINT + timedelta(days=1)
+        assert stored(world, POINT + timedelta(days=1)) == as_of(world, POINT + timedelta(days=1))
+        maintained = world.maintained()
+        for cid, row in world.computed(next_day).items():
+            assert (maintained[cid]["health_score"], maintained[cid]["segment"]) == (
+                row["health_score"], row["segment"]), cid
+        assert idle(world, next_day + timedelta(seconds=5)) is None
+    finally:
+        world.close()
+
+
+def test_the_batch_that_lands_the_rest_of_a_backlog_sees_it_caught_up(tmp_path: Path) -> None:
+    # The lag the consumer recorded before a batch (end offset 10, nothing landed) counts against the offsets
+    # landed since, the batch's own included: its last batch derives the deferred point, no idle turn needed.
+    world = World(tmp_path, history_defer_lag_messages=3)
+    world.refresher = HealthRefresher(world.health, group_id="test")  # the lander's consumer group
+    try:
+        world.land_and_refresh(*ordinary_portfolio())
+        world.con.execute("insert into consumer_lag values ('visits', 0, 10, 0, 10, ?)", [AS_OF])
+        next_day = AS_OF + timedelta(days=1)
+
+        def kafka_batch(offsets: range) -> int:
+            batch = RawBatch()
+            for offset in offsets:
+                _, payload = seen(f"k{offset}", "o1", ago(days=-1, hours=-offset / 10))
+                batch.add_kafka("visits", "visits", 0, offset, b"o1", encode(payload), 0)
+            result = world.lander.land(batch, "kafka")
+            assert result.landed == len(offsets)
+            return result.batch_id
+
+        world.refresh(kafka_batch(range(0, 2)), now=next_day)  # 8 still to come: deferred
+        assert last_point(world) == POINT
+        result = world.refresh(kafka_batch(range(2, 10)), now=next_day + timedelta(minutes=1))
+        assert last_point(world) == POINT + timedelta(days=1)
+        assert result.kind == "full"
+        assert stored(world, POINT + timedelta(days=1)) == as_of(world, POINT + timedelta(days=1))
     finally:
         world.close()
 
@@ -198,7 +296,7 @@ def run_split(tmp_path: Path, events: list, cuts: list[int], behind: bool = Fals
         for n, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False)):
             if behind and b == len(events):
                 assert world.con.execute("select count(*) from health_history_norms").fetchone() == (0,)  # deferred
-                world.con.execute("update consumer_lag set lag = 0")
+                world.con.execute("update consumer_lag set lag = 0, next_offset = end_offset")
                 now = AS_OF
             elif behind:
                 now = max([now, *(datetime.fromisoformat(p["occurred_at"]).replace(tzinfo=None)

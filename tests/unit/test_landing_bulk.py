@@ -13,7 +13,7 @@ import pytest
 from customer_health.config import Settings
 from customer_health.db import open_owner
 from customer_health.health.backfill import finish_backfill
-from ingest.landing import BatchContext, Lander, batch_from_rows
+from ingest.landing import BatchContext, IdleContext, Lander, batch_from_rows
 from tests.factories import encode, ticket, visit
 
 
@@ -50,6 +50,33 @@ def test_bulk_batches_run_the_before_land_hooks_but_no_after_land_hook(
     assert (first.landed, first.duplicates, first.dead_lettered, second.landed) == (1, 1, 1, 1)
     assert seen["before"] == [first.batch_id, second.batch_id]
     assert seen["after"] == ([] if bulk else [first.batch_id, second.batch_id])
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_idle_hooks_run_in_one_transaction_of_their_own_and_never_in_bulk(
+    owner: tuple[duckdb.DuckDBPyConnection, Settings], bulk: bool,
+) -> None:
+    con, _ = owner
+    con.execute("create table idle_marks (marked_at timestamp)")
+    seen: list[IdleContext] = []
+
+    def mark(hook_con: duckdb.DuckDBPyConnection, ctx: IdleContext) -> None:
+        seen.append(ctx)
+        hook_con.execute("insert into idle_marks values (?)", [ctx.now])
+
+    def fail(_con: duckdb.DuckDBPyConnection, _ctx: IdleContext) -> None:
+        raise RuntimeError("idle hook failed")
+
+    lander = Lander(con, "g", 65536, when_idle=[mark], bulk=bulk)
+    lander.idle()
+    assert len(seen) == (0 if bulk else 1)
+    assert con.execute("select count(*) from idle_marks").fetchone() == ((0,) if bulk else (1,))
+    if not bulk:
+        assert seen[0].statements is lander.statements
+        lander.when_idle.append(fail)
+        with pytest.raises(RuntimeError, match="idle hook failed"):
+            lander.idle()
+        assert con.execute("select count(*) from idle_marks").fetchone() == (1,)  # the failed turn rolled back
 
 
 def test_finish_backfill_derives_health_once_from_everything_landed(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from ingest.consumer import _OpenBatch
 from ingest.landing import RawBatch
@@ -40,3 +41,24 @@ def test_an_open_batch_under_both_bounds_leaves_room_by_count() -> None:
     open_batch = _OpenBatch(max_events=1000, max_wait_s=3600, max_bytes=1_000_000)
     open_batch.add(messages(30, 500), {})
     assert open_batch.room() == 970
+
+
+def test_an_open_batch_left_empty_for_the_idle_interval_hands_out_an_idle_turn() -> None:
+    from ingest.consumer import IDLE
+    open_batch = _OpenBatch(max_events=1000, max_wait_s=0.05, max_bytes=1_000_000)
+    started = time.monotonic()
+    assert open_batch.take(idle_s=0.3) is IDLE
+    assert time.monotonic() - started >= 0.29
+    assert open_batch.landing  # a drain waits for the idle turn as for a batch
+    open_batch.landed(failed=False)
+    # a batch added meanwhile is taken as a batch, and the idle interval counts again from its landing
+    open_batch.add(messages(3, 10), {})
+    taken = open_batch.take(idle_s=0.3)
+    assert not isinstance(taken, type(IDLE)) and taken is not None and len(taken[0]) == 3
+    open_batch.landed(failed=False)
+    started = time.monotonic()
+    assert open_batch.take(idle_s=0.3) is IDLE
+    assert time.monotonic() - started >= 0.29
+    open_batch.landed(failed=False)
+    open_batch.close()
+    assert open_batch.take(idle_s=0.3) is None  # closed: the landing thread ends, no idle turn
