@@ -31,7 +31,7 @@ class StatementClock:
                 if self.record is not None:
                     self.record(name, time.perf_counter() - wall, time.process_time() - cpu)
 
-        sqlfiles.Statements.run = timed  # type: ignore[method-assign]
+        sqlfiles.Statements.run = timed  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -44,10 +44,26 @@ def _count_prepares() -> None:
         finally:
             record(f"(prepare) {name}", time.perf_counter() - wall, time.process_time() - cpu)
 
-    sqlfiles.Statements._prepare = counted  # type: ignore[method-assign]
+    sqlfiles.Statements._prepare = counted  # type: ignore[method-assign,assignment]
+
+
+def _count_forgetting() -> None:
+    """Every ``check_catalog`` that forgot the prepared statements (a catalog change, or their age) counts as a
+    call of ``(forget) check_catalog``."""
+    check = sqlfiles.Statements.check_catalog
+
+    def counted(statements: sqlfiles.Statements) -> bool:
+        wall, cpu = time.perf_counter(), time.process_time()
+        forgot = check(statements)
+        if forgot:
+            record("(forget) check_catalog", time.perf_counter() - wall, time.process_time() - cpu)
+        return forgot
+
+    sqlfiles.Statements.check_catalog = counted  # type: ignore[method-assign,assignment]
 
 
 _count_prepares()
+_count_forgetting()
 atexit.register(lambda: OUT.write_text(json.dumps(spent), encoding="utf-8"))
 with StatementClock(record):
     code = main(sys.argv[2:])
