@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import logging
 import math
 import re
+import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -33,9 +35,27 @@ PREPARED_MARK = "-- prepared"
 
 log = logging.getLogger(__name__)
 
-# Each Statements instance's probe has its own handle and variable: two instances on one connection (the
-# lander's and a plug-in's) must not prepare each other's probe again, which would hide a catalog change.
-_PROBES = itertools.count(1)
+
+@dataclass
+class _Prepared:
+    """What is prepared on one connection (under one handle prefix): every Statements instance on the connection
+    shares it, so that an instance made for one call prepares nothing the connection holds already, one
+    instance's forget() leaves no other holding handles that are gone, and one catalog probe sees a change for
+    all of them."""
+
+    handles: dict[str, str] = field(default_factory=dict)  # statement name -> prepared handle
+    probe: str | None = None  # the catalog probe's handle (and variable), prepared with the first statement
+    prepared_at: float | None = None  # time.monotonic() of the oldest prepared statement
+
+
+_ON_CONNECTION: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, dict[str, _Prepared]] = (
+    weakref.WeakKeyDictionary())
+_ON_CONNECTION_LOCK = threading.Lock()
+
+
+def _prepared_on(con: duckdb.DuckDBPyConnection, prefix: str) -> _Prepared:
+    with _ON_CONNECTION_LOCK:
+        return _ON_CONNECTION.setdefault(con, {}).setdefault(prefix, _Prepared())
 
 
 def schema_files(root: Path = SQL_ROOT) -> list[Path]:
@@ -154,7 +174,8 @@ class Statements:
     re-prepares everything after a catalog change (outside a transaction). It sees a change the way DuckDB
     does: a probe prepared with the others reads a table of every attached database and returns a variable
     that its plan fixed when it was planned, so a run that planned it again returns the variable's newer
-    value (a catalog listing cannot see a table created and dropped again). The probe reads the databases
+    value (a catalog listing cannot see a table created and dropped again). What is prepared belongs to the
+    connection: every instance on it shares the prepared statements and the probe. The probe reads the databases
     attached when it was prepared: a database attached later is not seen until the statements are prepared
     again (the owner's connection attaches none after start-up). EXECUTE takes no bound
     parameters, so arguments are typed literals (``sql_literal`` cast to the declared type).
@@ -175,16 +196,13 @@ class Statements:
         self.prepare = prepare and uri is None
         self.max_age_s = max_age_s
         self._prefix = prefix
-        self._prepared: dict[str, str] = {}
-        self._prepared_at: float | None = None  # time.monotonic() of the oldest prepared statement
-        self._probe: str | None = None  # the catalog probe's handle, prepared with the first statement
-        self._probe_handle = f"{prefix}__catalog_probe_{next(_PROBES)}"
+        self._on_con = _prepared_on(con, prefix) if self.prepare else _Prepared()
         if self.prepare:
             # now rather than with the probe, which may be in a transaction: a statement prepared after DDL in
             # a transaction is planned again once it commits (the catalog's version moves then)
             with contextlib.suppress(duckdb.Error):  # an aborted transaction: the probe creates it later
                 con.execute(statement("prepared/catalog_probe_table"))
-        self.prepares = 0  # statements prepared so far (tests and benchmarks read it)
+        self.prepares = 0  # statements this instance prepared (tests and benchmarks read it)
 
     @property
     def mode(self) -> str:
@@ -229,24 +247,27 @@ class Statements:
         """Forget every prepared statement if the catalog changed since they were prepared, or if they were
         prepared more than ``max_age_s`` ago (their plans were chosen for the table sizes of then); True if
         they were forgotten. Call it outside a transaction."""
-        changed = self._probe is not None and not self._probe_current(self._probe)
-        aged = self._prepared_at is not None and time.monotonic() - self._prepared_at > self.max_age_s
+        on_con = self._on_con
+        changed = on_con.probe is not None and not self._probe_current(on_con.probe)
+        aged = on_con.prepared_at is not None and time.monotonic() - on_con.prepared_at > self.max_age_s
         if changed or aged:
             self.forget()
         return changed or aged
 
     def forget(self) -> None:
-        for handle in [*self._prepared.values(), *([self._probe] if self._probe else [])]:
+        """Deallocate everything prepared on the connection (every instance's on it)."""
+        on_con = self._on_con
+        for handle in [*on_con.handles.values(), *([on_con.probe] if on_con.probe else [])]:
             self.con.execute(f"deallocate {handle}")
-        if self._probe is not None:
-            self.con.execute(f"reset variable {self._probe}")
-        self._prepared.clear()
-        self._prepared_at = None
-        self._probe = None
+        if on_con.probe is not None:
+            self.con.execute(f"reset variable {on_con.probe}")
+        on_con.handles.clear()
+        on_con.prepared_at = None
+        on_con.probe = None
 
     def _prepare_probe(self) -> str:
         """Prepare the catalog probe (before any statement, as its temporary table may be created here)."""
-        handle = self._probe_handle
+        handle = f"{self._prefix}__catalog_probe"
         self.con.execute(statement("prepared/catalog_probe_table"))
         reads = [f"select 1 from {_quoted(database, *first_table)} where false"
                  for database, first_table in self.con.execute(statement("prepared/catalog_probe_tables")).fetchall()]
@@ -277,7 +298,7 @@ class Statements:
 
     def _run_prepared(self, name: str, params: Mapping[str, Any]) -> duckdb.DuckDBPyConnection:
         types = parameter_types(name)
-        handle = self._prepared.get(name) or self._prepare(name)
+        handle = self._on_con.handles.get(name) or self._prepare(name)
         missing = sorted(set(types) - set(params))
         if missing:
             raise KeyError(f"sql/statements/{name}.sql: no value for ${', $'.join(missing)}")
@@ -290,8 +311,9 @@ class Statements:
             # PREPARE would take the first statement and run the others at once.
             raise ValueError(f"sql/statements/{name}.sql: a prepared statement file holds exactly one statement")
         handle = self._prefix + "_" + re.sub(r"\W", "_", name)
-        if self._probe is None:
-            self._probe = self._prepare_probe()
+        on_con = self._on_con
+        if on_con.probe is None:
+            on_con.probe = self._prepare_probe()
         # DuckDB 1.5.5 keeps in a prepared plan the column statistics of the data at PREPARE time; later
         # runs on other data return wrong rows (strings cut short, join rows lost) or fail (duckdb#23704,
         # #24182; fixed upstream by planning PREPARE without statistics propagation, #24696). Do the same here.
@@ -302,7 +324,7 @@ class Statements:
             self.con.execute(f"prepare {handle} as {sql}")
         finally:
             self.con.execute(f"set disabled_optimizers = {sql_literal(disabled)}")
-        self._prepared[name] = handle
-        self._prepared_at = self._prepared_at or time.monotonic()
+        on_con.handles[name] = handle
+        on_con.prepared_at = on_con.prepared_at or time.monotonic()
         self.prepares += 1
         return handle

@@ -33,6 +33,8 @@ from ingest.landing import BatchResult, Lander, RawBatch
 log = logging.getLogger(__name__)
 
 _LAG_INTERVAL_S = 5.0
+# The longest wait between idle turns after failed ones (seconds).
+_IDLE_BACKOFF_MAX_S = 300.0
 # How long a thread may hold the GIL while another waits for it (seconds; Python's default is 0.005).
 # DuckDB's Python client takes the GIL back after every task of a statement (to check for Ctrl-C), so
 # while the poll thread runs kafka-python's pure-Python decoding the landing thread waits up to this long
@@ -92,6 +94,9 @@ class _OpenBatch:
         self.landing = False  # the landing thread holds a taken batch (or runs the idle hooks)
         self.failed = False
         self.active_at = time.monotonic()  # the last batch added, landed, or idle turn
+        # The consumer's lag was recorded since the last assignment: only then may an idle turn run (its work
+        # reads the recorded lag, and what an earlier run recorded knows nothing of the backlog now).
+        self.lag_known = False
 
     def full(self) -> bool:
         return len(self.batch) >= self.max_events or self.batch.nbytes >= self.max_bytes
@@ -112,7 +117,8 @@ class _OpenBatch:
 
     def take(self, idle_s: float = 0.0) -> tuple[RawBatch, dict[TopicPartition, int]] | _Idle | None:
         """The open batch once it is full, old enough or flushed; None once closed and empty; IDLE when nothing
-        was open for ``idle_s`` seconds since the last batch or idle turn (0: never)."""
+        was open for ``idle_s`` seconds since the last batch or idle turn (0: never) and the lag is known. An
+        idle turn holds ``landing`` like a batch: a drain (rebalance, shutdown) waits for it."""
         with self.cond:
             while True:
                 if self.batch and (
@@ -126,7 +132,7 @@ class _OpenBatch:
                     return taken
                 if self.closed:
                     return None
-                if not self.batch and idle_s > 0 and not self.flushing:
+                if not self.batch and idle_s > 0 and self.lag_known and not self.flushing:
                     idle_for = time.monotonic() - self.active_at
                     if idle_for >= idle_s:
                         self.landing = True
@@ -166,7 +172,9 @@ class _OpenBatch:
 
 class _LandingThread(threading.Thread):
     """Lands batches in order on the owner connection; the poll thread commits what it reports. When nothing
-    arrived for ``idle_s`` seconds it runs the lander's idle hooks (work a batch put off), on the same thread."""
+    arrived for ``idle_s`` seconds it runs the lander's idle hooks (work a batch put off), on the same thread.
+    A failed batch stops the pipeline; a failed idle turn does not (the next batch does the same work, and
+    fails there if it must): it is logged and the next idle turn waits twice as long, up to _IDLE_BACKOFF_MAX_S."""
 
     def __init__(
         self, lander: Lander, stats: PipelineStats, on_landed: Callable[[BatchResult], None], open_batch: _OpenBatch,
@@ -178,16 +186,17 @@ class _LandingThread(threading.Thread):
         self.on_landed = on_landed
         self.open_batch = open_batch
         self.idle_s = idle_s
+        self._idle_failures = 0
         self.landed_offsets: queue.Queue[dict[TopicPartition, int]] = queue.Queue()
         self.failure: BaseException | None = None
 
     def run(self) -> None:
-        while (taken := self.open_batch.take(self.idle_s)) is not None:
+        while (taken := self.open_batch.take(self._idle_interval())) is not None:
+            if isinstance(taken, _Idle):
+                if not self._idle():
+                    return
+                continue
             try:
-                if isinstance(taken, _Idle):
-                    self.lander.idle()
-                    self.open_batch.landed(failed=False)
-                    continue
                 batch, offsets = taken
                 result = self.lander.land(batch, "kafka")
                 self.stats.add(result)
@@ -199,6 +208,28 @@ class _LandingThread(threading.Thread):
                 self.open_batch.landed(failed=True)
                 return
             self.open_batch.landed(failed=False)
+
+    def _idle_interval(self) -> float:
+        if self.idle_s <= 0 or not self._idle_failures:
+            return self.idle_s
+        return min(self.idle_s * 2 ** self._idle_failures, max(self.idle_s, _IDLE_BACKOFF_MAX_S))
+
+    def _idle(self) -> bool:
+        """One idle turn; False when the thread must stop (an interrupt, surfaced to the poll thread)."""
+        try:
+            self.lander.idle()
+        except Exception:  # logged by the lander
+            self._idle_failures = min(self._idle_failures + 1, 16)
+            log.warning("idle turn failed (%d in a row); the next one in %.0f s", self._idle_failures,
+                        self._idle_interval())
+        except BaseException as exc:
+            self.failure = exc
+            self.open_batch.landed(failed=True)
+            return False
+        else:
+            self._idle_failures = 0
+        self.open_batch.landed(failed=False)
+        return True
 
 
 class Pipeline:
@@ -340,7 +371,7 @@ class Pipeline:
         for tp in pending:
             seek_to_landed(consumer, tp, stored)
         consumer.resume(*pending)
-        self._lag_recorded = False  # their backlog, if any, is measured before their first batch lands
+        self._lag_unknown()  # their backlog, if any, is measured before their first batch lands
         log.info("resumed %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(pending)))
 
     def _record_lag(self, force: bool = False) -> None:
@@ -364,6 +395,12 @@ class Pipeline:
             done = landed.get((tp.topic, tp.partition), 0)
             rows.append((tp.topic, tp.partition, end, done, max(0, end - done)))
         self.lander.record_lag(rows, utc_now())
+        self._open.lag_known = True
+
+    def _lag_unknown(self) -> None:
+        """The assignment changed: its lag is recorded again before the next batch lands and before any idle turn."""
+        self._lag_recorded = False
+        self._open.lag_known = False
 
 
 @contextlib.contextmanager
@@ -416,6 +453,7 @@ class _SeekToLanded(ConsumerRebalanceListener):
         if not revoked:
             return
         self.pipeline._pending_assignment -= set(revoked)
+        self.pipeline._lag_unknown()
         self.pipeline.lander.release_partitions()
         if self.pipeline.lander.discard_on_revoke:
             # The lake holds the offsets: what was polled and not landed is read again by the next owner,
@@ -429,6 +467,7 @@ class _SeekToLanded(ConsumerRebalanceListener):
         if consumer is None or not assigned:
             return
         log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)))
+        self.pipeline._lag_unknown()
         if self.pipeline.lander.claim_after_assignment:
             consumer.pause(*assigned)
             self.pipeline._pending_assignment |= set(assigned)

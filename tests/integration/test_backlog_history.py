@@ -1,6 +1,7 @@
 """A backlog in the running pipeline (real broker, real DuckDB, Quack): the history points it defers while the
 consumer catches up are derived once the backlog is in, though no event follows it (the batch that lands its
-rest sees it caught up; the idle hook does what is still put off)."""
+rest sees it caught up); and a late event's rebuild, which the debounce holds back, is done by the idle pipeline
+once the interval has passed, with nothing landing after it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 from customer_health.errors import UserError
 from tests.conftest import Env, produce, stop_process, wait_until
-from tests.factories import customer, encode, payment, visit
+from tests.factories import customer, encode, payment, ticket, visit
 from tests.integration.test_ingest_kafka import count_rows
 
 CUSTOMERS = 100
 HISTORY_DAYS = 14
+REBUILD_INTERVAL_S = 15.0
 
 
 def backlog(now: datetime) -> list[tuple[str, bytes, bytes]]:
@@ -43,7 +45,7 @@ def test_the_points_a_backlog_deferred_are_derived_once_it_is_in(env: Env) -> No
     config = env.config_path.read_text().replace("[pipeline]\n", "[pipeline]\nidle_seconds = 1.0\n")
     env.config_path.write_text(config + (
         f"[health]\nhistory_days = {HISTORY_DAYS}\nhistory_defer_lag_messages = 0\n"
-        "history_rebuild_interval_seconds = 2.0\n"))
+        f"history_rebuild_interval_seconds = {REBUILD_INTERVAL_S}\n"))
     env.create_topics()
     now = datetime.now(UTC).replace(microsecond=0)
     messages = backlog(now)
@@ -60,5 +62,19 @@ def test_the_points_a_backlog_deferred_are_derived_once_it_is_in(env: Env) -> No
         assert count_rows(env, "select count(*) from health_history where as_of = "
                                f"timestamp '{today:%Y-%m-%d %H:%M:%S}'") == CUSTOMERS
         assert count_rows(env, "select count(*) from health_history_dirty") == 0
+
+        # A late ticket (5 days back) within the rebuild interval: its batch marks the history dirty and waits.
+        late = ticket("late-1", "c0", occurred_at=(now - timedelta(days=5)).isoformat(), category="complaint",
+                      handling_minutes=600.0)
+        produce(env, [("tickets", b"c0", encode(late))])
+        wait_until(lambda: count_rows(env, "select count(*) from tickets") == 1, message="the late ticket landed")
+        assert count_rows(env, "select count(*) from health_refreshes where reason = 'history_rebuilt'") == 0
+        # Nothing more lands: the idle pipeline rebuilds it once the interval is over (a refresh of no batch).
+        wait_until(lambda: count_rows(env, "select count(*) from health_history_dirty") == 0,
+                   timeout=REBUILD_INTERVAL_S + 60, message="the late event's rebuild, by the idle pipeline")
+        assert count_rows(env, "select count(*) from health_refreshes where reason = 'history_rebuilt' "
+                               "and batch_id is null") == 1
+        assert count_rows(env, "select max(support_minutes_90d) from health_history where customer_id = 'c0' "
+                               f"and as_of = timestamp '{today:%Y-%m-%d %H:%M:%S}'") == 600
     finally:
         assert stop_process(proc) == 0, env.pipeline_log()

@@ -63,7 +63,7 @@ def test_a_batch_refresh_changes_no_catalog_and_prepares_nothing_after_the_first
     refresh(world, world.land(*busy_batch(2)), statements)  # an hour before the last: late, the paths derived again
     statements.check_catalog()
     prepared = statements.prepares
-    assert set(statements._prepared) >= set(BATCH_STATEMENTS)
+    assert set(statements._on_con.handles) >= set(BATCH_STATEMENTS)
 
     batch_id = world.land(*busy_batch(3))
     # Catalog entries take their oids from one counter: the refresh creates none, not even briefly (a table

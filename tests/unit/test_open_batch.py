@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 
-from ingest.consumer import _OpenBatch
-from ingest.landing import RawBatch
+from ingest.consumer import PipelineStats, _LandingThread, _OpenBatch
+from ingest.landing import BatchResult, RawBatch
 
 
 def messages(n: int, size: int) -> RawBatch:
@@ -46,7 +47,13 @@ def test_an_open_batch_under_both_bounds_leaves_room_by_count() -> None:
 def test_an_open_batch_left_empty_for_the_idle_interval_hands_out_an_idle_turn() -> None:
     from ingest.consumer import IDLE
     open_batch = _OpenBatch(max_events=1000, max_wait_s=0.05, max_bytes=1_000_000)
-    started = time.monotonic()
+    # not before the consumer's lag is known (what an earlier run recorded says nothing of the backlog now)
+    closer = threading.Timer(0.6, open_batch.close)
+    closer.start()
+    assert open_batch.take(idle_s=0.1) is None
+    open_batch.closed = False
+    open_batch.lag_known = True
+    open_batch.active_at = started = time.monotonic()
     assert open_batch.take(idle_s=0.3) is IDLE
     assert time.monotonic() - started >= 0.29
     assert open_batch.landing  # a drain waits for the idle turn as for a batch
@@ -62,3 +69,41 @@ def test_an_open_batch_left_empty_for_the_idle_interval_hands_out_an_idle_turn()
     open_batch.landed(failed=False)
     open_batch.close()
     assert open_batch.take(idle_s=0.3) is None  # closed: the landing thread ends, no idle turn
+
+
+class _Lander:
+    """A lander whose first idle turn fails."""
+
+    def __init__(self) -> None:
+        self.idle_turns = 0
+        self.landed: list[int] = []
+
+    def idle(self) -> None:
+        self.idle_turns += 1
+        if self.idle_turns == 1:
+            raise RuntimeError("the idle work failed")
+
+    def land(self, batch: RawBatch, source: str) -> BatchResult:
+        self.landed.append(len(batch))
+        return BatchResult(len(self.landed), len(batch), len(batch), 0, 0, 0, datetime(2026, 12, 6))
+
+
+def test_a_failed_idle_turn_is_retried_later_and_stops_no_landing() -> None:
+    open_batch = _OpenBatch(max_events=1000, max_wait_s=0.05, max_bytes=1_000_000)
+    open_batch.lag_known = True
+    lander = _Lander()
+    thread = _LandingThread(lander, PipelineStats(), lambda result: None, open_batch, idle_s=0.1)  # type: ignore[arg-type]
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while lander.idle_turns < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert lander.idle_turns >= 2 and thread.failure is None and thread.is_alive()
+        open_batch.add(messages(4, 10), {})
+        while not lander.landed and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert lander.landed == [4]
+    finally:
+        open_batch.close()
+        thread.join(10)
+    assert not thread.is_alive() and thread.failure is None

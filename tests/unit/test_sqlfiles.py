@@ -102,23 +102,30 @@ def test_a_table_created_and_dropped_again_is_a_catalog_change(statements: sqlfi
     assert statements.prepares == 3
 
 
-def test_another_instance_preparing_on_the_connection_hides_no_catalog_change(
-        statements: sqlfiles.Statements) -> None:
-    # The lander's statements and a plug-in's share the owner's connection: each has its own probe, so one
-    # preparing its probe after a catalog change does not make the other's look current.
+def test_instances_on_one_connection_share_what_is_prepared(statements: sqlfiles.Statements) -> None:
+    # The lander's statements, a plug-in's and the ones made for a single call share the owner's connection:
+    # what one prepared the others run, a catalog change any of them sees is seen for all, one's forget()
+    # leaves none of the others holding handles that are gone, and instances made per call leak nothing.
     statements.run("t/count")
     assert statements.check_catalog() is False
     statements.con.execute("create table later (x integer)")
     other = sqlfiles.Statements(statements.con)
-    other.run("t/count")
-    assert other.check_catalog() is False
-    assert statements.check_catalog() is True
-    statements.run("t/count")
-    assert statements.check_catalog() is False
+    assert other.run("t/count").fetchone() == (0,)
+    assert other.prepares == 0  # the connection's prepared statement
+    assert other.check_catalog() is True  # the probe sees the change, whoever prepared the statements
+    assert statements.run("t/count").fetchone() == (0,)  # prepared again, not lost
+    assert statements.check_catalog() is False and other.check_catalog() is False
     other.forget()
-    assert statements.check_catalog() is False
+    assert statements.run("t/count").fetchone() == (0,)
+    for _ in range(50):
+        sqlfiles.Statements(statements.con).run("t/count")
     assert statements.con.execute("select count(*) from duckdb_variables() where name like '%catalog_probe%'"
                                   ).fetchone() == (1,)
+    assert statements.con.execute("select count(*) from duckdb_prepared_statements()").fetchone() == (2,)
+    with statements.con.cursor() as cursor:  # another connection: its own prepared statements
+        cursor_statements = sqlfiles.Statements(cursor)
+        assert cursor_statements.run("t/count").fetchone() == (0,)
+        assert cursor_statements.prepares == 1
 
 
 def test_duckdb_plans_a_stale_prepared_statement_again_on_every_run() -> None:
