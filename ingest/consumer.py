@@ -192,44 +192,39 @@ class _LandingThread(threading.Thread):
 
     def run(self) -> None:
         while (taken := self.open_batch.take(self._idle_interval())) is not None:
-            if isinstance(taken, _Idle):
-                if not self._idle():
-                    return
-                continue
             try:
-                batch, offsets = taken
-                result = self.lander.land(batch, "kafka")
-                self.stats.add(result)
-                if not result.fenced:  # nothing of a batch given up is committed to Kafka, nor seen by plug-ins
-                    self.landed_offsets.put(offsets)
-                    self.on_landed(result)
+                if isinstance(taken, _Idle):
+                    self._idle()
+                else:
+                    self._land(*taken)
             except BaseException as exc:  # surfaced to the poll thread, which stops the pipeline
                 self.failure = exc
                 self.open_batch.landed(failed=True)
                 return
             self.open_batch.landed(failed=False)
 
+    def _land(self, batch: RawBatch, offsets: dict[TopicPartition, int]) -> None:
+        result = self.lander.land(batch, "kafka")
+        self.stats.add(result)
+        if not result.fenced:  # nothing of a batch given up is committed to Kafka, nor seen by plug-ins
+            self.landed_offsets.put(offsets)
+            self.on_landed(result)
+
     def _idle_interval(self) -> float:
         if self.idle_s <= 0 or not self._idle_failures:
             return self.idle_s
         return min(self.idle_s * 2 ** self._idle_failures, max(self.idle_s, _IDLE_BACKOFF_MAX_S))
 
-    def _idle(self) -> bool:
-        """One idle turn; False when the thread must stop (an interrupt, surfaced to the poll thread)."""
+    def _idle(self) -> None:
+        """One idle turn; an error is logged and backs the next one off (an interrupt or exit still stops)."""
         try:
             self.lander.idle()
         except Exception:  # logged by the lander
             self._idle_failures = min(self._idle_failures + 1, 16)
             log.warning("idle turn failed (%d in a row); the next one in %.0f s", self._idle_failures,
                         self._idle_interval())
-        except BaseException as exc:
-            self.failure = exc
-            self.open_batch.landed(failed=True)
-            return False
         else:
             self._idle_failures = 0
-        self.open_batch.landed(failed=False)
-        return True
 
 
 class Pipeline:
