@@ -73,6 +73,17 @@ class World:
     def land_and_refresh(self, *events: tuple[str, dict[str, Any]], now: datetime = AS_OF) -> RefreshResult:
         return self.refresh(self.land(*events), now)
 
+    def idle(self, now: datetime) -> RefreshResult | None:
+        """The pipeline's idle hook at ``now``, in a transaction of its own (as ingest.landing.Lander.idle runs it)."""
+        self.con.execute("begin")
+        try:
+            result = self.refresher.refresh_idle(self.con, now)
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+        return result
+
     def full_refresh(self, now: datetime = AS_OF) -> RefreshResult:
         self.con.execute("begin")
         result = self.refresher.full_refresh(self.con, now)

@@ -124,11 +124,10 @@ class HealthRefresher:
             return None
         try:
             self._begin(con, run, now)
-            history_moved = self._history(con, run, now, batch=True)
-            reason = self._full_refresh_reason(con, run, now) or history_moved
+            reason, live = self._full_refresh_due(con, run, now)
             if reason is None:
                 return None
-            self._compute_all(con, run, now, reason, live=history_moved != "history_rebuilt")
+            self._compute_all(con, run, now, reason, live=live)
             return self._write(con, run, "full", reason, now, None, started)
         finally:
             self._empty(con)
@@ -158,11 +157,10 @@ class HealthRefresher:
             invoices_changed = self._fill(con, run, "health_changed_invoices", "health/upsert_invoices",
                                           batch_id=batch_id)
             self._run(run, "health/history_mark_dirty", batch_id=batch_id).fetchall()
-            history_moved = self._history(con, run, now, batch=True)
-            reason = self._full_refresh_reason(con, run, now) or history_moved
+            reason, live = self._full_refresh_due(con, run, now)
             if reason is not None:
                 kind: RefreshKind = "full"
-                self._compute_all(con, run, now, reason, live=history_moved != "history_rebuilt")
+                self._compute_all(con, run, now, reason, live=live)
             else:
                 kind, reason = "incremental", "batch"
                 if invoices_changed:
@@ -279,6 +277,14 @@ class HealthRefresher:
                for old, new, scale in zip(in_use, current, scales, strict=True)):
             return "norms_drift"
         return None
+
+    def _full_refresh_due(
+        self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime,
+    ) -> tuple[str | None, bool]:
+        """A batch's (or an idle turn's) history step, then why everyone must be refreshed now (None: no one) and
+        whether that refresh starts from the stored confirmed segments (not after the history was derived again)."""
+        history_moved = self._history(con, run, now, batch=True)
+        return self._full_refresh_reason(con, run, now) or history_moved, history_moved != "history_rebuilt"
 
     def _history(self, con: duckdb.DuckDBPyConnection, run: Statements, now: datetime, batch: bool) -> str | None:
         """Bring the history up to ``now``: derive it again from the earliest dirty day (or wholly, after a

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from customer_health.health.history import grid, rebuild_history, segment_history
 from customer_health.health.queries import customer_health
-from customer_health.health.refresh import HealthRefresher, RefreshResult
+from customer_health.health.refresh import HealthRefresher
 from ingest.landing import Lander, RawBatch, batch_from_rows
 from tests.factories import encode
 from tests.health_world import AS_OF, World, ago, charge, iso, ordinary_portfolio, profile, seen, tick
@@ -141,18 +141,6 @@ def test_a_backlog_defers_new_points(tmp_path: Path) -> None:
         world.close()
 
 
-def idle(world: World, now: datetime) -> RefreshResult | None:
-    """The pipeline's idle hook at ``now``, in a transaction of its own (as ingest.landing.Lander.idle runs it)."""
-    world.con.execute("begin")
-    try:
-        result = world.refresher.refresh_idle(world.con, now)
-        world.con.execute("commit")
-    except BaseException:
-        world.con.execute("rollback")
-        raise
-    return result
-
-
 def last_point(world: World) -> datetime:
     return world.con.execute("select max(as_of) from health_history").fetchone()[0]
 
@@ -160,22 +148,22 @@ def last_point(world: World) -> datetime:
 def test_an_idle_pipeline_derives_the_points_a_backlog_deferred_once_it_is_in(tmp_path: Path) -> None:
     world = World(tmp_path, history_defer_lag_messages=100)
     try:
-        assert idle(world, AS_OF) is None  # nothing refreshed yet: the first batch derives the first state
+        assert world.idle(AS_OF) is None  # nothing refreshed yet: the first batch derives the first state
         world.land_and_refresh(*ordinary_portfolio())
         world.con.execute("insert into consumer_lag values ('visits', 0, 1000, 10, 990, ?)", [AS_OF])
         next_day = AS_OF + timedelta(days=1)
         world.land_and_refresh(seen("nv", "o1", ago(days=-1)), now=next_day)
         assert last_point(world) == POINT
-        assert idle(world, next_day) is None  # still behind: nothing to do
+        assert world.idle(next_day) is None  # still behind: nothing to do
         assert last_point(world) == POINT
         # The rest of the backlog landed (its offsets, as a Kafka batch records them), and no batch follows.
         world.con.execute("insert into consumer_offsets values ('customer-health', 'visits', 0, 1000, ?, null)",
                           [AS_OF])
-        result = idle(world, next_day)
+        result = world.idle(next_day)
         assert result is not None and (result.kind, result.reason) == ("full", "history_point")
         assert last_point(world) == POINT + timedelta(days=1)
         assert stored(world, POINT + timedelta(days=1)) == as_of(world, POINT + timedelta(days=1))
-        assert idle(world, next_day + timedelta(seconds=5)) is None  # done: the next idle turn finds nothing
+        assert world.idle(next_day + timedelta(seconds=5)) is None  # done: the next idle turn finds nothing
     finally:
         world.close()
 
@@ -185,18 +173,18 @@ def test_an_idle_pipeline_rolls_the_day_over_and_rebuilds_a_debounced_history(tm
     try:
         world.land_and_refresh(*ordinary_portfolio(), profile("late"), charge("l-1", "late", ago(days=6), 50))
         assert world.land_and_refresh(tick("l-t", "late", ago(days=4), "LT", "bug", 400)).kind == "incremental"
-        assert idle(world, AS_OF) is None  # the interval holds the rebuild back for an idle pipeline too
+        assert world.idle(AS_OF) is None  # the interval holds the rebuild back for an idle pipeline too
         assert world.con.execute("select count(*) from health_history_dirty").fetchone() == (1,)
         assert world.refresher._history_rebuilt_at is not None
         world.refresher._history_rebuilt_at -= 3600.0  # the interval has passed (monotonic seconds)
-        result = idle(world, AS_OF + timedelta(minutes=1))
+        result = world.idle(AS_OF + timedelta(minutes=1))
         assert result is not None and (result.kind, result.reason) == ("full", "history_rebuilt")
         assert world.con.execute("select count(*) from health_history_dirty").fetchone() == (0,)
         assert stored(world, POINT) == as_of(world, POINT)
         assert stored(world, POINT)["late"][1] == "unprofitable"
         # No event lands all day: the idle pipeline rolls the model's day over, its point and everyone's state.
         next_day = AS_OF + timedelta(days=1)
-        result = idle(world, next_day)
+        result = world.idle(next_day)
         assert result is not None and (result.kind, result.reason) == ("full", "day_rollover")
         assert last_point(world) == POINT + timedelta(days=1)
         assert stored(world, POINT + timedelta(days=1)) == as_of(world, POINT + timedelta(days=1))
@@ -204,7 +192,7 @@ def test_an_idle_pipeline_rolls_the_day_over_and_rebuilds_a_debounced_history(tm
         for cid, row in world.computed(next_day).items():
             assert (maintained[cid]["health_score"], maintained[cid]["segment"]) == (
                 row["health_score"], row["segment"]), cid
-        assert idle(world, next_day + timedelta(seconds=5)) is None
+        assert world.idle(next_day + timedelta(seconds=5)) is None
     finally:
         world.close()
 
